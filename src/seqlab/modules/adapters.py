@@ -1,0 +1,57 @@
+"""Input adapters: whatever the data is, they turn a `Batch` into vectors (B, T, D) for an encoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.data.batch import PAD_ID, Batch
+
+
+class CharCNN(nn.Module):
+    """A word's characters → one vector: embed, convolve (width 3), max over the characters."""
+
+    def __init__(self, num_chars: int, char_dim: int, filters: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, char_dim, padding_idx=PAD_ID)
+        self.conv = nn.Conv1d(char_dim, filters, kernel_size=3, padding=1)
+        self.out_dim = filters
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        B, T, C = chars.shape
+        x = self.embed(chars.view(B * T, C)).transpose(1, 2)  # (B*T, char_dim, C)
+        x = self.conv(x)  # (B*T, filters, C)
+        x = x.masked_fill((chars.view(B * T, 1, C) == PAD_ID), float("-inf")).amax(dim=2)
+        x = torch.nan_to_num(x, neginf=0.0)  # words that are all padding
+        return x.view(B, T, -1)  # (B, T, filters)
+
+
+class TokenAdapter(nn.Module):
+    """Token ids (and, optionally, each word's characters) → embeddings."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, dropout: float = 0.0,
+                 num_chars: int = 0, char_dim: int = 0, char_filters: int = 0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.chars = CharCNN(num_chars, char_dim, char_filters) if char_dim > 0 else None
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = embed_dim + (char_filters if self.chars is not None else 0)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        x = self.embed(batch.inputs)  # (B, T, E)
+        if self.chars is not None:
+            x = torch.cat([x, self.chars(batch.chars)], dim=-1)  # (B, T, E + F)
+        return self.dropout(x)
+
+
+class FeatureAdapter(nn.Module):
+    """Float features per step (B, T, F) → (B, T, D) with one linear map."""
+
+    def __init__(self, num_features: int, embed_dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.proj = nn.Linear(num_features, embed_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = embed_dim
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.dropout(self.proj(batch.inputs))  # (B, T, D)

@@ -1,0 +1,209 @@
+"""From config to a trained run directory, and from a run directory back to a usable model.
+
+`fit` is what `seqlab train` and every estimator's `fit` call; `load` is what `seqlab eval`,
+`predict` and `generate` (and `seqlab.load`) call. The CLI and the Python API share them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from seqlab import __version__
+from seqlab.config import FORMAT_VERSION, RunConfig
+from seqlab.data.datasets import load_splits
+from seqlab.errors import UserError
+from seqlab.generation import GenerationConfig, generate
+from seqlab.model import SequenceModel, build_model
+from seqlab.tasks import TASKS, Task
+from seqlab.training import run_dir as rd
+from seqlab.training.hardware import Processes, autocast_factory, pick_device, use_bf16
+from seqlab.training.loop import LoopState, train
+
+
+@dataclass
+class Pipeline:
+    """A trained model with its task: everything needed to predict, evaluate and generate."""
+
+    config: RunConfig
+    task: Task
+    model: SequenceModel
+    run_dir: Path | None = None
+    bf16: bool = False
+
+    @property
+    def autocast(self):
+        return autocast_factory(torch.device("cpu"), self.bf16)
+
+    # -- use ----------------------------------------------------------------------------------
+
+    def predict(self, records: list) -> list:
+        """Classify: per record the label (or labels) and the probability of each label.
+        Tag: per record the list of tags."""
+        if self.config.task == "lm":
+            raise UserError("a language model generates text: use generate")
+        examples = self.task.encode(records, with_targets=False)
+        outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
+        results = [outputs[i] for i in range(len(examples))]
+        if self.config.task == "tag":
+            return results
+        labels = self.task.labels
+        if self.config.data.multi_label:
+            return [{"labels": [l for l, p in zip(labels, probs) if p > 0.5],
+                     "probabilities": dict(zip(labels, probs))} for probs in results]
+        return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
+                 "probabilities": dict(zip(labels, probs))} for probs in results]
+
+    def evaluate(self, records: list) -> dict[str, float]:
+        examples = self.task.encode(records)
+        return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast)
+
+    def generate(self, prompt: str, settings: GenerationConfig | None = None, num_samples: int = 1) -> list[str]:
+        if self.config.task != "lm":
+            raise UserError(f"generate needs a language model; this run is task {self.config.task}")
+        settings = (settings or GenerationConfig()).check()
+        ids = self.task.tokenizer.encode(prompt) if prompt else self.task.tokenizer.encode("\n")
+        if not ids:
+            raise UserError("the prompt is empty and the vocabulary has no newline to start from; give --prompt")
+        prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
+        context = self.config.data.block_size if self.config.model.encoder == "transformer" else None
+        new = generate(self.model, prompt_ids, settings, self.autocast, context)
+        return [self.task.tokenizer.decode(row) for row in new.tolist()]
+
+
+def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,
+        resume: bool = False) -> Pipeline:
+    """Train a model as `config` says and write its run directory; returns the trained pipeline."""
+    device = pick_device()
+    processes = Processes.start(device)
+    t = config.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    if t.deterministic:
+        torch.use_deterministic_algorithms(True)
+    out = Path(out) if out else Path("runs") / f"{config.task}-{config.model.encoder}-{datetime.now():%Y%m%d-%H%M%S}"
+    if resume:
+        if not (out / "config.yaml").exists():
+            raise UserError(f"--resume needs an earlier run in {out}, and it has no config.yaml")
+    elif out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} already exists; choose another --out, or pass --resume to continue it")
+
+    splits = splits if splits is not None else load_splits(config.task, config.data)
+    task_type = TASKS[config.task]
+    init = Path(t.init_from) if t.init_from else None
+    if resume:
+        task = task_type.load(config, out)
+    elif init is not None:
+        task = _task_from_init(task_type, config, init, splits["train"])
+    else:
+        task = task_type(config)
+        task.fit(splits["train"])
+    encoded = {split: task.encode(records) for split, records in splits.items()}
+    model = build_model(config, **task.model_sizes()).to(device)
+    if init is not None and not resume:
+        _load_matching(model, init / "model.safetensors")
+
+    bf16 = use_bf16(t.precision, device)
+    autocast = autocast_factory(device, bf16)
+    if processes.main:
+        out.mkdir(parents=True, exist_ok=True)
+        rd.atomic_write(out / "config.yaml", config.to_yaml())
+        task.save(out)
+        if not resume:
+            (out / "history.csv").unlink(missing_ok=True)
+    started = time.monotonic()
+    state = train(model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume)
+
+    processes.barrier()  # the main process has written the best weights
+    rd.load_weights(model, out / "model.safetensors")
+    held_out = "test" if "test" in encoded else "val"
+    final = task.evaluate(model, encoded[held_out], t.batch_size, autocast)
+    checksums = processes.gather(float(sum(p.double().sum() for p in model.parameters())))
+    if processes.main:
+        rd.write_json(out / "metrics.json", {**final, "split": held_out})
+        if config.task == "classify" and not config.data.multi_label:
+            _write_confusion(out, task, model, encoded[held_out], autocast)
+        _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)
+        from seqlab import reporting
+
+        reporting.write_report(out)
+    return Pipeline(config, task, model.cpu(), out, bf16)
+
+
+def load(run_dir: str | Path) -> Pipeline:
+    """The trained pipeline saved in `run_dir`."""
+    run_dir = Path(run_dir)
+    config = rd.read_config(run_dir)
+    task = TASKS[config.task].load(config, run_dir)
+    model = build_model(config, **task.model_sizes())
+    rd.load_weights(model, run_dir / "model.safetensors")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    return Pipeline(config, task, model.eval(), run_dir, bool(meta.get("bf16")))
+
+
+def _task_from_init(task_type: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:
+    """Reuse the tokenizer of the run that the encoder comes from, and learn the new labels."""
+    source = rd.read_config(init)
+    for key in ("tokenizer", "lowercase", "vocab_size"):
+        setattr(config.data, key, getattr(source.data, key))
+    for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions"):
+        setattr(config.model, key, getattr(source.model, key))
+    task = task_type(config)
+    task.fit(train_records)
+    task.tokenizer = task_type.load(source, init).tokenizer
+    return task
+
+
+def _load_matching(model: SequenceModel, weights: Path) -> None:
+    """Copy every tensor whose name and shape match (the adapter and encoder); the head stays new."""
+    from safetensors.torch import load_file
+
+    own = model.state_dict()
+    matched = {k: v for k, v in load_file(str(weights)).items() if k in own and own[k].shape == v.shape
+               and not k.startswith("head.")}
+    if not any(k.startswith("encoder.") for k in matched):
+        raise UserError(f"no encoder weights of {weights.parent} fit this model; train.init_from needs the "
+                        "same encoder, sizes and tokenizer")
+    model.load_state_dict(matched, strict=False)
+
+
+def _write_confusion(out: Path, task: Task, model, examples: list, autocast) -> None:
+    from sklearn.metrics import confusion_matrix
+
+    probs, _ = task.run(model, examples, task.config.train.batch_size, autocast)
+    predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
+    matrix = confusion_matrix([e["target"] for e in examples], predicted, labels=range(len(task.labels)))
+    rd.write_json(out / "confusion.json", {"labels": task.labels, "matrix": matrix.tolist()})
+
+
+def _write_meta(out: Path, config: RunConfig, model, state: LoopState, splits, held_out: str, bf16: bool,
+                seconds: float, checksums: list[float]) -> None:
+    sizes = {s: (len(r[0]) if config.task == "lm" else len(r)) for s, r in splits.items()}
+    rd.write_json(out / "meta.json", {
+        "format_version": FORMAT_VERSION,
+        "seqlab_version": __version__,
+        "task": config.task,
+        "encoder": config.model.encoder,
+        "parameters": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
+        "split_sizes": sizes,
+        "metrics_split": held_out,
+        "bf16": bf16,
+        "steps": state.step,
+        "epochs": state.epoch,
+        "items_seen": state.items_seen,
+        "stopped_by": state.stopped_by,
+        "train_seconds": round(seconds, 2),
+        "processes": len(checksums),
+        "replica_checksums": checksums,
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })

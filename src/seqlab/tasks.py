@@ -1,0 +1,307 @@
+"""Tasks: what turns records into batches and model outputs into predictions and metrics.
+
+The model is the same for every task; a task owns the data side: its vocabularies (tokenizer,
+label map), how records become `Batch`es, how logits become predictions, and which metrics judge
+them. Its vocabularies are saved to and loaded from the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from seqlab import metrics
+from seqlab.config import RunConfig
+from seqlab.data.batch import Batch, length_buckets, pad, pad_chars
+from seqlab.data.text import TextTokenizer
+from seqlab.errors import UserError
+from seqlab.heads import mean_loss
+
+IGNORE = -100
+
+
+class Task:
+    """The data side of a run. Subclasses say how records are encoded and judged."""
+
+    name = ""
+    primary_metric = ""  # the validation metric for early stopping and the best checkpoint
+    higher_is_better = True
+
+    def __init__(self, config: RunConfig, tokenizer: TextTokenizer | None = None,
+                 labels: list[str] | None = None, chars: TextTokenizer | None = None):
+        self.config = config
+        self.tokenizer = tokenizer
+        self.labels = labels or []
+        self.chars = chars
+
+    # -- vocabularies -------------------------------------------------------------------------
+
+    def fit(self, train: list) -> None:
+        """Learn the tokenizer and label map from the training records."""
+        raise NotImplementedError
+
+    def model_sizes(self) -> dict[str, int]:
+        return {
+            "vocab_size": self.tokenizer.vocab_size,
+            "num_labels": len(self.labels),
+            "num_chars": self.chars.vocab_size if self.chars else 0,
+        }
+
+    def save(self, run_dir: Path) -> dict[str, Path]:
+        files = {"tokenizer.json": run_dir / "tokenizer.json"}
+        self.tokenizer.save(files["tokenizer.json"])
+        if self.labels:
+            (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
+        if self.chars:
+            self.chars.save(run_dir / "chars.json")
+        return files
+
+    @classmethod
+    def load(cls, config: RunConfig, run_dir: Path) -> Task:
+        tokenizer = TextTokenizer.load(run_dir / "tokenizer.json", config.data.tokenizer)
+        labels_path = run_dir / "labels.json"
+        labels = json.loads(labels_path.read_text(encoding="utf-8")) if labels_path.exists() else None
+        chars_path = run_dir / "chars.json"
+        chars = TextTokenizer.load(chars_path, "char") if chars_path.exists() else None
+        return cls(config, tokenizer, labels, chars)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        """Records → encoded examples (whatever `collate` and `batches` take)."""
+        raise NotImplementedError
+
+    def collate(self, examples: list) -> Batch:
+        raise NotImplementedError
+
+    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[list[int], Batch]]:
+        """Batches of similar length; shuffled when a generator is given. Yields (indices, batch)."""
+        lengths = [len(e["ids"]) for e in examples]
+        for indices in length_buckets(lengths, batch_size, generator):
+            yield indices, self.collate([examples[i] for i in indices])
+
+    def num_batches(self, examples: list, batch_size: int) -> int:
+        return -(-len(examples) // batch_size)
+
+    # -- use ----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def run(self, model, examples: list, batch_size: int, autocast) -> tuple[dict[int, object], float]:
+        """Predictions by example index, and the mean loss when targets are present."""
+        model.eval()
+        outputs: dict[int, object] = {}
+        loss_sum, count = 0.0, 0
+        for indices, batch in self.batches(examples, batch_size):
+            with autocast():
+                out = model(batch)
+            if out.loss_sum is not None:
+                loss_sum += float(out.loss_sum)
+                count += int(out.count)
+            for i, prediction in zip(indices, self.decode(model, out.logits, batch)):
+                outputs[i] = prediction
+        return outputs, (mean_loss(torch.tensor(loss_sum), count).item() if count else float("nan"))
+
+    def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
+        raise NotImplementedError
+
+    def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _check_length(self, ids: list[int], what: str) -> list[int]:
+        limit = self.config.data.max_length
+        if len(ids) <= limit:
+            return ids
+        if self.config.data.truncate and self.name == "classify":
+            self._truncated += 1
+            return ids[:limit]
+        raise UserError(f"{what} has {len(ids)} tokens, over the model's limit data.max_length={limit}")
+
+
+class ClassifyTask(Task):
+    name = "classify"
+    primary_metric = "accuracy"
+
+    def fit(self, train: list) -> None:
+        d = self.config.data
+        self.tokenizer = TextTokenizer.train(d.tokenizer, (r["text"] for r in train), d.vocab_size,
+                                             d.min_freq, d.lowercase)
+        if d.multi_label:
+            self.labels = sorted({label for r in train for label in r["label"]})
+        else:
+            self.labels = sorted({str(r["label"]) for r in train})
+        if len(self.labels) < 2 and not d.multi_label:
+            raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        self._truncated = 0
+        ids = self.tokenizer.encode_batch([r["text"] for r in records])
+        index = {label: i for i, label in enumerate(self.labels)}
+        examples = []
+        for n, (record, seq) in enumerate(zip(records, ids)):
+            example = {"ids": self._check_length(seq or [0], f"text {n + 1}")}
+            if with_targets:
+                example["target"] = self._target(record["label"], index)
+            examples.append(example)
+        if self._truncated:
+            warnings.warn(f"{self._truncated} texts were cut to data.max_length={self.config.data.max_length} tokens")
+        return examples
+
+    def _target(self, label, index: dict[str, int]):
+        wanted = label if self.config.data.multi_label else [str(label)]
+        unknown = [w for w in wanted if w not in index]
+        if unknown:
+            raise UserError(f"label '{unknown[0]}' was never seen in training (known: {', '.join(self.labels)})")
+        if self.config.data.multi_label:
+            hot = [0.0] * len(self.labels)
+            for w in wanted:
+                hot[index[w]] = 1.0
+            return hot
+        return index[wanted[0]]
+
+    def collate(self, examples: list) -> Batch:
+        inputs = pad([e["ids"] for e in examples])  # (B, T)
+        targets = None
+        if "target" in examples[0]:
+            targets = torch.tensor([e["target"] for e in examples])  # (B,) or (B, L)
+        return Batch(inputs=inputs, mask=_mask(examples, inputs.shape[1]), targets=targets)
+
+    def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
+        return model.head.predict(logits).tolist()  # probabilities per label
+
+    def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
+        probs, loss = self.run(model, examples, batch_size, autocast)
+        truth = [e["target"] for e in examples]
+        if self.config.data.multi_label:
+            pred = [[int(p > 0.5) for p in probs[i]] for i in range(len(examples))]
+            result = metrics.multilabel(truth, pred)
+        else:
+            pred = [max(range(len(self.labels)), key=probs[i].__getitem__) for i in range(len(examples))]
+            result = metrics.classification(truth, pred)
+        return {**result, "loss": loss}
+
+
+class TagTask(Task):
+    name = "tag"
+    primary_metric = "f1"
+
+    def fit(self, train: list) -> None:
+        d = self.config.data
+        words = [" ".join(r["tokens"]) for r in train]
+        self.tokenizer = TextTokenizer.train("word", words, min_freq=d.min_freq, lowercase=d.lowercase,
+                                             pretokenized=True)
+        self.labels = sorted({tag for r in train for tag in r["tags"]})
+        if self.config.model.char_dim > 0:
+            self.chars = TextTokenizer.train("char", (w for r in train for w in r["tokens"]))
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        ids = self.tokenizer.encode_words([r["tokens"] for r in records])
+        index = {tag: i for i, tag in enumerate(self.labels)}
+        examples = []
+        for n, (record, seq) in enumerate(zip(records, ids)):
+            if not seq:
+                raise UserError(f"sentence {n + 1} has no tokens")
+            example = {"ids": self._check_length(seq, f"sentence {n + 1}")}
+            if self.chars is not None:
+                example["chars"] = self.chars.encode_batch(record["tokens"])
+            if with_targets:
+                unknown = [t for t in record["tags"] if t not in index]
+                if unknown:
+                    raise UserError(f"tag '{unknown[0]}' in sentence {n + 1} was never seen in training "
+                                    f"(known: {', '.join(self.labels)})")
+                example["target"] = [index[t] for t in record["tags"]]
+            examples.append(example)
+        return examples
+
+    def collate(self, examples: list) -> Batch:
+        inputs = pad([e["ids"] for e in examples])  # (B, T)
+        chars = pad_chars([e["chars"] for e in examples]) if "chars" in examples[0] else None
+        targets = pad([e["target"] for e in examples], IGNORE) if "target" in examples[0] else None
+        return Batch(inputs=inputs, mask=_mask(examples, inputs.shape[1]), targets=targets, chars=chars)
+
+    def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
+        tags = model.head.predict(logits, batch.mask).tolist()
+        return [[self.labels[t] for t in row[:n]] for row, n in zip(tags, batch.lengths.tolist())]
+
+    def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
+        predicted, loss = self.run(model, examples, batch_size, autocast)
+        truth = [[self.labels[t] for t in e["target"]] for e in examples]
+        return {**metrics.tagging(truth, [predicted[i] for i in range(len(examples))]), "loss": loss}
+
+
+class LMTask(Task):
+    """Next-token prediction over running text, in windows of `data.block_size` tokens."""
+
+    name = "lm"
+    primary_metric = "loss"
+    higher_is_better = False
+
+    def fit(self, train: list) -> None:
+        d = self.config.data
+        self.tokenizer = TextTokenizer.train(d.tokenizer, _chunks(train[0]), d.vocab_size, d.min_freq,
+                                             d.lowercase)
+
+    def model_sizes(self) -> dict[str, int]:
+        return {"vocab_size": self.tokenizer.vocab_size}
+
+    def encode(self, records: list, with_targets: bool = True) -> torch.Tensor:
+        ids = [i for chunk in _chunks(records[0]) for i in self.tokenizer.encode(chunk)]
+        if len(ids) < 2:
+            raise UserError("the text is too short to model: it needs at least 2 tokens")
+        return torch.tensor(ids, dtype=torch.long)  # (N,)
+
+    def batches(self, stream: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[list[int], Batch]]:
+        """Training: random windows (nanoGPT's sampling). Evaluation: consecutive windows."""
+        T = min(self.config.data.block_size, len(stream) - 1)
+        if generator is not None:
+            for _ in range(self.num_batches(stream, batch_size)):
+                starts = torch.randint(len(stream) - T, (batch_size,), generator=generator)
+                yield [], self._window(stream, starts, T)
+        else:
+            starts = torch.arange(0, len(stream) - 1, T)
+            for b in range(0, len(starts), batch_size):
+                yield [], self._window(stream, starts[b : b + batch_size], T)
+
+    def num_batches(self, stream: torch.Tensor, batch_size: int) -> int:
+        return max(1, len(stream) // (batch_size * self.config.data.block_size))
+
+    @staticmethod
+    def _window(stream: torch.Tensor, starts: torch.Tensor, T: int) -> Batch:
+        offsets = starts.unsqueeze(1) + torch.arange(T + 1)  # (B, T + 1)
+        valid = offsets < len(stream)
+        chunk = stream[offsets.clamp(max=len(stream) - 1)]
+        return Batch(inputs=chunk[:, :-1], mask=valid[:, 1:], targets=chunk[:, 1:])
+
+    def evaluate(self, model, stream: torch.Tensor, batch_size: int, autocast) -> dict[str, float]:
+        model.eval()
+        loss_sum, count = torch.tensor(0.0), 0
+        with torch.no_grad():
+            for _, batch in self.batches(stream, batch_size):
+                with autocast():
+                    out = model(batch)
+                loss_sum += out.loss_sum.float()
+                count += int(out.count)
+        return metrics.language_model(mean_loss(loss_sum, count).item())
+
+
+TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask}
+
+
+def _mask(examples: list, width: int) -> torch.Tensor:
+    lengths = torch.tensor([len(e["ids"]) for e in examples])
+    return torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+
+
+def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
+    """Long text in line-aligned pieces, so tokenizers never see one giant string."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end == -1 else end + 1
+        yield text[start:end]
+        start = end

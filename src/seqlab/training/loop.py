@@ -1,0 +1,223 @@
+"""The training loop, readable in one sitting.
+
+Every optimizer step: forward and backward over `accumulate` micro-batches, gradients divided by
+the number of items the losses covered (over all processes), clipped, AdamW with warmup+cosine.
+Evaluation: once per epoch or every `eval_every` steps; the best weights by the task's validation
+metric go to `model.safetensors`, the latest state to `checkpoints/` for `--resume`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seqlab.config import TrainConfig
+from seqlab.heads import mean_loss
+from seqlab.tasks import Task
+from seqlab.training import run_dir as rd
+from seqlab.training.hardware import Processes
+from seqlab.training.optim import learning_rate, make_optimizer, warmup_steps
+
+
+@dataclass
+class LoopState:
+    """Where the loop is; saved with every checkpoint so that --resume continues exactly here."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0  # micro-batches already taken in the current epoch
+    best: float | None = None
+    evals_since_best: int = 0
+    seconds: float = 0.0
+    items_seen: int = 0  # tokens (tag, lm) or examples (classify) trained on
+    stopped_by: str = ""
+    history: list[dict] = field(default_factory=list)
+
+
+def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfig, out: Path,
+          autocast, processes: Processes, resume: bool = False) -> LoopState:
+    """Train `model` in place; returns the final loop state. Only the main process writes files."""
+    net = model
+    if processes.world > 1:
+        net = nn.parallel.DistributedDataParallel(model)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    state = LoopState()
+    if resume:
+        state = _restore(model, optimizer, out)
+
+    micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world
+    steps_per_epoch = max(1, micro_per_epoch // config.accumulate)
+    total_steps = config.max_steps or config.epochs * steps_per_epoch
+    warmup = warmup_steps(config.warmup, total_steps)
+    budget = config.max_minutes * 60 if config.max_minutes else math.inf
+    progress = Progress(total_steps, config.log_every, enabled=processes.main)
+    writer = _tensorboard(out) if config.tensorboard and processes.main else None
+
+    started = time.monotonic() - state.seconds
+    train_loss, train_count = 0.0, 0
+    while not state.stopped_by:
+        generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
+        batches = itertools.islice(task.batches(train_data, config.batch_size, generator),
+                                   processes.rank, micro_per_epoch * processes.world, processes.world)
+        batches = itertools.islice(batches, state.batches_done, None)
+        while True:
+            micro = [b for _, b in itertools.islice(batches, config.accumulate)]
+            if len(micro) < config.accumulate:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(state.step, config.lr, warmup, total_steps)
+            net.train()
+            loss_sum, count = _accumulate(net, micro, autocast)
+            global_count = processes.sum(count)
+            _scale_gradients(model, processes.world / max(global_count, 1.0))
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+            state.step += 1
+            state.batches_done += len(micro)
+            state.items_seen += int(global_count)
+            state.seconds = time.monotonic() - started
+            train_loss, train_count = train_loss + loss_sum, train_count + count
+            progress.update(state, mean_loss(torch.tensor(train_loss), train_count).item(),
+                            optimizer.param_groups[0]["lr"])
+            if state.step >= total_steps:
+                state.stopped_by = "steps"
+            elif state.seconds >= budget:
+                state.stopped_by = "time budget"
+            if config.eval_every and state.step % config.eval_every == 0 or state.stopped_by:
+                _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
+                          mean_loss(torch.tensor(train_loss), train_count).item(), writer)
+                train_loss, train_count = 0.0, 0
+            if state.stopped_by:
+                break
+        if state.stopped_by:
+            break
+        state.epoch += 1
+        state.batches_done = 0
+        if not config.eval_every:
+            _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
+                      mean_loss(torch.tensor(train_loss), train_count).item(), writer)
+            train_loss, train_count = 0.0, 0
+    progress.close()
+    if writer is not None:
+        writer.close()
+    return state
+
+
+def _accumulate(net: nn.Module, micro: list, autocast) -> tuple[float, int]:
+    """Forward and backward over micro-batches; gradients hold the sum of the item losses."""
+    loss_sum, count = 0.0, 0
+    for i, batch in enumerate(micro):
+        last = i == len(micro) - 1
+        sync = contextlib.nullcontext() if last or not hasattr(net, "no_sync") else net.no_sync()
+        with sync:
+            with autocast():
+                out = net(batch)
+            out.loss_sum.backward()
+        loss_sum += out.loss_sum.detach().item()
+        count += int(out.count)
+    return loss_sum, count
+
+
+def _scale_gradients(model: nn.Module, factor: float) -> None:
+    """Turn summed gradients into the gradient of the mean loss over all items of the step."""
+    for p in model.parameters():
+        if p.grad is not None:
+            p.grad.mul_(factor)
+
+
+def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast,
+              processes: Processes, optimizer, state: LoopState, train_loss: float, writer) -> None:
+    metrics = task.evaluate(model, val_data, config.batch_size, autocast)
+    value = metrics[task.primary_metric]
+    improved = state.best is None or (value > state.best if task.higher_is_better else value < state.best)
+    if improved:
+        state.best, state.evals_since_best = value, 0
+    else:
+        state.evals_since_best += 1
+        if config.patience is not None and state.evals_since_best > config.patience:
+            state.stopped_by = state.stopped_by or "early stopping"
+    row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 2),
+           "items_seen": state.items_seen, "lr": optimizer.param_groups[0]["lr"],
+           "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
+    state.history.append(row)
+    if processes.main:
+        rd.append_history(out / "history.csv", row)
+        if improved:
+            rd.save_weights(model, out / "model.safetensors")
+        _checkpoint(model, optimizer, out, state)
+        print(f"eval step {state.step}: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+              + (" (best)" if improved else ""), file=sys.stderr, flush=True)
+        if writer is not None:
+            for k, v in row.items():
+                writer.add_scalar(k, v, state.step)
+
+
+def _checkpoint(model, optimizer, out: Path, state: LoopState) -> None:
+    folder = out / "checkpoints"
+    rd.save_weights(model, folder / "last.safetensors")
+    rd.save_optimizer(optimizer, folder / "last.optim.safetensors")
+    rd.write_json(folder / "last.json", {k: v for k, v in asdict(state).items() if k != "history"})
+
+
+def _restore(model, optimizer, out: Path) -> LoopState:
+    from seqlab.errors import UserError
+
+    folder = out / "checkpoints"
+    if not (folder / "last.json").exists():
+        raise UserError(f"nothing to resume in {out}: it has no checkpoints/last.json")
+    rd.load_weights(model, folder / "last.safetensors")
+    rd.load_optimizer(optimizer, folder / "last.optim.safetensors")
+    saved = json.loads((folder / "last.json").read_text())
+    saved["stopped_by"] = ""  # a resumed run goes on to the (possibly raised) limits of this call
+    return LoopState(**saved, history=rd.read_history(out / "history.csv"))
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from seqlab.errors import UserError
+
+        raise UserError("train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'") from None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+class Progress:
+    """A progress bar on a terminal; a plain log line every `every` steps otherwise."""
+
+    def __init__(self, total: int, every: int, enabled: bool = True):
+        self.total, self.every, self.enabled = total, every, enabled
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                           TimeRemainingColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, info="")
+
+    def update(self, state: LoopState, loss: float, lr: float) -> None:
+        if not self.enabled:
+            return
+        info = f"epoch {state.epoch + 1} loss {loss:.4f} lr {lr:.2e}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=state.step, info=info)
+        elif state.step % self.every == 0 or state.step == 1:
+            rate = state.step / max(state.seconds, 1e-9)
+            print(f"step {state.step}/{self.total} {info} {rate:.1f} steps/s", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
