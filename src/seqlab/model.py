@@ -55,5 +55,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
     else:
         tied = adapter.embed if m.tie_weights and isinstance(adapter, TokenAdapter) else None
+        if tied is not None:  # the shared matrix also produces logits: keep them small at the start
+            nn.init.normal_(tied.weight, std=0.02)
         head = LMHead(encoder.out_dim, vocab_size, tied, m.dropout)
     return SequenceModel(adapter, encoder, head)

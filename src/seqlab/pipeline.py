@@ -126,7 +126,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     rd.load_weights(model, out / "model.safetensors")
     held_out = "test" if "test" in encoded else "val"
     final = task.evaluate(model, encoded[held_out], t.batch_size, autocast)
-    checksums = processes.gather(float(sum(p.double().sum() for p in model.parameters())))
+    checksums = processes.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
     if processes.main:
         rd.write_json(out / "metrics.json", {**final, "split": held_out})
         if config.task == "classify" and not config.data.multi_label:
