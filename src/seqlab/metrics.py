@@ -30,9 +30,9 @@ def tagging(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str,
     from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
 
     return {
-        "f1": float(f1_score(true_tags, pred_tags)),
-        "precision": float(precision_score(true_tags, pred_tags)),
-        "recall": float(recall_score(true_tags, pred_tags)),
+        "f1": float(f1_score(true_tags, pred_tags, zero_division=0)),
+        "precision": float(precision_score(true_tags, pred_tags, zero_division=0)),
+        "recall": float(recall_score(true_tags, pred_tags, zero_division=0)),
         "accuracy": float(accuracy_score(true_tags, pred_tags)),
     }
 

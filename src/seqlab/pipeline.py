@@ -18,7 +18,9 @@ import torch
 
 from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
+from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
+from seqlab.data.text import SPECIAL_TOKENS
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, generate
 from seqlab.model import SequenceModel, build_model
@@ -60,6 +62,36 @@ class Pipeline:
                      "probabilities": dict(zip(labels, probs))} for probs in results]
         return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
                  "probabilities": dict(zip(labels, probs))} for probs in results]
+
+    @torch.no_grad()
+    def tag_marginals(self, records: list) -> list[list[dict[str, float]]]:
+        """Per record, per word, the probability of each tag (CRF marginals when there is a CRF)."""
+        examples = self.task.encode(records, with_targets=False)
+        results: dict[int, list] = {}
+        for indices, batch in self.task.batches(examples, self.config.train.batch_size):
+            with self.autocast():
+                logits = self.model(batch).logits  # (B, T, K)
+            crf = self.model.head.crf
+            probs = crf.marginals(logits, batch.mask) if crf is not None else logits.float().softmax(-1)
+            for i, row, n in zip(indices, probs.tolist(), batch.lengths.tolist()):
+                results[i] = [dict(zip(self.task.labels, p)) for p in row[:n]]
+        return [results[i] for i in range(len(examples))]
+
+    @torch.no_grad()
+    def next_token_probabilities(self, prefixes: list[str]) -> list[dict[str, float]]:
+        """For each prefix, the language model's distribution of the next token."""
+        tokenizer = self.task.tokenizer
+        vocab = {i: t for t, i in tokenizer.backend.get_vocab().items()}
+        results = []
+        for prefix in prefixes:
+            ids = tokenizer.encode(prefix or "\n")[-self.config.data.block_size :]
+            batch = Batch(inputs=torch.tensor([ids]), mask=torch.ones(1, len(ids), dtype=torch.bool))
+            with self.autocast():
+                logits = self.model(batch).logits[0, -1]  # (V,)
+            probs = logits.float().softmax(-1).tolist()
+            results.append({tokenizer.decode([i]) if tokenizer.kind == "bpe" else vocab[i]: p
+                            for i, p in enumerate(probs) if i >= len(SPECIAL_TOKENS)})
+        return results
 
     def evaluate(self, records: list) -> dict[str, float]:
         examples = self.task.encode(records)

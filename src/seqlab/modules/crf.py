@@ -37,6 +37,13 @@ class CRF(nn.Module):
             alpha = torch.where(mask[:, t, None], torch.logsumexp(step, dim=1), alpha)
         return torch.logsumexp(alpha + self.end, dim=1)  # (B,)
 
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(tag at t = k | sentence) (B, T, K): the gradient of log Z with respect to the emissions."""
+        with torch.enable_grad():
+            emissions = emissions.detach().float().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self._partition(emissions, mask).sum(), emissions)
+        return grad * mask.unsqueeze(-1)
+
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The best tag sequence per row (B, T); positions past the mask hold 0."""

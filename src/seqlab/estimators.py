@@ -1,0 +1,200 @@
+"""The Python API: scikit-learn-style estimators over the same pipeline the CLI runs.
+
+`__init__` stores its arguments and nothing else; validation and building happen in `fit`;
+learned state ends in `_`; `fit` returns `self`.
+
+    clf = SequenceClassifier(encoder="gru", max_minutes=2).fit(texts, labels)
+    clf.predict(["free entry, text WIN now"])
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from seqlab.errors import UserError
+
+
+class _Estimator:
+    task = ""
+
+    def __init__(self, encoder: str = "lstm", *, epochs: int = 10, max_minutes: float | None = None,
+                 batch_size: int = 32, lr: float = 1e-3, tokenizer: str = "auto", embed_dim: int = 128,
+                 hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.1, seed: int = 0,
+                 out: str | None = None, options: dict[str, Any] | None = None):
+        self.encoder = encoder
+        self.epochs = epochs
+        self.max_minutes = max_minutes
+        self.batch_size = batch_size
+        self.lr = lr
+        self.tokenizer = tokenizer
+        self.embed_dim = embed_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.seed = seed
+        self.out = out
+        self.options = options
+
+    # -- scikit-learn parameter protocol ---------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(_Estimator.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> _Estimator:
+        for name, value in params.items():
+            if name not in self._param_names():
+                raise ValueError(f"{type(self).__name__} has no parameter '{name}'")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # -- training and persistence ----------------------------------------------------------------
+
+    def _config(self):
+        from seqlab.config import load_config
+
+        values = {
+            "task": self.task, "model.encoder": self.encoder, "train.epochs": self.epochs,
+            "train.max_minutes": self.max_minutes, "train.batch_size": self.batch_size, "train.lr": self.lr,
+            "data.tokenizer": self.tokenizer, "model.embed_dim": self.embed_dim,
+            "model.hidden_size": self.hidden_size, "model.num_layers": self.num_layers,
+            "model.dropout": self.dropout, "train.seed": self.seed, "data.test_fraction": 0.0,
+        }
+        return load_config(None, **values, **(self.options or {}))
+
+    def _fit(self, train: list, val: list | None):
+        from seqlab.data.datasets import complete_splits
+        from seqlab.pipeline import fit
+
+        config = self._config()
+        splits = {"train": train} if val is None else {"train": train, "val": val}
+        splits = complete_splits(self.task, splits, config.data.val_fraction, 0.0, seed=self.seed)
+        out = Path(self.out) if self.out else Path(tempfile.mkdtemp(prefix=f"seqlab-{self.task}-")) / "run"
+        self.pipeline_ = fit(config, out, splits)
+        self.run_dir_ = self.pipeline_.run_dir
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "pipeline_"):
+            raise UserError(f"this {type(self).__name__} is not fitted yet: call fit first")
+        return self.pipeline_
+
+    def save(self, path: str | Path) -> Path:
+        """Copy the run directory to `path`; `load(path)` restores the estimator."""
+        source = self._check_fitted().run_dir
+        path = Path(path)
+        if path.resolve() != source.resolve():
+            shutil.copytree(source, path, dirs_exist_ok=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> _Estimator:
+        from seqlab.pipeline import load
+
+        pipeline = load(path)
+        if pipeline.config.task != cls.task:
+            raise UserError(f"{path} holds a {pipeline.config.task} model, not one for {cls.__name__}")
+        m = pipeline.config.model
+        estimator = cls(encoder=m.encoder, embed_dim=m.embed_dim, hidden_size=m.hidden_size,
+                        num_layers=m.num_layers, dropout=m.dropout, tokenizer=pipeline.config.data.tokenizer)
+        estimator.pipeline_, estimator.run_dir_ = pipeline, Path(path)
+        return estimator._loaded()
+
+    def _loaded(self) -> _Estimator:
+        return self
+
+
+class SequenceClassifier(_Estimator):
+    """Texts → one label each (or several, with options={"data.multi_label": True})."""
+
+    task = "classify"
+
+    def fit(self, X: list[str], y: list, X_val: list[str] | None = None, y_val: list | None = None):
+        multi = bool((self.options or {}).get("data.multi_label"))
+        to_label = (lambda v: [str(x) for x in v]) if multi else str
+        val = None if X_val is None else [{"text": t, "label": to_label(l)} for t, l in zip(X_val, y_val)]
+        self._fit([{"text": t, "label": to_label(l)} for t, l in zip(X, y)], val)
+        return self._loaded()
+
+    def _loaded(self):
+        self.classes_ = list(self.pipeline_.task.labels)
+        return self
+
+    def predict(self, X: list[str]) -> list:
+        results = self._check_fitted().predict([{"text": t} for t in X])
+        return [r["labels"] if "labels" in r else r["label"] for r in results]
+
+    def predict_proba(self, X: list[str]):
+        import numpy as np
+
+        results = self._check_fitted().predict([{"text": t} for t in X])
+        return np.array([[r["probabilities"][c] for c in self.classes_] for r in results])
+
+    def score(self, X: list[str], y: list) -> float:
+        """Accuracy."""
+        records = [{"text": t, "label": l} for t, l in zip(X, y)]
+        return self._check_fitted().evaluate(records)["accuracy"]
+
+
+class SequenceTagger(_Estimator):
+    """Sentences (lists of words) → one tag per word; options={"model.crf": True} adds a CRF."""
+
+    task = "tag"
+
+    def fit(self, X: list[list[str]], y: list[list[str]], X_val=None, y_val=None):
+        val = None if X_val is None else [{"tokens": list(t), "tags": list(g)} for t, g in zip(X_val, y_val)]
+        return self._fit([{"tokens": list(t), "tags": list(g)} for t, g in zip(X, y)], val)
+
+    def predict(self, X: list[list[str]]) -> list[list[str]]:
+        return self._check_fitted().predict([{"tokens": list(t)} for t in X])
+
+    def predict_proba(self, X: list[list[str]]) -> list:
+        """Per sentence, per word: the probability of each tag (the CRF's marginals when it has one)."""
+        pipeline = self._check_fitted()
+        return pipeline.tag_marginals([{"tokens": list(t)} for t in X])
+
+    def score(self, X: list[list[str]], y: list[list[str]]) -> float:
+        """Entity-level micro F1 (seqeval)."""
+        records = [{"tokens": list(t), "tags": list(g)} for t, g in zip(X, y)]
+        return self._check_fitted().evaluate(records)["f1"]
+
+
+class LanguageModel(_Estimator):
+    """Running text → a next-token model that scores and generates text."""
+
+    task = "lm"
+
+    def fit(self, X: str | list[str], X_val: str | None = None):
+        text = X if isinstance(X, str) else "\n".join(X)
+        return self._fit([text], None if X_val is None else [X_val])
+
+    def generate(self, prompt: str = "", max_new_tokens: int = 200, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, seed: int | None = None) -> str:
+        from seqlab.generation import GenerationConfig
+
+        settings = GenerationConfig(max_new_tokens, temperature, top_k, top_p, seed)
+        return self._check_fitted().generate(prompt, settings)[0]
+
+    def predict_proba(self, X: list[str]) -> list[dict[str, float]]:
+        """For each prefix, the probability of every possible next token."""
+        return self._check_fitted().next_token_probabilities(X)
+
+    def predict(self, X: list[str]) -> list[str]:
+        """The most likely next token after each prefix."""
+        return [max(p, key=p.get) for p in self.predict_proba(X)]
+
+    def score(self, X: str) -> float:
+        """Mean log-likelihood per token in nats (higher is better; the negative of `loss`)."""
+        return -self._check_fitted().evaluate([X])["loss"]
