@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny slices of real benchmark data, and tiny model settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if SHARED_DATA.is_dir():
+    os.environ.setdefault("SEQLAB_DATA", str(SHARED_DATA))
+
+ENCODERS = ("rnn", "lstm", "gru", "transformer")
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"benchmark data not present: {path}")
+    return path
+
+
+def tiny(task: str, encoder: str = "lstm", **settings) -> "RunConfig":  # noqa: F821
+    """A config small enough to train in a second, computed in fp32 for exact comparisons."""
+    from seqlab.config import load_config
+
+    values = {"task": task, "model.encoder": encoder, "model.hidden_size": 16, "model.embed_dim": 12,
+              "model.num_layers": 2, "model.num_heads": 2, "model.dropout": 0.0, "train.batch_size": 8,
+              "train.max_steps": 4, "train.precision": "fp32", "data.block_size": 32, "train.log_every": 1000}
+    values.update(settings)
+    return load_config(None, **values)
+
+
+@pytest.fixture(scope="session")
+def spam_records() -> list[dict]:
+    lines = shared("sms-spam-collection", "SMSSpamCollection").read_text(encoding="utf-8").splitlines()[:160]
+    return [{"label": l.split("\t")[0], "text": l.split("\t")[1]} for l in lines]
+
+
+@pytest.fixture(scope="session")
+def conll_records() -> list[dict]:
+    from seqlab.data.text import read_conll
+
+    return read_conll(shared("conll2003", "valid.txt"))[:80]
+
+
+@pytest.fixture(scope="session")
+def shakespeare_text() -> str:
+    return shared("tinyshakespeare", "input.txt").read_text(encoding="utf-8")[:6000]
+
+
+@pytest.fixture(scope="session")
+def splits(spam_records, conll_records, shakespeare_text):
+    """Split records per task: train / val / test from the real slices."""
+    def three(records):
+        return {"train": records[:100], "val": records[100:130], "test": records[130:160]}
+
+    return {
+        "classify": three(spam_records),
+        "tag": {"train": conll_records[:50], "val": conll_records[50:65], "test": conll_records[65:80]},
+        "lm": {"train": [shakespeare_text[:5000]], "val": [shakespeare_text[5000:]]},
+    }
+
+
+@pytest.fixture
+def spam_file(tmp_path, spam_records) -> Path:
+    path = tmp_path / "spam.tsv"
+    path.write_text("".join(f"{r['label']}\t{r['text']}\n" for r in spam_records), encoding="utf-8")
+    return path
