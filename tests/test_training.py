@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import csv
+import json
+
+from conftest import tiny
+from seqlab.pipeline import fit
+
+
+def _meta(run):
+    return json.loads((run / "meta.json").read_text())
+
+
+def test_resume_continues_from_the_last_checkpoint(splits, tmp_path):
+    run = tmp_path / "run"
+    fit(tiny("classify", "gru", **{"train.max_steps": 4, "train.eval_every": 2}), run, splits["classify"])
+    assert _meta(run)["steps"] == 4
+    fit(tiny("classify", "gru", **{"train.max_steps": 6, "train.eval_every": 2}), run, splits["classify"],
+        resume=True)
+    assert _meta(run)["steps"] == 6
+    with (run / "history.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [2, 4, 6]
+
+
+def test_time_budget_stops_training(splits, tmp_path):
+    fit(tiny("lm", "lstm", **{"train.max_steps": 10_000, "train.max_minutes": 1e-4}), tmp_path / "r",
+        splits["lm"])
+    meta = _meta(tmp_path / "r")
+    assert meta["stopped_by"] == "time budget" and meta["steps"] == 1
+
+
+def test_early_stopping_after_patience(splits, tmp_path):
+    config = tiny("classify", "rnn", **{"train.lr": 0.0, "train.max_steps": 100, "train.eval_every": 1,
+                                         "train.patience": 1})
+    fit(config, tmp_path / "r", splits["classify"])
+    meta = _meta(tmp_path / "r")
+    assert meta["stopped_by"] == "early stopping" and meta["steps"] == 3
+
+
+def test_accumulation_and_epochs_count_optimizer_steps(splits, tmp_path):
+    config = tiny("classify", "lstm", **{"train.max_steps": None, "train.epochs": 2, "train.accumulate": 2})
+    fit(config, tmp_path / "r", splits["classify"])
+    # 100 training texts in batches of 8 → 13 micro-batches → 6 steps of 2 per epoch
+    assert _meta(tmp_path / "r")["steps"] == 12
+
+
+def test_init_from_reuses_a_language_models_encoder(splits, tmp_path):
+    from safetensors.torch import load_file
+
+    lm_text = {"train": [" ".join(r["text"] for r in splits["classify"]["train"])],
+               "val": [" ".join(r["text"] for r in splits["classify"]["val"])]}
+    fit(tiny("lm", "lstm", **{"data.tokenizer": "word", "model.bidirectional": False}), tmp_path / "lm", lm_text)
+    config = tiny("classify", "rnn", **{"train.init_from": str(tmp_path / "lm"), "train.lr": 0.0,
+                                         "model.bidirectional": False})
+    pipeline = fit(config, tmp_path / "clf", splits["classify"])
+    assert pipeline.config.model.encoder == "lstm" and pipeline.config.data.tokenizer == "word"
+    lm, clf = load_file(str(tmp_path / "lm" / "model.safetensors")), load_file(str(tmp_path / "clf" / "model.safetensors"))
+    assert all((lm[k] == clf[k]).all() for k in lm if k.startswith("encoder."))
+
+
+def test_report_and_confusion_matrix(splits, tmp_path):
+    fit(tiny("classify", "gru"), tmp_path / "r", splits["classify"])
+    confusion = json.loads((tmp_path / "r" / "confusion.json").read_text())
+    assert confusion["labels"] == ["ham", "spam"]
+    assert sum(map(sum, confusion["matrix"])) == len(splits["classify"]["test"])
+    assert (tmp_path / "r" / "plots" / "confusion.png").exists()
+    assert "Held-out metrics" in (tmp_path / "r" / "report.html").read_text()
