@@ -22,51 +22,34 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE.parent / "runs" / "bench"
+CONFIGS = HERE.parent / "configs"
 
 
 @dataclass
 class Row:
     name: str
-    task: str
-    data: str
+    config: str  # a file in configs/
     target: str  # what the issue asks for, in words
     metric: str  # the metric compared with `bound`
     bound: float
     higher_is_better: bool = True
-    settings: dict = field(default_factory=dict)
     split: str = "test"  # where the metric is read: test (metrics.json) or val (the dev set)
+    overrides: dict = field(default_factory=dict)
+    pretrain: str | None = None  # a config whose run starts this one (train.init_from)
 
-
-SMS = {"data.lowercase": True, "data.min_freq": 1, "model.hidden_size": 128, "train.epochs": 12,
-       "train.patience": 4, "train.max_minutes": 4, "data.max_length": 200}
-SHAKESPEARE_FAST = {"model.encoder": "lstm", "model.hidden_size": 512, "model.embed_dim": 64,
-                    "model.num_layers": 2, "model.dropout": 0.0, "data.block_size": 128,
-                    "train.batch_size": 32, "train.lr": 4e-3, "train.warmup": 40,
-                    "train.max_minutes": 65 / 60, "train.max_steps": 100000, "train.eval_every": 100000,
-                    "train.weight_decay": 0.0}
 
 ROWS = {r.name: r for r in [
-    *[Row(f"sms-spam-{enc}", "classify", "sms-spam", "accuracy >= 0.985", "accuracy", 0.985,
-          settings={**SMS, "model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
-    Row("sst2-scratch", "classify", "sst2", "dev accuracy >= 0.85 from scratch", "accuracy", 0.85,
-        split="val", settings={"model.encoder": "lstm", "data.lowercase": True, "model.hidden_size": 256,
-                               "model.embed_dim": 300, "model.dropout": 0.5, "train.batch_size": 64,
-                               "train.epochs": 8, "train.patience": 2, "train.max_minutes": 20,
-                               "train.eval_every": 500}),
-    Row("conll2003-bilstm-crf", "tag", "conll2003", "test F1 >= 0.86, BiLSTM-CRF + char features, 45 min",
-        "f1", 0.86, settings={"model.encoder": "lstm", "model.crf": True, "model.char_dim": 30,
-                              "model.char_filters": 50, "model.embed_dim": 100, "model.hidden_size": 200,
-                              "model.num_layers": 1, "model.dropout": 0.5, "train.batch_size": 16,
-                              "train.lr": 2e-3, "train.epochs": 30, "train.patience": 5,
-                              "train.max_minutes": 45}),
-    Row("shakespeare-65s", "lm", "tinyshakespeare", "val loss <= 1.75 in nanoGPT's CPU time (65 s)",
-        "loss", 1.75, higher_is_better=False, split="val", settings=SHAKESPEARE_FAST),
-    Row("shakespeare-30min", "lm", "tinyshakespeare", "val loss <= 1.55 in 30 min", "loss", 1.55,
-        higher_is_better=False, split="val",
-        settings={"model.encoder": "transformer", "model.hidden_size": 384, "model.embed_dim": 384,
-                  "model.num_layers": 6, "model.num_heads": 6, "model.dropout": 0.2, "data.block_size": 256,
-                  "train.batch_size": 32, "train.lr": 1e-3, "train.warmup": 100, "train.max_minutes": 30,
-                  "train.max_steps": 100000, "train.eval_every": 250, "train.weight_decay": 0.1}),
+    *[Row(f"sms-spam-{enc}", "sms-spam.yaml", "accuracy >= 0.985", "accuracy", 0.985,
+          overrides={"model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
+    Row("sst2-scratch", "sst2.yaml", "dev accuracy >= 0.85 from scratch", "accuracy", 0.85, split="val"),
+    Row("sst2-pretrained", "sst2.yaml", "dev accuracy >= 0.875 with a pretrained LM encoder", "accuracy",
+        0.875, split="val", pretrain="sst2-lm.yaml"),
+    Row("conll2003-bilstm-crf", "conll2003.yaml", "test F1 >= 0.86, BiLSTM-CRF + char features, 45 min",
+        "f1", 0.86),
+    Row("shakespeare-65s", "shakespeare-65s.yaml", "val loss <= 1.75 in nanoGPT's CPU time (65 s)", "loss",
+        1.75, higher_is_better=False, split="val"),
+    Row("shakespeare-30min", "shakespeare-30min.yaml", "val loss <= 1.55 in 30 min", "loss", 1.55,
+        higher_is_better=False, split="val"),
 ]}
 
 
@@ -76,25 +59,70 @@ def run_row(row: Row) -> dict:
 
     out = RUNS / row.name
     shutil.rmtree(out, ignore_errors=True)
-    config = load_config(None, task=row.task, **{"data.path": row.data}, **row.settings)
+    overrides = dict(row.overrides)
     started = time.monotonic()
-    pipeline = fit(config, out)
+    if row.pretrain:
+        fit(load_config(CONFIGS / row.pretrain), out / "pretrain")
+        overrides["train.init_from"] = str(out / "pretrain")
+    config = load_config(CONFIGS / row.config, **overrides)
+    pipeline = fit(config, out / "run" if row.pretrain else out)
     seconds = time.monotonic() - started
+    out = out / "run" if row.pretrain else out
     metrics = json.loads((out / "metrics.json").read_text())
     if row.split == "val" and metrics["split"] != "val":
         from seqlab.data.datasets import load_splits
 
-        metrics = pipeline.evaluate(load_splits(row.task, config.data)["val"])
+        metrics = pipeline.evaluate(load_splits(config.task, config.data)["val"])
     value = metrics[row.metric]
     meta = json.loads((out / "meta.json").read_text())
     return {
-        "row": row.name, "dataset": row.data, "encoder": config.model.encoder, "target": row.target,
+        "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder, "target": row.target,
         "metric": row.metric, "split": row.split, "value": round(value, 4),
         "met": value >= row.bound if row.higher_is_better else value <= row.bound,
         "train_seconds": meta["train_seconds"], "wall_seconds": round(seconds, 1), "steps": meta["steps"],
         "parameters": meta["parameters"], "stopped_by": meta["stopped_by"],
-        "command": f"python benchmarks/run.py {row.name}",
+        "config": f"configs/{row.config}", "command": f"python benchmarks/run.py {row.name}",
     }
+
+
+def generation_speed() -> dict:
+    """Tokens per second generating 500 new tokens, with the cache/state and without, batch 1.
+
+    Models have the shapes of the Shakespeare configs and random weights: speed does not depend
+    on what the weights learned.
+    """
+    import contextlib
+
+    import torch
+
+    from seqlab.config import load_config
+    from seqlab.generation import GenerationConfig, generate
+    from seqlab.model import build_model
+    from seqlab.training.hardware import autocast_factory, cpu_has_bf16
+
+    torch.manual_seed(0)
+    result = {"row": "generation-speed", "new_tokens": 500, "batch": 1, "date": date.today().isoformat(),
+              "command": "python benchmarks/run.py generation-speed", "models": {}}
+    shapes = {"transformer 6x384, context 256": {"model.encoder": "transformer", "model.hidden_size": 384,
+                                                  "model.embed_dim": 384, "model.num_layers": 6,
+                                                  "model.num_heads": 6, "data.block_size": 256},
+              "gru 1x384 (shakespeare-65s)": {"model.encoder": "gru", "model.hidden_size": 384,
+                                              "model.embed_dim": 384, "model.num_layers": 1}}
+    autocast = autocast_factory(torch.device("cpu"), cpu_has_bf16())
+    for name, values in shapes.items():
+        config = load_config(None, task="lm", **values)
+        model = build_model(config, vocab_size=69).eval()
+        context = config.data.block_size if config.model.encoder == "transformer" else None
+        prompt = torch.randint(4, 69, (1, 16))
+        rates = {}
+        for use_cache in (True, False):
+            settings = GenerationConfig(max_new_tokens=500, temperature=0, use_cache=use_cache)
+            started = time.perf_counter()
+            generate(model, prompt, settings, autocast, context)
+            rates["cached" if use_cache else "uncached"] = round(500 / (time.perf_counter() - started), 1)
+        rates["speedup"] = round(rates["cached"] / rates["uncached"], 2)
+        result["models"][name] = rates
+    return result
 
 
 def machine() -> str:
@@ -110,9 +138,18 @@ def write_tables(results: dict[str, dict]) -> None:
              "| row | dataset | encoder | metric | value | target | met | train time | steps | parameters | measured |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results.values():
+        if "metric" not in r:
+            continue
         lines.append(f"| {r['row']} | {r['dataset']} | {r['encoder']} | {r['metric']} ({r['split']}) | "
                      f"{r['value']:.4f} | {r['target']} | {'yes' if r['met'] else 'no'} | "
                      f"{r['train_seconds']:.0f} s | {r['steps']} | {r['parameters']:,} | {r['date']} |")
+    speed = results.get("generation-speed")
+    if speed:
+        lines += ["", "## Generation speed", "",
+                  f"Tokens per second generating {speed['new_tokens']} new tokens at batch {speed['batch']} "
+                  f"(`{speed['command']}`, {speed['date']}); random weights, the shapes of the Shakespeare models.",
+                  "", "| model | with cache/state | without (whole prefix each step) | speed-up |", "|---|---|---|---|"]
+        lines += [f"| {name} | {r['cached']} | {r['uncached']} | {r['speedup']}x |" for name, r in speed["models"].items()]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -125,15 +162,17 @@ def main() -> int:
         for row in ROWS.values():
             print(f"{row.name:24} {row.target}")
         return 0
-    unknown = [r for r in args.rows if r not in ROWS]
+    unknown = [r for r in args.rows if r not in ROWS and r != "generation-speed"]
     if unknown:
         print(f"error: unknown row {unknown[0]}; see --list", file=sys.stderr)
         return 2
     path = HERE / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    for name in args.rows or list(ROWS):
-        result = run_row(ROWS[name])
-        result["date"] = date.today().isoformat()
+    for name in args.rows or [*ROWS, "generation-speed"]:
+        if name == "generation-speed":
+            result = generation_speed()
+        else:
+            result = {**run_row(ROWS[name]), "date": date.today().isoformat()}
         results[name] = result
         write_tables(results)
         print(json.dumps(result), flush=True)

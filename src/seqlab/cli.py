@@ -103,8 +103,9 @@ def cmd_train(args) -> int:
     from seqlab.pipeline import fit
 
     pipeline = fit(config, args.out, resume=args.resume)
-    print(json.dumps({"run_dir": str(pipeline.run_dir),
-                      **json.loads((pipeline.run_dir / "metrics.json").read_text())}))
+    if pipeline.main_process:
+        print(json.dumps({"run_dir": str(pipeline.run_dir),
+                          **json.loads((pipeline.run_dir / "metrics.json").read_text())}))
     return 0
 
 

@@ -39,6 +39,7 @@ class Pipeline:
     model: SequenceModel
     run_dir: Path | None = None
     bf16: bool = False
+    main_process: bool = True  # False in the other processes of a torchrun training
 
     @property
     def autocast(self):
@@ -167,7 +168,8 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         from seqlab import reporting
 
         reporting.write_report(out)
-    return Pipeline(config, task, model.cpu(), out, bf16)
+    processes.finish()  # every process returns once the run directory is complete
+    return Pipeline(config, task, model.cpu(), out, bf16, main_process=processes.main)
 
 
 def load(run_dir: str | Path) -> Pipeline:
@@ -186,7 +188,8 @@ def _task_from_init(task_type: type[Task], config: RunConfig, init: Path, train_
     source = rd.read_config(init)
     for key in ("tokenizer", "lowercase", "vocab_size"):
         setattr(config.data, key, getattr(source.data, key))
-    for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions"):
+    for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions",
+                "bidirectional"):
         setattr(config.model, key, getattr(source.model, key))
     task = task_type(config)
     task.fit(train_records)

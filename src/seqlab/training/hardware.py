@@ -69,6 +69,13 @@ class Processes:
 
             dist.barrier()
 
+    def finish(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()
+
     def sum(self, value: float) -> float:
         if self.world == 1:
             return value

@@ -73,8 +73,10 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             micro = [b for _, b in itertools.islice(batches, config.accumulate)]
             if len(micro) < config.accumulate:
                 break
+            elapsed = time.monotonic() - started
+            done = max((state.step - warmup) / max(1, total_steps - warmup), elapsed / budget)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(state.step, config.lr, warmup, total_steps)
+                group["lr"] = learning_rate(state.step, config.lr, warmup, done)
             net.train()
             loss_sum, count = _accumulate(net, micro, autocast)
             global_count = processes.sum(count)

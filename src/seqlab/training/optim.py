@@ -18,11 +18,15 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
 
 
-def learning_rate(step: int, base_lr: float, warmup_steps: int, total_steps: int, floor: float = 0.1) -> float:
-    """Linear warmup to `base_lr`, then cosine decay to `floor * base_lr` at `total_steps`."""
+def learning_rate(step: int, base_lr: float, warmup_steps: int, progress: float, floor: float = 0.1) -> float:
+    """Linear warmup to `base_lr` over `warmup_steps`, then cosine decay to `floor * base_lr`.
+
+    `progress` in [0, 1] is how far training is towards whichever limit ends it first (steps or
+    the time budget), so the decay completes when training does.
+    """
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    progress = min(1.0, max(0.0, progress))
     return base_lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
