@@ -150,8 +150,6 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         out.mkdir(parents=True, exist_ok=True)
         rd.atomic_write(out / "config.yaml", config.to_yaml())
         task.save(out)
-        if not resume:
-            (out / "history.csv").unlink(missing_ok=True)
     started = time.monotonic()
     state = train(model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume)
 

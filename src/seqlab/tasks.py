@@ -51,14 +51,12 @@ class Task:
             "num_chars": self.chars.vocab_size if self.chars else 0,
         }
 
-    def save(self, run_dir: Path) -> dict[str, Path]:
-        files = {"tokenizer.json": run_dir / "tokenizer.json"}
-        self.tokenizer.save(files["tokenizer.json"])
+    def save(self, run_dir: Path) -> None:
+        self.tokenizer.save(run_dir / "tokenizer.json")
         if self.labels:
             (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
         if self.chars:
             self.chars.save(run_dir / "chars.json")
-        return files
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> Task:
@@ -104,7 +102,7 @@ class Task:
                 count += int(out.count)
             for i, prediction in zip(indices, self.decode(model, out.logits, batch)):
                 outputs[i] = prediction
-        return outputs, (mean_loss(torch.tensor(loss_sum), count).item() if count else float("nan"))
+        return outputs, (mean_loss(loss_sum, count) if count else float("nan"))
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         raise NotImplementedError

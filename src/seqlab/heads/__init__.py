@@ -20,6 +20,9 @@ class HeadOutput:
         return mean_loss(self.loss_sum, self.count)
 
 
-def mean_loss(loss_sum: torch.Tensor, count: torch.Tensor | int) -> torch.Tensor:
-    """The one definition of a reported loss: the sum over items divided by the number of items."""
+def mean_loss(loss_sum, count):
+    """The one definition of a reported loss: the sum over items divided by the number of items.
+
+    Works on tensors and on plain numbers alike.
+    """
     return loss_sum / max(float(count), 1.0)

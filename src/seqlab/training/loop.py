@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from seqlab.config import TrainConfig
+from seqlab.errors import UserError
 from seqlab.heads import mean_loss
 from seqlab.tasks import Task
 from seqlab.training import run_dir as rd
@@ -55,26 +56,34 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
         state = _restore(model, optimizer, out)
 
     micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world
-    steps_per_epoch = max(1, micro_per_epoch // config.accumulate)
-    total_steps = config.max_steps or config.epochs * steps_per_epoch
+    if micro_per_epoch < config.accumulate:
+        raise UserError(f"the training data fills {micro_per_epoch} batch(es) per process, fewer than "
+                        f"train.accumulate={config.accumulate}; lower train.batch_size or train.accumulate")
+    total_steps = config.max_steps or config.epochs * (micro_per_epoch // config.accumulate)
     warmup = warmup_steps(config.warmup, total_steps)
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
-
     started = time.monotonic() - state.seconds
     train_loss, train_count = 0.0, 0
+
+    def evaluate() -> None:
+        nonlocal train_loss, train_count
+        _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
+                  mean_loss(train_loss, train_count), writer)
+        train_loss, train_count = 0.0, 0
+
     while not state.stopped_by:
         generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
         batches = itertools.islice(task.batches(train_data, config.batch_size, generator),
                                    processes.rank, micro_per_epoch * processes.world, processes.world)
         batches = itertools.islice(batches, state.batches_done, None)
-        while True:
+        while not state.stopped_by:
             micro = [b for _, b in itertools.islice(batches, config.accumulate)]
             if len(micro) < config.accumulate:
                 break
-            elapsed = time.monotonic() - started
-            done = max((state.step - warmup) / max(1, total_steps - warmup), elapsed / budget)
+            done = max((state.step - warmup) / max(1, total_steps - warmup),
+                       (time.monotonic() - started) / budget)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(state.step, config.lr, warmup, done)
             net.train()
@@ -91,26 +100,18 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             state.items_seen += int(global_count)
             state.seconds = time.monotonic() - started
             train_loss, train_count = train_loss + loss_sum, train_count + count
-            progress.update(state, mean_loss(torch.tensor(train_loss), train_count).item(),
-                            optimizer.param_groups[0]["lr"])
+            progress.update(state, mean_loss(train_loss, train_count), optimizer.param_groups[0]["lr"])
             if state.step >= total_steps:
                 state.stopped_by = "steps"
             elif state.seconds >= budget:
                 state.stopped_by = "time budget"
-            if config.eval_every and state.step % config.eval_every == 0 or state.stopped_by:
-                _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
-                          mean_loss(torch.tensor(train_loss), train_count).item(), writer)
-                train_loss, train_count = 0.0, 0
-            if state.stopped_by:
-                break
-        if state.stopped_by:
-            break
-        state.epoch += 1
-        state.batches_done = 0
-        if not config.eval_every:
-            _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
-                      mean_loss(torch.tensor(train_loss), train_count).item(), writer)
-            train_loss, train_count = 0.0, 0
+            if state.stopped_by or (config.eval_every and state.step % config.eval_every == 0):
+                evaluate()
+        if not state.stopped_by:
+            state.epoch += 1
+            state.batches_done = 0
+            if not config.eval_every:
+                evaluate()
     progress.close()
     if writer is not None:
         writer.close()
@@ -174,8 +175,6 @@ def _checkpoint(model, optimizer, out: Path, state: LoopState) -> None:
 
 
 def _restore(model, optimizer, out: Path) -> LoopState:
-    from seqlab.errors import UserError
-
     folder = out / "checkpoints"
     if not (folder / "last.json").exists():
         raise UserError(f"nothing to resume in {out}: it has no checkpoints/last.json")
@@ -190,8 +189,6 @@ def _tensorboard(out: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        from seqlab.errors import UserError
-
         raise UserError("train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'") from None
     return SummaryWriter(str(out / "tensorboard"))
 
