@@ -16,12 +16,10 @@ import torch
 
 from seqlab import metrics
 from seqlab.config import RunConfig
-from seqlab.data.batch import Batch, length_buckets, pad, pad_chars
+from seqlab.data.batch import IGNORE_INDEX, Batch, length_buckets, pad, pad_chars
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
-
-IGNORE = -100
 
 
 class Task:
@@ -110,14 +108,9 @@ class Task:
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         raise NotImplementedError
 
-    def _check_length(self, ids: list[int], what: str) -> list[int]:
-        limit = self.config.data.max_length
-        if len(ids) <= limit:
-            return ids
-        if self.config.data.truncate and self.name == "classify":
-            self._truncated += 1
-            return ids[:limit]
-        raise UserError(f"{what} has {len(ids)} tokens, over the model's limit data.max_length={limit}")
+    def _over_length(self, ids: list[int], what: str) -> UserError:
+        return UserError(f"{what} has {len(ids)} tokens, over the model's limit "
+                         f"data.max_length={self.config.data.max_length}")
 
 
 class ClassifyTask(Task):
@@ -136,17 +129,21 @@ class ClassifyTask(Task):
             raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
 
     def encode(self, records: list, with_targets: bool = True) -> list:
-        self._truncated = 0
+        limit, truncated = self.config.data.max_length, 0
         ids = self.tokenizer.encode_batch([r["text"] for r in records])
         index = {label: i for i, label in enumerate(self.labels)}
         examples = []
         for n, (record, seq) in enumerate(zip(records, ids)):
-            example = {"ids": self._check_length(seq or [0], f"text {n + 1}")}
+            if len(seq) > limit:
+                if not self.config.data.truncate:
+                    raise self._over_length(seq, f"text {n + 1}")
+                seq, truncated = seq[:limit], truncated + 1
+            example = {"ids": seq or [0]}
             if with_targets:
                 example["target"] = self._target(record["label"], index)
             examples.append(example)
-        if self._truncated:
-            warnings.warn(f"{self._truncated} texts were cut to data.max_length={self.config.data.max_length} tokens")
+        if truncated:
+            warnings.warn(f"{truncated} texts were cut to data.max_length={limit} tokens")
         return examples
 
     def _target(self, label, index: dict[str, int]):
@@ -203,7 +200,9 @@ class TagTask(Task):
         for n, (record, seq) in enumerate(zip(records, ids)):
             if not seq:
                 raise UserError(f"sentence {n + 1} has no tokens")
-            example = {"ids": self._check_length(seq, f"sentence {n + 1}")}
+            if len(seq) > self.config.data.max_length:
+                raise self._over_length(seq, f"sentence {n + 1}")
+            example = {"ids": seq}
             if self.chars is not None:
                 example["chars"] = self.chars.encode_batch(record["tokens"])
             if with_targets:
@@ -218,7 +217,7 @@ class TagTask(Task):
     def collate(self, examples: list) -> Batch:
         inputs = pad([e["ids"] for e in examples])  # (B, T)
         chars = pad_chars([e["chars"] for e in examples]) if "chars" in examples[0] else None
-        targets = pad([e["target"] for e in examples], IGNORE) if "target" in examples[0] else None
+        targets = pad([e["target"] for e in examples], IGNORE_INDEX) if "target" in examples[0] else None
         return Batch(inputs=inputs, mask=_mask(examples, inputs.shape[1]), targets=targets, chars=chars)
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 PAD_ID = 0
+IGNORE_INDEX = -100  # a target position that no loss and no metric counts
 
 
 @dataclass

@@ -6,11 +6,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.data.batch import Batch
+from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
-
-IGNORE = -100
 
 
 class LMHead(nn.Module):
@@ -27,7 +25,7 @@ class LMHead(nn.Module):
         logits = self.out(self.proj(self.dropout(encoded.hidden)))  # (B, T, V)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
-        targets = batch.targets.masked_fill(~batch.mask, IGNORE)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+        targets = batch.targets.masked_fill(~batch.mask, IGNORE_INDEX)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
                                reduction="sum")
-        return HeadOutput(logits, loss, (targets != IGNORE).sum(), state=encoded.state)
+        return HeadOutput(logits, loss, (targets != IGNORE_INDEX).sum(), state=encoded.state)

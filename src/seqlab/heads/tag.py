@@ -6,12 +6,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.data.batch import Batch
+from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 from seqlab.modules.crf import CRF
-
-IGNORE = -100
 
 
 class TagHead(nn.Module):
@@ -29,7 +27,7 @@ class TagHead(nn.Module):
         if self.crf is not None:
             loss = self.crf.nll(logits, batch.targets, batch.mask).sum()
         else:
-            loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE,
+            loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
                                    reduction="sum")
         return HeadOutput(logits, loss, count)
 
