@@ -39,6 +39,10 @@ def test_train_eval_predict(capsys, spam_run):
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(rows) == 2 and rows[0]["label"] in ("ham", "spam")
     assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
+    texts = run_dir.parent / "texts.txt"
+    texts.write_text("WINNER! claim your prize\nsee you, at six\n")
+    code, out, _ = run(capsys, "predict", run_dir, "--data", texts)
+    assert code == 0 and len(out.splitlines()) == 2
 
 
 def test_generate_and_tag(capsys, tmp_path, shakespeare_text, conll_records):

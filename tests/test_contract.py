@@ -115,3 +115,32 @@ def test_same_seed_same_weights(task_name, encoder, splits, tmp_path):
     assert weights[0].keys() == weights[1].keys()
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key
+
+
+def test_multi_label_classification(splits, tmp_path):
+    """Several labels per text: a sigmoid per label, exact-set accuracy and micro/macro F1."""
+    def relabel(records):
+        return [{"text": r["text"], "label": [r["label"]] + (["number"] if any(c.isdigit() for c in r["text"]) else [])}
+                for r in records]
+
+    data = {split: relabel(records) for split, records in splits["classify"].items()}
+    pipeline = fit(tiny("classify", "gru", **{"data.multi_label": True}), tmp_path / "run", data)
+    assert pipeline.task.labels == ["ham", "number", "spam"]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"accuracy", "f1", "f1_macro"} <= set(metrics)
+    predicted = load(tmp_path / "run").predict([{"text": "Call 0800 now"}])[0]
+    assert set(predicted["labels"]) <= {"ham", "number", "spam"} and len(predicted["probabilities"]) == 3
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_float_features_feed_every_encoder(encoder):
+    """The feature adapter: (B, T, F) floats in place of token ids, with padding masked."""
+    torch.manual_seed(0)
+    model = build_model(tiny("classify", encoder), num_labels=3, num_features=5).eval()
+    x = torch.randn(2, 7, 5)
+    mask = torch.tensor([[True] * 4 + [False] * 3, [True] * 7])
+    with torch.no_grad():
+        together = model(Batch(inputs=x, mask=mask)).logits
+        alone = model(Batch(inputs=x[:1, :4], mask=mask[:1, :4])).logits
+    assert together.shape == (2, 3)
+    torch.testing.assert_close(together[0], alone[0], atol=1e-5, rtol=1e-4)
