@@ -156,3 +156,9 @@ def test_console_script_exits_2_without_traceback(tmp_path):
                              str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.startswith("error: data file not found")
+
+
+def test_too_little_data_for_one_step(capsys, tmp_path, spam_run):
+    _bad(capsys, "train", "--task", "classify", "--data", spam_run[1], "--out", tmp_path / "r",
+         "train.batch_size=64", "train.accumulate=4", fragment="fewer than train.accumulate=4",
+         out_dir=tmp_path / "r")

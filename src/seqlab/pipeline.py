@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -120,8 +121,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     if t.threads:
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
-    if t.deterministic:
-        torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(t.deterministic)
     out = Path(out) if out else Path("runs") / f"{config.task}-{config.model.encoder}-{datetime.now():%Y%m%d-%H%M%S}"
     if resume:
         if not (out / "config.yaml").exists():
@@ -140,6 +140,12 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         task = task_type(config)
         task.fit(splits["train"])
     encoded = {split: task.encode(records) for split, records in splits.items()}
+    batches = task.num_batches(encoded["train"], t.batch_size) // processes.world
+    if batches < t.accumulate:
+        raise UserError(f"the training data fills {batches} batch(es) per process, fewer than "
+                        f"train.accumulate={t.accumulate}; lower train.batch_size or train.accumulate")
+    if t.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise UserError("train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'")
     model = build_model(config, **task.model_sizes()).to(device)
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")

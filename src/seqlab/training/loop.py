@@ -55,10 +55,7 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
     if resume:
         state = _restore(model, optimizer, out)
 
-    micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world
-    if micro_per_epoch < config.accumulate:
-        raise UserError(f"the training data fills {micro_per_epoch} batch(es) per process, fewer than "
-                        f"train.accumulate={config.accumulate}; lower train.batch_size or train.accumulate")
+    micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world  # >= accumulate
     total_steps = config.max_steps or config.epochs * (micro_per_epoch // config.accumulate)
     warmup = warmup_steps(config.warmup, total_steps)
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
@@ -186,10 +183,8 @@ def _restore(model, optimizer, out: Path) -> LoopState:
 
 
 def _tensorboard(out: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise UserError("train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'") from None
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(str(out / "tensorboard"))
 
 
