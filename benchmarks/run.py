@@ -125,6 +125,49 @@ def generation_speed() -> dict:
     return result
 
 
+def precision_speed() -> dict:
+    """Training tokens per second, fp32 against bf16 autocast, for each encoder as a char LM.
+
+    The step is seqlab's own (forward, summed loss, backward, AdamW) on random tokens, batch 32
+    × 128; the first two steps are warm-up and not timed.
+    """
+    import torch
+
+    from seqlab.config import load_config
+    from seqlab.data.batch import Batch
+    from seqlab.model import build_model
+    from seqlab.training.optim import make_optimizer
+
+    shapes = {"transformer 6x384": {"model.encoder": "transformer", "model.hidden_size": 384,
+                                    "model.embed_dim": 384, "model.num_layers": 6, "model.num_heads": 6},
+              **{f"{cell} 2x256": {"model.encoder": cell, "model.hidden_size": 256, "model.embed_dim": 256,
+                                   "model.num_layers": 2} for cell in ("lstm", "gru", "rnn")}}
+    B, T, steps = 32, 128, 8
+    result = {"row": "precision", "batch": B, "context": T, "date": date.today().isoformat(),
+              "command": "python benchmarks/run.py precision", "models": {}}
+    for name, values in shapes.items():
+        rates = {}
+        for bf16 in (False, True):
+            torch.manual_seed(0)
+            config = load_config(None, task="lm", **values, **{"data.block_size": T, "model.dropout": 0.0})
+            model = build_model(config, vocab_size=69)
+            optimizer = make_optimizer(model, 1e-3, 0.0)
+            tokens = torch.randint(4, 69, (B, T + 1))
+            batch = Batch(inputs=tokens[:, :-1], mask=torch.ones(B, T, dtype=torch.bool), targets=tokens[:, 1:])
+            for step in range(steps + 2):
+                if step == 2:
+                    started = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    out = model(batch)
+                out.loss_sum.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            rates["bf16" if bf16 else "fp32"] = round(B * T * steps / (time.perf_counter() - started))
+        rates["speedup"] = round(rates["bf16"] / rates["fp32"], 2)
+        result["models"][name] = rates
+    return result
+
+
 def machine() -> str:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
                platform.processor())
@@ -150,6 +193,13 @@ def write_tables(results: dict[str, dict]) -> None:
                   f"(`{speed['command']}`, {speed['date']}); random weights, the shapes of the Shakespeare models.",
                   "", "| model | with cache/state | without (whole prefix each step) | speed-up |", "|---|---|---|---|"]
         lines += [f"| {name} | {r['cached']} | {r['uncached']} | {r['speedup']}x |" for name, r in speed["models"].items()]
+    precision = results.get("precision")
+    if precision:
+        lines += ["", "## Training precision", "",
+                  f"Training tokens per second, batch {precision['batch']} × {precision['context']}, a language-model "
+                  f"step (`{precision['command']}`, {precision['date']}). `train.precision=auto` picks bf16 here.",
+                  "", "| model | fp32 | bf16 autocast | speed-up |", "|---|---|---|---|"]
+        lines += [f"| {name} | {r['fp32']} | {r['bf16']} | {r['speedup']}x |" for name, r in precision["models"].items()]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -161,16 +211,19 @@ def main() -> int:
     if args.list:
         for row in ROWS.values():
             print(f"{row.name:24} {row.target}")
+        print(f"{'generation-speed':24} tokens/s with and without the cache, 500 new tokens")
+        print(f"{'precision':24} training tokens/s, fp32 against bf16 autocast")
         return 0
-    unknown = [r for r in args.rows if r not in ROWS and r != "generation-speed"]
+    measurements = {"generation-speed": generation_speed, "precision": precision_speed}
+    unknown = [r for r in args.rows if r not in ROWS and r not in measurements]
     if unknown:
         print(f"error: unknown row {unknown[0]}; see --list", file=sys.stderr)
         return 2
     path = HERE / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    for name in args.rows or [*ROWS, "generation-speed"]:
-        if name == "generation-speed":
-            result = generation_speed()
+    for name in args.rows or [*ROWS, *measurements]:
+        if name in measurements:
+            result = measurements[name]()
         else:
             result = {**run_row(ROWS[name]), "date": date.today().isoformat()}
         results[name] = result

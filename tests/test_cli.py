@@ -162,3 +162,12 @@ def test_too_little_data_for_one_step(capsys, tmp_path, spam_run):
     _bad(capsys, "train", "--task", "classify", "--data", spam_run[1], "--out", tmp_path / "r",
          "train.batch_size=64", "train.accumulate=4", fragment="fewer than train.accumulate=4",
          out_dir=tmp_path / "r")
+
+
+def test_import_and_help_do_not_load_torch():
+    code = ("import sys, seqlab, seqlab.cli\n"
+            "try:\n    seqlab.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "usage: seqlab" in result.stdout
