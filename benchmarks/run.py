@@ -91,7 +91,6 @@ def generation_speed() -> dict:
     Models have the shapes of the Shakespeare configs and random weights: speed does not depend
     on what the weights learned.
     """
-
     import torch
 
     from seqlab.config import load_config
