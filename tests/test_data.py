@@ -91,3 +91,14 @@ def test_missing_dataset_says_where_to_put_it(tmp_path, monkeypatch):
     config = load_config(None, task="lm", **{"data.path": "tinyshakespeare"})
     with pytest.raises(UserError, match=r"seqlab datasets fetch tinyshakespeare.*SEQLAB_DATA"):
         load_splits("lm", config.data)
+
+
+def test_retarget_drops_what_a_registry_entry_imposed():
+    from seqlab.data.datasets import retarget
+
+    config = load_config(None, task="classify", **{"data.path": "sms-spam", "data.lowercase": True})
+    for key, value in REGISTRY["sms-spam"].options.items():
+        setattr(config.data, key, value)
+    moved = retarget(config.data, "mine.csv")
+    assert (moved.path, moved.text_column, moved.label_column, moved.format) == ("mine.csv", None, None, "auto")
+    assert moved.lowercase is True and config.data.text_column == "1"

@@ -110,23 +110,22 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from seqlab.data.datasets import load_splits, read_records
+    from seqlab.data.datasets import load_splits, read_records, retarget
     from seqlab.pipeline import load
 
     pipeline = load(args.run_dir)
-    config = pipeline.config
-    config.data.path = args.data
+    task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
     if Path(args.data).is_file():
-        records = read_records(config.task, Path(args.data), config.data)
+        records = read_records(task, Path(args.data), data)
     else:
-        splits = load_splits(config.task, config.data)
+        splits = load_splits(task, data)
         records = splits.get(args.split) or splits["val"]
     print(json.dumps(pipeline.evaluate(records)))
     return 0
 
 
 def cmd_predict(args) -> int:
-    from seqlab.data.datasets import read_records
+    from seqlab.data.datasets import read_records, retarget
     from seqlab.pipeline import load
 
     pipeline = load(args.run_dir)
@@ -134,7 +133,8 @@ def cmd_predict(args) -> int:
     if args.text:
         records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
     else:
-        records = read_records(task, Path(args.data), pipeline.config.data, labelled=False)
+        data = retarget(pipeline.config.data, args.data)
+        records = read_records(task, Path(args.data), data, labelled=False)
     for record, result in zip(records, pipeline.predict(records)):
         if task == "tag":
             result = {"tokens": record["tokens"], "tags": result}

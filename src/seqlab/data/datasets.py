@@ -8,6 +8,7 @@ verifies a dataset once; when it is absent, the error says where to put it. Pack
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -238,6 +239,22 @@ def load_splits(task: str, data) -> dict[str, list]:
     return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0)
 
 
+def retarget(data, path: str):
+    """The run's data settings pointed at another `path`, for evaluating or predicting there.
+
+    Settings that the training data's registry entry imposed (its columns, format, fractions) go
+    back to their defaults; settings the user chose stay.
+    """
+    from seqlab.config import DataConfig
+
+    moved = dataclasses.replace(data, path=path)
+    source = REGISTRY.get(data.path or "")
+    if source is not None:
+        for key in source.options:
+            setattr(moved, key, getattr(DataConfig(), key))
+    return moved
+
+
 def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     """The records of one file, read the way `task` needs them.
 
@@ -255,7 +272,7 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     if not labelled and fmt in ("auto", "text") and suffix == ".txt":
         return [{"text": line} for line in text_io.read_text(path).splitlines() if line.strip()]
     records = text_io.read_table(path, fmt, data.text_column, data.label_column, need_label=labelled)
-    if data.multi_label:
+    if data.multi_label and labelled:
         for record in records:
             record["label"] = [p.strip() for p in str(record["label"]).split(data.label_separator) if p.strip()]
     return records
