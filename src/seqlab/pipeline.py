@@ -122,12 +122,14 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
     torch.use_deterministic_algorithms(t.deterministic)
-    out = Path(out) if out else Path("runs") / f"{config.task}-{config.model.encoder}-{datetime.now():%Y%m%d-%H%M%S}"
+    default_out = Path("runs") / f"{config.task}-{config.model.encoder}-{datetime.now():%Y%m%d-%H%M%S}"
+    out = Path(out) if out else processes.broadcast(default_out)  # one name, whenever each process started
     if resume:
         if not (out / "config.yaml").exists():
             raise UserError(f"--resume needs an earlier run in {out}, and it has no config.yaml")
     elif out.exists() and any(out.iterdir()):
         raise UserError(f"{out} already exists; choose another --out, or pass --resume to continue it")
+    processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
     task_type = TASKS[config.task]
