@@ -23,7 +23,7 @@ def test_resume_continues_from_the_last_checkpoint(splits, tmp_path):
 
 
 def test_time_budget_stops_training(splits, tmp_path):
-    fit(tiny("lm", "lstm", **{"train.max_steps": 10_000, "train.max_minutes": 1e-4}), tmp_path / "r",
+    fit(tiny("lm", "lstm", **{"train.max_steps": 10_000, "train.max_minutes": 1e-9}), tmp_path / "r",
         splits["lm"])
     meta = _meta(tmp_path / "r")
     assert meta["stopped_by"] == "time budget" and meta["steps"] == 1
