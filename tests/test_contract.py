@@ -144,3 +144,12 @@ def test_float_features_feed_every_encoder(encoder):
         alone = model(Batch(inputs=x[:1, :4], mask=mask[:1, :4])).logits
     assert together.shape == (2, 3)
     torch.testing.assert_close(together[0], alone[0], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_bf16_training_runs_on_any_cpu(encoder, splits, tmp_path):
+    """`train.precision=bf16` trains every encoder, on CPUs with native bf16 and on those without."""
+    fit(tiny("lm", encoder, **{"train.precision": "bf16"}), tmp_path / "run", splits["lm"])
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["bf16"] is True
+    assert torch.isfinite(torch.tensor(json.loads((tmp_path / "run" / "metrics.json").read_text())["loss"]))

@@ -5,6 +5,8 @@ Padded batches are packed, so padding never enters a recurrence and never change
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -27,6 +29,17 @@ class RecurrentEncoder(nn.Module):
         self.out_dim = hidden_size * self.directions
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, state=None) -> EncoderOutput:
+        if _emulated_bf16(x):  # oneDNN has no emulated bf16 LSTM kernel; fp32 is faster there anyway
+            x, precision = x.float(), torch.autocast("cpu", enabled=False)
+        else:
+            precision = contextlib.nullcontext()
+        with precision:
+            hidden, final = self._recur(x, mask, state)
+        h_n = final[0] if self.cell == "lstm" else final  # (layers * dirs, B, H)
+        pooled = h_n[-self.directions :].transpose(0, 1).reshape(x.shape[0], -1)  # (B, dirs * H)
+        return EncoderOutput(hidden=hidden, pooled=pooled, state=final)
+
+    def _recur(self, x: torch.Tensor, mask: torch.Tensor, state):
         T = x.shape[1]
         if mask.all():
             hidden, final = self.rnn(x, state)  # (B, T, dirs * H)
@@ -35,6 +48,11 @@ class RecurrentEncoder(nn.Module):
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             out, final = self.rnn(packed, state)
             hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, dirs * H)
-        h_n = final[0] if self.cell == "lstm" else final  # (layers * dirs, B, H)
-        pooled = h_n[-self.directions :].transpose(0, 1).reshape(x.shape[0], -1)  # (B, dirs * H)
-        return EncoderOutput(hidden=hidden, pooled=pooled, state=final)
+        return hidden, final
+
+
+def _emulated_bf16(x: torch.Tensor) -> bool:
+    """True inside CPU bf16 autocast on a CPU without native bf16 (no AMX, no AVX512-BF16)."""
+    from seqlab.training.hardware import cpu_has_bf16
+
+    return x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not cpu_has_bf16()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 import torch
 
 
+@cache
 def cpu_has_bf16() -> bool:
     """True where the CPU multiplies bf16 natively (AMX or AVX512-BF16)."""
     try:
