@@ -134,6 +134,7 @@ def precision_speed() -> dict:
     from seqlab.config import load_config
     from seqlab.data.batch import Batch
     from seqlab.model import build_model
+    from seqlab.training.hardware import cpu_has_bf16
     from seqlab.training.optim import make_optimizer
 
     shapes = {"transformer 6x384": {"model.encoder": "transformer", "model.hidden_size": 384,
@@ -142,7 +143,7 @@ def precision_speed() -> dict:
                                    "model.num_layers": 2} for cell in ("lstm", "gru", "rnn")}}
     B, T, steps = 32, 128, 8
     result = {"row": "precision", "batch": B, "context": T, "date": date.today().isoformat(),
-              "command": "python benchmarks/run.py precision", "models": {}}
+              "command": "python benchmarks/run.py precision", "native_bf16": cpu_has_bf16(), "models": {}}
     for name, values in shapes.items():
         rates = {}
         for bf16 in (False, True):
@@ -195,7 +196,9 @@ def write_tables(results: dict[str, dict]) -> None:
     if precision:
         lines += ["", "## Training precision", "",
                   f"Training tokens per second, batch {precision['batch']} × {precision['context']}, a language-model "
-                  f"step (`{precision['command']}`, {precision['date']}). `train.precision=auto` picks bf16 here.",
+                  f"step (`{precision['command']}`, {precision['date']}). This CPU "
+                  + ("multiplies bf16 natively, so `train.precision=auto` picks bf16."
+                     if precision["native_bf16"] else "has no native bf16, so `train.precision=auto` picks fp32."),
                   "", "| model | fp32 | bf16 autocast | speed-up |", "|---|---|---|---|"]
         lines += [f"| {name} | {r['fp32']} | {r['bf16']} | {r['speedup']}x |" for name, r in precision["models"].items()]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
