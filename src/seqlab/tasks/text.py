@@ -1,116 +1,18 @@
-"""Tasks: what turns records into batches and model outputs into predictions and metrics.
-
-The model is the same for every task; a task owns the data side: its vocabularies (tokenizer,
-label map), how records become `Batch`es, how logits become predictions, and which metrics judge
-them. Its vocabularies are saved to and loaded from the run directory.
-"""
+"""Text tasks: classify a text, tag its words, model its next token."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
 
 from seqlab import metrics
-from seqlab.config import RunConfig
-from seqlab.data.batch import IGNORE_INDEX, Batch, length_buckets, pad, pad_chars
+from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
-
-
-class Task:
-    """The data side of a run. Subclasses say how records are encoded and judged."""
-
-    name = ""
-    primary_metric = ""  # the validation metric for early stopping and the best checkpoint
-    higher_is_better = True
-
-    def __init__(self, config: RunConfig, tokenizer: TextTokenizer | None = None,
-                 labels: list[str] | None = None, chars: TextTokenizer | None = None):
-        self.config = config
-        self.tokenizer = tokenizer
-        self.labels = labels or []
-        self.chars = chars
-
-    # -- vocabularies -------------------------------------------------------------------------
-
-    def fit(self, train: list) -> None:
-        """Learn the tokenizer and label map from the training records."""
-        raise NotImplementedError
-
-    def model_sizes(self) -> dict[str, int]:
-        return {
-            "vocab_size": self.tokenizer.vocab_size,
-            "num_labels": len(self.labels),
-            "num_chars": self.chars.vocab_size if self.chars else 0,
-        }
-
-    def save(self, run_dir: Path) -> None:
-        self.tokenizer.save(run_dir / "tokenizer.json")
-        if self.labels:
-            (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
-        if self.chars:
-            self.chars.save(run_dir / "chars.json")
-
-    @classmethod
-    def load(cls, config: RunConfig, run_dir: Path) -> Task:
-        tokenizer = TextTokenizer.load(run_dir / "tokenizer.json", config.data.tokenizer)
-        labels_path = run_dir / "labels.json"
-        labels = json.loads(labels_path.read_text(encoding="utf-8")) if labels_path.exists() else None
-        chars_path = run_dir / "chars.json"
-        chars = TextTokenizer.load(chars_path, "char") if chars_path.exists() else None
-        return cls(config, tokenizer, labels, chars)
-
-    # -- data ---------------------------------------------------------------------------------
-
-    def encode(self, records: list, with_targets: bool = True) -> list:
-        """Records → encoded examples (whatever `collate` and `batches` take)."""
-        raise NotImplementedError
-
-    def collate(self, examples: list) -> Batch:
-        raise NotImplementedError
-
-    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
-        """Batches of similar length; shuffled when a generator is given. Yields (indices, batch)."""
-        lengths = [len(e["ids"]) for e in examples]
-        for indices in length_buckets(lengths, batch_size, generator):
-            yield indices, self.collate([examples[i] for i in indices])
-
-    def num_batches(self, examples: list, batch_size: int) -> int:
-        return -(-len(examples) // batch_size)
-
-    # -- use ----------------------------------------------------------------------------------
-
-    @torch.no_grad()
-    def run(self, model, examples: list, batch_size: int, autocast) -> tuple[dict[int, object], float]:
-        """Predictions by example index, and the mean loss when targets are present."""
-        model.eval()
-        outputs: dict[int, object] = {}
-        loss_sum, count = 0.0, 0
-        for indices, batch in self.batches(examples, batch_size):
-            with autocast():
-                out = model(batch)
-            if out.loss_sum is not None:
-                loss_sum += float(out.loss_sum)
-                count += int(out.count)
-            for i, prediction in zip(indices, self.decode(model, out.logits, batch)):
-                outputs[i] = prediction
-        return outputs, (mean_loss(loss_sum, count) if count else float("nan"))
-
-    def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
-        raise NotImplementedError
-
-    def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
-        raise NotImplementedError
-
-    def _over_length(self, ids: list[int], what: str) -> UserError:
-        return UserError(f"{what} has {len(ids)} tokens, over the model's limit "
-                         f"data.max_length={self.config.data.max_length}")
+from seqlab.tasks.base import Task, padding_mask
 
 
 class ClassifyTask(Task):
@@ -163,7 +65,7 @@ class ClassifyTask(Task):
         targets = None
         if "target" in examples[0]:
             targets = torch.tensor([e["target"] for e in examples])  # (B,) or (B, L)
-        return Batch(inputs=inputs, mask=_mask(examples, inputs.shape[1]), targets=targets)
+        return Batch(inputs=inputs, mask=padding_mask(examples, inputs.shape[1]), targets=targets)
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         return model.head.predict(logits).tolist()  # probabilities per label
@@ -218,7 +120,7 @@ class TagTask(Task):
         inputs = pad([e["ids"] for e in examples])  # (B, T)
         chars = pad_chars([e["chars"] for e in examples]) if "chars" in examples[0] else None
         targets = pad([e["target"] for e in examples], IGNORE_INDEX) if "target" in examples[0] else None
-        return Batch(inputs=inputs, mask=_mask(examples, inputs.shape[1]), targets=targets, chars=chars)
+        return Batch(inputs=inputs, mask=padding_mask(examples, inputs.shape[1]), targets=targets, chars=chars)
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         tags = model.head.predict(logits, batch.mask).tolist()
@@ -284,14 +186,6 @@ class LMTask(Task):
                 loss_sum += out.loss_sum.float()
                 count += int(out.count)
         return metrics.language_model(mean_loss(loss_sum, count).item())
-
-
-TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask}
-
-
-def _mask(examples: list, width: int) -> torch.Tensor:
-    lengths = torch.tensor([len(e["ids"]) for e in examples])
-    return torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
 
 
 def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
