@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=("classify", "tag", "lm"))
+    p.add_argument("--task", choices=("classify", "tag", "lm", "forecast"))
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", help="a text (tag: words split on spaces); repeatable")
     source.add_argument("--data", help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences")
+
+    p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
+    p.add_argument("run_dir")
+    p.add_argument("--data", required=True, help="a series file in the layout the model was trained on")
+    p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
+    p.add_argument("--out", help="write the CSV here instead of standard output")
 
     p = sub.add_parser("generate", help="continue a prompt with a language model")
     p.add_argument("run_dir")
@@ -142,6 +148,30 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_forecast(args) -> int:
+    import csv
+    import io
+
+    from seqlab.data.datasets import read_records, retarget
+    from seqlab.pipeline import load
+    from seqlab.training.run_dir import atomic_write
+
+    pipeline = load(args.run_dir)
+    if pipeline.config.task != "forecast":
+        raise UserError(f"{args.run_dir} holds a {pipeline.config.task} model, not a forecaster")
+    data = retarget(pipeline.config.data, args.data)
+    rows = pipeline.forecast(read_records("forecast", Path(args.data), data), args.horizon)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    if args.out:
+        atomic_write(Path(args.out), text.getvalue())
+    else:
+        sys.stdout.write(text.getvalue())
+    return 0
+
+
 def cmd_generate(args) -> int:
     from seqlab.generation import GenerationConfig
     from seqlab.pipeline import load
@@ -179,5 +209,6 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "generate": cmd_generate,
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
+            "generate": cmd_generate,
             "datasets": cmd_datasets, "demo": cmd_demo}

@@ -18,7 +18,7 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm")
+TASKS = ("classify", "tag", "lm", "forecast")
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe")
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -43,6 +43,18 @@ class DataConfig:
     test_fraction: float = 0.1  # used when the data has no test split of its own
     multi_label: bool = False  # classify: several labels per text, split on label_separator
     label_separator: str = "|"
+    # numeric series (forecast)
+    id_column: str | None = None  # long layout; None: the first of unique_id, id, series, …
+    time_column: str | None = None  # None: the first of ds, date, timestamp, time, …
+    target_column: str | None = None  # long layout; None: the first of y, value, target
+    first_points: int | None = None  # keep only the first N points of every series
+    missing: str = "error"  # error | interpolate (linear, with a warning)
+    lookback: int = 96  # points a forecast looks back on
+    horizon: int = 24  # points a forecast looks ahead
+    season: int = 1  # seasonal period: seasonal naive and MASE (24 for hourly data with a daily cycle)
+    scaling: str = "standard"  # standard (per series, fitted on the training part) | none
+    calendar: bool = True  # hour, weekday, day of year and month as features, where times are known
+    eval_stride: int = 1  # points between the forecast origins of validation and test windows
 
 
 @dataclass
@@ -61,6 +73,10 @@ class ModelConfig:
     char_filters: int = 64
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
     tie_weights: bool = True  # lm: output layer shares the input embedding
+    patch_len: int = 16  # forecast: points per input step (1: every point is a step)
+    patch_stride: int = 8  # forecast: points between the starts of two patches
+    quantiles: list[float] | None = None  # forecast: predict these quantiles (pinball loss)
+    loss: str = "mse"  # forecast point loss, without quantiles: mse | mae
 
 
 @dataclass
@@ -140,6 +156,11 @@ class RunConfig:
         _choice("train.precision", self.train.precision, PRECISIONS)
         _choice("model.positions", self.model.positions, ("learned", "sinusoidal"))
         _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last"))
+        _choice("model.loss", self.model.loss, ("mse", "mae"))
+        _choice("data.missing", self.data.missing, ("error", "interpolate"))
+        _choice("data.scaling", self.data.scaling, ("standard", "none"))
+        if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
+            raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")
         if self.format_version != FORMAT_VERSION:
             raise UserError(
                 f"config format_version {self.format_version} is not supported "
@@ -154,7 +175,8 @@ class RunConfig:
         if self.task == "tag" and self.data.tokenizer != "word":
             raise UserError("task tag labels whole words: use data.tokenizer=word (char features: model.char_dim=50)")
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
-                    "train.accumulate", "data.max_length", "data.block_size"):
+                    "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
+                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
@@ -221,6 +243,11 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
     if isinstance(value, str) and (int in allowed or float in allowed):
         value = _parse_number(value)
     for kind in allowed:
+        if typing.get_origin(kind) is list:
+            items = value.split(",") if isinstance(value, str) else value
+            if isinstance(items, list):
+                item_type = typing.get_args(kind)[0]
+                return [_coerce(key, _parse_number(i) if isinstance(i, str) else i, item_type) for i in items]
         if kind is bool and isinstance(value, bool):
             return value
         if kind is int and isinstance(value, int) and not isinstance(value, bool):

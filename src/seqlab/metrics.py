@@ -40,3 +40,45 @@ def tagging(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str,
 def language_model(mean_nll: float) -> dict[str, float]:
     """`mean_nll`: cross-entropy per token in nats."""
     return {"loss": mean_nll, "perplexity": math.exp(min(mean_nll, 50.0))}
+
+
+def forecast(windows: list[str], truth, point, scale, naive_error, quantiles: list[float] | None = None,
+             quantile_forecasts=None) -> dict[str, float]:
+    """Point (and quantile) accuracy of M forecast windows of h points each, via utilsforecast.
+
+    `truth`, `point`: (M, h) on the series' own scale; `scale`: (M,) each window's series spread, for
+    the errors on the standardised scale (`mse_scaled`, the ETT convention); `naive_error`: (M,) the
+    in-sample mean absolute seasonal difference of each window's series (MASE's denominator).
+    sMAPE is in percent, 0 to 200 (the M4 convention). Every metric is averaged over windows.
+    """
+    import numpy as np
+    import pandas as pd
+    from utilsforecast import losses
+
+    h = truth.shape[1]
+    frame = pd.DataFrame({"unique_id": np.repeat(windows, h), "y": truth.ravel(), "model": point.ravel()})
+
+    def by_window(table) -> np.ndarray:  # (M,) in the order of `windows`
+        return table.set_index("unique_id")["model"].reindex(windows).to_numpy()
+
+    per_window = {
+        "mae": by_window(losses.mae(frame, ["model"])),
+        "mse": by_window(losses.mse(frame, ["model"])),
+        "smape": 200 * by_window(losses.smape(frame, ["model"])),
+    }
+    result = {name: float(np.mean(v)) for name, v in per_window.items()}
+    result["mae_scaled"] = float(np.mean(per_window["mae"] / scale))
+    result["mse_scaled"] = float(np.mean(per_window["mse"] / scale**2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mase = per_window["mae"] / naive_error
+    if np.isfinite(mase).all():
+        result["mase"] = float(np.mean(mase))
+    if quantiles:
+        for j, q in enumerate(quantiles):
+            frame[f"q{j}"] = quantile_forecasts[..., j].ravel()
+        columns = {"model": [f"q{j}" for j in range(len(quantiles))]}
+        result["quantile_loss"] = float(np.mean(by_window(losses.mqloss(frame, columns, np.array(quantiles)))))
+        low, high = quantile_forecasts[..., 0], quantile_forecasts[..., -1]
+        result[f"coverage_{round(100 * (quantiles[-1] - quantiles[0]))}"] = float(
+            np.mean((truth >= low) & (truth <= high)))
+    return result

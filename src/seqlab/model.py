@@ -13,9 +13,10 @@ from seqlab.encoders.recurrent import RecurrentEncoder
 from seqlab.encoders.transformer import TransformerEncoder
 from seqlab.heads import HeadOutput
 from seqlab.heads.classify import ClassifyHead
+from seqlab.heads.forecast import ForecastHead
 from seqlab.heads.lm import LMHead
 from seqlab.heads.tag import TagHead
-from seqlab.modules.adapters import FeatureAdapter, TokenAdapter
+from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, TokenAdapter
 
 
 class SequenceModel(nn.Module):
@@ -32,10 +33,12 @@ class SequenceModel(nn.Module):
 
 
 def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num_chars: int = 0,
-                num_features: int = 0) -> SequenceModel:
+                num_features: int = 0, num_future: int = 0) -> SequenceModel:
     """The model a run config describes. Sizes that come from the data are passed alongside."""
-    m, task = config.model, config.task
-    if num_features:
+    m, d, task = config.model, config.data, config.task
+    if task == "forecast":
+        adapter = PatchAdapter(num_features, d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout)
+    elif num_features:
         adapter = FeatureAdapter(num_features, m.embed_dim, m.dropout)
     else:
         adapter = TokenAdapter(vocab_size, m.embed_dim, m.dropout, num_chars=num_chars,
@@ -43,7 +46,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
     if m.encoder == "transformer":
         encoder = TransformerEncoder(
             adapter.out_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
-            max_len=config.data.block_size if task == "lm" else config.data.max_length,
+            max_len={"lm": d.block_size, "forecast": getattr(adapter, "num_patches", 0)}.get(task, d.max_length),
             positions=m.positions, causal=task == "lm",
         )
     else:
@@ -51,6 +54,9 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                                    bool(m.bidirectional), m.dropout)
     if task == "classify":
         head = ClassifyHead(encoder.out_dim, num_labels, config.data.multi_label, m.pooling, m.dropout)
+    elif task == "forecast":
+        head = ForecastHead(encoder.out_dim, adapter.num_patches, d.horizon, num_future, m.quantiles, m.loss,
+                            m.dropout)
     elif task == "tag":
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
     else:

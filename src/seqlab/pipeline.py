@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from seqlab import __version__
@@ -22,6 +23,7 @@ from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
 from seqlab.data.text import SPECIAL_TOKENS
+from seqlab.data.series import future_timestamps
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, generate
 from seqlab.model import SequenceModel, build_model
@@ -53,6 +55,8 @@ class Pipeline:
         Tag: per record the list of tags."""
         if self.config.task == "lm":
             raise UserError("a language model generates text: use generate")
+        if self.config.task == "forecast":
+            return self.forecast(records)
         examples = self.task.encode(records, with_targets=False)
         outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
         results = [outputs[i] for i in range(len(examples))]
@@ -64,6 +68,27 @@ class Pipeline:
                      "probabilities": dict(zip(labels, probs))} for probs in results]
         return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
                  "probabilities": dict(zip(labels, probs))} for probs in results]
+
+    def forecast(self, series: list, horizon: int | None = None) -> list[dict]:
+        """The next `horizon` points (at most the trained horizon) after the end of every series: one
+        row per series and step, with the point forecast and any quantiles."""
+        trained = self.config.data.horizon
+        horizon = horizon or trained
+        if not 1 <= horizon <= trained:
+            raise UserError(f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}")
+        windows = self.task.encode(series, with_targets=False)
+        values, _ = self.task.forecast(self.model, windows, self.config.train.batch_size, self.autocast)
+        quantiles = self.model.head.quantiles.tolist()
+        point = self.model.head.point(torch.from_numpy(values)).numpy()  # (S, h)
+        rows = []
+        for s, path, forecast in zip(series, point, values):
+            stamps = (future_timestamps(s.timestamps, horizon) if s.timestamps is not None
+                      else np.arange(len(s), len(s) + horizon))
+            for step in range(horizon):
+                row = {"unique_id": s.id, "ds": str(stamps[step]), "forecast": float(path[step])}
+                row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
+                rows.append(row)
+        return rows
 
     @torch.no_grad()
     def tag_marginals(self, records: list) -> list[list[dict[str, float]]]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.errors import UserError
 
@@ -136,6 +137,7 @@ def _import_package(module: str, dataset: str):
 
 _GITHUB = "https://raw.githubusercontent.com"
 _SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
+_M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -184,6 +186,28 @@ REGISTRY: dict[str, Dataset] = {
                 "input.txt", f"{_GITHUB}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
                 "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")},
             options={"format": "text", "val_fraction": 0.1, "test_fraction": 0.0},
+        ),
+        Dataset(
+            "etth1", "forecast", "ETTh1 electricity transformer, 7 hourly series; the standard 12/4/4-month "
+            "split of the first 20 months",
+            folder="ETT",
+            files={"train": RemoteFile(
+                "ETTh1.csv", f"{_GITHUB}/zhouhaoyi/ETDataset/1d16c8f4f943005d613b5bc962e9eeb06058cf07/ETT-small/ETTh1.csv",
+                "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")},
+            options={"format": "wide", "first_points": 14400, "val_fraction": 0.2, "test_fraction": 0.2,
+                     "lookback": 336, "horizon": 96, "season": 24},
+        ),
+        Dataset(
+            "m4-hourly", "forecast", "M4 competition, Hourly: 414 series, horizon 48",
+            folder="m4",
+            files={
+                "train": RemoteFile("Train/Hourly-train.csv", f"{_M4}/Train/Hourly-train.csv",
+                                    "ea59b7783573c49077a835ab6465c7d66f1474783360f310988a9a737fbca62f"),
+                "test": RemoteFile("Test/Hourly-test.csv", f"{_M4}/Test/Hourly-test.csv",
+                                   "71a57fccb15e534d973626ada4fb87febf789e9317715b7cc6dd3b5f90db6f42"),
+            },
+            options={"format": "m4", "val_fraction": 0.05, "horizon": 48, "season": 24, "lookback": 336,
+                     "calendar": False},
         ),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
@@ -236,7 +260,7 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in files.items()}
         else:
             splits = {"train": read_records(task, path, data)}
-    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0)
+    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon)
 
 
 def retarget(data, path: str):
@@ -263,6 +287,8 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     """
     fmt = data.format
     suffix = Path(path).suffix.lower()
+    if task == "forecast":
+        return series_io.read_series(path, data)
     if task == "lm":
         return [text_io.read_text(path)]
     if task == "tag":
@@ -279,13 +305,15 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
 
 
 def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,
-                    seed: int) -> dict[str, list]:
+                    seed: int, horizon: int = 1) -> dict[str, list]:
     """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
 
     Language-model text is cut contiguously (train first); classification is stratified by label.
     """
     missing = [s for s in ("val", "test") if s not in splits]
     fractions = {"val": val_fraction, "test": test_fraction}
+    if task == "forecast":
+        return _complete_series_splits(splits, fractions, horizon)
     if task == "lm":
         text = splits["train"][0]
         cut = {s: int(len(text) * fractions[s]) for s in missing}
@@ -320,6 +348,20 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     if "val" not in splits:
         raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
     return splits
+
+
+def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int
+                            ) -> dict[str, list]:
+    """Series splits are cuts in time. A test file continues the training series (the M4 layout);
+    without one, the last points of every series are held out as val and test."""
+    train = splits["train"]
+    if "test" in splits:
+        test = series_io.continue_series(train, splits["test"])
+        parts = series_io.split_in_time(train, fractions["val"], 0.0, horizon)
+        if "val" not in parts:
+            raise UserError("no validation data: set data.val_fraction above 0")
+        return {**parts, "test": test}
+    return series_io.split_in_time(train, fractions["val"], fractions["test"], horizon)
 
 
 def _split_files(folder: Path) -> dict[str, Path]:

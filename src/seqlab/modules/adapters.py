@@ -55,3 +55,34 @@ class FeatureAdapter(nn.Module):
 
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.dropout(self.proj(batch.inputs))  # (B, T, D)
+
+
+class PatchAdapter(nn.Module):
+    """Float features (B, L, F) → patches of `patch_len` points every `stride` points → (B, N, D).
+
+    The series end is repeated `stride` times first, as in PatchTST, so the last points get a patch
+    of their own. With `patch_len = stride = 1` every point is a step.
+    """
+
+    def __init__(self, num_features: int, lookback: int, patch_len: int, stride: int, embed_dim: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.patch_len, self.stride = min(patch_len, lookback), stride
+        self.pad = stride if patch_len > 1 else 0
+        self.num_patches = patch_count(lookback, patch_len, stride)
+        self.proj = nn.Linear(self.patch_len * num_features, embed_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = embed_dim
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        x = batch.inputs  # (B, L, F)
+        if self.pad:
+            x = torch.cat([x, x[:, -1:].expand(-1, self.pad, -1)], dim=1)  # (B, L + pad, F)
+        patches = x.unfold(1, self.patch_len, self.stride)  # (B, N, F, P)
+        return self.dropout(self.proj(patches.flatten(2)))  # (B, N, D)
+
+
+def patch_count(lookback: int, patch_len: int, stride: int) -> int:
+    """How many steps `PatchAdapter` makes of `lookback` points."""
+    pad = stride if patch_len > 1 else 0
+    return (lookback + pad - min(patch_len, lookback)) // stride + 1

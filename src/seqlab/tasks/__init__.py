@@ -6,8 +6,9 @@ metrics judge them. What it learns from the data is saved to and loaded from the
 """
 
 from seqlab.tasks.base import Task
+from seqlab.tasks.forecast import ForecastTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
 
-TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask}
+TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "forecast": ForecastTask}
 
-__all__ = ["TASKS", "ClassifyTask", "LMTask", "TagTask", "Task"]
+__all__ = ["TASKS", "ClassifyTask", "ForecastTask", "LMTask", "TagTask", "Task"]

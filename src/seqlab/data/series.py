@@ -1,0 +1,254 @@
+"""Numeric series: reading the common layouts, checking them, and cutting them into splits.
+
+Every layout becomes a list of `Series`, one univariate target each; a multivariate file (the ETT
+layout) becomes one series per column, which a global model learns together (channel independence).
+
+Layouts (`data.format`):
+- `long`: one row per observation, `unique_id, ds, y` plus covariate columns (the Nixtla convention);
+- `wide`: a time column and one numeric column per series (ETT);
+- `m4`: one row per series, an id then the values, ragged ends left empty (the M4 files).
+
+Missing values follow `data.missing`: `error` (the default) refuses them; `interpolate` fills
+interior gaps linearly and warns. Infinite values are always refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from seqlab.errors import UserError
+
+ID_COLUMNS = ("unique_id", "id", "series", "series_id")
+TIME_COLUMNS = ("ds", "date", "timestamp", "time", "datetime")
+TARGET_COLUMNS = ("y", "value", "target")
+
+
+@dataclass
+class Series:
+    id: str
+    values: np.ndarray  # (T,) float64 target
+    timestamps: np.ndarray | None = None  # (T,) datetime64[ns], or None where the file has no times
+    covariates: np.ndarray | None = None  # (T, K) float64, known in the past and the future
+    start: int = 0  # forecasts are judged only for targets at or after this index
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def head(self, end: int, start: int = 0) -> Series:
+        """The first `end` points, judged from `start`."""
+        return replace(self, values=self.values[:end], start=start,
+                       timestamps=None if self.timestamps is None else self.timestamps[:end],
+                       covariates=None if self.covariates is None else self.covariates[:end])
+
+
+def read_series(path: Path, data) -> list[Series]:
+    """The series of one file, in the layout `data.format` names (auto: guessed from the header)."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise UserError(f"{path}: not a readable CSV/TSV file ({str(error).splitlines()[0]})") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path} is empty") from None
+    if frame.empty:
+        raise UserError(f"{path} has a header but no rows")
+    layout = data.format if data.format in ("long", "wide", "m4") else _guess_layout(frame)
+    if layout == "long":
+        series = _from_long(frame, data, path)
+    elif layout == "wide":
+        series = _from_wide(frame, data, path)
+    else:
+        series = _from_m4(frame, path)
+    if data.first_points:
+        series = [s.head(data.first_points) for s in series]
+    return [_checked(s, data.missing, path) for s in series]
+
+
+def _guess_layout(frame) -> str:
+    columns = [str(c).lower() for c in frame.columns]
+    if any(c in ID_COLUMNS for c in columns):
+        return "long"
+    if any(c in TIME_COLUMNS for c in columns):
+        return "wide"
+    return "m4"
+
+
+def _pick(frame, wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str:
+    columns = {str(c).lower(): c for c in frame.columns}
+    if wanted is not None:
+        if wanted not in frame.columns:
+            raise UserError(f"{path} has no column '{wanted}' ({what}); its columns: {', '.join(map(str, frame.columns))}")
+        return wanted
+    for name in names:
+        if name in columns:
+            return columns[name]
+    raise UserError(f"{path} has no {what} column (looked for {', '.join(names)}); "
+                    f"name it with data.{what}_column")
+
+
+def _timestamps(column, path: Path) -> np.ndarray:
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(column).to_numpy(dtype="datetime64[ns]")
+    except (ValueError, TypeError):
+        raise UserError(f"{path}: column '{column.name}' does not hold dates or times") from None
+
+
+def _numeric(frame, columns: list, path: Path) -> np.ndarray:
+    import pandas as pd
+
+    values = frame[columns].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna() & frame[columns].notna()
+    if bad.any().any():
+        column = bad.any()[bad.any()].index[0]
+        row = int(bad[column].to_numpy().argmax())
+        raise UserError(f"{path}: column '{column}' row {row + 2} is not a number: {frame[column].iloc[row]!r}")
+    return values.to_numpy(dtype=np.float64)
+
+
+def _from_long(frame, data, path: Path) -> list[Series]:
+    ids = _pick(frame, data.id_column, ID_COLUMNS, "id", path)
+    times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path)
+    target = _pick(frame, data.target_column, TARGET_COLUMNS, "target", path)
+    covariates = [c for c in frame.columns if c not in (ids, times, target)]
+    series = []
+    for key, group in frame.groupby(ids, sort=False):
+        series.append(Series(str(key), _numeric(group, [target], path)[:, 0], _timestamps(group[times], path),
+                             _numeric(group, covariates, path) if covariates else None))
+    return series
+
+
+def _from_wide(frame, data, path: Path) -> list[Series]:
+    times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path)
+    stamps = _timestamps(frame[times], path)
+    columns = [c for c in frame.columns if c != times]
+    if not columns:
+        raise UserError(f"{path} has a time column but no value columns")
+    values = _numeric(frame, columns, path)
+    return [Series(str(c), values[:, j], stamps) for j, c in enumerate(columns)]
+
+
+def _from_m4(frame, path: Path) -> list[Series]:
+    values = _numeric(frame, list(frame.columns[1:]), path)
+    series = []
+    for key, row in zip(frame.iloc[:, 0].astype(str), values):
+        filled = np.flatnonzero(~np.isnan(row))
+        series.append(Series(key, row[: filled[-1] + 1] if len(filled) else row[:0]))
+    return series
+
+
+def _checked(series: Series, missing: str, path: Path) -> Series:
+    """Refuse what would turn into a silent NaN later, or repair it as `missing` says."""
+    where = f"{path}: series '{series.id}'"
+    if len(series) == 0:
+        raise UserError(f"{where} has no values")
+    if np.isinf(series.values).any():
+        raise UserError(f"{where} holds an infinite value at position {int(np.isinf(series.values).argmax())}")
+    if series.timestamps is not None:
+        steps = np.diff(series.timestamps).astype(np.int64)
+        if (steps < 0).any():
+            raise UserError(f"{where}: timestamps are not sorted (at {series.timestamps[int((steps < 0).argmax()) + 1]}); "
+                            "sort the file by time")
+        if (steps == 0).any():
+            raise UserError(f"{where}: timestamp {series.timestamps[int((steps == 0).argmax())]} appears twice")
+        if len(steps) and _frequency(series.timestamps) is None:
+            raise UserError(f"{where}: the timestamps are irregular (steps of "
+                            f"{np.timedelta64(int(steps.min()), 'ns')} to {np.timedelta64(int(steps.max()), 'ns')}); "
+                            "resample the series to one frequency first")
+    gaps = np.isnan(series.values)
+    if gaps.any():
+        if missing != "interpolate":
+            raise UserError(f"{where} has {int(gaps.sum())} missing value(s), the first at position "
+                            f"{int(gaps.argmax())}; fill them, or set data.missing=interpolate")
+        known = np.flatnonzero(~gaps)
+        if len(known) < 2:
+            raise UserError(f"{where} has fewer than 2 known values to interpolate between")
+        values = series.values.copy()
+        values[gaps] = np.interp(np.flatnonzero(gaps), known, values[known])
+        warnings.warn(f"series '{series.id}': {int(gaps.sum())} missing value(s) filled by linear interpolation")
+        series = replace(series, values=values)
+    if series.covariates is not None and not np.isfinite(series.covariates).all():
+        raise UserError(f"{where}: a covariate is missing or infinite; covariates must be complete")
+    return series
+
+
+def _frequency(stamps: np.ndarray) -> str | None:
+    import pandas as pd
+
+    if len(stamps) < 3:
+        return "unknown"
+    try:
+        return pd.infer_freq(pd.DatetimeIndex(stamps))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits in time
+
+
+def split_in_time(series: list[Series], val_fraction: float, test_fraction: float, horizon: int
+                  ) -> dict[str, list[Series]]:
+    """Train, val and test by time within every series: the last `test_fraction` of the points is
+    judged as test, the `val_fraction` before it as val (each at least one horizon long).
+
+    A later split keeps the earlier points as the history its first forecasts look back on.
+    """
+    splits: dict[str, list[Series]] = {"train": [], "val": [], "test": []}
+    for s in series:
+        n = len(s)
+        test = max(horizon, round(n * test_fraction)) if test_fraction > 0 else 0
+        val = max(horizon, round(n * val_fraction)) if val_fraction > 0 else 0
+        train_end, val_end = n - test - val, n - test
+        if train_end <= 0:
+            raise UserError(f"series '{s.id}' has {n} points, too few for its validation and test parts "
+                            f"({val} + {test}); lower data.val_fraction or data.test_fraction")
+        splits["train"].append(s.head(train_end))
+        if val:
+            splits["val"].append(s.head(val_end, start=train_end))
+        if test:
+            splits["test"].append(s.head(n, start=val_end))
+    return {name: part for name, part in splits.items() if part}
+
+
+def continue_series(history: list[Series], future: list[Series]) -> list[Series]:
+    """Each `future` series appended to its `history` (the M4 test file), judged from the join."""
+    known = {s.id: s for s in history}
+    joined = []
+    for s in future:
+        if s.id not in known:
+            raise UserError(f"series '{s.id}' of the test data has no history in the training data")
+        past = known[s.id]
+        joined.append(Series(s.id, np.concatenate([past.values, s.values]), start=len(past)))
+    return joined
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar features
+
+
+def calendar_features(stamps: np.ndarray) -> np.ndarray:
+    """(T,) datetimes → (T, 4) hour of day, day of week, day of year, month, each in [-0.5, 0.5]."""
+    import pandas as pd
+
+    index = pd.DatetimeIndex(stamps)
+    return np.stack([index.hour / 23.0, index.dayofweek / 6.0, (index.dayofyear - 1) / 365.0,
+                     (index.month - 1) / 11.0], axis=1) - 0.5
+
+
+def future_timestamps(stamps: np.ndarray, count: int) -> np.ndarray:
+    """The `count` timestamps after `stamps`, at its frequency."""
+    import pandas as pd
+
+    step = stamps[-1] - stamps[-2] if len(stamps) > 1 else np.timedelta64(1, "h")
+    freq = _frequency(stamps)
+    if freq and freq != "unknown":
+        return pd.date_range(stamps[-1], periods=count + 1, freq=freq)[1:].to_numpy(dtype="datetime64[ns]")
+    return stamps[-1] + step * np.arange(1, count + 1)

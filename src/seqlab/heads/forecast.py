@@ -1,0 +1,51 @@
+"""Forecasting: the whole horizon at once (multi-output), as points or as quantiles."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.data.batch import Batch
+from seqlab.encoders import EncoderOutput
+from seqlab.heads import HeadOutput
+
+
+class ForecastHead(nn.Module):
+    """Every step's hidden state (flattened, as PatchTST's head) and the known future covariates →
+    (B, h, Q) forecasts, put back on each window's level and spread (`batch.loc`, `batch.scale`).
+
+    Without quantiles Q = 1 and the loss is `point_loss` (mse or mae); with them, the pinball loss.
+    """
+
+    def __init__(self, in_dim: int, steps: int, horizon: int, num_future: int = 0,
+                 quantiles: list[float] | None = None, point_loss: str = "mse", dropout: float = 0.0):
+        super().__init__()
+        self.horizon = horizon
+        self.register_buffer("quantiles", torch.tensor(quantiles or []), persistent=False)
+        self.outputs = max(1, len(quantiles or []))
+        self.point_loss = point_loss
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(in_dim * steps + num_future * horizon, horizon * self.outputs)
+
+    def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
+        features = encoded.hidden.flatten(1)  # (B, N * H)
+        if batch.future is not None:
+            features = torch.cat([features, batch.future.flatten(1).to(features.dtype)], dim=1)
+        raw = self.out(self.dropout(features)).float().view(-1, self.horizon, self.outputs)  # (B, h, Q)
+        forecast = raw * batch.scale.unsqueeze(-1) + batch.loc.unsqueeze(-1)  # (B, h, Q)
+        if batch.targets is None:
+            return HeadOutput(forecast)
+        error = batch.targets.unsqueeze(-1) - forecast  # (B, h, Q)
+        if len(self.quantiles):
+            per_point = torch.maximum(self.quantiles * error, (self.quantiles - 1) * error)
+        elif self.point_loss == "mae":
+            per_point = error.abs()
+        else:
+            per_point = error.square()
+        return HeadOutput(forecast, per_point.mean(dim=(1, 2)).sum(), torch.tensor(len(batch)))
+
+    def point(self, forecast: torch.Tensor) -> torch.Tensor:
+        """(B, h, Q) → (B, h): the median where quantiles are predicted (the nearest to 0.5)."""
+        if not len(self.quantiles):
+            return forecast[..., 0]
+        return forecast[..., int((self.quantiles - 0.5).abs().argmin())]

@@ -1,0 +1,237 @@
+"""Forecasting: from the last `data.lookback` points of a series, the next `data.horizon` points.
+
+One global model learns every series. Each series is scaled by its own training mean and spread
+(saved in the run directory); each window is then centred on its own lookback (reversible instance
+normalisation), and the head puts the forecast back on that level. Windows are index arithmetic over
+one flat tensor of all series, never copies of them.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab import metrics
+from seqlab.config import RunConfig
+from seqlab.data.batch import Batch
+from seqlab.data.series import Series, calendar_features, future_timestamps
+from seqlab.errors import UserError
+from seqlab.heads import mean_loss
+from seqlab.modules.adapters import patch_count
+from seqlab.tasks.base import Task
+
+_EPS = 1e-5
+
+
+@dataclass
+class Windows:
+    """Encoded series: every point's features in one flat tensor, and the windows over it."""
+
+    values: torch.Tensor  # (P,) scaled targets of all series, end to end (NaN past a series' end)
+    features: torch.Tensor  # (P, F) per point: the scaled target, then calendar and covariate features
+    future: torch.Tensor | None  # (P, K) per point: the features known ahead (calendar)
+    starts: torch.Tensor  # (M,) flat index of each window's first lookback point
+    series: torch.Tensor  # (M,) which series each window belongs to
+    origins: torch.Tensor  # (M,) index in its series of each window's first forecast point
+    offsets: torch.Tensor  # (S,) flat index of each series' first point
+    ids: list[str]  # series ids
+    stats: np.ndarray  # (S, 2) mean and spread of each series' scaling
+
+
+class ForecastTask(Task):
+    name = "forecast"
+    primary_metric = "loss"
+    higher_is_better = False
+
+    def __init__(self, config: RunConfig, stats: dict | None = None):
+        super().__init__(config)
+        self.stats = stats or {}  # series id → [mean, spread]; "features": sizes learned in fit
+
+    # -- what is learned from the training series ---------------------------------------------
+
+    def fit(self, train: list[Series]) -> None:
+        d = self.config.data
+        scaled = d.scaling == "standard"
+        self.stats = {"series": {s.id: [float(s.values.mean()) if scaled else 0.0,
+                                        _spread(s) if scaled else 1.0] for s in train}}
+        constant = [s.id for s in train if scaled and s.values.std() == 0]
+        if constant:
+            warnings.warn(f"{len(constant)} series are constant in training (e.g. '{constant[0]}'); "
+                          "they are centred but not rescaled")
+        timed = d.calendar and all(s.timestamps is not None for s in train)
+        covariates = {0 if s.covariates is None else s.covariates.shape[1] for s in train}
+        if len(covariates) > 1:
+            raise UserError(f"the series carry different numbers of covariates ({sorted(covariates)}); "
+                            "every series needs the same covariate columns")
+        calendar = 4 if timed else 0
+        self.stats["features"] = {"calendar": calendar, "covariates": covariates.pop()}
+
+    def model_sizes(self) -> dict[str, int]:
+        f = self.stats["features"]
+        return {"num_features": 1 + f["calendar"] + f["covariates"], "num_future": f["calendar"]}
+
+    def save(self, run_dir: Path) -> None:
+        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+
+    @classmethod
+    def load(cls, config: RunConfig, run_dir: Path) -> ForecastTask:
+        return cls(config, json.loads((run_dir / "scaling.json").read_text()))
+
+    # -- windows ------------------------------------------------------------------------------
+
+    def encode(self, records: list[Series], with_targets: bool = True) -> Windows:
+        """Judged windows (`with_targets`): every origin from a series' `start` on, `eval_stride`
+        apart (training: every origin). Otherwise one window per series: the forecast after its end."""
+        d = self.config.data
+        L, h = d.lookback, d.horizon
+        values, features, future, starts, owners, origins, stats, offsets = [], [], [], [], [], [], [], []
+        offset = 0
+        for n, s in enumerate(records):
+            mean, spread = self._stats_of(s)
+            if len(s) < L:
+                raise UserError(f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
+                                "lower data.lookback or give a longer history")
+            extra = 0 if with_targets else h  # room for the forecast after the end
+            y = np.concatenate([(s.values - mean) / spread, np.full(extra, np.nan)])
+            values.append(y)
+            features.append(self._features(s, y, extra))
+            if self.stats["features"]["calendar"]:
+                stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+                future.append(calendar_features(stamps))
+            if with_targets:
+                first = max(s.start, L)
+                stride = 1 if s.start == 0 else d.eval_stride
+                window_origins = np.arange(first, len(s) - h + 1, stride)
+            else:
+                window_origins = np.array([len(s)])
+            starts.append(offset + window_origins - L)
+            owners.append(np.full(len(window_origins), n))
+            origins.append(window_origins)
+            stats.append((mean, spread))
+            offsets.append(offset)
+            offset += len(y)
+        windows = Windows(
+            values=torch.tensor(np.concatenate(values), dtype=torch.float32),
+            features=torch.tensor(np.concatenate(features), dtype=torch.float32),
+            future=torch.tensor(np.concatenate(future), dtype=torch.float32) if future else None,
+            starts=torch.tensor(np.concatenate(starts), dtype=torch.long),
+            series=torch.tensor(np.concatenate(owners), dtype=torch.long),
+            origins=torch.tensor(np.concatenate(origins), dtype=torch.long),
+            offsets=torch.tensor(offsets, dtype=torch.long),
+            ids=[s.id for s in records], stats=np.array(stats))
+        if not len(windows.starts):
+            raise UserError(f"no series is long enough for one window of data.lookback={L} + data.horizon={h} "
+                            "points; lower them or give longer series")
+        return windows
+
+    def _stats_of(self, s: Series) -> tuple[float, float]:
+        known = self.stats["series"].get(s.id)
+        if known is not None:
+            return known[0], known[1]
+        if self.config.data.scaling == "none":
+            return 0.0, 1.0
+        return float(s.values.mean()), _spread(s)  # a series the model never saw: its own history
+
+    def _features(self, s: Series, y: np.ndarray, extra: int) -> np.ndarray:
+        columns = [np.nan_to_num(y)[:, None]]
+        if self.stats["features"]["calendar"]:
+            stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+            columns.append(calendar_features(stamps))
+        if self.stats["features"]["covariates"]:
+            if s.covariates is None or s.covariates.shape[1] != self.stats["features"]["covariates"]:
+                raise UserError(f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
+                                "as in training")
+            covariates = np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)])
+            columns.append(covariates)
+        return np.concatenate(columns, axis=1)
+
+    def batches(self, windows: Windows, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[list[int], Batch]]:
+        order = torch.randperm(len(windows.starts), generator=generator) if generator is not None \
+            else torch.arange(len(windows.starts))
+        for b in range(0, len(order), batch_size):
+            chosen = order[b : b + batch_size]
+            yield chosen.tolist(), self._batch(windows, chosen)
+
+    def _batch(self, windows: Windows, chosen: torch.Tensor) -> Batch:
+        L, h = self.config.data.lookback, self.config.data.horizon
+        past = windows.starts[chosen].unsqueeze(1) + torch.arange(L)  # (B, L) flat indices
+        ahead = past[:, -1:] + 1 + torch.arange(h)  # (B, h)
+        inputs = windows.features[past]  # (B, L, F)
+        history = inputs[..., 0]  # (B, L)
+        loc = history.mean(dim=1, keepdim=True)  # (B, 1)
+        scale = history.std(dim=1, keepdim=True, unbiased=False) + _EPS  # (B, 1)
+        inputs = torch.cat([((history - loc) / scale).unsqueeze(-1), inputs[..., 1:]], dim=-1)
+        targets = windows.values[ahead]  # (B, h)
+        m = self.config.model
+        steps = patch_count(L, m.patch_len, m.patch_stride)  # the model sees patches, none of them padding
+        return Batch(inputs=inputs, mask=torch.ones(len(chosen), steps, dtype=torch.bool),
+                     targets=None if targets.isnan().any() else targets,
+                     future=None if windows.future is None else windows.future[ahead],
+                     loc=loc, scale=scale)
+
+    def num_batches(self, windows: Windows, batch_size: int) -> int:
+        return -(-len(windows.starts) // batch_size)
+
+    # -- use ----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def forecast(self, model, windows: Windows, batch_size: int, autocast) -> tuple[np.ndarray, float]:
+        """(M, h, Q) forecasts of every window on the series' own scale, and the mean loss."""
+        model.eval()
+        out = torch.empty(len(windows.starts), self.config.data.horizon, model.head.outputs)
+        loss_sum, count = 0.0, 0
+        for indices, batch in self.batches(windows, batch_size):
+            with autocast():
+                result = model(batch)
+            out[indices] = result.logits.float()
+            if result.loss_sum is not None:
+                loss_sum, count = loss_sum + float(result.loss_sum), count + int(result.count)
+        mean, spread = windows.stats[windows.series.numpy()].T  # (M,) each
+        unscaled = out.numpy() * spread[:, None, None] + mean[:, None, None]
+        return unscaled, (mean_loss(loss_sum, count) if count else float("nan"))
+
+    def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
+        forecasts, loss = self.forecast(model, windows, batch_size, autocast)
+        return {**self.judge(windows, forecasts, model.head.quantiles.tolist()), "loss": loss}
+
+    def judge(self, windows: Windows, forecasts: np.ndarray, quantiles: list[float]) -> dict[str, float]:
+        """Metrics of (M, h, Q) forecasts of `windows` (quantiles: the Q levels, or [] for points)."""
+        h, season = self.config.data.horizon, self.config.data.season
+        ahead = windows.starts.unsqueeze(1) + self.config.data.lookback + torch.arange(h)  # (M, h)
+        scaled_truth = windows.values[ahead].numpy()
+        mean, spread = windows.stats[windows.series.numpy()].T
+        truth = scaled_truth * spread[:, None] + mean[:, None]
+        point = forecasts[..., _median(quantiles)]  # (M, h)
+        naive_error = np.array([_seasonal_error(windows, i, season) for i in range(len(windows.ids))])
+        names = [f"{windows.ids[s]}@{o}" for s, o in zip(windows.series.tolist(), windows.origins.tolist())]
+        return metrics.forecast(names, truth, point, scale=spread,
+                                naive_error=naive_error[windows.series.numpy()] * spread,
+                                quantiles=quantiles, quantile_forecasts=forecasts if quantiles else None)
+
+
+def _spread(s: Series) -> float:
+    std = float(s.values.std())
+    return std if std > 0 else 1.0
+
+
+def _median(quantiles: list[float]) -> int:
+    return int(np.abs(np.array(quantiles) - 0.5).argmin()) if quantiles else 0
+
+
+def _seasonal_error(windows: Windows, series: int, season: int) -> float:
+    """Mean absolute seasonal difference of a series before its first judged origin (MASE's scale),
+    on the scaled values."""
+    owned = windows.series == series
+    if not owned.any():
+        return float("nan")
+    begin = int(windows.offsets[series])
+    history = windows.values[begin : begin + int(windows.origins[owned].min())].numpy()
+    diffs = np.abs(history[season:] - history[:-season])
+    return float(diffs.mean()) if len(diffs) else float("nan")
