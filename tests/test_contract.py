@@ -84,7 +84,7 @@ def test_fit_save_load_gives_the_same_predictions(case, splits, tmp_path):
     config = tiny(task_name, encoder, **extra)
     pipeline = fit(config, tmp_path / "run", splits[task_name])
     run = tmp_path / "run"
-    for name in REQUIRED + ("metrics.json", "history.csv", "report.html", "plots/learning_curves.png"):
+    for name in REQUIRED + TASKS[task_name].files + ("metrics.json", "history.csv", "report.html", "plots/learning_curves.png"):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())
     assert METRICS[task_name] <= set(metrics)

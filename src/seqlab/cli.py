@@ -136,6 +136,8 @@ def cmd_predict(args) -> int:
 
     pipeline = load(args.run_dir)
     task = pipeline.config.task
+    if task == "forecast":
+        raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
     if args.text:
         records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
     else:

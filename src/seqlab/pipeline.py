@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from seqlab import __version__
@@ -76,16 +75,18 @@ class Pipeline:
         horizon = horizon or trained
         if not 1 <= horizon <= trained:
             raise UserError(f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}")
+        import pandas as pd
+
         windows = self.task.encode(series, with_targets=False)
         values, _ = self.task.forecast(self.model, windows, self.config.train.batch_size, self.autocast)
         quantiles = self.model.head.quantiles.tolist()
         point = self.model.head.point(torch.from_numpy(values)).numpy()  # (S, h)
         rows = []
         for s, path, forecast in zip(series, point, values):
-            stamps = (future_timestamps(s.timestamps, horizon) if s.timestamps is not None
-                      else np.arange(len(s), len(s) + horizon))
+            stamps = (pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
+                      if s.timestamps is not None else range(len(s), len(s) + horizon))
             for step in range(horizon):
-                row = {"unique_id": s.id, "ds": str(stamps[step]), "forecast": float(path[step])}
+                row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(path[step])}
                 row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
                 rows.append(row)
         return rows
@@ -207,6 +208,7 @@ def load(run_dir: str | Path) -> Pipeline:
     """The trained pipeline saved in `run_dir`."""
     run_dir = Path(run_dir)
     config = rd.read_config(run_dir)
+    rd.require(run_dir, TASKS[config.task].files)
     task = TASKS[config.task].load(config, run_dir)
     model = build_model(config, **task.model_sizes())
     rd.load_weights(model, run_dir / "model.safetensors")

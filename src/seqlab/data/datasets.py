@@ -260,7 +260,8 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in files.items()}
         else:
             splits = {"train": read_records(task, path, data)}
-    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon)
+    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon,
+                           lookback=data.lookback)
 
 
 def retarget(data, path: str):
@@ -305,7 +306,7 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
 
 
 def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,
-                    seed: int, horizon: int = 1) -> dict[str, list]:
+                    seed: int, horizon: int = 1, lookback: int = 0) -> dict[str, list]:
     """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
 
     Language-model text is cut contiguously (train first); classification is stratified by label.
@@ -313,7 +314,7 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     missing = [s for s in ("val", "test") if s not in splits]
     fractions = {"val": val_fraction, "test": test_fraction}
     if task == "forecast":
-        return _complete_series_splits(splits, fractions, horizon)
+        return _complete_series_splits(splits, fractions, horizon, lookback)
     if task == "lm":
         text = splits["train"][0]
         cut = {s: int(len(text) * fractions[s]) for s in missing}
@@ -350,18 +351,18 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     return splits
 
 
-def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int
-                            ) -> dict[str, list]:
+def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int,
+                            lookback: int) -> dict[str, list]:
     """Series splits are cuts in time. A test file continues the training series (the M4 layout);
     without one, the last points of every series are held out as val and test."""
     train = splits["train"]
     if "test" in splits:
         test = series_io.continue_series(train, splits["test"])
-        parts = series_io.split_in_time(train, fractions["val"], 0.0, horizon)
+        parts = series_io.split_in_time(train, fractions["val"], 0.0, horizon, lookback)
         if "val" not in parts:
             raise UserError("no validation data: set data.val_fraction above 0")
         return {**parts, "test": test}
-    return series_io.split_in_time(train, fractions["val"], fractions["test"], horizon)
+    return series_io.split_in_time(train, fractions["val"], fractions["test"], horizon, lookback)
 
 
 def _split_files(folder: Path) -> dict[str, Path]:

@@ -194,8 +194,8 @@ def _frequency(stamps: np.ndarray) -> str | None:
 # Splits in time
 
 
-def split_in_time(series: list[Series], val_fraction: float, test_fraction: float, horizon: int
-                  ) -> dict[str, list[Series]]:
+def split_in_time(series: list[Series], val_fraction: float, test_fraction: float, horizon: int,
+                  lookback: int = 0) -> dict[str, list[Series]]:
     """Train, val and test by time within every series: the last `test_fraction` of the points is
     judged as test, the `val_fraction` before it as val (each at least one horizon long).
 
@@ -207,9 +207,10 @@ def split_in_time(series: list[Series], val_fraction: float, test_fraction: floa
         test = max(horizon, round(n * test_fraction)) if test_fraction > 0 else 0
         val = max(horizon, round(n * val_fraction)) if val_fraction > 0 else 0
         train_end, val_end = n - test - val, n - test
-        if train_end <= 0:
-            raise UserError(f"series '{s.id}' has {n} points, too few for its validation and test parts "
-                            f"({val} + {test}); lower data.val_fraction or data.test_fraction")
+        if train_end < lookback + horizon or train_end <= 0:
+            raise UserError(f"series '{s.id}' has {n} points, too few for validation and test parts ({val} + {test}) "
+                            f"and one training window ({lookback} + {horizon}); lower data.lookback, "
+                            "data.val_fraction or data.test_fraction")
         splits["train"].append(s.head(train_end))
         if val:
             splits["val"].append(s.head(val_end, start=train_end))

@@ -19,6 +19,7 @@ class Task:
     """The data side of a run. Subclasses say how records are encoded and judged."""
 
     name = ""
+    files = ("tokenizer.json",)  # what `save` writes to the run directory and `load` needs
     primary_metric = ""  # the validation metric for early stopping and the best checkpoint
     higher_is_better = True
 

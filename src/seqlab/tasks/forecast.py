@@ -46,6 +46,7 @@ class Windows:
 
 class ForecastTask(Task):
     name = "forecast"
+    files = ("scaling.json",)
     primary_metric = "loss"
     higher_is_better = False
 

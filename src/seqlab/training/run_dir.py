@@ -26,7 +26,7 @@ import torch
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.errors import UserError
 
-REQUIRED = ("meta.json", "config.yaml", "tokenizer.json", "model.safetensors")
+REQUIRED = ("meta.json", "config.yaml", "model.safetensors")  # and the files of the run's task
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -104,15 +104,20 @@ def read_history(path: Path) -> list[dict[str, float]]:
                 for row in csv.DictReader(f)]
 
 
+def require(run_dir: Path, names) -> None:
+    """A UserError unless every file in `names` is in `run_dir`."""
+    missing = [name for name in names if not (run_dir / name).exists()]
+    if missing:
+        raise UserError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)}); "
+                        "train it again or point at another run")
+
+
 def read_config(run_dir: Path) -> RunConfig:
     """The config of a complete run directory, after checking that it is one seqlab can read."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"run directory not found: {run_dir}")
-    missing = [name for name in REQUIRED if not (run_dir / name).exists()]
-    if missing:
-        raise UserError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)}); "
-                        "train it again or point at another run")
+    require(run_dir, REQUIRED)
     meta = json.loads((run_dir / "meta.json").read_text())
     version = meta.get("format_version")
     if version != FORMAT_VERSION:

@@ -1,0 +1,222 @@
+"""Forecasting on slices of ETTh1 and M4 Hourly: readers, splits in time, scaling, windows, metrics,
+the four encoders through one code path, and the bad-input cases."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ENCODERS, shared, tiny
+from seqlab.cli import main
+from seqlab.config import load_config
+from seqlab.data.datasets import load_splits
+from seqlab.data.series import Series, read_series, split_in_time
+from seqlab.errors import UserError
+from seqlab.pipeline import fit, load
+from seqlab.tasks import ForecastTask
+
+SMALL = {"data.lookback": 48, "data.horizon": 12, "data.season": 24, "model.patch_len": 8,
+         "model.patch_stride": 4, "train.batch_size": 16}
+
+
+def small(encoder: str = "gru", **settings):
+    return tiny("forecast", encoder, **{**SMALL, **settings})
+
+
+@pytest.fixture(scope="session")
+def ett_rows() -> list[str]:
+    return shared("ETT", "ETTh1.csv").read_text().splitlines()[:401]  # header + 400 hours
+
+
+@pytest.fixture
+def ett_file(tmp_path, ett_rows):
+    path = tmp_path / "ett.csv"
+    path.write_text("\n".join(ett_rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def m4_folder(tmp_path):
+    folder = tmp_path / "m4"
+    folder.mkdir()
+    for split, name in (("train", "Train/Hourly-train.csv"), ("test", "Test/Hourly-test.csv")):
+        lines = shared("m4", *name.split("/")).read_text().splitlines()[:5]  # header + 4 series
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def ett_splits(ett_file):
+    config = small()
+    config.data.path = str(ett_file)
+    return load_splits("forecast", config.data)
+
+
+def test_wide_layout_gives_one_series_per_column(ett_file):
+    series = read_series(ett_file, small().data)
+    assert [s.id for s in series] == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    assert all(len(s) == 400 and s.timestamps is not None for s in series)
+    assert series[-1].values[0] == pytest.approx(30.5310001373291)
+
+
+def test_long_layout_with_covariates(tmp_path, ett_file):
+    import pandas as pd
+
+    wide = pd.read_csv(ett_file)
+    long = pd.concat([pd.DataFrame({"unique_id": c, "ds": wide["date"], "y": wide[c], "load": wide["HUFL"]})
+                      for c in ("OT", "LULL")])
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+    series = read_series(path, small().data)
+    assert [s.id for s in series] == ["OT", "LULL"]
+    assert series[0].covariates.shape == (400, 1)
+    np.testing.assert_allclose(series[1].values, wide["LULL"].to_numpy())
+
+
+def test_m4_layout_trims_ragged_ends_and_test_file_continues_the_history(m4_folder):
+    config = small(**{"data.format": "m4", "data.val_fraction": 0.05, "data.horizon": 48})
+    config.data.path = str(m4_folder)
+    splits = load_splits("forecast", config.data)
+    raw = (m4_folder / "train.csv").read_text().splitlines()[1].split(",")
+    history = [v for v in raw[1:] if v.strip('"')]
+    test = splits["test"][0]
+    assert len(test) == len(history) + 48 and test.start == len(history)
+    assert splits["val"][0].start == len(history) - 48 and len(splits["train"][0]) == len(history) - 48
+
+
+def test_split_in_time_keeps_history_before_each_judged_part():
+    s = Series("a", np.arange(100.0))
+    parts = split_in_time([s], 0.2, 0.2, horizon=10)
+    assert [len(parts[k][0]) for k in ("train", "val", "test")] == [60, 80, 100]
+    assert [parts[k][0].start for k in ("train", "val", "test")] == [0, 60, 80]
+
+
+def test_scaling_is_fitted_on_training_points_and_round_trips(ett_splits):
+    task = ForecastTask(small())
+    task.fit(ett_splits["train"])
+    ot = ett_splits["train"][-1]
+    mean, spread = task.stats["series"]["OT"]
+    assert mean == pytest.approx(ot.values.mean()) and spread == pytest.approx(ot.values.std())
+    windows = task.encode(ett_splits["test"])
+    # a window's truth, unscaled, is the raw series
+    M = len(windows.starts)
+    perfect = np.stack([windows.values[windows.starts[i] + 48 : windows.starts[i] + 60].numpy() for i in range(M)])
+    s_mean, s_spread = windows.stats[windows.series.numpy()].T
+    unscaled = perfect * s_spread[:, None] + s_mean[:, None]
+    i = int((windows.series == 6).nonzero()[0, 0])
+    origin = int(windows.origins[i])
+    np.testing.assert_allclose(unscaled[i], ett_splits["test"][6].values[origin : origin + 12], rtol=1e-5)
+    scores = task.judge(windows, unscaled[..., None], [])
+    assert scores["mse"] == pytest.approx(0.0, abs=1e-8) and scores["smape"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_backtest_windows_start_at_every_origin_of_the_judged_part(ett_splits):
+    config = small(**{"data.eval_stride": 5})
+    task = ForecastTask(config)
+    task.fit(ett_splits["train"])
+    windows = task.encode(ett_splits["test"])
+    test = ett_splits["test"][0]
+    expected = list(range(test.start, len(test) - 12 + 1, 5))
+    assert windows.origins[windows.series == 0].tolist() == expected
+    _, batch = next(task.batches(windows, 4))
+    assert batch.inputs.shape == (4, 48, 1 + 4) and batch.targets.shape == (4, 12)
+    assert batch.future.shape == (4, 12, 4)
+    # reversible instance normalisation: each window's lookback has mean 0
+    torch.testing.assert_close(batch.inputs[..., 0].mean(1), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+def test_metrics_match_their_definitions():
+    from seqlab import metrics
+
+    truth = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]])
+    point = np.array([[1.0, 3.0, 1.0], [2.0, 2.0, 4.0]])
+    result = metrics.forecast(["a", "b"], truth, point, scale=np.array([2.0, 1.0]), naive_error=np.array([1.0, 0.5]))
+    assert result["mae"] == pytest.approx((1 + 2 + 2) / 6)
+    assert result["mse"] == pytest.approx((1 + 4 + 4) / 6)
+    assert result["mse_scaled"] == pytest.approx(((1 + 4) / 3 / 4 + 4 / 3) / 2)
+    assert result["mase"] == pytest.approx(((3 / 3) / 1.0 + (2 / 3) / 0.5) / 2)
+    smape = [200 / 3 * (1 / 5 + 2 / 4), 200 / 3 * (2 / 6)]
+    assert result["smape"] == pytest.approx(np.mean(smape))
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_forecasts_saves_and_loads(encoder, ett_splits, tmp_path):
+    pipeline = fit(small(encoder, **{"model.quantiles": [0.1, 0.5, 0.9]}), tmp_path / "run", ett_splits)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"mse", "mae", "smape", "mse_scaled", "quantile_loss", "coverage_80", "loss"} <= set(metrics)
+    assert all(np.isfinite(v) for k, v in metrics.items() if k != "split")
+    history = ett_splits["test"]
+    rows = pipeline.forecast(history)
+    assert len(rows) == 7 * 12 and {"unique_id", "ds", "forecast", "q0.1", "q0.9"} <= set(rows[0])
+    assert rows[0]["ds"].startswith("2016-07-17 16:00")  # the hour after the 400th
+    assert load(tmp_path / "run").forecast(history) == rows
+
+
+def test_forecast_command_writes_a_csv(ett_file, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--task", "forecast", "--data", str(ett_file), "--encoder", "lstm", "--out", str(run),
+                 *[f"{k}={v}" for k, v in {**SMALL, "model.hidden_size": 8, "model.embed_dim": 8,
+                                          "train.max_steps": 2, "train.precision": "fp32"}.items()]]) == 0
+    out = tmp_path / "forecast.csv"
+    assert main(["forecast", str(run), "--data", str(ett_file), "--horizon", "6", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 7 * 6 and all(np.isfinite(float(r["forecast"])) for r in rows)
+
+
+def _bad(tmp_path, name: str, text: str, capsys, *settings: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    code = main(["train", "--task", "forecast", "--data", str(path), "--out", str(tmp_path / "run"),
+                 "data.lookback=4", "data.horizon=2", "model.patch_len=2", "model.patch_stride=1", *settings])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not (tmp_path / "run").exists()
+    return err
+
+
+def _csv(values, stamps=None) -> str:
+    stamps = stamps or [f"2020-01-01 {h:02d}:00" for h in range(len(values))]
+    return "date,y\n" + "".join(f"{t},{v}\n" for t, v in zip(stamps, values))
+
+
+@pytest.mark.parametrize("case,text,message", [
+    ("unsorted", _csv(range(20), [f"2020-01-01 {h:02d}:00" for h in [1, 0] + list(range(2, 20))]), "not sorted"),
+    ("duplicate", _csv(range(20), [f"2020-01-01 {h:02d}:00" for h in [0, 0] + list(range(2, 20))]), "appears twice"),
+    ("irregular", _csv(range(20), [f"2020-01-01 {h:02d}:00" for h in [0, 1, 3] + list(range(4, 21))]), "irregular"),
+    ("nan", _csv([1.0, float("nan")] + list(range(18))), "missing value"),
+    ("inf", _csv([1.0, float("inf")] + list(range(18))), "infinite"),
+    ("text", _csv(["1.0", "high"] + list(range(18))), "not a number"),
+    ("short", _csv(range(5)), "too few"),
+])
+def test_bad_series_exit_2_with_one_line(case, text, message, tmp_path, capsys):
+    assert message in _bad(tmp_path, f"{case}.csv", text, capsys)
+
+
+def test_missing_values_can_be_interpolated_with_a_warning(tmp_path):
+    path = tmp_path / "gap.csv"
+    path.write_text(_csv([1.0, None, 3.0] + list(range(17))).replace("None", ""))
+    config = small(**{"data.missing": "interpolate"})
+    with pytest.warns(UserWarning, match="interpolation"):
+        series = read_series(path, config.data)
+    assert series[0].values[1] == pytest.approx(2.0)
+
+
+def test_constant_series_are_centred_not_divided_by_zero(tmp_path):
+    task = ForecastTask(small())
+    with pytest.warns(UserWarning, match="constant"):
+        task.fit([Series("flat", np.full(80, 3.0))])
+    assert task.stats["series"]["flat"] == [3.0, 1.0]
+
+
+def test_a_longer_horizon_than_trained_is_refused(ett_splits, tmp_path):
+    pipeline = fit(small("rnn", **{"train.max_steps": 1}), tmp_path / "run", ett_splits)
+    with pytest.raises(UserError, match="at most 12 points"):
+        pipeline.forecast(ett_splits["test"], horizon=13)
+
+
+def test_quantiles_must_be_probabilities():
+    with pytest.raises(UserError, match="strictly between 0 and 1"):
+        load_config(None, task="forecast", **{"model.quantiles": [0.5, 1.5]})
