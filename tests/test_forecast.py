@@ -13,7 +13,7 @@ import torch
 from conftest import ENCODERS, shared, tiny
 from seqlab.cli import main
 from seqlab.config import load_config
-from seqlab.data.datasets import load_splits
+from seqlab.data.datasets import load_splits, retarget
 from seqlab.data.series import Series, read_series, split_in_time
 from seqlab.errors import UserError
 from seqlab.pipeline import fit, load
@@ -220,3 +220,19 @@ def test_a_longer_horizon_than_trained_is_refused(ett_splits, tmp_path):
 def test_quantiles_must_be_probabilities():
     with pytest.raises(UserError, match="strictly between 0 and 1"):
         load_config(None, task="forecast", **{"model.quantiles": [0.5, 1.5]})
+
+
+def test_statistical_baselines_are_judged_on_the_same_windows(m4_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    settings = {**SMALL, "data.format": "m4", "data.horizon": 48, "data.val_fraction": 0.05,
+                "model.hidden_size": 8, "model.embed_dim": 8, "train.max_steps": 1}
+    assert main(["train", "--task", "forecast", "--data", str(m4_folder), "--out", str(run),
+                 *[f"{k}={v}" for k, v in settings.items()]]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data", str(m4_folder), "--baselines", "naive,seasonal_naive"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert set(scores) == {"model", "naive", "seasonal_naive"}
+    test = load_splits("forecast", retarget(load(run).config.data, str(m4_folder)))["test"]
+    last = np.array([s.values[s.start - 1] for s in test])  # naive: the last known value, repeated
+    truth = np.stack([s.values[s.start :] for s in test])
+    assert scores["naive"]["mae"] == pytest.approx(np.abs(truth - last[:, None]).mean(), rel=1e-6)

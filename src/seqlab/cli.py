@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="a labelled file, a folder, or a dataset name")
     p.add_argument("--split", default="test", choices=("train", "val", "test"),
                    help="which split of a folder or dataset to score (default: test)")
+    p.add_argument("--baselines", help="forecast: also score these statsforecast models, comma-separated "
+                   "(naive, seasonal_naive, auto_ets, auto_theta, auto_arima)")
 
     p = sub.add_parser("predict", help="label texts or tag sentences; JSON lines on stdout")
     p.add_argument("run_dir")
@@ -126,7 +128,10 @@ def cmd_eval(args) -> int:
     else:
         splits = load_splits(task, data)
         records = splits.get(args.split) or splits["val"]
-    print(json.dumps(pipeline.evaluate(records)))
+    scores = pipeline.evaluate(records)
+    if args.baselines:
+        scores = {"model": scores, **pipeline.evaluate_baselines(records, args.baselines.split(","))}
+    print(json.dumps(scores))
     return 0
 
 

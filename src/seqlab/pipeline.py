@@ -91,6 +91,17 @@ class Pipeline:
                 rows.append(row)
         return rows
 
+    def evaluate_baselines(self, series: list, names: list[str]) -> dict[str, dict[str, float]]:
+        """The metrics of statsforecast baselines on the windows `evaluate` judges (one per series)."""
+        from seqlab.baselines import forecast_baselines
+
+        if self.config.task != "forecast":
+            raise UserError("baselines are for forecasting runs")
+        d = self.config.data
+        windows = self.task.encode(series)
+        forecasts = forecast_baselines(series, d.horizon, d.season, names)
+        return {name: self.task.judge(windows, values[..., None], []) for name, values in forecasts.items()}
+
     @torch.no_grad()
     def tag_marginals(self, records: list) -> list[list[dict[str, float]]]:
         """Per record, per word, the probability of each tag (CRF marginals when there is a CRF)."""
