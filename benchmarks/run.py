@@ -36,6 +36,7 @@ class Row:
     split: str = "test"  # where the metric is read: test (metrics.json) or val (the dev set)
     overrides: dict = field(default_factory=dict)
     pretrain: str | None = None  # a config whose run starts this one (train.init_from)
+    baselines: tuple[str, ...] = ()  # forecast: statsforecast models judged on the same test windows
 
 
 ROWS = {r.name: r for r in [
@@ -50,6 +51,12 @@ ROWS = {r.name: r for r in [
         1.75, higher_is_better=False, split="val"),
     Row("shakespeare-30min", "shakespeare-30min.yaml", "val loss <= 1.55 in 30 min", "loss", 1.55,
         higher_is_better=False, split="val"),
+    *[Row(f"etth1-{h}-{enc}", "etth1.yaml", f"test MSE <= {mse} (PatchTST/64, horizon {h})", "mse_scaled", mse,
+          higher_is_better=False, overrides={"model.encoder": enc, "data.horizon": h})
+      for h, mse in ((96, 0.370), (192, 0.413), (336, 0.422), (720, 0.447))
+      for enc in ("rnn", "lstm", "gru", "transformer")],
+    Row("m4-hourly-smape", "m4-hourly.yaml", "sMAPE <= 9.3 (M4 winner 9.328; seasonal naive 13.912)", "smape",
+        9.3, higher_is_better=False, baselines=("naive", "seasonal_naive", "auto_theta", "auto_ets")),
 ]}
 
 
@@ -75,7 +82,13 @@ def run_row(row: Row) -> dict:
         metrics = pipeline.evaluate(load_splits(config.task, config.data)["val"])
     value = metrics[row.metric]
     meta = json.loads((out / "meta.json").read_text())
-    return {
+    extra = {}
+    if row.baselines:
+        from seqlab.data.datasets import load_splits
+
+        test = load_splits(config.task, config.data)["test"]
+        extra["baselines"] = {"model": metrics, **pipeline.evaluate_baselines(test, list(row.baselines))}
+    return {**extra,
         "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder, "target": row.target,
         "metric": row.metric, "split": row.split, "value": round(value, 4),
         "met": value >= row.bound if row.higher_is_better else value <= row.bound,
@@ -185,6 +198,13 @@ def write_tables(results: dict[str, dict]) -> None:
         lines.append(f"| {r['row']} | {r['dataset']} | {r['encoder']} | {r['metric']} ({r['split']}) | "
                      f"{r['value']:.4f} | {r['target']} | {'yes' if r['met'] else 'no'} | "
                      f"{r['train_seconds']:.0f} s | {r['steps']} | {r['parameters']:,} | {r['date']} |")
+    for r in results.values():
+        if "baselines" in r:
+            lines += ["", f"## {r['dataset']}: the model beside statistical baselines", "",
+                      f"Test metrics of `{r['row']}` and of statsforecast models on the same windows, "
+                      f"{r['date']}.", "", "| model | sMAPE | MASE | MAE | MSE |", "|---|---|---|---|---|"]
+            lines += [f"| {name} | {m['smape']:.3f} | {m.get('mase', float('nan')):.3f} | {m['mae']:.2f} | "
+                      f"{m['mse']:.1f} |" for name, m in r["baselines"].items()]
     speed = results.get("generation-speed")
     if speed:
         lines += ["", "## Generation speed", "",
