@@ -236,3 +236,21 @@ def test_statistical_baselines_are_judged_on_the_same_windows(m4_folder, tmp_pat
     last = np.array([s.values[s.start - 1] for s in test])  # naive: the last known value, repeated
     truth = np.stack([s.values[s.start :] for s in test])
     assert scores["naive"]["mae"] == pytest.approx(np.abs(truth - last[:, None]).mean(), rel=1e-6)
+
+
+def test_forecaster_estimator_fits_predicts_scores_and_reloads(ett_file, tmp_path):
+    import pandas as pd
+
+    import seqlab
+
+    frame = pd.read_csv(ett_file)
+    model = seqlab.Forecaster("gru", horizon=12, lookback=48, season=24, max_minutes=None, epochs=1,
+                              options={"train.max_steps": 2, "model.patch_len": 8, "model.patch_stride": 4,
+                                       "model.hidden_size": 8, "model.embed_dim": 8})
+    model.fit(frame)
+    predicted = model.predict(frame)
+    assert list(predicted.columns[:3]) == ["unique_id", "ds", "forecast"] and len(predicted) == 7 * 12
+    assert model.score(frame) < 0
+    model.save(tmp_path / "saved")
+    again = seqlab.Forecaster.load(tmp_path / "saved")
+    assert again.horizon == 12 and again.predict(frame).equals(predicted)

@@ -21,7 +21,7 @@ def _commands() -> list[str]:
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     from seqlab.cli import main
 
-    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2"):
+    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4"):
         shared(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "configs").symlink_to(README.parent / "configs")

@@ -10,6 +10,7 @@ _LAZY = {
     "SequenceClassifier": "seqlab.estimators",
     "SequenceTagger": "seqlab.estimators",
     "LanguageModel": "seqlab.estimators",
+    "Forecaster": "seqlab.estimators",
     "load": "seqlab.pipeline",
     "load_dataset": "seqlab.data.datasets",
     "RunConfig": "seqlab.config",

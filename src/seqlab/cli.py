@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
     p.add_argument("run_dir")
-    p.add_argument("--data", required=True, help="a series file in the layout the model was trained on")
+    p.add_argument("--data", required=True, help="a series file, a folder or a dataset name; forecasts "
+                   "follow the end of every series")
     p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
     p.add_argument("--out", help="write the CSV here instead of standard output")
 
@@ -159,7 +160,7 @@ def cmd_forecast(args) -> int:
     import csv
     import io
 
-    from seqlab.data.datasets import read_records, retarget
+    from seqlab.data.datasets import load_splits, read_records, retarget
     from seqlab.pipeline import load
     from seqlab.training.run_dir import atomic_write
 
@@ -167,7 +168,11 @@ def cmd_forecast(args) -> int:
     if pipeline.config.task != "forecast":
         raise UserError(f"{args.run_dir} holds a {pipeline.config.task} model, not a forecaster")
     data = retarget(pipeline.config.data, args.data)
-    rows = pipeline.forecast(read_records("forecast", Path(args.data), data), args.horizon)
+    if Path(args.data).is_file():
+        series = read_records("forecast", Path(args.data), data)
+    else:  # a dataset or a folder: the whole history, the test part included
+        series = load_splits("forecast", data)["test"]
+    rows = pipeline.forecast(series, args.horizon)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()

@@ -43,7 +43,9 @@ class _Estimator:
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(_Estimator.__init__).parameters if p != "self"]
+        return [p for p in inspect.signature(_Estimator.__init__).parameters if p != "self"] + cls._own_params
+
+    _own_params: list[str] = []
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
@@ -65,14 +67,14 @@ class _Estimator:
     def _config(self):
         from seqlab.config import load_config
 
-        values = {
+        values = {**self._own_settings(), 
             "task": self.task, "model.encoder": self.encoder, "train.epochs": self.epochs,
             "train.max_minutes": self.max_minutes, "train.batch_size": self.batch_size, "train.lr": self.lr,
             "data.tokenizer": self.tokenizer, "model.embed_dim": self.embed_dim,
             "model.hidden_size": self.hidden_size, "model.num_layers": self.num_layers,
             "model.dropout": self.dropout, "train.seed": self.seed, "data.test_fraction": 0.0,
         }
-        return load_config(None, **values, **(self.options or {}))
+        return load_config(None, **{**values, **(self.options or {})})  # options win
 
     def _fit(self, train: list, val: list | None):
         from seqlab.data.datasets import complete_splits
@@ -80,7 +82,8 @@ class _Estimator:
 
         config = self._config()
         splits = {"train": train} if val is None else {"train": train, "val": val}
-        splits = complete_splits(self.task, splits, config.data.val_fraction, 0.0, seed=self.seed)
+        splits = complete_splits(self.task, splits, config.data.val_fraction, 0.0, seed=self.seed,
+                                 horizon=config.data.horizon, lookback=config.data.lookback)
         out = Path(self.out) if self.out else Path(tempfile.mkdtemp(prefix=f"seqlab-{self.task}-")) / "run"
         self.pipeline_ = fit(config, out, splits)
         self.run_dir_ = self.pipeline_.run_dir
@@ -114,6 +117,9 @@ class _Estimator:
 
     def _loaded(self) -> _Estimator:
         return self
+
+    def _own_settings(self) -> dict[str, Any]:
+        return {}
 
 
 class SequenceClassifier(_Estimator):
@@ -198,3 +204,66 @@ class LanguageModel(_Estimator):
     def score(self, X: str) -> float:
         """Mean log-likelihood per token in nats (higher is better; the negative of `loss`)."""
         return -self._check_fitted().evaluate([X])["loss"]
+
+
+class Forecaster(_Estimator):
+    """Series → the next `horizon` points of each, from the last `lookback` points.
+
+    Series come as a long DataFrame (`unique_id, ds, y`), a wide one (a time column and a column per
+    series), or a dict of id → values.
+
+        model = Forecaster("gru", horizon=24, lookback=96, season=24).fit(frame)
+        model.predict(frame)   # unique_id, ds, forecast (and the quantiles)
+    """
+
+    task = "forecast"
+    _own_params = ["horizon", "lookback", "season", "quantiles"]
+
+    def __init__(self, encoder: str = "lstm", *, horizon: int = 24, lookback: int = 96, season: int = 1,
+                 quantiles: list[float] | None = None, **common):
+        super().__init__(encoder, **common)
+        self.horizon = horizon
+        self.lookback = lookback
+        self.season = season
+        self.quantiles = quantiles
+
+    def _own_settings(self) -> dict[str, Any]:
+        return {"data.horizon": self.horizon, "data.lookback": self.lookback, "data.season": self.season,
+                "model.quantiles": self.quantiles}
+
+    def _series(self, X) -> list:
+        import pandas as pd
+
+        from seqlab.data.series import series_from_frame
+
+        if isinstance(X, dict):
+            X = pd.concat([pd.DataFrame({"unique_id": str(k), "ds": range(len(v)), "y": v}) for k, v in X.items()])
+        data = self.pipeline_.config.data if hasattr(self, "pipeline_") else self._config().data
+        return series_from_frame(X, data)
+
+    def fit(self, X, X_val=None):
+        """`X_val`: the same series continued; without it, the last points of `X` validate."""
+        from seqlab.data.series import continue_series
+
+        series = self._series(X)
+        if X_val is None:
+            return self._fit(series, None)
+        self._fit(series, continue_series(series, self._series(X_val)))
+        return self
+
+    def predict(self, X):
+        """A DataFrame of the forecasts after the end of every series."""
+        import pandas as pd
+
+        return pd.DataFrame(self._check_fitted().forecast(self._series(X)))
+
+    def score(self, X) -> float:
+        """Negative MAE of forecasts of the last `horizon` points of every series (higher is better)."""
+        series = [s.head(len(s), start=len(s) - self.horizon) for s in self._series(X)]
+        return -self._check_fitted().evaluate(series)["mae"]
+
+    def _loaded(self):
+        d = self.pipeline_.config.data
+        self.horizon, self.lookback, self.season = d.horizon, d.lookback, d.season
+        self.quantiles = self.pipeline_.config.model.quantiles
+        return self

@@ -353,16 +353,19 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
 
 def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int,
                             lookback: int) -> dict[str, list]:
-    """Series splits are cuts in time. A test file continues the training series (the M4 layout);
-    without one, the last points of every series are held out as val and test."""
+    """Series splits are cuts in time. A val or test file continues the training series (the M4
+    layout); what no file gives is held out from the last points of every training series."""
     train = splits["train"]
-    if "test" in splits:
-        test = series_io.continue_series(train, splits["test"])
-        parts = series_io.split_in_time(train, fractions["val"], 0.0, horizon, lookback)
-        if "val" not in parts:
-            raise UserError("no validation data: set data.val_fraction above 0")
-        return {**parts, "test": test}
-    return series_io.split_in_time(train, fractions["val"], fractions["test"], horizon, lookback)
+    given = {name: series_io.continue_series(train, splits[name]) for name in ("val", "test") if name in splits}
+    if "val" in given:
+        carved = {"train": train}
+    else:
+        test = 0.0 if "test" in given else fractions["test"]
+        carved = series_io.split_in_time(train, fractions["val"], test, horizon, lookback)
+    parts = {**carved, **given}
+    if "val" not in parts:
+        raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
+    return parts
 
 
 def _split_files(folder: Path) -> dict[str, Path]:

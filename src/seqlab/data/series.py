@@ -58,6 +58,11 @@ def read_series(path: Path, data) -> list[Series]:
         raise UserError(f"{path} is empty") from None
     if frame.empty:
         raise UserError(f"{path} has a header but no rows")
+    return series_from_frame(frame, data, path)
+
+
+def series_from_frame(frame, data, path: Path | str = "the data") -> list[Series]:
+    """The series of a pandas DataFrame in one of the three layouts, checked."""
     layout = data.format if data.format in ("long", "wide", "m4") else _guess_layout(frame)
     if layout == "long":
         series = _from_long(frame, data, path)
