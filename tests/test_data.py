@@ -84,6 +84,12 @@ def test_package_borne_demo_data_loads():
     assert {r["label"] for r in foods["train"]} == {"great", "other"}
     tweets = REGISTRY["wnut16"].loader()["train"]
     assert len(tweets) == 2394 and any(t.startswith("B-") for r in tweets for t in r["tags"])
+    stocks = REGISTRY["eu-stocks"].loader()["train"]
+    assert [s.id for s in stocks] == ["DAX", "SMI", "CAC", "FTSE"] and all(len(s) == 1860 for s in stocks)
+    pytest.importorskip("sktime")
+    gunpoint = REGISTRY["gunpoint"].loader()
+    assert (len(gunpoint["train"]), len(gunpoint["test"])) == (50, 150)
+    assert gunpoint["train"][0]["values"].shape == (150, 1)
 
 
 def test_missing_dataset_says_where_to_put_it(tmp_path, monkeypatch):

@@ -148,6 +148,7 @@ def test_every_encoder_forecasts_saves_and_loads(encoder, ett_splits, tmp_path):
     pipeline = fit(small(encoder, **{"model.quantiles": [0.1, 0.5, 0.9]}), tmp_path / "run", ett_splits)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert {"mse", "mae", "smape", "mse_scaled", "quantile_loss", "coverage_80", "loss"} <= set(metrics)
+    assert (tmp_path / "run" / "plots" / "forecasts.png").exists()
     assert all(np.isfinite(v) for k, v in metrics.items() if k != "split")
     history = ett_splits["test"]
     rows = pipeline.forecast(history)

@@ -27,7 +27,8 @@ PRECISIONS = ("auto", "bf16", "fp32")
 @dataclass
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
-    format: str = "auto"  # auto | csv | tsv | jsonl | conll | text
+    format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
+    input: str = "auto"  # classify: text | series (numbers); auto: what the training data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
@@ -158,6 +159,7 @@ class RunConfig:
         _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last"))
         _choice("model.loss", self.model.loss, ("mse", "mae"))
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
+        _choice("data.input", self.data.input, ("auto", "text", "series"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
         if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
             raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")

@@ -20,8 +20,13 @@ TOUR = [
     ("text generation", "lm", "fine-food-text", "transformer",
      {"model.hidden_size": 192, "model.num_layers": 4, "model.num_heads": 6, "model.embed_dim": 192,
       "data.block_size": 128, "train.batch_size": 32, "train.lr": 2e-3, "train.eval_every": 150}),
+    ("gestures", "classify", "gunpoint", "lstm", {"model.hidden_size": 64, "train.batch_size": 8}),
+    ("stock forecast", "forecast", "eu-stocks", "gru",
+     {"model.hidden_size": 64, "model.embed_dim": 32, "model.patch_len": 10, "model.patch_stride": 5,
+      "model.quantiles": [0.1, 0.5, 0.9], "train.batch_size": 64, "train.eval_every": 100}),
 ]
-METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm": ("loss", "perplexity")}
+METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm": ("loss", "perplexity"),
+           "forecast": ("mase", "coverage_80")}
 
 
 def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
@@ -40,9 +45,10 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
         config = load_config(None, task=task, **{"data.path": dataset, "model.encoder": encoder,
                                                   "train.max_minutes": minutes, "train.epochs": 50,
                                                   "train.patience": 3}, **settings)
-        pipeline = fit(config, out / task)
-        metrics = json.loads((out / task / "metrics.json").read_text())
-        row = {"name": name, "task": task, "dataset": dataset, "encoder": encoder, "run_dir": str(out / task),
+        run_dir = out / name.replace(" ", "-")
+        pipeline = fit(config, run_dir)
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        row = {"name": name, "task": task, "dataset": dataset, "encoder": encoder, "run_dir": str(run_dir),
                **{k: metrics[k] for k in METRICS[task]}}
         if task == "lm":
             row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[0]

@@ -26,7 +26,7 @@ from seqlab.data.series import future_timestamps
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, generate
 from seqlab.model import SequenceModel, build_model
-from seqlab.tasks import TASKS, Task
+from seqlab.tasks import Task, task_type
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes, autocast_factory, pick_device, use_bf16
 from seqlab.training.loop import LoopState, train
@@ -169,14 +169,16 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
-    task_type = TASKS[config.task]
+    if config.task == "classify" and config.data.input == "auto":
+        config.data.input = "series" if "values" in splits["train"][0] else "text"
+    task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
     if resume:
-        task = task_type.load(config, out)
+        task = task_class.load(config, out)
     elif init is not None:
-        task = _task_from_init(task_type, config, init, splits["train"])
+        task = _task_from_init(task_class, config, init, splits["train"])
     else:
-        task = task_type(config)
+        task = task_class(config)
         task.fit(splits["train"])
     encoded = {split: task.encode(records) for split, records in splits.items()}
     batches = task.num_batches(encoded["train"], t.batch_size) // processes.world
@@ -207,6 +209,8 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         rd.write_json(out / "metrics.json", {**final, "split": held_out})
         if config.task == "classify" and not config.data.multi_label:
             _write_confusion(out, task, model, encoded[held_out], autocast)
+        if config.task == "forecast":
+            rd.write_json(out / "forecasts.json", task.examples(model, encoded[held_out], autocast))
         _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)
         from seqlab import reporting
 
@@ -219,15 +223,15 @@ def load(run_dir: str | Path) -> Pipeline:
     """The trained pipeline saved in `run_dir`."""
     run_dir = Path(run_dir)
     config = rd.read_config(run_dir)
-    rd.require(run_dir, TASKS[config.task].files)
-    task = TASKS[config.task].load(config, run_dir)
+    rd.require(run_dir, task_type(config).files)
+    task = task_type(config).load(config, run_dir)
     model = build_model(config, **task.model_sizes())
     rd.load_weights(model, run_dir / "model.safetensors")
     meta = json.loads((run_dir / "meta.json").read_text())
     return Pipeline(config, task, model.eval(), run_dir, bool(meta.get("bf16")))
 
 
-def _task_from_init(task_type: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:
+def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:
     """Reuse the tokenizer of the run that the encoder comes from, and learn the new labels."""
     source = rd.read_config(init)
     for key in ("tokenizer", "lowercase", "vocab_size"):
@@ -235,9 +239,9 @@ def _task_from_init(task_type: type[Task], config: RunConfig, init: Path, train_
     for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions",
                 "bidirectional"):
         setattr(config.model, key, getattr(source.model, key))
-    task = task_type(config)
+    task = task_class(config)
     task.fit(train_records)
-    task.tokenizer = task_type.load(source, init).tokenizer
+    task.tokenizer = task_class.load(source, init).tokenizer
     return task
 
 

@@ -23,6 +23,9 @@ def write_report(run_dir: Path) -> Path:
     confusion = run_dir / "confusion.json"
     if confusion.exists():
         images.append(_confusion(json.loads(confusion.read_text()), plots / "confusion.png"))
+    forecasts = run_dir / "forecasts.json"
+    if forecasts.exists():
+        images.append(_forecasts(json.loads(forecasts.read_text()), plots / "forecasts.png"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     config = (run_dir / "config.yaml").read_text()
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items())
@@ -76,6 +79,26 @@ def _confusion(data: dict, path: Path) -> Path:
     for i, row in enumerate(matrix):
         for j, count in enumerate(row):
             ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _forecasts(examples: list[dict], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(examples), 1, figsize=(10, 2.4 * len(examples)), squeeze=False)
+    for ax, ex in zip(axes[:, 0], examples):
+        L = ex["lookback"]
+        ahead = range(L, L + len(ex["forecast"]))
+        ax.plot(range(len(ex["observed"])), ex["observed"], color="black", lw=1, label="observed")
+        ax.plot(ahead, ex["forecast"], color="tab:blue", label="forecast")
+        if ex["low"] != ex["high"]:
+            ax.fill_between(ahead, ex["low"], ex["high"], color="tab:blue", alpha=0.25, label="interval")
+        ax.axvline(L - 0.5, color="grey", ls=":")
+        ax.set(title=f"{ex['id']}, forecast from point {ex['origin']}", xlabel="points from the window start")
+    axes[0, 0].legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

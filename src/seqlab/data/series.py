@@ -258,3 +258,58 @@ def future_timestamps(stamps: np.ndarray, count: int) -> np.ndarray:
     if freq and freq != "unknown":
         return pd.date_range(stamps[-1], periods=count + 1, freq=freq)[1:].to_numpy(dtype="datetime64[ns]")
     return stamps[-1] + step * np.arange(1, count + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Labelled series for classification (the UCR/UEA archive's files)
+
+
+def read_labelled_series(path: Path, data) -> list[dict]:
+    """`{"values": (T, C), "label": str}` records from a `.ts` file (sktime's reader) or a UCR table:
+    one series per line, the label first, then the values (tab, comma or spaces; empty ends ragged)."""
+    path = Path(path)
+    if path.suffix.lower() == ".ts" or (data is not None and data.format == "ts"):
+        return _read_ts(path)
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            cells = line.replace(",", " ").replace("\t", " ").split()
+            if not cells:
+                continue
+            try:
+                values = np.array([float(c) for c in cells[1:]])
+            except ValueError:
+                raise UserError(f"{path}: line {n} is not a label followed by numbers (data.format=ucr)") from None
+            known = np.flatnonzero(~np.isnan(values))
+            values = values[: known[-1] + 1] if len(known) else values[:0]  # ragged ends are not missing
+            if not len(values) or not np.isfinite(values).all():
+                raise UserError(f"{path}: line {n} has no values, or a missing or infinite one inside the series")
+            records.append({"values": values[:, None], "label": _label(cells[0])})
+    if not records:
+        raise UserError(f"{path} has no series")
+    return records
+
+
+def _label(cell: str) -> str:
+    """A label as its name: "-1.0000000e+00" is "-1"."""
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    return str(int(number)) if number.is_integer() else cell
+
+
+def _read_ts(path: Path) -> list[dict]:
+    from sktime.datasets import load_from_tsfile
+
+    try:
+        frame, labels = load_from_tsfile(str(path), return_data_type="nested_univ")
+    except (OSError, ValueError, TypeError) as error:  # sktime's parse errors
+        raise UserError(f"{path}: not a readable .ts file ({str(error).splitlines()[0]})") from None
+    records = []
+    for (_, row), label in zip(frame.iterrows(), labels):
+        values = np.stack([np.asarray(cell, dtype=np.float64) for cell in row], axis=1)  # (T, C)
+        if not np.isfinite(values).all():
+            raise UserError(f"{path}: a series labelled {label} has a missing or infinite value")
+        records.append({"values": values, "label": str(label)})
+    return records

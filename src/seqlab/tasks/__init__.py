@@ -7,8 +7,17 @@ metrics judge them. What it learns from the data is saved to and loaded from the
 
 from seqlab.tasks.base import Task
 from seqlab.tasks.forecast import ForecastTask
+from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
 
 TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "forecast": ForecastTask}
 
-__all__ = ["TASKS", "ClassifyTask", "ForecastTask", "LMTask", "TagTask", "Task"]
+
+def task_type(config) -> type[Task]:
+    """The task class of a run: its task name, and for classification whether it reads text or numbers."""
+    if config.task == "classify" and config.data.input == "series":
+        return SeriesClassifyTask
+    return TASKS[config.task]
+
+
+__all__ = ["TASKS", "ClassifyTask", "ForecastTask", "LMTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

@@ -8,6 +8,7 @@ one flat tensor of all series, never copies of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Iterator
@@ -101,10 +102,12 @@ class ForecastTask(Task):
             extra = 0 if with_targets else h  # room for the forecast after the end
             y = np.concatenate([(s.values - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
-            features.append(self._features(s, y, extra))
+            calendar = None
             if self.stats["features"]["calendar"]:
                 stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
-                future.append(calendar_features(stamps))
+                calendar = calendar_features(stamps)  # (T + extra, 4)
+                future.append(calendar)
+            features.append(self._features(s, y, calendar, extra))
             if with_targets:
                 first = max(s.start, L)
                 stride = 1 if s.start == 0 else d.eval_stride
@@ -139,11 +142,11 @@ class ForecastTask(Task):
             return 0.0, 1.0
         return float(s.values.mean()), _spread(s)  # a series the model never saw: its own history
 
-    def _features(self, s: Series, y: np.ndarray, extra: int) -> np.ndarray:
+    def _features(self, s: Series, y: np.ndarray, calendar: np.ndarray | None, extra: int) -> np.ndarray:
+        """(T + extra, F): the scaled target, the calendar, the covariates (the last repeated ahead)."""
         columns = [np.nan_to_num(y)[:, None]]
-        if self.stats["features"]["calendar"]:
-            stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
-            columns.append(calendar_features(stamps))
+        if calendar is not None:
+            columns.append(calendar)
         if self.stats["features"]["covariates"]:
             if s.covariates is None or s.covariates.shape[1] != self.stats["features"]["covariates"]:
                 raise UserError(f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
@@ -201,6 +204,23 @@ class ForecastTask(Task):
     def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
         forecasts, loss = self.forecast(model, windows, batch_size, autocast)
         return {**self.judge(windows, forecasts, model.head.quantiles.tolist()), "loss": loss}
+
+    def examples(self, model, windows: Windows, autocast, count: int = 4) -> list[dict]:
+        """The last judged window of the first `count` series: lookback, truth, forecast and the outer
+        quantiles, on the series' own scale (for the report's plot)."""
+        L, h = self.config.data.lookback, self.config.data.horizon
+        chosen = [int((windows.series == s).nonzero()[-1, 0]) for s in windows.series.unique()[:count].tolist()]
+        picked = dataclasses.replace(windows, starts=windows.starts[chosen], series=windows.series[chosen],
+                                     origins=windows.origins[chosen])
+        forecasts, _ = self.forecast(model, picked, len(chosen), autocast)  # (n, h, Q)
+        mean, spread = picked.stats[picked.series.numpy()].T
+        span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
+        observed = picked.values[span].numpy() * spread[:, None] + mean[:, None]
+        point = _median(model.head.quantiles.tolist())
+        return [{"id": picked.ids[s], "origin": int(o), "observed": observed[i].tolist(), "lookback": L,
+                 "forecast": forecasts[i, :, point].tolist(), "low": forecasts[i, :, 0].tolist(),
+                 "high": forecasts[i, :, -1].tolist()}
+                for i, (s, o) in enumerate(zip(picked.series.tolist(), picked.origins.tolist()))]
 
     def judge(self, windows: Windows, forecasts: np.ndarray, quantiles: list[float]) -> dict[str, float]:
         """Metrics of (M, h, Q) forecasts of `windows` (quantiles: the Q levels, or [] for points)."""

@@ -1,0 +1,78 @@
+"""Classifying numeric series (`--task classify` on numbers): the text classifier's head, fed float
+features instead of token embeddings. Univariate or multivariate, of any length."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab.config import RunConfig
+from seqlab.data.batch import Batch, length_buckets
+from seqlab.errors import UserError
+from seqlab.tasks.text import ClassifyTask
+
+
+class SeriesClassifyTask(ClassifyTask):
+    """Records `{"values": (T, C) floats, "label": …}`; each channel standardised with its training
+    mean and spread (saved as `scaling.json`)."""
+
+    files = ("labels.json", "scaling.json")
+
+    def __init__(self, config: RunConfig, labels: list[str] | None = None, stats: dict | None = None):
+        super().__init__(config, labels=labels)
+        self.stats = stats or {}
+
+    def fit(self, train: list) -> None:
+        self.labels = sorted({str(r["label"]) for r in train})
+        if len(self.labels) < 2:
+            raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
+        points = np.concatenate([r["values"] for r in train])  # (sum T, C)
+        spread = points.std(axis=0)
+        self.stats = {"mean": points.mean(axis=0).tolist(), "spread": np.where(spread > 0, spread, 1.0).tolist()}
+
+    def model_sizes(self) -> dict[str, int]:
+        return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"])}
+
+    def save(self, run_dir: Path) -> None:
+        (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
+        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+
+    @classmethod
+    def load(cls, config: RunConfig, run_dir: Path) -> SeriesClassifyTask:
+        return cls(config, json.loads((run_dir / "labels.json").read_text(encoding="utf-8")),
+                   json.loads((run_dir / "scaling.json").read_text()))
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        channels, limit = len(self.stats["mean"]), self.config.data.max_length
+        mean, spread = np.array(self.stats["mean"]), np.array(self.stats["spread"])
+        index = {label: i for i, label in enumerate(self.labels)}
+        examples = []
+        for n, record in enumerate(records):
+            values = record["values"]
+            if values.shape[1] != channels:
+                raise UserError(f"series {n + 1} has {values.shape[1]} channel(s); the model was trained on {channels}")
+            if len(values) > limit:
+                raise UserError(f"series {n + 1} has {len(values)} points, over the model's limit "
+                                f"data.max_length={limit}")
+            example = {"values": torch.tensor((values - mean) / spread, dtype=torch.float32)}
+            if with_targets:
+                example["target"] = self._target(record["label"], index)
+            examples.append(example)
+        return examples
+
+    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[list[int], Batch]]:
+        lengths = [len(e["values"]) for e in examples]
+        for indices in length_buckets(lengths, batch_size, generator):
+            yield indices, self.collate([examples[i] for i in indices])
+
+    def collate(self, examples: list) -> Batch:
+        lengths = torch.tensor([len(e["values"]) for e in examples])
+        inputs = torch.nn.utils.rnn.pad_sequence([e["values"] for e in examples], batch_first=True)  # (B, T, C)
+        targets = torch.tensor([e["target"] for e in examples]) if "target" in examples[0] else None
+        mask = torch.arange(inputs.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        return Batch(inputs=inputs, mask=mask, targets=targets)

@@ -1,0 +1,90 @@
+"""Classifying numeric series with the text classifier's head: UCR/UEA files, every encoder,
+variable lengths, several channels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ENCODERS, shared, tiny
+from seqlab.cli import main
+from seqlab.data.datasets import load_dataset, read_records
+from seqlab.model import build_model
+from seqlab.pipeline import fit, load
+from seqlab.tasks import SeriesClassifyTask
+
+pytest.importorskip("sktime")
+
+
+@pytest.fixture(scope="session")
+def vowels():
+    """JapaneseVowels: 12 channels, 7 to 29 points per utterance."""
+    data = load_dataset("japanese-vowels")
+    return {"train": data["train"][::4], "val": data["val"], "test": data["test"][::9]}  # every class
+
+
+def test_ucr_table_and_ts_files_are_read(tmp_path):
+    ecg = read_records("classify", shared("ucr-ecg200", "ECG200_TRAIN.txt"), tiny("classify", **{"data.format": "ucr"}).data)
+    assert len(ecg) == 100 and ecg[0]["values"].shape == (96, 1)
+    assert sorted({r["label"] for r in ecg}) == ["-1", "1"]
+    motions = load_dataset("basic-motions")
+    assert motions["train"][0]["values"].shape == (100, 6) and len(motions["test"]) == 40
+
+
+def test_padding_never_changes_a_series_result(vowels):
+    config = tiny("classify", "gru", **{"data.input": "series"})
+    task = SeriesClassifyTask(config)
+    task.fit(vowels["train"])
+    torch.manual_seed(0)
+    model = build_model(config, **task.model_sizes()).eval()
+    examples = sorted(task.encode(vowels["val"], with_targets=False), key=lambda e: len(e["values"]))
+    short, long = examples[0], examples[-1]
+    assert len(short["values"]) < len(long["values"])
+    with torch.no_grad():
+        together = model(task.collate([short, long])).logits
+        alone = model(task.collate([short])).logits
+    torch.testing.assert_close(together[0], alone[0], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_classifies_series_and_reloads(encoder, vowels, tmp_path):
+    pipeline = fit(tiny("classify", encoder), tmp_path / "run", vowels)
+    config = load(tmp_path / "run").config
+    assert config.data.input == "series"
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"accuracy", "f1_macro", "loss"} <= set(metrics)
+    records = [{"values": r["values"]} for r in vowels["test"][:8]]
+    assert load(tmp_path / "run").predict(records) == pipeline.predict(records)
+
+
+def test_predict_command_on_a_ucr_file(tmp_path, capsys):
+    lines = shared("ucr-ecg200", "ECG200_TRAIN.txt").read_text().splitlines()
+    (tmp_path / "train.txt").write_text("\n".join(lines[:80]) + "\n")
+    (tmp_path / "test.txt").write_text("\n".join(lines[80:]) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "--task", "classify", "--data", str(tmp_path), "--out", str(run), "data.format=ucr",
+                 "model.hidden_size=8", "model.embed_dim=8", "train.max_steps=2"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), "--data", str(tmp_path / "test.txt")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 20 and {r["label"] for r in rows} <= {"-1", "1"}
+
+
+def test_a_series_with_other_channels_is_refused(vowels, tmp_path):
+    from seqlab.errors import UserError
+
+    pipeline = fit(tiny("classify", "rnn", **{"train.max_steps": 1}), tmp_path / "run", vowels)
+    with pytest.raises(UserError, match="12"):
+        pipeline.predict([{"values": np.zeros((10, 3))}])
+
+
+def test_bad_ucr_line_exits_2(tmp_path, capsys):
+    path = tmp_path / "bad.txt"
+    path.write_text("1 0.5 0.25\n2 0.5 high\n")
+    assert main(["train", "--task", "classify", "--data", str(path), "--out", str(tmp_path / "run"),
+                 "data.format=ucr"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
