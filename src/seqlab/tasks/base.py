@@ -71,9 +71,12 @@ class Task:
     def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
                 ) -> Iterator[tuple[list[int], Batch]]:
         """Batches of similar length; shuffled when a generator is given. Yields (indices, batch)."""
-        lengths = [len(e["ids"]) for e in examples]
+        lengths = [self.length(e) for e in examples]
         for indices in length_buckets(lengths, batch_size, generator):
             yield indices, self.collate([examples[i] for i in indices])
+
+    def length(self, example) -> int:
+        return len(example["ids"])
 
     def num_batches(self, examples: list, batch_size: int) -> int:
         return -(-len(examples) // batch_size)

@@ -4,14 +4,13 @@ features instead of token embeddings. Univariate or multivariate, of any length.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from seqlab.config import RunConfig
-from seqlab.data.batch import Batch, length_buckets
+from seqlab.data.batch import Batch
 from seqlab.errors import UserError
 from seqlab.tasks.text import ClassifyTask
 
@@ -64,11 +63,8 @@ class SeriesClassifyTask(ClassifyTask):
             examples.append(example)
         return examples
 
-    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
-        lengths = [len(e["values"]) for e in examples]
-        for indices in length_buckets(lengths, batch_size, generator):
-            yield indices, self.collate([examples[i] for i in indices])
+    def length(self, example) -> int:
+        return len(example["values"])
 
     def collate(self, examples: list) -> Batch:
         lengths = torch.tensor([len(e["values"]) for e in examples])
