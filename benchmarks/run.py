@@ -55,6 +55,11 @@ ROWS = {r.name: r for r in [
           higher_is_better=False, overrides={"model.encoder": enc, "data.horizon": h})
       for h, mse in ((96, 0.370), (192, 0.413), (336, 0.422), (720, 0.447))
       for enc in ("rnn", "lstm", "gru", "transformer")],
+    *[Row(f"ucr-{name}-{enc}", "ucr.yaml", f"test accuracy >= {bound} (best of ROCKET, InceptionTime)", "accuracy",
+          bound, overrides={"data.path": name, "model.encoder": enc})
+      for name, bound in (("gunpoint", 1.0), ("italy-power-demand", 0.970), ("arrowhead", 0.846),
+                          ("basic-motions", 1.0), ("japanese-vowels", 0.99))
+      for enc in ("lstm", "transformer")],
     Row("m4-hourly-smape", "m4-hourly.yaml", "sMAPE <= 9.3 (M4 winner 9.328; seasonal naive 13.912)", "smape",
         9.3, higher_is_better=False, baselines=("naive", "seasonal_naive", "auto_theta", "auto_ets")),
 ]}
