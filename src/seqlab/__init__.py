@@ -11,6 +11,7 @@ _LAZY = {
     "SequenceTagger": "seqlab.estimators",
     "LanguageModel": "seqlab.estimators",
     "Forecaster": "seqlab.estimators",
+    "AnomalyDetector": "seqlab.estimators",
     "load": "seqlab.pipeline",
     "load_dataset": "seqlab.data.datasets",
     "RunConfig": "seqlab.config",

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=("classify", "tag", "lm", "forecast"))
+    p.add_argument("--task", choices=("classify", "tag", "lm", "forecast", "anomaly"))
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
@@ -144,6 +144,12 @@ def cmd_predict(args) -> int:
     task = pipeline.config.task
     if task == "forecast":
         raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
+    if task == "anomaly":
+        if not args.data:
+            raise UserError("anomaly detection reads series: give --data FILE")
+        for row in pipeline.predict(read_records(task, Path(args.data), retarget(pipeline.config.data, args.data))):
+            print(json.dumps(row))
+        return 0
     if args.text:
         records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
     else:

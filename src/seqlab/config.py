@@ -18,7 +18,8 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm", "forecast")
+TASKS = ("classify", "tag", "lm", "forecast", "anomaly")
+SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe")
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -56,6 +57,7 @@ class DataConfig:
     scaling: str = "standard"  # standard (per series, fitted on the training part) | none
     calendar: bool = True  # hour, weekday, day of year and month as features, where times are known
     eval_stride: int = 1  # points between the forecast origins of validation and test windows
+    anomaly_quantile: float = 0.99  # anomaly, without labelled validation anomalies: the threshold's quantile
 
 
 @dataclass

@@ -20,13 +20,18 @@ TOUR = [
     ("text generation", "lm", "fine-food-text", "transformer",
      {"model.hidden_size": 192, "model.num_layers": 4, "model.num_heads": 6, "model.embed_dim": 192,
       "data.block_size": 128, "train.batch_size": 32, "train.lr": 2e-3, "train.eval_every": 150}),
-    ("gestures", "classify", "gunpoint", "lstm", {"model.hidden_size": 64, "train.batch_size": 8}),
+    ("gestures", "classify", "gunpoint", "lstm", {"model.hidden_size": 64, "train.batch_size": 8,
+                                                  "train.max_minutes": 0.75}),
     ("stock forecast", "forecast", "eu-stocks", "gru",
      {"model.hidden_size": 64, "model.embed_dim": 32, "model.patch_len": 10, "model.patch_stride": 5,
-      "model.quantiles": [0.1, 0.5, 0.9], "train.batch_size": 64, "train.eval_every": 100}),
+      "model.quantiles": [0.1, 0.5, 0.9], "train.batch_size": 64, "train.eval_every": 100,
+      "train.max_minutes": 0.75}),
+    ("heartbeat anomalies", "anomaly", "mitdb", "lstm",
+     {"model.hidden_size": 64, "model.embed_dim": 32, "model.patch_len": 8, "model.patch_stride": 4,
+      "data.calendar": False, "train.batch_size": 64, "train.eval_every": 100, "train.max_minutes": 0.75}),
 ]
 METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm": ("loss", "perplexity"),
-           "forecast": ("mase", "coverage_80")}
+           "forecast": ("mase", "coverage_80"), "anomaly": ("roc_auc", "f1")}
 
 
 def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
@@ -42,9 +47,9 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
     rows = []
     for name, task, dataset, encoder, settings in TOUR:
         console.rule(f"{name}: {task} on {dataset} with {encoder}")
-        config = load_config(None, task=task, **{"data.path": dataset, "model.encoder": encoder,
-                                                  "train.max_minutes": minutes, "train.epochs": 50,
-                                                  "train.patience": 3}, **settings)
+        tour = {"data.path": dataset, "model.encoder": encoder, "train.max_minutes": minutes, "train.epochs": 50,
+                "train.patience": 3}
+        config = load_config(None, task=task, **{**tour, **settings})
         run_dir = out / name.replace(" ", "-")
         pipeline = fit(config, run_dir)
         metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -267,3 +267,31 @@ class Forecaster(_Estimator):
         self.horizon, self.lookback, self.season = d.horizon, d.lookback, d.season
         self.quantiles = self.pipeline_.config.model.quantiles
         return self
+
+
+class AnomalyDetector(Forecaster):
+    """Series → a score per point (its one-step forecast error) and a flag above the threshold
+    chosen on validation data. A `label` column, where given, only judges.
+
+        detector = AnomalyDetector("lstm", lookback=64, horizon=1).fit(frame)
+        detector.predict(frame)          # unique_id, ds, value, score, anomaly
+        stream = detector.stream("ecg")  # stream.update(value) → (score, flagged), point by point
+    """
+
+    task = "anomaly"
+
+    def predict(self, X):
+        import pandas as pd
+
+        return pd.DataFrame(self._check_fitted().predict(self._series(X)))
+
+    def score(self, X) -> float:
+        """ROC-AUC of the scores against the labels of `X` (its last `lookback` points on)."""
+        series = [s.head(len(s), start=self.lookback) for s in self._series(X)]
+        return self._check_fitted().evaluate(series)["roc_auc"]
+
+    def stream(self, series_id: str):
+        from seqlab.tasks import Detector
+
+        pipeline = self._check_fitted()
+        return Detector(pipeline.task, pipeline.model, pipeline.autocast, series_id)

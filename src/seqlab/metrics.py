@@ -82,3 +82,26 @@ def forecast(windows: list[str], truth, point, scale, naive_error, quantiles: li
         result[f"coverage_{round(100 * (quantiles[-1] - quantiles[0]))}"] = float(
             np.mean((truth >= low) & (truth <= high)))
     return result
+
+
+def detection(labels, scores, threshold: float | None) -> dict[str, float]:
+    """Point-wise anomaly detection: ROC-AUC of the scores, and precision, recall and F1 of the
+    points flagged at `threshold` (score >= threshold)."""
+    from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+
+    result = {"roc_auc": float(roc_auc_score(labels, scores))}
+    if threshold is not None:
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            labels, scores >= threshold, average="binary", zero_division=0)
+        result.update(precision=float(precision), recall=float(recall), f1=float(f1))
+    return result
+
+
+def best_f1_threshold(labels, scores) -> float:
+    """The score threshold with the highest point-wise F1."""
+    import numpy as np
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1[:-1]))])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from seqlab.config import RunConfig
+from seqlab.config import SERIES_TASKS, RunConfig
 from seqlab.data.batch import Batch
 from seqlab.encoders.recurrent import RecurrentEncoder
 from seqlab.encoders.transformer import TransformerEncoder
@@ -36,7 +36,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                 num_features: int = 0, num_future: int = 0) -> SequenceModel:
     """The model a run config describes. Sizes that come from the data are passed alongside."""
     m, d, task = config.model, config.data, config.task
-    if task == "forecast":
+    if task in SERIES_TASKS:
         adapter = PatchAdapter(num_features, d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout)
     elif num_features:
         adapter = FeatureAdapter(num_features, m.embed_dim, m.dropout)
@@ -46,7 +46,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
     if m.encoder == "transformer":
         encoder = TransformerEncoder(
             adapter.out_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
-            max_len={"lm": d.block_size, "forecast": getattr(adapter, "num_patches", 0)}.get(task, d.max_length),
+            max_len=d.block_size if task == "lm" else getattr(adapter, "num_patches", d.max_length),
             positions=m.positions, causal=task == "lm",
         )
     else:
@@ -54,7 +54,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                                    bool(m.bidirectional), m.dropout)
     if task == "classify":
         head = ClassifyHead(encoder.out_dim, num_labels, config.data.multi_label, m.pooling, m.dropout)
-    elif task == "forecast":
+    elif task in SERIES_TASKS:
         head = ForecastHead(encoder.out_dim, adapter.num_patches, d.horizon, num_future, m.quantiles, m.loss,
                             m.dropout)
     elif task == "tag":

@@ -56,6 +56,8 @@ class Pipeline:
             raise UserError("a language model generates text: use generate")
         if self.config.task == "forecast":
             return self.forecast(records)
+        if self.config.task == "anomaly":
+            return self.task.detect(self.model, records, self.config.train.batch_size, self.autocast)
         examples = self.task.encode(records, with_targets=False)
         outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
         results = [outputs[i] for i in range(len(examples))]
@@ -202,6 +204,10 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
     processes.barrier()  # the main process has written the best weights
     rd.load_weights(model, out / "model.safetensors")
+    if config.task == "anomaly":
+        task.calibrate(model, encoded["val"], t.batch_size, autocast)
+        if processes.main:
+            task.save(out)
     held_out = "test" if "test" in encoded else "val"
     final = task.evaluate(model, encoded[held_out], t.batch_size, autocast)
     checksums = processes.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
@@ -211,6 +217,8 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
             _write_confusion(out, task, model, encoded[held_out], autocast)
         if config.task == "forecast":
             rd.write_json(out / "forecasts.json", task.examples(model, encoded[held_out], autocast))
+        if config.task == "anomaly":
+            rd.write_json(out / "anomalies.json", task.trace(model, encoded[held_out], t.batch_size, autocast))
         _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)
         from seqlab import reporting
 

@@ -26,6 +26,9 @@ def write_report(run_dir: Path) -> Path:
     forecasts = run_dir / "forecasts.json"
     if forecasts.exists():
         images.append(_forecasts(json.loads(forecasts.read_text()), plots / "forecasts.png"))
+    anomalies = run_dir / "anomalies.json"
+    if anomalies.exists():
+        images.append(_anomalies(json.loads(anomalies.read_text()), plots / "anomalies.png"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     config = (run_dir / "config.yaml").read_text()
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items())
@@ -99,6 +102,31 @@ def _forecasts(examples: list[dict], path: Path) -> Path:
         ax.axvline(L - 0.5, color="grey", ls=":")
         ax.set(title=f"{ex['id']}, forecast from point {ex['origin']}", xlabel="points from the window start")
     axes[0, 0].legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _anomalies(trace: dict, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x, scores = np.array(trace["origins"]), np.array(trace["scores"])
+    flagged = scores >= trace["threshold"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4.8), sharex=True)
+    top.plot(x, trace["values"], color="black", lw=0.8)
+    top.scatter(x[flagged], np.array(trace["values"])[flagged], color="tab:red", s=8, label="flagged", zorder=3)
+    if trace["labels"] is not None:
+        labelled = np.array(trace["labels"], bool)
+        top.fill_between(x, 0, 1, where=labelled, transform=top.get_xaxis_transform(), color="tab:orange",
+                         alpha=0.25, label="labelled anomalous")
+    top.set(title=f"{trace['id']}: held-out points")
+    top.legend(loc="upper left")
+    bottom.plot(x, scores, color="tab:blue", lw=0.8)
+    bottom.axhline(trace["threshold"], color="tab:red", ls="--", label="threshold")
+    bottom.set(xlabel="point", ylabel="score (forecast error)")
+    bottom.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

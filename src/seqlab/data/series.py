@@ -5,8 +5,9 @@ layout) becomes one series per column, which a global model learns together (cha
 
 Layouts (`data.format`):
 - `long`: one row per observation, `unique_id, ds, y` plus covariate columns (the Nixtla convention);
-- `wide`: a time column and one numeric column per series (ETT);
+- `wide`: a time column (optional) and one numeric column per series (ETT);
 - `m4`: one row per series, an id then the values, ragged ends left empty (the M4 files).
+A `label` (or `anomaly`, `is_anomaly`) column marks anomalous points; it is never an input.
 
 Missing values follow `data.missing`: `error` (the default) refuses them; `interpolate` fills
 interior gaps linearly and warns. Infinite values are always refused.
@@ -25,6 +26,7 @@ from seqlab.errors import UserError
 ID_COLUMNS = ("unique_id", "id", "series", "series_id")
 TIME_COLUMNS = ("ds", "date", "timestamp", "time", "datetime")
 TARGET_COLUMNS = ("y", "value", "target")
+LABEL_COLUMNS = ("label", "anomaly", "is_anomaly")  # 0/1 per point: anomaly labels, never a feature
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Series:
     timestamps: np.ndarray | None = None  # (T,) datetime64[ns], or None where the file has no times
     covariates: np.ndarray | None = None  # (T, K) float64, known in the past and the future
     start: int = 0  # forecasts are judged only for targets at or after this index
+    labels: np.ndarray | None = None  # (T,) 1 at labelled anomalies
 
     def __len__(self) -> int:
         return len(self.values)
@@ -42,7 +45,8 @@ class Series:
         """The first `end` points, judged from `start`."""
         return replace(self, values=self.values[:end], start=start,
                        timestamps=None if self.timestamps is None else self.timestamps[:end],
-                       covariates=None if self.covariates is None else self.covariates[:end])
+                       covariates=None if self.covariates is None else self.covariates[:end],
+                       labels=None if self.labels is None else self.labels[:end])
 
 
 def read_series(path: Path, data) -> list[Series]:
@@ -64,10 +68,11 @@ def read_series(path: Path, data) -> list[Series]:
 def series_from_frame(frame, data, path: Path | str = "the data") -> list[Series]:
     """The series of a pandas DataFrame in one of the three layouts, checked."""
     layout = data.format if data.format in ("long", "wide", "m4") else _guess_layout(frame)
+    labels = next((c for c in frame.columns if str(c).lower() in LABEL_COLUMNS), None)
     if layout == "long":
-        series = _from_long(frame, data, path)
+        series = _from_long(frame, data, path, labels)
     elif layout == "wide":
-        series = _from_wide(frame, data, path)
+        series = _from_wide(frame, data, path, labels)
     else:
         series = _from_m4(frame, path)
     if data.first_points:
@@ -79,7 +84,7 @@ def _guess_layout(frame) -> str:
     columns = [str(c).lower() for c in frame.columns]
     if any(c in ID_COLUMNS for c in columns):
         return "long"
-    if any(c in TIME_COLUMNS for c in columns):
+    if any(c in TIME_COLUMNS for c in columns) or frame.dtypes.iloc[0].kind in "fiu":
         return "wide"
     return "m4"
 
@@ -118,26 +123,38 @@ def _numeric(frame, columns: list, path: Path) -> np.ndarray:
     return values.to_numpy(dtype=np.float64)
 
 
-def _from_long(frame, data, path: Path) -> list[Series]:
+def _from_long(frame, data, path: Path, labels: str | None) -> list[Series]:
     ids = _pick(frame, data.id_column, ID_COLUMNS, "id", path)
     times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path)
     target = _pick(frame, data.target_column, TARGET_COLUMNS, "target", path)
-    covariates = [c for c in frame.columns if c not in (ids, times, target)]
+    covariates = [c for c in frame.columns if c not in (ids, times, target, labels)]
     series = []
     for key, group in frame.groupby(ids, sort=False):
         series.append(Series(str(key), _numeric(group, [target], path)[:, 0], _timestamps(group[times], path),
-                             _numeric(group, covariates, path) if covariates else None))
+                             _numeric(group, covariates, path) if covariates else None,
+                             labels=_labels(group, labels, path)))
     return series
 
 
-def _from_wide(frame, data, path: Path) -> list[Series]:
-    times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path)
-    stamps = _timestamps(frame[times], path)
-    columns = [c for c in frame.columns if c != times]
+def _from_wide(frame, data, path: Path, labels: str | None) -> list[Series]:
+    has_times = data.time_column is not None or any(str(c).lower() in TIME_COLUMNS for c in frame.columns)
+    times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path) if has_times else None
+    stamps = _timestamps(frame[times], path) if has_times else None
+    columns = [c for c in frame.columns if c not in (times, labels)]
     if not columns:
-        raise UserError(f"{path} has a time column but no value columns")
+        raise UserError(f"{path} has no value columns")
     values = _numeric(frame, columns, path)
-    return [Series(str(c), values[:, j], stamps) for j, c in enumerate(columns)]
+    marks = _labels(frame, labels, path)
+    return [Series(str(c), values[:, j], stamps, labels=marks) for j, c in enumerate(columns)]
+
+
+def _labels(frame, column: str | None, path: Path) -> np.ndarray | None:
+    if column is None:
+        return None
+    marks = _numeric(frame, [column], path)[:, 0]
+    if not np.isin(marks, (0, 1)).all():
+        raise UserError(f"{path}: column '{column}' must hold 0 or 1 (1: an anomalous point)")
+    return marks.astype(bool)
 
 
 def _from_m4(frame, path: Path) -> list[Series]:

@@ -5,12 +5,14 @@ label map, scaling), how records become `Batch`es, how outputs become prediction
 metrics judge them. What it learns from the data is saved to and loaded from the run directory.
 """
 
+from seqlab.tasks.anomaly import AnomalyTask, Detector
 from seqlab.tasks.base import Task
 from seqlab.tasks.forecast import ForecastTask
 from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
 
-TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "forecast": ForecastTask}
+TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "forecast": ForecastTask,
+                                "anomaly": AnomalyTask}
 
 
 def task_type(config) -> type[Task]:
@@ -20,4 +22,4 @@ def task_type(config) -> type[Task]:
     return TASKS[config.task]
 
 
-__all__ = ["TASKS", "ClassifyTask", "ForecastTask", "LMTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ForecastTask", "LMTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

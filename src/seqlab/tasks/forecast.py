@@ -41,6 +41,7 @@ class Windows:
     series: torch.Tensor  # (M,) which series each window belongs to
     origins: torch.Tensor  # (M,) index in its series of each window's first forecast point
     offsets: torch.Tensor  # (S,) flat index of each series' first point
+    labels: np.ndarray | None  # (M,) whether each window's first forecast point is a labelled anomaly
     ids: list[str]  # series ids
     stats: np.ndarray  # (S, 2) mean and spread of each series' scaling
 
@@ -48,6 +49,7 @@ class Windows:
 class ForecastTask(Task):
     name = "forecast"
     files = ("scaling.json",)
+    judged_stride: int | None = None  # origins of judged windows this far apart (None: data.eval_stride)
     primary_metric = "loss"
     higher_is_better = False
 
@@ -110,7 +112,7 @@ class ForecastTask(Task):
             features.append(self._features(s, y, calendar, extra))
             if with_targets:
                 first = max(s.start, L)
-                stride = 1 if s.start == 0 else d.eval_stride
+                stride = 1 if s.start == 0 else (self.judged_stride or d.eval_stride)
                 window_origins = np.arange(first, len(s) - h + 1, stride)
             else:
                 window_origins = np.array([len(s)])
@@ -128,6 +130,8 @@ class ForecastTask(Task):
             series=torch.tensor(np.concatenate(owners), dtype=torch.long),
             origins=torch.tensor(np.concatenate(origins), dtype=torch.long),
             offsets=torch.tensor(offsets, dtype=torch.long),
+            labels=None if not with_targets or any(s.labels is None for s in records)
+            else np.concatenate([s.labels[o] for s, o in zip(records, origins)]).astype(bool),
             ids=[s.id for s in records], stats=np.array(stats))
         if not len(windows.starts):
             raise UserError(f"no series is long enough for one window of data.lookback={L} + data.horizon={h} "

@@ -1,0 +1,79 @@
+"""Anomaly detection from forecast error, on the MIT-BIH ECG excerpt that sktime ships: every encoder,
+a threshold from validation data, point-wise metrics, and a streaming mode that never looks ahead."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ENCODERS, tiny
+from seqlab.cli import main
+from seqlab.data.datasets import load_dataset
+from seqlab.data.series import Series
+from seqlab.pipeline import fit, load
+from seqlab.tasks import Detector
+
+pytest.importorskip("sktime")
+
+SMALL = {"data.lookback": 32, "data.horizon": 2, "model.patch_len": 8, "model.patch_stride": 4,
+         "train.batch_size": 32, "train.max_steps": 6}
+
+
+@pytest.fixture(scope="session")
+def ecg():
+    """The last 1,500 points: 1,148 normal ones, then the labelled anomalous stretch."""
+    series = load_dataset("mitdb")["train"][0].head(7500)
+    tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
+    return {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]}
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_scores_points_and_flags_anomalies(encoder, ecg, tmp_path):
+    pipeline = fit(tiny("anomaly", encoder, **SMALL), tmp_path / "run", ecg)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"roc_auc", "precision", "recall", "f1", "loss"} <= set(metrics)
+    assert 0.0 <= metrics["roc_auc"] <= 1.0
+    threshold = json.loads((tmp_path / "run" / "scaling.json").read_text())["threshold"]
+    assert (tmp_path / "run" / "plots" / "anomalies.png").exists()
+    rows = load(tmp_path / "run").predict(ecg["test"])
+    assert len(rows) == 1500 - 32 and rows[0]["ds"] == 32  # every point with a full lookback
+    assert all(r["anomaly"] == (r["score"] >= threshold) for r in rows)
+    assert rows == pipeline.predict(ecg["test"])
+
+
+def test_streaming_scores_equal_the_batch_scores(ecg, tmp_path):
+    pipeline = fit(tiny("anomaly", "gru", **SMALL, **{"data.calendar": False}), tmp_path / "run", ecg)
+    values = ecg["test"][0].values[1100:1200]
+    batch = pipeline.predict([Series("ecg", values)])
+    detector = Detector(pipeline.task, pipeline.model, pipeline.autocast, "ecg")
+    streamed = [detector.update(v) for v in values]
+    assert streamed[:32] == [None] * 32
+    np.testing.assert_allclose([s for s, _ in streamed[32:]], [r["score"] for r in batch], rtol=1e-5, atol=1e-6)
+    assert [f for _, f in streamed[32:]] == [r["anomaly"] for r in batch]
+
+
+def test_labels_must_be_zero_or_one(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("value,label\n" + "".join(f"{i % 7},{2 if i == 50 else 0}\n" for i in range(300)))
+    assert main(["train", "--task", "anomaly", "--data", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "0 or 1" in err and err.count("\n") == 1
+
+
+def test_anomaly_detector_estimator(ecg):
+    import pandas as pd
+
+    import seqlab
+
+    series = ecg["test"][0]
+    frame = pd.DataFrame({"value": series.values[:1200], "label": series.labels[:1200].astype(int)})
+    detector = seqlab.AnomalyDetector("rnn", lookback=32, horizon=1, hidden_size=8, embed_dim=8,
+                                      options={"train.max_steps": 3, "model.patch_len": 8, "model.patch_stride": 4,
+                                               "data.calendar": False})
+    detector.fit(frame)
+    flags = detector.predict(frame)
+    assert list(flags.columns) == ["unique_id", "ds", "value", "score", "anomaly"] and len(flags) == 1200 - 32
+    assert 0.0 <= detector.score(frame) <= 1.0
+    assert detector.stream("value").update(0.0) is None
