@@ -206,7 +206,7 @@ def cmd_datasets(args) -> int:
 
     if args.action == "list":
         for dataset in REGISTRY.values():
-            print(f"{dataset.name:16} {dataset.task:9} {dataset.description}")
+            print(f"{dataset.name:20} {dataset.task:9} {dataset.description}")
         print(f"cache: {cache_dir()}")
         return 0
     if args.name not in REGISTRY:
