@@ -10,21 +10,21 @@ import pytest
 
 from conftest import ENCODERS, tiny
 from seqlab.cli import main
-from seqlab.data.datasets import load_dataset
+from seqlab.data.datasets import REGISTRY
 from seqlab.data.series import Series
 from seqlab.pipeline import fit, load
 from seqlab.tasks import Detector
 
 pytest.importorskip("sktime")
 
-SMALL = {"data.lookback": 32, "data.horizon": 2, "model.patch_len": 8, "model.patch_stride": 4,
+SMALL = {"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8, "model.patch_stride": 4,
          "train.batch_size": 32, "train.max_steps": 6}
 
 
 @pytest.fixture(scope="session")
 def ecg():
     """The last 1,500 points: 1,148 normal ones, then the labelled anomalous stretch."""
-    series = load_dataset("mitdb")["train"][0].head(7500)
+    series = REGISTRY["mitdb"].loader()["train"][0]  # all 7,500 points
     tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
     return {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]}
 
@@ -69,7 +69,7 @@ def test_anomaly_detector_estimator(ecg):
 
     series = ecg["test"][0]
     frame = pd.DataFrame({"value": series.values[:1200], "label": series.labels[:1200].astype(int)})
-    detector = seqlab.AnomalyDetector("rnn", lookback=32, horizon=1, hidden_size=8, embed_dim=8,
+    detector = seqlab.AnomalyDetector("rnn", lookback=32, hidden_size=8, embed_dim=8,
                                       options={"train.max_steps": 3, "model.patch_len": 8, "model.patch_stride": 4,
                                                "data.calendar": False})
     detector.fit(frame)

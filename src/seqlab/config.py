@@ -170,6 +170,11 @@ class RunConfig:
                 f"config format_version {self.format_version} is not supported "
                 f"(this seqlab reads version {FORMAT_VERSION})"
             )
+        if self.task == "anomaly":
+            if self.data.horizon == DataConfig.horizon:
+                self.data.horizon = 1
+            elif self.data.horizon != 1:
+                raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
         if self.data.tokenizer == "auto":
             self.data.tokenizer = "char" if self.task == "lm" else "word"
         if self.model.bidirectional is None:

@@ -273,7 +273,7 @@ class AnomalyDetector(Forecaster):
     """Series → a score per point (its one-step forecast error) and a flag above the threshold
     chosen on validation data. A `label` column, where given, only judges.
 
-        detector = AnomalyDetector("lstm", lookback=64, horizon=1).fit(frame)
+        detector = AnomalyDetector("lstm", lookback=64).fit(frame)
         detector.predict(frame)          # unique_id, ds, value, score, anomaly
         stream = detector.stream("ecg")  # stream.update(value) → (score, flagged), point by point
     """

@@ -260,7 +260,7 @@ REGISTRY: dict[str, Dataset] = {
                 defaults={"horizon": 20, "lookback": 120, "season": 5}),
         Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
                 loader=partial(_sktime_series, "mitdb", "mitdb"),
-                options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64, "horizon": 1}),
+                options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "

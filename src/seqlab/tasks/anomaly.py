@@ -59,7 +59,7 @@ class AnomalyTask(ForecastTask):
                 "threshold": self.stats["threshold"]}
 
     def detect(self, model, series: list[Series], batch_size: int, autocast) -> list[dict]:
-        """A row per point that has a full lookback before it: its score and whether it is flagged."""
+        """A row per point with a full lookback before it: its score and whether it is flagged."""
         judged = [s.head(len(s), start=self.config.data.lookback) for s in series]
         windows = self.encode([s for s in judged if len(s) > self.config.data.lookback])
         scores = self.scores(model, windows, batch_size, autocast)
