@@ -215,7 +215,7 @@ class ForecastTask(Task):
         L, h = self.config.data.lookback, self.config.data.horizon
         chosen = [int((windows.series == s).nonzero()[-1, 0]) for s in windows.series.unique()[:count].tolist()]
         picked = dataclasses.replace(windows, starts=windows.starts[chosen], series=windows.series[chosen],
-                                     origins=windows.origins[chosen])
+                                     origins=windows.origins[chosen], labels=None)
         forecasts, _ = self.forecast(model, picked, len(chosen), autocast)  # (n, h, Q)
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
