@@ -74,10 +74,12 @@ def window_positions(n: int, windows: list[tuple[int, int]]) -> tuple[np.ndarray
     return scores, owner
 
 
-def score_file(flags: np.ndarray, windows: list[tuple[int, int]], profile: Profile) -> FileScore:
-    """NAB's score of one file: `flags` (n,) bool, the points the detector raised."""
+def score_file(flags: np.ndarray, windows: list[tuple[int, int]], profile: Profile,
+               positions: tuple[np.ndarray, np.ndarray] | None = None) -> FileScore:
+    """NAB's score of one file: `flags` (n,) bool, the points the detector raised. `positions`:
+    `window_positions(n, windows)`, computed once when one file is scored many times."""
     n = len(flags)
-    sigmoid, owner = window_positions(n, windows)
+    sigmoid, owner = positions if positions is not None else window_positions(n, windows)
     counted = np.arange(n) >= probationary_length(n)
     per_point = np.zeros(n)
     false = flags & counted & (owner < 0)
