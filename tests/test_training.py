@@ -3,7 +3,10 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from conftest import tiny
+from seqlab.errors import UserError
 from seqlab.pipeline import fit
 
 
@@ -65,3 +68,14 @@ def test_report_and_confusion_matrix(splits, tmp_path):
     assert sum(map(sum, confusion["matrix"])) == len(splits["classify"]["test"])
     assert (tmp_path / "r" / "plots" / "confusion.png").exists()
     assert "Held-out metrics" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_monitor_picks_the_metric_for_the_best_checkpoint(splits, tmp_path):
+    config = tiny("classify", "gru", **{"train.max_steps": 6, "train.eval_every": 2, "train.monitor": "loss"})
+    fit(config, tmp_path / "r", splits["classify"])
+    with (tmp_path / "r" / "history.csv").open() as f:
+        losses = [float(row["val_loss"]) for row in csv.DictReader(f)]
+    best = json.loads((tmp_path / "r" / "checkpoints" / "last.json").read_text())["best"]
+    assert len(losses) == 3 and best == pytest.approx(min(losses))
+    with pytest.raises(UserError, match="train.monitor must be one of"):
+        tiny("classify", "gru", **{"train.monitor": "speed"})

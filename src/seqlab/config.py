@@ -95,6 +95,7 @@ class TrainConfig:
     accumulate: int = 1  # micro-batches per optimizer step
     eval_every: int | None = None  # optimizer steps between evaluations; None: once per epoch
     patience: int | None = None  # evaluations without improvement before stopping early
+    monitor: str | None = None  # the validation metric for the best checkpoint and patience; None: the task's
     seed: int = 0
     deterministic: bool = False
     precision: str = "auto"  # auto (bf16 where the hardware has it) | bf16 | fp32
@@ -170,6 +171,10 @@ class RunConfig:
                 f"config format_version {self.format_version} is not supported "
                 f"(this seqlab reads version {FORMAT_VERSION})"
             )
+        if self.train.monitor is not None:
+            from seqlab.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
+
+            _choice("train.monitor", self.train.monitor, LOWER_IS_BETTER + HIGHER_IS_BETTER)
         if self.task == "anomaly":
             if self.data.horizon == DataConfig.horizon:
                 self.data.horizon = 1

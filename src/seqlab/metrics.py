@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+LOWER_IS_BETTER = ("loss", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled", "quantile_loss")
+HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc")
+
 
 def classification(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from seqlab.config import TrainConfig
+from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
 from seqlab.tasks import Task
@@ -140,8 +141,15 @@ def _scale_gradients(model: nn.Module, factor: float) -> None:
 def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast,
               processes: Processes, optimizer, state: LoopState, train_loss: float, writer) -> None:
     metrics = task.evaluate(model, val_data, config.batch_size, autocast)
-    value = metrics[task.primary_metric]
-    improved = state.best is None or (value > state.best if task.higher_is_better else value < state.best)
+    if config.monitor is None:
+        name, higher_is_better = task.primary_metric, task.higher_is_better
+    else:
+        name, higher_is_better = config.monitor, config.monitor not in LOWER_IS_BETTER
+    if name not in metrics:
+        raise UserError(f"train.monitor={name} is not a validation metric of this task "
+                        f"({', '.join(metrics)})")
+    value = metrics[name]
+    improved = state.best is None or (value > state.best if higher_is_better else value < state.best)
     if improved:
         state.best, state.evals_since_best = value, 0
     else:
