@@ -144,17 +144,17 @@ def cmd_predict(args) -> int:
     task = pipeline.config.task
     if task == "forecast":
         raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
-    if task == "anomaly":
-        if not args.data:
-            raise UserError("anomaly detection reads series: give --data FILE")
-        for row in pipeline.predict(read_records(task, Path(args.data), retarget(pipeline.config.data, args.data))):
-            print(json.dumps(row))
-        return 0
     if args.text:
+        if task == "anomaly":
+            raise UserError("anomaly detection reads series: give --data FILE")
         records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(task, Path(args.data), data, labelled=False)
+    if task == "anomaly":  # a row per scored point, not per record
+        for row in pipeline.predict(records):
+            print(json.dumps(row))
+        return 0
     for record, result in zip(records, pipeline.predict(records)):
         if task == "tag":
             result = {"tokens": record["tokens"], "tags": result}

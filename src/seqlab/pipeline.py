@@ -204,21 +204,15 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
     processes.barrier()  # the main process has written the best weights
     rd.load_weights(model, out / "model.safetensors")
-    if config.task == "anomaly":
-        task.calibrate(model, encoded["val"], t.batch_size, autocast)
-        if processes.main:
-            task.save(out)
+    if task.calibrate(model, encoded["val"], t.batch_size, autocast) and processes.main:
+        task.save(out)
     held_out = "test" if "test" in encoded else "val"
     final = task.evaluate(model, encoded[held_out], t.batch_size, autocast)
     checksums = processes.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
     if processes.main:
         rd.write_json(out / "metrics.json", {**final, "split": held_out})
-        if config.task == "classify" and not config.data.multi_label:
-            _write_confusion(out, task, model, encoded[held_out], autocast)
-        if config.task == "forecast":
-            rd.write_json(out / "forecasts.json", task.examples(model, encoded[held_out], autocast))
-        if config.task == "anomaly":
-            rd.write_json(out / "anomalies.json", task.trace(model, encoded[held_out], t.batch_size, autocast))
+        for name, content in task.artifacts(model, encoded[held_out], t.batch_size, autocast).items():
+            rd.write_json(out / name, content)
         _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)
         from seqlab import reporting
 
@@ -264,15 +258,6 @@ def _load_matching(model: SequenceModel, weights: Path) -> None:
         raise UserError(f"no encoder weights of {weights.parent} fit this model; train.init_from needs the "
                         "same encoder, sizes and tokenizer")
     model.load_state_dict(matched, strict=False)
-
-
-def _write_confusion(out: Path, task: Task, model, examples: list, autocast) -> None:
-    from sklearn.metrics import confusion_matrix
-
-    probs, _ = task.run(model, examples, task.config.train.batch_size, autocast)
-    predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
-    matrix = confusion_matrix([e["target"] for e in examples], predicted, labels=range(len(task.labels)))
-    rd.write_json(out / "confusion.json", {"labels": task.labels, "matrix": matrix.tolist()})
 
 
 def _write_meta(out: Path, config: RunConfig, model, state: LoopState, splits, held_out: str, bf16: bool,

@@ -45,7 +45,10 @@ class ForecastHead(nn.Module):
         return HeadOutput(forecast, per_point.mean(dim=(1, 2)).sum(), torch.tensor(len(batch)))
 
     def point(self, forecast: torch.Tensor) -> torch.Tensor:
-        """(B, h, Q) → (B, h): the median where quantiles are predicted (the nearest to 0.5)."""
-        if not len(self.quantiles):
-            return forecast[..., 0]
-        return forecast[..., int((self.quantiles - 0.5).abs().argmin())]
+        """(B, h, Q) → (B, h): the point forecast, the median where quantiles are predicted."""
+        return forecast[..., median_index(self.quantiles.tolist())]
+
+
+def median_index(quantiles: list[float]) -> int:
+    """Which of the Q outputs is the point forecast: the quantile nearest 0.5 (the only one without)."""
+    return min(range(len(quantiles)), key=lambda j: abs(quantiles[j] - 0.5)) if quantiles else 0

@@ -16,7 +16,8 @@ import numpy as np
 from seqlab import metrics
 from seqlab.data.series import Series
 from seqlab.errors import UserError
-from seqlab.tasks.forecast import ForecastTask, Windows, _median
+from seqlab.heads.forecast import median_index
+from seqlab.tasks.forecast import ForecastTask, Windows
 
 
 class AnomalyTask(ForecastTask):
@@ -28,16 +29,17 @@ class AnomalyTask(ForecastTask):
         forecasts, _ = self.forecast(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = windows.values[windows.starts + self.config.data.lookback].numpy()
-        predicted = (forecasts[:, 0, _median(model.head.quantiles.tolist())] - mean) / spread
+        predicted = (forecasts[:, 0, median_index(model.head.quantiles.tolist())] - mean) / spread
         return np.abs(truth - predicted)
 
-    def calibrate(self, model, windows: Windows, batch_size: int, autocast) -> None:
+    def calibrate(self, model, windows: Windows, batch_size: int, autocast) -> bool:
         """Choose the threshold on validation windows; it is saved with the scaling."""
         scores = self.scores(model, windows, batch_size, autocast)
         if windows.labels is not None and windows.labels.any():
             self.stats["threshold"] = metrics.best_f1_threshold(windows.labels, scores)
         else:
             self.stats["threshold"] = float(np.quantile(scores, self.config.data.anomaly_quantile))
+        return True
 
     def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
         result = super().evaluate(model, windows, batch_size, autocast)
@@ -45,6 +47,9 @@ class AnomalyTask(ForecastTask):
             scores = self.scores(model, windows, batch_size, autocast)
             result.update(metrics.detection(windows.labels, scores, self.stats.get("threshold")))
         return result
+
+    def artifacts(self, model, held_out: Windows, batch_size: int, autocast) -> dict[str, object]:
+        return {"anomalies.json": self.trace(model, held_out, batch_size, autocast)}
 
     def trace(self, model, windows: Windows, batch_size: int, autocast, points: int = 5000) -> dict:
         """The first series' judged points (at most `points`): values, scores, labels and the threshold,

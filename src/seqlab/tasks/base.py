@@ -105,6 +105,16 @@ class Task:
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         raise NotImplementedError
 
+    # -- after training -----------------------------------------------------------------------
+
+    def calibrate(self, model, val_examples, batch_size: int, autocast) -> bool:
+        """Learn what needs the trained model (a threshold, …); True when `save` has more to write."""
+        return False
+
+    def artifacts(self, model, held_out, batch_size: int, autocast) -> dict[str, object]:
+        """JSON files for the run directory's report, by file name."""
+        return {}
+
     def _over_length(self, ids: list[int], what: str) -> UserError:
         return UserError(f"{what} has {len(ids)} tokens, over the model's limit "
                          f"data.max_length={self.config.data.max_length}")

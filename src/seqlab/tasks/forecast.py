@@ -24,6 +24,7 @@ from seqlab.data.batch import Batch
 from seqlab.data.series import Series, calendar_features, future_timestamps
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
+from seqlab.heads.forecast import median_index
 from seqlab.modules.adapters import patch_count
 from seqlab.tasks.base import Task
 
@@ -209,6 +210,9 @@ class ForecastTask(Task):
         forecasts, loss = self.forecast(model, windows, batch_size, autocast)
         return {**self.judge(windows, forecasts, model.head.quantiles.tolist()), "loss": loss}
 
+    def artifacts(self, model, held_out: Windows, batch_size: int, autocast) -> dict[str, object]:
+        return {"forecasts.json": self.examples(model, held_out, autocast)}
+
     def examples(self, model, windows: Windows, autocast, count: int = 4) -> list[dict]:
         """The last judged window of the first `count` series: lookback, truth, forecast and the outer
         quantiles, on the series' own scale (for the report's plot)."""
@@ -220,7 +224,7 @@ class ForecastTask(Task):
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
         observed = picked.values[span].numpy() * spread[:, None] + mean[:, None]
-        point = _median(model.head.quantiles.tolist())
+        point = median_index(model.head.quantiles.tolist())
         return [{"id": picked.ids[s], "origin": int(o), "observed": observed[i].tolist(), "lookback": L,
                  "forecast": forecasts[i, :, point].tolist(), "low": forecasts[i, :, 0].tolist(),
                  "high": forecasts[i, :, -1].tolist()}
@@ -233,7 +237,7 @@ class ForecastTask(Task):
         scaled_truth = windows.values[ahead].numpy()
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = scaled_truth * spread[:, None] + mean[:, None]
-        point = forecasts[..., _median(quantiles)]  # (M, h)
+        point = forecasts[..., median_index(quantiles)]  # (M, h)
         naive_error = np.array([_seasonal_error(windows, i, season) for i in range(len(windows.ids))])
         names = [f"{windows.ids[s]}@{o}" for s, o in zip(windows.series.tolist(), windows.origins.tolist())]
         return metrics.forecast(names, truth, point, scale=spread,
@@ -244,10 +248,6 @@ class ForecastTask(Task):
 def _spread(s: Series) -> float:
     std = float(s.values.std())
     return std if std > 0 else 1.0
-
-
-def _median(quantiles: list[float]) -> int:
-    return int(np.abs(np.array(quantiles) - 0.5).argmin()) if quantiles else 0
 
 
 def _seasonal_error(windows: Windows, series: int, season: int) -> float:

@@ -81,6 +81,16 @@ class ClassifyTask(Task):
             result = metrics.classification(truth, pred)
         return {**result, "loss": loss}
 
+    def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+        if self.config.data.multi_label:
+            return {}
+        from sklearn.metrics import confusion_matrix
+
+        probs, _ = self.run(model, held_out, batch_size, autocast)
+        predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
+        matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(self.labels)))
+        return {"confusion.json": {"labels": self.labels, "matrix": matrix.tolist()}}
+
 
 class TagTask(Task):
     name = "tag"
