@@ -41,6 +41,8 @@ def test_every_encoder_scores_points_and_flags_anomalies(encoder, ecg, tmp_path)
     assert len(rows) == 1500 - 32 and rows[0]["ds"] == 32  # every point with a full lookback
     assert all(r["anomaly"] == (r["score"] >= threshold) for r in rows)
     assert rows == pipeline.predict(ecg["test"])
+    short = Series("short", ecg["test"][0].values[:20])  # no point has a full lookback: no rows
+    assert pipeline.predict([short, *ecg["test"]]) == rows
 
 
 def test_streaming_scores_equal_the_batch_scores(ecg, tmp_path):

@@ -65,8 +65,9 @@ class AnomalyTask(ForecastTask):
 
     def detect(self, model, series: list[Series], batch_size: int, autocast) -> list[dict]:
         """A row per point with a full lookback before it: its score and whether it is flagged."""
-        judged = [s.head(len(s), start=self.config.data.lookback) for s in series]
-        windows = self.encode([s for s in judged if len(s) > self.config.data.lookback])
+        L = self.config.data.lookback
+        judged = [s.head(len(s), start=L) for s in series if len(s) > L]  # shorter ones have no scored point
+        windows = self.encode(judged)
         scores = self.scores(model, windows, batch_size, autocast)
         threshold = self.stats["threshold"]
         rows = []
