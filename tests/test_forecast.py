@@ -77,6 +77,89 @@ def test_long_layout_with_covariates(tmp_path, ett_file):
     np.testing.assert_allclose(series[1].values, wide["LULL"].to_numpy())
 
 
+@pytest.fixture
+def covariate_frame(ett_file):
+    """OT and LULL in the long layout, with HUFL as a covariate known ahead and MUFL as one known only
+    up to each point."""
+    import pandas as pd
+
+    wide = pd.read_csv(ett_file)
+    return pd.concat([pd.DataFrame({"unique_id": c, "ds": wide["date"], "y": wide[c], "plan": wide["HUFL"],
+                                    "load": wide["MUFL"]}) for c in ("OT", "LULL")])
+
+
+def _long_splits(frame, config):
+    from seqlab.data.series import series_from_frame
+
+    return split_in_time(series_from_frame(frame, config.data), 0.2, 0.2, config.data.horizon, config.data.lookback)
+
+
+def test_covariates_known_ahead_reach_the_head_and_are_needed_to_forecast(covariate_frame, tmp_path):
+    from seqlab.data.series import with_future
+
+    config = small(**{"data.future_covariates": ["plan"], "train.max_steps": 2})
+    splits = _long_splits(covariate_frame, config)
+    assert splits["train"][0].covariates.shape[1] == 1 and splits["train"][0].future_covariates.shape[1] == 1
+    pipeline = fit(config, tmp_path / "run", splits)
+    windows = pipeline.task.encode(splits["test"])
+    _, batch = next(pipeline.task.batches(windows, 4))
+    assert batch.inputs.shape == (4, 48, 1 + 4 + 1 + 1) and batch.future.shape == (4, 12, 4 + 1)
+    history = [s.head(300) for s in splits["test"]]
+    with pytest.raises(UserError, match="forecasting 12 points needs them"):
+        pipeline.forecast(history)
+    future = covariate_frame.groupby("unique_id").nth(slice(300, 312)).drop(columns="y")
+    rows = pipeline.forecast(with_future(history, future, 12, config.data))
+    assert len(rows) == 2 * 12 and rows[0]["ds"] == str(covariate_frame["ds"].iloc[300])
+    shifted = future.assign(plan=future["plan"] + 10.0)  # another plan ahead: another forecast
+    assert pipeline.forecast(with_future(history, shifted, 12, config.data))[0]["forecast"] != rows[0]["forecast"]
+
+
+def test_future_covariates_must_cover_the_horizon_and_follow_the_history(covariate_frame, tmp_path, capsys):
+    config = small(**{"data.future_covariates": ["plan"], "model.hidden_size": 8, "model.embed_dim": 8})
+    history, future = tmp_path / "history.csv", tmp_path / "future.csv"
+    covariate_frame.groupby("unique_id").head(300).to_csv(history, index=False)
+    ahead = covariate_frame.groupby("unique_id").nth(slice(300, 312)).drop(columns="y")
+    run = tmp_path / "run"
+    assert main(["train", "--task", "forecast", "--data", str(history), "--out", str(run), "train.max_steps=1",
+                 *[f"{k}={v}" for k, v in {**SMALL, "data.future_covariates": "plan"}.items()]]) == 0
+    capsys.readouterr()
+    for frame, message in ((ahead.groupby("unique_id").head(5), "has 5 future rows"),
+                           (covariate_frame.groupby("unique_id").nth(slice(301, 313)), "must follow the history"),
+                           (ahead.drop(columns="plan"), "no column 'plan'")):
+        frame.to_csv(future, index=False)
+        assert main(["forecast", str(run), "--data", str(history), "--future", str(future)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    ahead.to_csv(future, index=False)
+    assert main(["forecast", str(run), "--data", str(history), "--future", str(future)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 2 * 12
+
+
+def test_autoregressive_forecasts_feed_each_pass_back(ett_splits, tmp_path):
+    config = small(**{"model.strategy": "autoregressive", "model.ar_step": 4, "data.calendar": False,
+                      "train.max_steps": 3})
+    pipeline = fit(config, tmp_path / "run", ett_splits)
+    assert pipeline.model.head.horizon == 4
+    history = [s.head(300) for s in ett_splits["test"]]
+    rows = pipeline.forecast(history)
+    first = np.array([r["forecast"] for r in rows if r["unique_id"] == "OT"])  # (12,)
+    assert len(first) == 12
+    # the second pass is the first pass of the history extended by the first pass's forecast
+    ot = next(s for s in history if s.id == "OT")
+    extended = Series("OT", np.concatenate([ot.values, first[:4]]))
+    again = np.array([r["forecast"] for r in pipeline.forecast([extended]) if r["unique_id"] == "OT"])
+    np.testing.assert_allclose(again[:4], first[4:8], rtol=1e-4, atol=1e-4)
+    assert np.isfinite(json.loads((tmp_path / "run" / "metrics.json").read_text())["mse"])
+
+
+def test_autoregressive_settings_are_checked(ett_splits):
+    with pytest.raises(UserError, match="must divide data.horizon"):
+        small(**{"model.strategy": "autoregressive", "model.ar_step": 5})
+    task = ForecastTask(small(**{"model.strategy": "autoregressive"}))
+    with pytest.raises(UserError, match="known ahead"):
+        task.fit([Series("a", np.arange(80.0), covariates=np.ones((80, 1)))])
+
+
 def test_m4_layout_trims_ragged_ends_and_test_file_continues_the_history(m4_folder):
     config = small(**{"data.format": "m4", "data.val_fraction": 0.05, "data.horizon": 48})
     config.data.path = str(m4_folder)

@@ -54,3 +54,19 @@ def test_windowed_gaussian_published_scores_are_reproduced():
         assert total == pytest.approx(float(summary["Totals"]["Score"]), abs=1e-8)
         windows_total = sum(len(spans) for spans in windows.values())
         assert nab.normalised(total, windows_total, profile) == pytest.approx(published[name], abs=1e-8)
+
+
+def test_the_nab_registry_entry_labels_every_window_and_splits_in_time():
+    from seqlab.config import load_config
+    from seqlab.data.datasets import load_splits
+
+    shared("NAB", "labels", "combined_windows.json")
+    windows = json.loads(shared("NAB", "labels", "combined_windows.json").read_text())
+    config = load_config(None, task="anomaly", **{"data.path": "nab"})
+    splits = load_splits("anomaly", config.data)
+    test = {s.id: s for s in splits["test"]}
+    assert len(test) == 58 and config.data.lookback == 32
+    runs = sum(int(np.diff(np.r_[0, s.labels.astype(int), 0]).clip(0).sum()) for s in test.values())
+    assert runs == sum(len(spans) for spans in windows.values()) == 116  # one labelled run per window
+    tweets, trained = test["realTweets/Twitter_volume_AAPL"], {s.id: len(s) for s in splits["train"]}
+    assert trained[tweets.id] < nab.probationary_length(len(tweets)) <= tweets.start  # judged after probation

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="a series file, a folder or a dataset name; forecasts "
                    "follow the end of every series")
     p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
+    p.add_argument("--future", help="a long CSV (unique_id, ds and the data.future_covariates columns) with "
+                   "the covariates known over the horizon, for a model trained with them")
     p.add_argument("--out", help="write the CSV here instead of standard output")
 
     p = sub.add_parser("generate", help="continue a prompt with a language model")
@@ -178,6 +180,10 @@ def cmd_forecast(args) -> int:
         series = read_records("forecast", Path(args.data), data)
     else:  # a dataset or a folder: the whole history, the test part included
         series = load_splits("forecast", data)["test"]
+    if args.future:
+        from seqlab.data.series import read_frame, with_future
+
+        series = with_future(series, read_frame(Path(args.future)), args.horizon or data.horizon, data, args.future)
     rows = pipeline.forecast(series, args.horizon)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
@@ -212,7 +218,7 @@ def cmd_datasets(args) -> int:
     if args.name not in REGISTRY:
         raise UserError(f"unknown dataset '{args.name}'; known: {', '.join(REGISTRY)}")
     dataset = REGISTRY[args.name]
-    if dataset.loader is not None:
+    if not dataset.files:
         print(f"{dataset.name} ships in a package and needs no fetching")
         return 0
     for split, path in fetch(dataset).items():

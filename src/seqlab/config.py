@@ -56,6 +56,8 @@ class DataConfig:
     season: int = 1  # seasonal period: seasonal naive and MASE (24 for hourly data with a daily cycle)
     scaling: str = "standard"  # standard (per series, fitted on the training part) | none
     calendar: bool = True  # hour, weekday, day of year and month as features, where times are known
+    future_covariates: list[str] = field(default_factory=list)  # long layout: covariates known ahead;
+    # the other covariate columns are known only up to the forecast origin
     eval_stride: int = 1  # points between the forecast origins of validation and test windows
     anomaly_quantile: float = 0.99  # anomaly, without labelled validation anomalies: the threshold's quantile
 
@@ -80,6 +82,8 @@ class ModelConfig:
     patch_stride: int = 8  # forecast: points between the starts of two patches
     quantiles: list[float] | None = None  # forecast: predict these quantiles (pinball loss)
     loss: str = "mse"  # forecast point loss, without quantiles: mse | mae
+    strategy: str = "direct"  # forecast: direct (the horizon from one pass) | autoregressive
+    ar_step: int = 1  # autoregressive: points predicted per pass, then fed back as input
 
 
 @dataclass
@@ -164,6 +168,7 @@ class RunConfig:
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
         _choice("data.input", self.data.input, ("auto", "text", "series"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
+        _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))
         if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
             raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")
         if self.format_version != FORMAT_VERSION:
@@ -194,6 +199,8 @@ class RunConfig:
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
+        if self.model.strategy == "autoregressive" and (self.model.ar_step < 1 or self.data.horizon % self.model.ar_step):
+            raise UserError(f"model.ar_step ({self.model.ar_step}) must divide data.horizon ({self.data.horizon})")
         if self.model.encoder == "transformer" and self.model.hidden_size % self.model.num_heads:
             raise UserError(
                 f"model.hidden_size ({self.model.hidden_size}) must be divisible by model.num_heads "
@@ -208,6 +215,11 @@ class RunConfig:
 
 
 _SECTIONS = ("data", "model", "train")
+
+
+def points_per_pass(config: RunConfig) -> int:
+    """How many points a forecaster's head predicts in one pass of the model."""
+    return config.model.ar_step if config.model.strategy == "autoregressive" else config.data.horizon
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,

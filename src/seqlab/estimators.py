@@ -67,8 +67,8 @@ class _Estimator:
     def _config(self):
         from seqlab.config import load_config
 
-        values = {**self._own_settings(), 
-            "task": self.task, "model.encoder": self.encoder, "train.epochs": self.epochs,
+        values = {
+            **self._own_settings(), "task": self.task, "model.encoder": self.encoder, "train.epochs": self.epochs,
             "train.max_minutes": self.max_minutes, "train.batch_size": self.batch_size, "train.lr": self.lr,
             "data.tokenizer": self.tokenizer, "model.embed_dim": self.embed_dim,
             "model.hidden_size": self.hidden_size, "model.num_layers": self.num_layers,
@@ -217,19 +217,23 @@ class Forecaster(_Estimator):
     """
 
     task = "forecast"
-    _own_params = ["horizon", "lookback", "season", "quantiles"]
+    _own_params = ["horizon", "lookback", "season", "quantiles", "future_covariates", "strategy"]
 
     def __init__(self, encoder: str = "lstm", *, horizon: int = 24, lookback: int = 96, season: int = 1,
-                 quantiles: list[float] | None = None, **common):
+                 quantiles: list[float] | None = None, future_covariates: list[str] | None = None,
+                 strategy: str = "direct", **common):
         super().__init__(encoder, **common)
         self.horizon = horizon
         self.lookback = lookback
         self.season = season
         self.quantiles = quantiles
+        self.future_covariates = future_covariates
+        self.strategy = strategy
 
     def _own_settings(self) -> dict[str, Any]:
         return {"data.horizon": self.horizon, "data.lookback": self.lookback, "data.season": self.season,
-                "model.quantiles": self.quantiles}
+                "model.quantiles": self.quantiles, "data.future_covariates": self.future_covariates or [],
+                "model.strategy": self.strategy}
 
     def _series(self, X) -> list:
         import pandas as pd
@@ -251,11 +255,18 @@ class Forecaster(_Estimator):
         self._fit(series, continue_series(series, self._series(X_val)))
         return self
 
-    def predict(self, X):
-        """A DataFrame of the forecasts after the end of every series."""
+    def predict(self, X, future=None):
+        """A DataFrame of the forecasts after the end of every series. `future`: a long DataFrame with
+        the covariates known over the horizon (`unique_id, ds` and the `future_covariates` columns)."""
         import pandas as pd
 
-        return pd.DataFrame(self._check_fitted().forecast(self._series(X)))
+        from seqlab.data.series import with_future
+
+        pipeline = self._check_fitted()
+        series = self._series(X)
+        if future is not None:
+            series = with_future(series, future, self.horizon, pipeline.config.data)
+        return pd.DataFrame(pipeline.forecast(series))
 
     def score(self, X) -> float:
         """Negative MAE of forecasts of the last `horizon` points of every series (higher is better)."""
@@ -266,6 +277,7 @@ class Forecaster(_Estimator):
         d = self.pipeline_.config.data
         self.horizon, self.lookback, self.season = d.horizon, d.lookback, d.season
         self.quantiles = self.pipeline_.config.model.quantiles
+        self.future_covariates, self.strategy = d.future_covariates, self.pipeline_.config.model.strategy
         return self
 
 

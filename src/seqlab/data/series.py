@@ -5,6 +5,8 @@ layout) becomes one series per column, which a global model learns together (cha
 
 Layouts (`data.format`):
 - `long`: one row per observation, `unique_id, ds, y` plus covariate columns (the Nixtla convention);
+  the columns named in `data.future_covariates` are known ahead (prices, promotions, holidays), the
+  others only up to the forecast origin;
 - `wide`: a time column (optional) and one numeric column per series (ETT);
 - `m4`: one row per series, an id then the values, ragged ends left empty (the M4 files).
 A `label` (or `anomaly`, `is_anomaly`) column marks anomalous points; it is never an input.
@@ -34,9 +36,11 @@ class Series:
     id: str
     values: np.ndarray  # (T,) float64 target
     timestamps: np.ndarray | None = None  # (T,) datetime64[ns], or None where the file has no times
-    covariates: np.ndarray | None = None  # (T, K) float64, known in the past and the future
+    covariates: np.ndarray | None = None  # (T, K) float64, known up to each point only
     start: int = 0  # forecasts are judged only for targets at or after this index
     labels: np.ndarray | None = None  # (T,) 1 at labelled anomalies
+    future_covariates: np.ndarray | None = None  # (T + ahead, J) float64, known ahead: rows past T
+    # belong to the points after the series' end (see `with_future`)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -46,14 +50,22 @@ class Series:
         return replace(self, values=self.values[:end], start=start,
                        timestamps=None if self.timestamps is None else self.timestamps[:end],
                        covariates=None if self.covariates is None else self.covariates[:end],
-                       labels=None if self.labels is None else self.labels[:end])
+                       labels=None if self.labels is None else self.labels[:end],
+                       future_covariates=None if self.future_covariates is None else self.future_covariates[:end])
 
 
 def read_series(path: Path, data) -> list[Series]:
     """The series of one file, in the layout `data.format` names (auto: guessed from the header)."""
+    return series_from_frame(read_frame(path), data, path)
+
+
+def read_frame(path: Path):
+    """A CSV or TSV file as a pandas DataFrame, or a UserError saying why it cannot be read."""
     import pandas as pd
 
     path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} does not exist")
     try:
         frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     except (UnicodeDecodeError, pd.errors.ParserError) as error:
@@ -62,7 +74,7 @@ def read_series(path: Path, data) -> list[Series]:
         raise UserError(f"{path} is empty") from None
     if frame.empty:
         raise UserError(f"{path} has a header but no rows")
-    return series_from_frame(frame, data, path)
+    return frame
 
 
 def series_from_frame(frame, data, path: Path | str = "the data") -> list[Series]:
@@ -127,13 +139,23 @@ def _from_long(frame, data, path: Path, labels: str | None) -> list[Series]:
     ids = _pick(frame, data.id_column, ID_COLUMNS, "id", path)
     times = _pick(frame, data.time_column, TIME_COLUMNS, "time", path)
     target = _pick(frame, data.target_column, TARGET_COLUMNS, "target", path)
-    covariates = [c for c in frame.columns if c not in (ids, times, target, labels)]
+    ahead = _future_columns(frame, data, path)
+    covariates = [c for c in frame.columns if c not in (ids, times, target, labels, *ahead)]
     series = []
     for key, group in frame.groupby(ids, sort=False):
         series.append(Series(str(key), _numeric(group, [target], path)[:, 0], _timestamps(group[times], path),
                              _numeric(group, covariates, path) if covariates else None,
-                             labels=_labels(group, labels, path)))
+                             labels=_labels(group, labels, path),
+                             future_covariates=_numeric(group, ahead, path) if ahead else None))
     return series
+
+
+def _future_columns(frame, data, path: Path) -> list[str]:
+    missing = [c for c in data.future_covariates if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path} has no column '{missing[0]}' (data.future_covariates); "
+                        f"its columns: {', '.join(map(str, frame.columns))}")
+    return list(data.future_covariates)
 
 
 def _from_wide(frame, data, path: Path, labels: str | None) -> list[Series]:
@@ -196,8 +218,9 @@ def _checked(series: Series, missing: str, path: Path) -> Series:
         values[gaps] = np.interp(np.flatnonzero(gaps), known, values[known])
         warnings.warn(f"series '{series.id}': {int(gaps.sum())} missing value(s) filled by linear interpolation")
         series = replace(series, values=values)
-    if series.covariates is not None and not np.isfinite(series.covariates).all():
-        raise UserError(f"{where}: a covariate is missing or infinite; covariates must be complete")
+    for known in (series.covariates, series.future_covariates):
+        if known is not None and not np.isfinite(known).all():
+            raise UserError(f"{where}: a covariate is missing or infinite; covariates must be complete")
     return series
 
 
@@ -249,8 +272,50 @@ def continue_series(history: list[Series], future: list[Series]) -> list[Series]
         if s.id not in known:
             raise UserError(f"series '{s.id}' of the test data has no history in the training data")
         past = known[s.id]
-        joined.append(Series(s.id, np.concatenate([past.values, s.values]), start=len(past)))
+        joined.append(Series(s.id, np.concatenate([past.values, s.values]), start=len(past),
+                             **{name: _joined(getattr(past, name), getattr(s, name), len(past), s.id, name)
+                                for name in ("timestamps", "covariates", "labels", "future_covariates")}))
     return joined
+
+
+def _joined(past: np.ndarray | None, later: np.ndarray | None, length: int, series_id: str, what: str
+            ) -> np.ndarray | None:
+    """A per-point array of a series' first `length` points followed by that of its continuation."""
+    if past is None and later is None:
+        return None
+    if past is None or later is None:
+        raise UserError(f"series '{series_id}' has {what.replace('_', ' ')} in only one of its two parts")
+    return np.concatenate([past[:length], later])
+
+
+def with_future(history: list[Series], future, horizon: int, data, path: Path | str = "the future data"
+                ) -> list[Series]:
+    """Each series of `history` with the known-ahead covariates of its next `horizon` points, from a
+    long frame (`unique_id, ds` and the `data.future_covariates` columns) that continues it in time."""
+    ids = _pick(future, data.id_column, ID_COLUMNS, "id", path)
+    times = _pick(future, data.time_column, TIME_COLUMNS, "time", path)
+    ahead = _future_columns(future, data, path)
+    groups = dict(iter(future.groupby(ids, sort=False)))
+    extended = []
+    for s in history:
+        group = groups.get(s.id, future.iloc[:0])
+        if len(group) < horizon:
+            raise UserError(f"{path}: series '{s.id}' has {len(group)} future rows; forecasting {horizon} "
+                            f"points needs the covariates {', '.join(ahead)} for each of them")
+        group = group.iloc[:horizon]
+        expected = future_timestamps(s.timestamps, 1)[0] if s.timestamps is not None else None
+        first = _timestamps(group[times], path)[0]
+        if expected is not None and first != expected:
+            raise UserError(f"{path}: series '{s.id}' continues at {first}, but its history ends just before "
+                            f"{expected}; the future rows must follow the history")
+        values = _numeric(group, ahead, path)
+        if not np.isfinite(values).all():
+            raise UserError(f"{path}: series '{s.id}': a future covariate is missing or infinite")
+        known = s.future_covariates[: len(s)] if s.future_covariates is not None else None
+        if known is None:
+            raise UserError(f"series '{s.id}' has no covariates {', '.join(ahead)} in its history")
+        extended.append(replace(s, future_covariates=np.concatenate([known, values])))
+    return extended
 
 
 # ---------------------------------------------------------------------------------------------

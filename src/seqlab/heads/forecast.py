@@ -35,14 +35,18 @@ class ForecastHead(nn.Module):
         forecast = raw * batch.scale.unsqueeze(-1) + batch.loc.unsqueeze(-1)  # (B, h, Q)
         if batch.targets is None:
             return HeadOutput(forecast)
-        error = batch.targets.unsqueeze(-1) - forecast  # (B, h, Q)
+        return HeadOutput(forecast, self.loss(forecast, batch.targets).sum(), torch.tensor(len(batch)))
+
+    def loss(self, forecast: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(B, h, Q) forecasts and (B, h) targets → (B,) each window's mean loss per point."""
+        error = targets.unsqueeze(-1) - forecast  # (B, h, Q)
         if len(self.quantiles):
             per_point = torch.maximum(self.quantiles * error, (self.quantiles - 1) * error)
         elif self.point_loss == "mae":
             per_point = error.abs()
         else:
             per_point = error.square()
-        return HeadOutput(forecast, per_point.mean(dim=(1, 2)).sum(), torch.tensor(len(batch)))
+        return per_point.mean(dim=(1, 2))
 
     def point(self, forecast: torch.Tensor) -> torch.Tensor:
         """(B, h, Q) → (B, h): the point forecast, the median where quantiles are predicted."""

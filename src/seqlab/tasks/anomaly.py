@@ -87,7 +87,7 @@ class Detector:
     """
 
     def __init__(self, task: AnomalyTask, model, autocast, series_id: str):
-        if task.stats["features"]["calendar"] or task.stats["features"]["covariates"]:
+        if any(task.stats["features"].values()):
             raise UserError("streaming detection needs a model trained without calendar features or "
                             "covariates (data.calendar=false)")
         if series_id not in task.stats["series"]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from seqlab import metrics
-from seqlab.config import RunConfig
+from seqlab.config import RunConfig, points_per_pass
 from seqlab.data.batch import Batch
 from seqlab.data.series import Series, calendar_features, future_timestamps
 from seqlab.errors import UserError
@@ -36,8 +36,8 @@ class Windows:
     """Encoded series: every point's features in one flat tensor, and the windows over it."""
 
     values: torch.Tensor  # (P,) scaled targets of all series, end to end (NaN past a series' end)
-    features: torch.Tensor  # (P, F) per point: the scaled target, then calendar and covariate features
-    future: torch.Tensor | None  # (P, K) per point: the features known ahead (calendar)
+    features: torch.Tensor  # (P, F) per point: the scaled target, the K known-ahead features, the covariates
+    future: torch.Tensor | None  # (P, K) per point: the features known ahead (calendar, future covariates)
     starts: torch.Tensor  # (M,) flat index of each window's first lookback point
     series: torch.Tensor  # (M,) which series each window belongs to
     origins: torch.Tensor  # (M,) index in its series of each window's first forecast point
@@ -70,16 +70,17 @@ class ForecastTask(Task):
             warnings.warn(f"{len(constant)} series are constant in training (e.g. '{constant[0]}'); "
                           "they are centred but not rescaled")
         timed = d.calendar and all(s.timestamps is not None for s in train)
-        covariates = {0 if s.covariates is None else s.covariates.shape[1] for s in train}
-        if len(covariates) > 1:
-            raise UserError(f"the series carry different numbers of covariates ({sorted(covariates)}); "
-                            "every series needs the same covariate columns")
-        calendar = 4 if timed else 0
-        self.stats["features"] = {"calendar": calendar, "covariates": covariates.pop()}
+        self.stats["features"] = {"calendar": 4 if timed else 0,
+                                  "covariates": _width(train, "covariates"),
+                                  "future_covariates": _width(train, "future_covariates")}
+        if self.config.model.strategy == "autoregressive" and self.stats["features"]["covariates"]:
+            raise UserError("autoregressive forecasts need every covariate known ahead; name the covariate "
+                            "columns in data.future_covariates, or use model.strategy=direct")
 
     def model_sizes(self) -> dict[str, int]:
         f = self.stats["features"]
-        return {"num_features": 1 + f["calendar"] + f["covariates"], "num_future": f["calendar"]}
+        ahead = f["calendar"] + f["future_covariates"]
+        return {"num_features": 1 + ahead + f["covariates"], "num_future": ahead}
 
     def save(self, run_dir: Path) -> None:
         (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
@@ -105,12 +106,10 @@ class ForecastTask(Task):
             extra = 0 if with_targets else h  # room for the forecast after the end
             y = np.concatenate([(s.values - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
-            calendar = None
-            if self.stats["features"]["calendar"]:
-                stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
-                calendar = calendar_features(stamps)  # (T + extra, 4)
-                future.append(calendar)
-            features.append(self._features(s, y, calendar, extra))
+            known = self._known_ahead(s, extra)  # (T + extra, K) or None
+            if known is not None:
+                future.append(known)
+            features.append(self._features(s, y, known, extra))
             if with_targets:
                 first = max(s.start, L)
                 stride = 1 if s.start == 0 else (self.judged_stride or d.eval_stride)
@@ -147,17 +146,35 @@ class ForecastTask(Task):
             return 0.0, 1.0
         return float(s.values.mean()), _spread(s)  # a series the model never saw: its own history
 
-    def _features(self, s: Series, y: np.ndarray, calendar: np.ndarray | None, extra: int) -> np.ndarray:
-        """(T + extra, F): the scaled target, the calendar, the covariates (the last repeated ahead)."""
+    def _known_ahead(self, s: Series, extra: int) -> np.ndarray | None:
+        """(T + extra, K): the calendar and the future covariates of every point, `extra` past the end."""
+        f = self.stats["features"]
+        columns = []
+        if f["calendar"]:
+            stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+            columns.append(calendar_features(stamps))
+        if f["future_covariates"]:
+            known = s.future_covariates
+            if known is None or known.shape[1] != f["future_covariates"]:
+                raise UserError(f"series '{s.id}' needs the {f['future_covariates']} future covariate column(s) "
+                                "of training (data.future_covariates)")
+            if len(known) < len(s) + extra:
+                raise UserError(f"series '{s.id}' has future covariates for {len(known) - len(s)} points after its "
+                                f"end; forecasting {extra} points needs them for each (seqlab forecast --future FILE)")
+            columns.append(known[: len(s) + extra])
+        return np.concatenate(columns, axis=1) if columns else None
+
+    def _features(self, s: Series, y: np.ndarray, known: np.ndarray | None, extra: int) -> np.ndarray:
+        """(T + extra, F): the scaled target, the known-ahead features, the covariates (the last one
+        repeated past the end, where no pass reads it)."""
         columns = [np.nan_to_num(y)[:, None]]
-        if calendar is not None:
-            columns.append(calendar)
+        if known is not None:
+            columns.append(known)
         if self.stats["features"]["covariates"]:
             if s.covariates is None or s.covariates.shape[1] != self.stats["features"]["covariates"]:
                 raise UserError(f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
                                 "as in training")
-            covariates = np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)])
-            columns.append(covariates)
+            columns.append(np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)]))
         return np.concatenate(columns, axis=1)
 
     def batches(self, windows: Windows, batch_size: int, generator: torch.Generator | None = None
@@ -169,21 +186,39 @@ class ForecastTask(Task):
             yield chosen.tolist(), self._batch(windows, chosen)
 
     def _batch(self, windows: Windows, chosen: torch.Tensor) -> Batch:
-        L, h = self.config.data.lookback, self.config.data.horizon
-        past = windows.starts[chosen].unsqueeze(1) + torch.arange(L)  # (B, L) flat indices
-        ahead = past[:, -1:] + 1 + torch.arange(h)  # (B, h)
-        inputs = windows.features[past]  # (B, L, F)
+        """The windows `chosen` with the targets of one pass of the model."""
+        past = windows.starts[chosen].unsqueeze(1) + torch.arange(self.config.data.lookback)  # (B, L) flat indices
+        ahead = past[:, -1:] + 1 + torch.arange(points_per_pass(self.config))  # (B, k)
+        targets = windows.values[ahead]  # (B, k)
+        return self._pass(windows.features[past], None if windows.future is None else windows.future[ahead],
+                          None if targets.isnan().any() else targets)
+
+    def _pass(self, inputs: torch.Tensor, future: torch.Tensor | None, targets: torch.Tensor | None) -> Batch:
+        """(B, L, F) lookback features, each window centred on its own history, as a model input."""
         history = inputs[..., 0]  # (B, L)
         loc = history.mean(dim=1, keepdim=True)  # (B, 1)
         scale = history.std(dim=1, keepdim=True, unbiased=False) + _EPS  # (B, 1)
         inputs = torch.cat([((history - loc) / scale).unsqueeze(-1), inputs[..., 1:]], dim=-1)
-        targets = windows.values[ahead]  # (B, h)
         m = self.config.model
-        steps = patch_count(L, m.patch_len, m.patch_stride)  # the model sees patches, none of them padding
-        return Batch(inputs=inputs, mask=torch.ones(len(chosen), steps, dtype=torch.bool),
-                     targets=None if targets.isnan().any() else targets,
-                     future=None if windows.future is None else windows.future[ahead],
-                     loc=loc, scale=scale)
+        steps = patch_count(self.config.data.lookback, m.patch_len, m.patch_stride)  # patches, none of them padding
+        return Batch(inputs=inputs, mask=torch.ones(len(inputs), steps, dtype=torch.bool), targets=targets,
+                     future=future, loc=loc, scale=scale)
+
+    def _rollout(self, model, windows: Windows, chosen: torch.Tensor) -> torch.Tensor:
+        """(B, h, Q) forecasts of the windows `chosen`, `model.ar_step` points a pass, each pass's point
+        forecast fed back as the history of the next."""
+        L, h = self.config.data.lookback, self.config.data.horizon
+        k, point = points_per_pass(self.config), median_index(model.head.quantiles.tolist())
+        span = windows.starts[chosen].unsqueeze(1) + torch.arange(L + h)  # (B, L + h)
+        inputs = windows.features[span]  # (B, L + h, F): the targets after L are overwritten before use
+        passes = []
+        for t in range(0, h, k):
+            ahead = span[:, L + t : L + t + k]  # (B, k)
+            forecast = model(self._pass(inputs[:, t : t + L],
+                                        None if windows.future is None else windows.future[ahead], None)).logits.float()
+            inputs[:, L + t : L + t + k, 0] = forecast[..., point]
+            passes.append(forecast)  # (B, k, Q)
+        return torch.cat(passes, dim=1)
 
     def num_batches(self, windows: Windows, batch_size: int) -> int:
         return -(-len(windows.starts) // batch_size)
@@ -194,14 +229,20 @@ class ForecastTask(Task):
     def forecast(self, model, windows: Windows, batch_size: int, autocast) -> tuple[np.ndarray, float]:
         """(M, h, Q) forecasts of every window on the series' own scale, and the mean loss."""
         model.eval()
-        out = torch.empty(len(windows.starts), self.config.data.horizon, model.head.outputs)
+        L, h = self.config.data.lookback, self.config.data.horizon
+        out = torch.empty(len(windows.starts), h, model.head.outputs)
         loss_sum, count = 0.0, 0
-        for indices, batch in self.batches(windows, batch_size):
+        for chosen in torch.arange(len(windows.starts)).split(batch_size):
             with autocast():
-                result = model(batch)
-            out[indices] = result.logits.float()
-            if result.loss_sum is not None:
-                loss_sum, count = loss_sum + float(result.loss_sum), count + int(result.count)
+                if self.config.model.strategy == "autoregressive":
+                    forecast = self._rollout(model, windows, chosen)
+                else:
+                    forecast = model(self._batch(windows, chosen)).logits.float()  # (B, h, Q)
+            out[chosen] = forecast
+            targets = windows.values[windows.starts[chosen].unsqueeze(1) + L + torch.arange(h)]  # (B, h)
+            if not targets.isnan().any():
+                loss_sum += float(model.head.loss(forecast, targets).sum())
+                count += len(chosen)
         mean, spread = windows.stats[windows.series.numpy()].T  # (M,) each
         unscaled = out.numpy() * spread[:, None, None] + mean[:, None, None]
         return unscaled, (mean_loss(loss_sum, count) if count else float("nan"))
@@ -243,6 +284,15 @@ class ForecastTask(Task):
         return metrics.forecast(names, truth, point, scale=spread,
                                 naive_error=naive_error[windows.series.numpy()] * spread,
                                 quantiles=quantiles, quantile_forecasts=forecasts if quantiles else None)
+
+
+def _width(series: list[Series], field: str) -> int:
+    """How many columns the `field` covariates of every series have (the same for all of them)."""
+    widths = {0 if getattr(s, field) is None else getattr(s, field).shape[1] for s in series}
+    if len(widths) > 1:
+        raise UserError(f"the series carry different numbers of {field.replace('_', ' ')} ({sorted(widths)}); "
+                        "every series needs the same covariate columns")
+    return widths.pop()
 
 
 def _spread(s: Series) -> float:
