@@ -69,4 +69,4 @@ def test_the_nab_registry_entry_labels_every_window_and_splits_in_time():
     runs = sum(int(np.diff(np.r_[0, s.labels.astype(int), 0]).clip(0).sum()) for s in test.values())
     assert runs == sum(len(spans) for spans in windows.values()) == 116  # one labelled run per window
     tweets, trained = test["realTweets/Twitter_volume_AAPL"], {s.id: len(s) for s in splits["train"]}
-    assert trained[tweets.id] < nab.probationary_length(len(tweets)) <= tweets.start  # judged after probation
+    assert trained[tweets.id] < tweets.start and nab.probationary_length(len(tweets)) <= tweets.start
