@@ -245,6 +245,115 @@ def nab_detector() -> dict:
     return result
 
 
+def forecast_speed() -> dict:
+    """Fit and predict time on M4 Hourly (414 series, h = 48, lookback 336), in one run: seqlab's
+    forecaster (the m4-hourly config) for a fixed number of steps, neuralforecast's PatchTST at the
+    same size and the same windows per step where it is installed, and statsforecast's models; then
+    seqlab's backtest speed over every origin of the last 96 points of each series.
+    """
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from seqlab import metrics
+    from seqlab.baselines import forecast_baselines
+    from seqlab.config import load_config
+    from seqlab.data.datasets import load_splits
+    from seqlab.pipeline import fit
+
+    steps, h = 300, 48
+    config = load_config(CONFIGS / "m4-hourly.yaml", **{"train.max_steps": steps, "train.max_minutes": None,
+                                                        "train.eval_every": steps, "train.patience": None})
+    splits = load_splits("forecast", config.data)
+    test = splits["test"]
+    truth = np.stack([s.values[s.start :] for s in test])  # (414, 48)
+
+    def smape(point: np.ndarray) -> float:
+        ones = np.ones(len(test))
+        return round(metrics.forecast([s.id for s in test], truth, point, ones, ones)["smape"], 3)
+
+    result = {"row": "forecast-speed", "date": date.today().isoformat(), "steps": steps,
+              "windows_per_step": config.train.batch_size, "threads": torch.get_num_threads(),
+              "command": "python benchmarks/run.py forecast-speed", "models": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        pipeline = fit(config, Path(tmp) / "run", splits)
+        fitted = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = pipeline.forecast([s.head(s.start) for s in test])
+        predicted = time.perf_counter() - started
+    point = np.array([r["forecast"] for r in rows]).reshape(len(test), h)
+    result["models"]["seqlab transformer"] = {
+        "fit_seconds": round(fitted, 1), "predict_seconds": round(predicted, 2), "smape": smape(point),
+        "parameters": sum(p.numel() for p in pipeline.model.parameters())}
+
+    backtest = [s.head(len(s), start=len(s) - 2 * h) for s in test]
+    windows = pipeline.task.encode(backtest)
+    started = time.perf_counter()
+    pipeline.task.forecast(pipeline.model, windows, 1024, pipeline.autocast)
+    result["backtest"] = {"windows": len(windows.starts),
+                          "windows_per_second": round(len(windows.starts) / (time.perf_counter() - started))}
+
+    peer = _neuralforecast_patchtst(config, splits["train"], [s.head(s.start) for s in test], steps)
+    if peer is not None:
+        forecasts, peer_timing = peer
+        result["models"]["neuralforecast PatchTST"] = {**peer_timing, "smape": smape(forecasts)}
+    for name in ("seasonal_naive", "auto_ets", "auto_theta"):
+        started = time.perf_counter()
+        forecasts = forecast_baselines(test, h, config.data.season, [name])[name]
+        result["models"][f"statsforecast {name}"] = {"fit_seconds": round(time.perf_counter() - started, 1),
+                                                     "predict_seconds": None, "smape": smape(forecasts)}
+    return result
+
+
+def _neuralforecast_patchtst(config, train: list, histories: list, steps: int):
+    """neuralforecast's PatchTST with seqlab's shape and step count, trained on `train`: (S, h)
+    forecasts after each of `histories`, and its fit and predict seconds; None where neuralforecast
+    is not installed."""
+    try:
+        from neuralforecast import NeuralForecast
+        from neuralforecast.models import PatchTST
+    except ImportError:
+        return None
+    import logging
+
+    import numpy as np
+    import pandas as pd
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    m, d = config.model, config.data
+    def long(series: list):
+        return pd.concat([pd.DataFrame({"unique_id": s.id, "ds": np.arange(len(s)), "y": s.values}) for s in series])
+
+    model = PatchTST(h=d.horizon, input_size=d.lookback, patch_len=m.patch_len, stride=m.patch_stride,
+                     encoder_layers=m.num_layers, hidden_size=m.hidden_size, n_heads=m.num_heads,
+                     linear_hidden_size=m.ff_mult * m.hidden_size, dropout=m.dropout, loss=_nf_loss(m.loss),
+                     learning_rate=config.train.lr, max_steps=steps, batch_size=32,
+                     windows_batch_size=config.train.batch_size, val_check_steps=steps, random_seed=0,
+                     accelerator="cpu", enable_progress_bar=False, logger=False, enable_checkpointing=False,
+                     enable_model_summary=False)
+    engine = NeuralForecast(models=[model], freq=1)
+    started = time.perf_counter()
+    engine.fit(long(train))
+    fitted = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = engine.predict(df=long(histories))
+    seconds = time.perf_counter() - started
+    order = {s.id: i for i, s in enumerate(histories)}
+    predicted = predicted.assign(row=predicted["unique_id"].map(order)).sort_values(["row", "ds"])
+    return (predicted["PatchTST"].to_numpy().reshape(len(histories), d.horizon),
+            {"fit_seconds": round(fitted, 1), "predict_seconds": round(seconds, 2),
+             "parameters": sum(p.numel() for p in model.parameters())})
+
+
+def _nf_loss(name: str):
+    from neuralforecast.losses.pytorch import MAE, MSE
+
+    return MAE() if name == "mae" else MSE()
+
+
 def _silenced(flags, quiet: int):
     """Keep a flag only if no kept flag came in the `quiet` points before it."""
     kept, last = flags.copy(), -quiet - 1
@@ -308,6 +417,20 @@ def write_tables(results: dict[str, dict]) -> None:
                   "Published: ARTime 74.9 / 65.2 / 80.4, Numenta HTM 70.1 / 63.1 / 74.3, windowed Gaussian "
                   "39.6 / 20.9 / 47.4.", "", "| profile | score | threshold |", "|---|---|---|"]
         lines += [f"| {name} | {p['score']} | {p['threshold']} |" for name, p in detector["profiles"].items()]
+    speed = results.get("forecast-speed")
+    if speed:
+        lines += ["", "## Forecasting speed", "",
+                  f"M4 Hourly, 414 series, horizon 48, lookback 336 (`{speed['command']}`, {speed['date']}): the "
+                  f"deep models train {speed['steps']} steps of {speed['windows_per_step']} windows on "
+                  f"{speed['threads']} threads; statsforecast fits and forecasts in one call (n_jobs=1). sMAPE on "
+                  "the M4 test points, for orientation only at this short training.", "",
+                  "| model | parameters | fit | predict 414 series | sMAPE |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {m.get('parameters', '')} | {m['fit_seconds']} s | "
+                  f"{'' if m['predict_seconds'] is None else str(m['predict_seconds']) + ' s'} | {m['smape']} |"
+                  for name, m in speed["models"].items()]
+        b = speed["backtest"]
+        lines += ["", f"Backtest: {b['windows']:,} windows (every origin of the last 96 points of each series) "
+                  f"at {b['windows_per_second']:,} windows/s."]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -322,8 +445,10 @@ def main() -> int:
         print(f"{'generation-speed':24} tokens/s with and without the cache, 500 new tokens")
         print(f"{'precision':24} training tokens/s, fp32 against bf16 autocast")
         print(f"{'nab':24} NAB score of the anomaly detector, three profiles (target standard >= 75)")
+        print(f"{'forecast-speed':24} fit, predict and backtest time beside statsforecast and neuralforecast")
         return 0
-    measurements = {"generation-speed": generation_speed, "precision": precision_speed, "nab": nab_detector}
+    measurements = {"generation-speed": generation_speed, "precision": precision_speed, "nab": nab_detector,
+                    "forecast-speed": forecast_speed}
     unknown = [r for r in args.rows if r not in ROWS and r not in measurements]
     if unknown:
         print(f"error: unknown row {unknown[0]}; see --list", file=sys.stderr)
