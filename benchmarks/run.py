@@ -96,7 +96,7 @@ def run_row(row: Row) -> dict:
         from seqlab.data.datasets import load_splits
 
         test = load_splits(config.task, config.data)["test"]
-        extra["baselines"] = {"model": metrics, **pipeline.evaluate_baselines(test, list(row.baselines))}
+        extra["baselines"] = pipeline.evaluate_baselines(test, list(row.baselines))
     return {**extra,
         "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder, "target": row.target,
         "metric": row.metric, "split": row.split, "value": round(value, 4),

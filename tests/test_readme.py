@@ -1,4 +1,4 @@
-"""The commands and code shown in README.md run as written (training capped at a few steps)."""
+"""The commands and code shown in README.md and docs/ run as written (training capped at a few steps)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,21 @@ from pathlib import Path
 from conftest import shared
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```(bash|python)\n(.*?)```", README.read_text(), flags=re.S)
+FORECASTING = README.parent / "docs" / "forecasting.md"
 
 
-def _commands() -> list[str]:
-    lines = [l.split("  #")[0].strip() for kind, body in BLOCKS if kind == "bash" for l in body.splitlines()]
+def _blocks(document: Path) -> list[tuple[str, str]]:
+    return re.findall(r"```(bash|python)\n(.*?)```", document.read_text(), flags=re.S)
+
+
+def _commands(document: Path = README) -> list[str]:
+    lines = [l.split("  #")[0].strip() for kind, body in _blocks(document) if kind == "bash" for l in body.splitlines()]
     return [l for l in lines if l.startswith("seqlab ") and not l.startswith("seqlab demo")]
 
 
-def test_readme_commands_run(tmp_path, monkeypatch, capsys):
+def _run(commands: list[str], capsys) -> None:
     from seqlab.cli import main
 
-    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4"):
-        shared(name)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "configs").symlink_to(README.parent / "configs")
-    commands = _commands()
-    assert len(commands) >= 10
     for command in commands:
         args = shlex.split(command)[1:]
         if args[0] == "train":
@@ -37,9 +35,38 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         assert code == 0, f"{command}: {capsys.readouterr().err}"
 
 
+def test_readme_commands_run(tmp_path, monkeypatch, capsys):
+    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4"):
+        shared(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").symlink_to(README.parent / "configs")
+    commands = _commands()
+    assert len(commands) >= 10
+    _run(commands, capsys)
+
+
+def test_forecasting_guide_runs(tmp_path, monkeypatch, capsys):
+    """docs/forecasting.md: its commands on files cut from ETTh1 (named as in the guide), then its code."""
+    import pandas as pd
+
+    wide = pd.read_csv(shared("ETT", "ETTh1.csv")).head(624)
+    frame = pd.concat([pd.DataFrame({"unique_id": c, "ds": wide["date"], "y": wide[c], "price": wide["HUFL"],
+                                     "promotion": wide["MUFL"]}) for c in ("OT", "LULL")])
+    history = frame.groupby("unique_id").head(600)
+    history.drop(columns=["price", "promotion"]).to_csv(tmp_path / "series.csv", index=False)
+    history.to_csv(tmp_path / "sales.csv", index=False)
+    frame.groupby("unique_id").tail(24).drop(columns="y").to_csv(tmp_path / "next-two-weeks-plan.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    commands = _commands(FORECASTING)
+    assert any("--future" in c for c in commands) and any("autoregressive" in c for c in commands)
+    _run(commands, capsys)
+    code = "\n".join(body for kind, body in _blocks(FORECASTING) if kind == "python")
+    exec(compile(code, str(FORECASTING), "exec"), {})
+
+
 def test_readme_python_runs(tmp_path, monkeypatch):
     for name in ("sms-spam-collection", "conll2003", "tinyshakespeare"):
         shared(name)
     monkeypatch.chdir(tmp_path)
-    code = "\n".join(body for kind, body in BLOCKS if kind == "python")
+    code = "\n".join(body for kind, body in _blocks(README) if kind == "python")
     exec(compile(code, str(README), "exec"), {})

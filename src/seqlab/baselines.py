@@ -37,6 +37,8 @@ def forecast_baselines(series: list[Series], horizon: int, season: int, names: l
         if len(s) - s.start != horizon:
             raise UserError(f"baselines forecast once per series, and series '{s.id}' is judged over "
                             f"{len(s) - s.start} points, not one horizon of {horizon}")
+        if s.start < 2:
+            raise UserError(f"series '{s.id}' has no history before its forecast origin for the baselines")
         histories.append(pd.DataFrame({"unique_id": s.id, "ds": np.arange(s.start), "y": s.values[: s.start]}))
     frame = pd.concat(histories, ignore_index=True)
     engine = StatsForecast(models=_models(names, season), freq=1, n_jobs=1)

@@ -131,9 +131,10 @@ def cmd_eval(args) -> int:
     else:
         splits = load_splits(task, data)
         records = splits.get(args.split) or splits["val"]
-    scores = pipeline.evaluate(records)
     if args.baselines:
-        scores = {"model": scores, **pipeline.evaluate_baselines(records, args.baselines.split(","))}
+        scores = pipeline.evaluate_baselines(records, args.baselines.split(","))
+    else:
+        scores = pipeline.evaluate(records)
     print(json.dumps(scores))
     return 0
 

@@ -94,15 +94,19 @@ class Pipeline:
         return rows
 
     def evaluate_baselines(self, series: list, names: list[str]) -> dict[str, dict[str, float]]:
-        """The metrics of statsforecast baselines on the windows `evaluate` judges (one per series)."""
+        """The metrics of the model (`"model"`) and of statsforecast baselines on the last horizon of
+        every series: one forecast origin per series, as in M4, each method seeing only the points
+        before it."""
         from seqlab.baselines import forecast_baselines
 
         if self.config.task != "forecast":
             raise UserError("baselines are for forecasting runs")
         d = self.config.data
-        windows = self.task.encode(series)
-        forecasts = forecast_baselines(series, d.horizon, d.season, names)
-        return {name: self.task.judge(windows, values[..., None], []) for name, values in forecasts.items()}
+        last = [s.head(len(s), start=len(s) - d.horizon) for s in series]
+        windows = self.task.encode(last)
+        forecasts = forecast_baselines(last, d.horizon, d.season, names)
+        return {"model": self.evaluate(last),
+                **{name: self.task.judge(windows, values[..., None], []) for name, values in forecasts.items()}}
 
     @torch.no_grad()
     def tag_marginals(self, records: list) -> list[list[dict[str, float]]]:
