@@ -28,6 +28,8 @@ def tiny(task: str, encoder: str = "lstm", **settings) -> "RunConfig":  # noqa: 
     values = {"task": task, "model.encoder": encoder, "model.hidden_size": 16, "model.embed_dim": 12,
               "model.num_layers": 2, "model.num_heads": 2, "model.dropout": 0.0, "train.batch_size": 8,
               "train.max_steps": 4, "train.precision": "fp32", "data.block_size": 32, "train.log_every": 1000}
+    if task == "seq2seq":
+        values.update({"data.vocab_size": 300, "data.max_length": 96})
     values.update(settings)
     return load_config(None, **values)
 
@@ -51,7 +53,16 @@ def shakespeare_text() -> str:
 
 
 @pytest.fixture(scope="session")
-def splits(spam_records, conll_records, shakespeare_text):
+def pair_records() -> list[dict]:
+    """German → English image captions from the Multi30k validation set."""
+    from seqlab.data.pairs import read_aligned
+
+    raw = shared("multi30k", "raw")
+    return read_aligned(raw / "val.de.gz", raw / "val.en.gz")[:160]
+
+
+@pytest.fixture(scope="session")
+def splits(spam_records, conll_records, shakespeare_text, pair_records):
     """Split records per task: train / val / test from the real slices."""
     def three(records):
         return {"train": records[:100], "val": records[100:130], "test": records[130:160]}
@@ -60,6 +71,7 @@ def splits(spam_records, conll_records, shakespeare_text):
         "classify": three(spam_records),
         "tag": {"train": conll_records[:50], "val": conll_records[50:65], "test": conll_records[65:80]},
         "lm": {"train": [shakespeare_text[:5000]], "val": [shakespeare_text[5000:]]},
+        "seq2seq": three(pair_records),
     }
 
 

@@ -15,7 +15,9 @@ from seqlab.pipeline import fit, load
 from seqlab.tasks import TASKS
 from seqlab.training.run_dir import REQUIRED
 
-CASES = [(task, encoder, {}) for task in ("classify", "tag", "lm") for encoder in ENCODERS] + [
+CASES = [(task, encoder, {}) for task in ("classify", "tag", "lm", "seq2seq") for encoder in ENCODERS] + [
+    ("seq2seq", "gru", {"model.attention": "luong", "data.shared_vocab": False, "model.tie_weights": False}),
+    ("seq2seq", "transformer", {"model.positions": "sinusoidal"}),
     ("classify", "gru", {"model.bidirectional": False, "model.pooling": "mean"}),
     ("classify", "transformer", {"model.positions": "sinusoidal", "model.pooling": "max"}),
     ("classify", "lstm", {"data.tokenizer": "bpe", "data.vocab_size": 300}),
@@ -26,7 +28,7 @@ CASES = [(task, encoder, {}) for task in ("classify", "tag", "lm") for encoder i
     ("lm", "gru", {"data.tokenizer": "bpe", "data.vocab_size": 300}),
 ]
 METRICS = {"classify": {"accuracy", "f1_macro", "loss"}, "tag": {"f1", "accuracy", "loss"},
-           "lm": {"loss", "perplexity"}}
+           "lm": {"loss", "perplexity"}, "seq2seq": {"loss", "perplexity", "bleu", "chrf", "rouge2"}}
 
 
 def _id(case):
@@ -60,14 +62,15 @@ def test_padding_never_changes_a_result(case, splits):
         expected_shape = (2, 13, task.tokenizer.vocab_size)
     else:
         records = splits[task_name]["val"]
-        examples = task.encode(records, with_targets=False)
+        examples = task.encode(records, with_targets=task_name == "seq2seq")  # seq2seq: the decoder's input too
         order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]))
         shortest, longest = examples[order[0]], examples[order[-1]]
         assert len(shortest["ids"]) < len(longest["ids"])
         batch = task.collate([shortest, longest])
         alone = task.collate([shortest])
         T = len(longest["ids"])
-        expected_shape = (2, len(task.labels)) if task_name == "classify" else (2, T, len(task.labels))
+        expected_shape = {"classify": (2, len(task.labels)), "tag": (2, T, len(task.labels)),
+                          "seq2seq": (2, batch.targets.shape[1], task.target_tokenizer.vocab_size)}[task_name]
     with torch.no_grad():
         together = model(batch).logits
         single = model(alone).logits
@@ -96,7 +99,7 @@ def test_fit_save_load_gives_the_same_predictions(case, splits, tmp_path):
         settings = GenerationConfig(max_new_tokens=12, temperature=0)
         assert loaded.generate("ROMEO", settings) == pipeline.generate("ROMEO", settings)
     else:
-        records = [{k: v for k, v in r.items() if k in ("text", "tokens")} for r in splits[task_name]["test"]]
+        records = [{k: v for k, v in r.items() if k in ("text", "tokens", "source")} for r in splits[task_name]["test"]]
         assert loaded.predict(records) == pipeline.predict(records)
         assert loaded.evaluate(splits[task_name]["test"]) == pytest.approx(
             pipeline.evaluate(splits[task_name]["test"]))

@@ -10,6 +10,7 @@ _LAZY = {
     "SequenceClassifier": "seqlab.estimators",
     "SequenceTagger": "seqlab.estimators",
     "LanguageModel": "seqlab.estimators",
+    "Seq2Seq": "seqlab.estimators",
     "Forecaster": "seqlab.estimators",
     "AnomalyDetector": "seqlab.estimators",
     "load": "seqlab.pipeline",

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=("classify", "tag", "lm", "forecast", "anomaly"))
+    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "forecast", "anomaly"))
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
@@ -45,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which split of a folder or dataset to score (default: test)")
     p.add_argument("--baselines", help="forecast: also score these statsforecast models, comma-separated "
                    "(naive, seasonal_naive, auto_ets, auto_theta, auto_arima)")
+    _decoding_options(p, temperature=0.0)
 
-    p = sub.add_parser("predict", help="label texts or tag sentences; JSON lines on stdout")
+    p = sub.add_parser("predict", help="label texts, tag sentences or translate; JSON lines on stdout")
     p.add_argument("run_dir")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", help="a text (tag: words split on spaces); repeatable")
     source.add_argument("--data", help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences")
+    _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
     p.add_argument("run_dir")
@@ -64,13 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="continue a prompt with a language model")
     p.add_argument("run_dir")
     p.add_argument("--prompt", default="")
-    p.add_argument("--max-new-tokens", type=int, default=200)
-    p.add_argument("--temperature", type=float, default=1.0, help="0 decodes greedily")
-    p.add_argument("--top-k", type=int)
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--seed", type=int)
     p.add_argument("--num-samples", type=int, default=1)
-    p.add_argument("--no-cache", action="store_true", help="recompute the prefix each step (slow)")
+    _decoding_options(p, temperature=1.0)
+
+    p = sub.add_parser("chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered")
+    p.add_argument("run_dir")
+    _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("datasets", help="list the named datasets, or fetch one into the cache")
     p.add_argument("action", nargs="?", default="list", choices=("list", "fetch"))
@@ -80,6 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
     return parser
+
+
+def _decoding_options(p: argparse.ArgumentParser, temperature: float) -> None:
+    group = p.add_argument_group("decoding (seq2seq and generate)")
+    group.add_argument("--max-new-tokens", type=int, default=200)
+    group.add_argument("--temperature", type=float, default=temperature, help=f"0 decodes greedily (default {temperature:g})")
+    group.add_argument("--top-k", type=int)
+    group.add_argument("--top-p", type=float)
+    group.add_argument("--seed", type=int)
+    group.add_argument("--beam", type=int, default=1, help="seq2seq: beam search with this many beams")
+    group.add_argument("--length-penalty", type=float, default=1.0, help="beam search: score / length ** this")
+    group.add_argument("--no-cache", action="store_true", help="recompute the prefix each step (slow)")
+
+
+def _decoding(args):
+    from seqlab.generation import GenerationConfig
+
+    return GenerationConfig(args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed,
+                            use_cache=not args.no_cache, num_beams=args.beam, length_penalty=args.length_penalty)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +146,7 @@ def cmd_eval(args) -> int:
 
     pipeline = load(args.run_dir)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
-    if Path(args.data).is_file():
+    if Path(args.data).is_file() or (task == "seq2seq" and data.source_lang and not Path(args.data).is_dir()):
         records = read_records(task, Path(args.data), data)
     else:
         splits = load_splits(task, data)
@@ -134,7 +154,7 @@ def cmd_eval(args) -> int:
     if args.baselines:
         scores = pipeline.evaluate_baselines(records, args.baselines.split(","))
     else:
-        scores = pipeline.evaluate(records)
+        scores = pipeline.evaluate(records, _decoding(args) if task == "seq2seq" else None)
     print(json.dumps(scores))
     return 0
 
@@ -150,10 +170,15 @@ def cmd_predict(args) -> int:
     if args.text:
         if task == "anomaly":
             raise UserError("anomaly detection reads series: give --data FILE")
-        records = [{"tokens": t.split()} if task == "tag" else {"text": t} for t in args.text]
+        field = {"tag": "tokens", "seq2seq": "source"}.get(task, "text")
+        records = [{field: t.split() if task == "tag" else t} for t in args.text]
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(task, Path(args.data), data, labelled=False)
+    if task == "seq2seq":
+        for record, output in zip(records, pipeline.translate([r["source"] for r in records], _decoding(args))):
+            print(json.dumps({"source": record["source"], "output": output}, ensure_ascii=False))
+        return 0
     if task == "anomaly":  # a row per scored point, not per record
         for row in pipeline.predict(records):
             print(json.dumps(row))
@@ -198,14 +223,37 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from seqlab.generation import GenerationConfig
     from seqlab.pipeline import load
 
-    settings = GenerationConfig(args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed,
-                                use_cache=not args.no_cache)
-    for text in load(args.run_dir).generate(args.prompt, settings, args.num_samples):
+    for text in load(args.run_dir).generate(args.prompt, _decoding(args), args.num_samples):
         print(args.prompt + text)
     return 0
+
+
+def cmd_chat(args) -> int:
+    """Each line of standard input is a turn; each reply goes to standard output. `/reset` forgets."""
+    from seqlab.pipeline import load
+
+    pipeline = load(args.run_dir)
+    pipeline.require_task("seq2seq", "chat")
+    settings = _decoding(args).check()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("a line is a turn; /reset forgets the conversation; Ctrl-D ends", file=sys.stderr)
+    history: list[str] = []
+    while True:
+        if interactive:
+            print("you> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if text == "/reset":
+            history = []
+        elif text:
+            history.append(text)
+            history.append(pipeline.reply(history, settings))
+            print(history[-1], flush=True)
 
 
 def cmd_datasets(args) -> int:
@@ -219,6 +267,8 @@ def cmd_datasets(args) -> int:
     if args.name not in REGISTRY:
         raise UserError(f"unknown dataset '{args.name}'; known: {', '.join(REGISTRY)}")
     dataset = REGISTRY[args.name]
+    if dataset.obtain:
+        raise UserError(f"dataset '{dataset.name}' cannot be downloaded by seqlab: {dataset.obtain}")
     if not dataset.files:
         print(f"{dataset.name} ships in a package and needs no fetching")
         return 0
@@ -235,5 +285,5 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
-            "generate": cmd_generate,
+            "generate": cmd_generate, "chat": cmd_chat,
             "datasets": cmd_datasets, "demo": cmd_demo}

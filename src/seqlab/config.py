@@ -18,7 +18,7 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm", "forecast", "anomaly")
+TASKS = ("classify", "tag", "lm", "seq2seq", "forecast", "anomaly")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe")
@@ -34,21 +34,27 @@ class DataConfig:
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
     tags_column: str = "tags"  # JSONL tagging
-    tokenizer: str = "auto"  # auto: word for classify and tag, char for lm
+    tokenizer: str = "auto"  # auto: word for classify and tag, char for lm, bpe for seq2seq
     vocab_size: int = 8000  # bpe
     min_freq: int = 1  # word: rarer words become [UNK]
     lowercase: bool = False
-    max_length: int = 512  # tokens per example (classify, tag)
-    truncate: bool = True  # classify: cut longer texts with a warning; False: refuse them
+    max_length: int = 512  # tokens per example (classify, tag; seq2seq: per source and per target)
+    truncate: bool = True  # classify, seq2seq: cut longer texts with a warning; False: refuse them
     block_size: int = 256  # lm: tokens per training window
     val_fraction: float = 0.1  # used when the data has no validation split of its own
     test_fraction: float = 0.1  # used when the data has no test split of its own
     multi_label: bool = False  # classify: several labels per text, split on label_separator
     label_separator: str = "|"
+    # sequence to sequence
+    source_column: str | None = None  # None: the first of source, src, input, article, document, …
+    source_lang: str | None = None  # line-aligned files PREFIX.SOURCE_LANG and PREFIX.TARGET_LANG (.gz too)
+    target_lang: str | None = None
+    shared_vocab: bool = True  # one tokenizer for source and target (and one embedding, when tied)
+    context_turns: int = 2  # dialogue: the turns a reply sees, the last one included
     # numeric series (forecast)
     id_column: str | None = None  # long layout; None: the first of unique_id, id, series, …
     time_column: str | None = None  # None: the first of ds, date, timestamp, time, …
-    target_column: str | None = None  # long layout; None: the first of y, value, target
+    target_column: str | None = None  # long layout: the first of y, value, target; seq2seq: of target, tgt, …
     first_points: int | None = None  # keep only the first N points of every series
     missing: str = "error"  # error | interpolate (linear, with a warning)
     lookback: int = 96  # points a forecast looks back on
@@ -77,7 +83,9 @@ class ModelConfig:
     char_dim: int = 0  # > 0 adds a character CNN to every word (tagging)
     char_filters: int = 64
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
-    tie_weights: bool = True  # lm: output layer shares the input embedding
+    tie_weights: bool = True  # lm, seq2seq: the output layer shares the (target) input embedding
+    attention: str = "bahdanau"  # seq2seq with a recurrent decoder: bahdanau (additive) | luong (multiplicative)
+    label_smoothing: float = 0.1  # seq2seq: the training loss spreads this much probability over the vocabulary
     patch_len: int = 16  # forecast: points per input step (1: every point is a step)
     patch_stride: int = 8  # forecast: points between the starts of two patches
     quantiles: list[float] | None = None  # forecast: predict these quantiles (pinball loss)
@@ -169,6 +177,9 @@ class RunConfig:
         _choice("data.input", self.data.input, ("auto", "text", "series"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))
+        _choice("model.attention", self.model.attention, ("bahdanau", "luong"))
+        if not 0 <= self.model.label_smoothing < 1:
+            raise UserError(f"model.label_smoothing must be in [0, 1); got {self.model.label_smoothing}")
         if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
             raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")
         if self.format_version != FORMAT_VERSION:
@@ -186,7 +197,7 @@ class RunConfig:
             elif self.data.horizon != 1:
                 raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
         if self.data.tokenizer == "auto":
-            self.data.tokenizer = "char" if self.task == "lm" else "word"
+            self.data.tokenizer = {"lm": "char", "seq2seq": "bpe"}.get(self.task, "word")
         if self.model.bidirectional is None:
             self.model.bidirectional = self.task != "lm"
         if self.task == "lm" and self.model.bidirectional:
@@ -195,7 +206,7 @@ class RunConfig:
             raise UserError("task tag labels whole words: use data.tokenizer=word (char features: model.char_dim=50)")
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
                     "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
-                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride"):
+                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")

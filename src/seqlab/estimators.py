@@ -206,6 +206,40 @@ class LanguageModel(_Estimator):
         return -self._check_fitted().evaluate([X])["loss"]
 
 
+class Seq2Seq(_Estimator):
+    """Source texts → target texts: translation, summarisation, replies. Decoding settings go with each
+    call (greedy by default; `num_beams`, `temperature`, `top_k`, `top_p`, `max_new_tokens`, …).
+
+        model = Seq2Seq("gru", max_minutes=5).fit(german, english)
+        model.predict(["Ein Hund rennt."], num_beams=5)
+    """
+
+    task = "seq2seq"
+
+    def fit(self, X: list[str], y: list[str], X_val: list[str] | None = None, y_val: list[str] | None = None):
+        val = None if X_val is None else [{"source": s, "target": t} for s, t in zip(X_val, y_val)]
+        return self._fit([{"source": s, "target": t} for s, t in zip(X, y)], val)
+
+    def predict(self, X: list[str], **decoding) -> list[str]:
+        return self._check_fitted().translate(list(X), _greedy_unless(decoding))
+
+    def reply(self, history: list[str], **decoding) -> str:
+        """The next turn of a dialogue whose turns so far are `history` (the user's last)."""
+        return self._check_fitted().reply(list(history), _greedy_unless(decoding))
+
+    def score(self, X: list[str], y: list[str], **decoding) -> float:
+        """Corpus BLEU (sacrebleu) of the outputs against `y`."""
+        records = [{"source": s, "target": t} for s, t in zip(X, y)]
+        return self._check_fitted().evaluate(records, _greedy_unless(decoding))["bleu"]
+
+
+def _greedy_unless(decoding: dict):
+    """Decoding settings from keyword options; greedy unless they set a temperature."""
+    from seqlab.generation import GenerationConfig
+
+    return GenerationConfig.of(**{"temperature": 0.0, **decoding})
+
+
 class Forecaster(_Estimator):
     """Series → the next `horizon` points of each, from the last `lookback` points.
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 LOWER_IS_BETTER = ("loss", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled", "quantile_loss")
-HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc")
+HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc", "bleu", "chrf", "rouge1",
+                    "rouge2", "rougeL")
 
 
 def classification(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
@@ -43,6 +44,27 @@ def tagging(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str,
 def language_model(mean_nll: float) -> dict[str, float]:
     """`mean_nll`: cross-entropy per token in nats."""
     return {"loss": mean_nll, "perplexity": math.exp(min(mean_nll, 50.0))}
+
+
+def translation(outputs: list[str], references: list[str]) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu's defaults, 0–100) of detokenised outputs against one reference each."""
+    import sacrebleu
+
+    return {"bleu": sacrebleu.corpus_bleu(outputs, [references]).score,
+            "chrf": sacrebleu.corpus_chrf(outputs, [references]).score}
+
+
+def summarization(outputs: list[str], references: list[str]) -> dict[str, float]:
+    """ROUGE-1, ROUGE-2 and ROUGE-L F1 (rouge-score, Porter stemming, 0–1), averaged over texts."""
+    from rouge_score import rouge_scorer
+
+    kinds = ("rouge1", "rouge2", "rougeL")
+    scorer = rouge_scorer.RougeScorer(list(kinds), use_stemmer=True)
+    totals = dict.fromkeys(kinds, 0.0)
+    for output, reference in zip(outputs, references):
+        for kind, score in scorer.score(reference, output).items():
+            totals[kind] += score.fmeasure
+    return {kind: total / max(len(outputs), 1) for kind, total in totals.items()}
 
 
 def forecast(windows: list[str], truth, point, scale, naive_error, quantiles: list[float] | None = None,

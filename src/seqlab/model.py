@@ -8,13 +8,16 @@ from __future__ import annotations
 from torch import nn
 
 from seqlab.config import SERIES_TASKS, RunConfig, points_per_pass
-from seqlab.data.batch import Batch
+from seqlab.data.batch import PAD_ID, Batch
+from seqlab.decoders import RecurrentDecoder, TransformerDecoder
+from seqlab.encoders import EncoderOutput
 from seqlab.encoders.recurrent import RecurrentEncoder
 from seqlab.encoders.transformer import TransformerEncoder
 from seqlab.heads import HeadOutput
 from seqlab.heads.classify import ClassifyHead
 from seqlab.heads.forecast import ForecastHead
 from seqlab.heads.lm import LMHead
+from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, TokenAdapter
 
@@ -27,13 +30,15 @@ class SequenceModel(nn.Module):
         self.head = head
 
     def forward(self, batch: Batch, state=None) -> HeadOutput:
+        return self.head(self.encode(batch, state), batch)
+
+    def encode(self, batch: Batch, state=None) -> EncoderOutput:
         x = self.adapter(batch)  # (B, T, D)
-        encoded = self.encoder(x, batch.mask, state)
-        return self.head(encoded, batch)
+        return self.encoder(x, batch.mask, state)
 
 
 def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num_chars: int = 0,
-                num_features: int = 0, num_future: int = 0) -> SequenceModel:
+                num_features: int = 0, num_future: int = 0, target_vocab_size: int = 0) -> SequenceModel:
     """The model a run config describes. Sizes that come from the data are passed alongside."""
     m, d, task = config.model, config.data, config.task
     if task in SERIES_TASKS:
@@ -59,9 +64,26 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                             m.dropout)
     elif task == "tag":
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
+    elif task == "seq2seq":
+        head = _seq2seq_head(config, adapter, encoder.out_dim, target_vocab_size)
     else:
         tied = adapter.embed if m.tie_weights and isinstance(adapter, TokenAdapter) else None
         if tied is not None:  # the shared matrix also produces logits: keep them small at the start
             nn.init.normal_(tied.weight, std=0.02)
         head = LMHead(encoder.out_dim, vocab_size, tied, m.dropout)
     return SequenceModel(adapter, encoder, head)
+
+
+def _seq2seq_head(config: RunConfig, adapter: TokenAdapter, memory_dim: int, target_vocab_size: int) -> Seq2SeqHead:
+    """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the target."""
+    m, d = config.model, config.data
+    embed = adapter.embed if d.shared_vocab else nn.Embedding(target_vocab_size, m.embed_dim, padding_idx=PAD_ID)
+    if m.encoder == "transformer":
+        decoder = TransformerDecoder(m.embed_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
+                                     max_len=d.max_length + 1, positions=m.positions)  # [BOS] + max_length
+    else:
+        decoder = RecurrentDecoder(m.encoder, m.embed_dim, m.hidden_size, m.num_layers, memory_dim, m.attention,
+                                   m.dropout)
+    if m.tie_weights or m.encoder == "transformer":  # logits from the embedding: keep them small at the start
+        nn.init.normal_(embed.weight, std=0.02)
+    return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)

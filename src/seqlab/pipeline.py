@@ -58,6 +58,8 @@ class Pipeline:
             return self.forecast(records)
         if self.config.task == "anomaly":
             return self.task.detect(self.model, records, self.config.train.batch_size, self.autocast)
+        if self.config.task == "seq2seq":
+            return self.translate([r["source"] for r in records])
         examples = self.task.encode(records, with_targets=False)
         outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
         results = [outputs[i] for i in range(len(examples))]
@@ -138,14 +140,38 @@ class Pipeline:
                             for i, p in enumerate(probs) if i >= len(SPECIAL_TOKENS)})
         return results
 
-    def evaluate(self, records: list) -> dict[str, float]:
+    def evaluate(self, records: list, decoding: GenerationConfig | None = None) -> dict[str, float]:
+        """The task's metrics on labelled records; `decoding`: how a seq2seq model decodes (greedy by default)."""
         examples = self.task.encode(records)
+        if decoding is not None:
+            self.require_task("seq2seq", "decoding settings")
+            return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast,
+                                      decoding.check())
         return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast)
+
+    def translate(self, sources: list[str], decoding: GenerationConfig | None = None) -> list[str]:
+        """The target a seq2seq model writes for every source text (greedy unless `decoding` says otherwise)."""
+        self.require_task("seq2seq", "translate")
+        examples = self.task.encode([{"source": s} for s in sources], with_targets=False)
+        settings = (decoding or GenerationConfig(temperature=0.0)).check()
+        return self.task.translate(self.model, examples, self.config.train.batch_size, self.autocast, settings)
+
+    def reply(self, history: list[str], decoding: GenerationConfig | None = None) -> str:
+        """A dialogue model's next turn after `history` (the turns so far, the user's last)."""
+        from seqlab.tasks.seq2seq import reply_source
+
+        return self.translate([reply_source(history, self.config.data.context_turns)], decoding)[0]
+
+    def require_task(self, task: str, what: str) -> None:
+        if self.config.task != task:
+            raise UserError(f"{what} needs a {task} model; this run is task {self.config.task}")
 
     def generate(self, prompt: str, settings: GenerationConfig | None = None, num_samples: int = 1) -> list[str]:
         if self.config.task != "lm":
             raise UserError(f"generate needs a language model; this run is task {self.config.task}")
         settings = (settings or GenerationConfig()).check()
+        if settings.num_beams > 1:
+            raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
         ids = self.task.tokenizer.encode(prompt) if prompt else self.task.tokenizer.encode("\n")
         if not ids:
             raise UserError("the prompt is empty and the vocabulary has no newline to start from; give --prompt")

@@ -29,6 +29,9 @@ def write_report(run_dir: Path) -> Path:
     anomalies = run_dir / "anomalies.json"
     if anomalies.exists():
         images.append(_anomalies(json.loads(anomalies.read_text()), plots / "anomalies.png"))
+    attention = run_dir / "attention.json"
+    if attention.exists():
+        images.append(_attention(json.loads(attention.read_text()), plots / "attention.png"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     config = (run_dir / "config.yaml").read_text()
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items())
@@ -127,6 +130,23 @@ def _anomalies(trace: dict, path: Path) -> Path:
     bottom.axhline(trace["threshold"], color="tab:red", ls="--", label="threshold")
     bottom.set(xlabel="point", ylabel="score (forecast error)")
     bottom.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _attention(maps: list[dict], path: Path) -> Path:
+    """One heat map per example: output tokens (rows) over source tokens (columns)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.5 * len(maps), 4.5), squeeze=False)
+    for ax, example in zip(axes[0], maps):
+        ax.imshow(example["weights"], cmap="Greys", aspect="auto", vmin=0, vmax=1)
+        ax.set_xticks(range(len(example["source"])), example["source"], rotation=90, fontsize=7)
+        ax.set_yticks(range(len(example["output"])), example["output"], fontsize=7)
+        ax.set_title(example["reference"][:40], fontsize=8)
+    fig.suptitle("Attention of the output over the source (held-out examples)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

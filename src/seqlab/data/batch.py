@@ -14,7 +14,9 @@ IGNORE_INDEX = -100  # a target position that no loss and no metric counts
 class Batch:
     inputs: torch.Tensor  # (B, T) token ids or (B, T, F) float features
     mask: torch.Tensor  # (B, T) bool, True at real positions
-    targets: torch.Tensor | None = None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h)
+    targets: torch.Tensor | None = None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h);
+    # seq2seq (B, U): the target tokens then [EOS], -100 ignored
+    target_inputs: torch.Tensor | None = None  # seq2seq (B, U): [BOS] then the target tokens, the decoder's input
     chars: torch.Tensor | None = None  # (B, T, C) character ids of every word
     future: torch.Tensor | None = None  # forecast (B, h, K): covariates known over the horizon
     loc: torch.Tensor | None = None  # forecast (B, 1): each window's own level, which the head adds back

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from seqlab.config import SERIES_TASKS, DataConfig
+from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.errors import UserError
@@ -47,7 +48,8 @@ class Dataset:
     files: dict[str, RemoteFile] = field(default_factory=dict)  # split (or, with a loader, path) → file
     options: dict[str, object] = field(default_factory=dict)  # data settings this layout needs
     defaults: dict[str, object] = field(default_factory=dict)  # run settings (horizon, …) unless the run sets them
-    loader: Callable[[], dict[str, list]] | None = None  # package-borne: split → records
+    loader: Callable[[], dict[str, list]] | None = None  # package-borne, or a folder: split → records
+    obtain: str = ""  # where to get a dataset that `seqlab datasets fetch` cannot download
 
 
 def cache_dir() -> Path:
@@ -176,6 +178,59 @@ def _nab_files() -> dict[str, RemoteFile]:
     return {path: RemoteFile(path, f"{_NAB}/{path}", digest) for digest, path in (line.split() for line in listing)}
 
 
+def _multi30k(source: str, target: str) -> dict[str, list]:
+    """Multi30k task 1 in one direction: train 29,000, val 1,014, test2016 (flickr) 1,000 captions."""
+    paths = locate(REGISTRY[f"multi30k-{source}-{target}"])
+    return {split: pairs_io.read_aligned(paths[f"{name}.{source}.gz"], paths[f"{name}.{target}.gz"])
+            for split, name in (("train", "train"), ("val", "val"), ("test", "test_2016_flickr"))}
+
+
+def _multi30k_files() -> dict[str, RemoteFile]:
+    return {name: RemoteFile(name, f"{_MULTI30K}/{name}", digest) for name, digest in (
+        ("train.de.gz", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
+        ("train.en.gz", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"),
+        ("val.de.gz", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"),
+        ("val.en.gz", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"),
+        ("test_2016_flickr.de.gz", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"),
+        ("test_2016_flickr.en.gz", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
+    )}
+
+
+def _bbc_news_summary() -> dict[str, list]:
+    """BBC News Summary: 2,225 articles (2004-2005) with extractive summaries, checked by one digest.
+
+    The summaries' sentences come joined without spaces ("…$10.9bn.For the year…"): a space goes back
+    after every full stop that runs into a capital letter."""
+    import hashlib
+    import re
+
+    dataset = REGISTRY["bbc-news-summary"]
+    root = cache_dir() / dataset.folder / "BBC News Summary"
+    if not root.is_dir():
+        raise UserError(f"dataset 'bbc-news-summary' is not in the cache: {root} is missing. {dataset.obtain}")
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.txt")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    if digest.hexdigest() != _BBC_DIGEST:
+        raise UserError(f"{root} does not hold the 4,450 files of BBC News Summary as published; fetch it again")
+    records = pairs_io.read_document_folders(root)
+    for record in records:
+        record["target"] = re.sub(r"(?<=[a-z0-9%)'\"][.!?])(?=[A-Z\"])", " ", record["target"])
+    return {"train": records}
+
+
+def _chatterbot() -> dict[str, list]:
+    """The English dialogues of chatterbot-corpus: 2,026 conversations in 21 topics (package chatterbot-corpus)."""
+    import yaml
+
+    package = _import_package("chatterbot_corpus", "chatterbot")
+    conversations = []
+    for path in sorted((Path(package.__file__).parent / "data" / "english").glob("*.yml")):
+        for turns in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
+            conversations.append({"turns": [str(t).strip() for t in turns]})
+    return {"train": conversations}
+
+
 def _import_package(module: str, dataset: str):
     import importlib
 
@@ -192,6 +247,8 @@ _SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd3
 _ECG200 = f"{_GITHUB}/aashish-bidap/Heartbeat_KNN_Classifier/5e3ab88436acb773a26e9ab7756c7165b8718804"
 _M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset"
 _NAB = f"{_GITHUB}/numenta/NAB/ea702d75cc2258d9d7dd35ca8e5e2539d71f3140"
+_MULTI30K = f"{_GITHUB}/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
+_BBC_DIGEST = "75e6ed3f894aaff8fc4a3fa6207abc42dbc3c8b981b2de03c13912628507c153"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -294,6 +351,19 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
                 loader=partial(_sktime_series, "mitdb", "mitdb"),
                 options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64}),
+        *[Dataset(f"multi30k-{source}-{target}", "seq2seq", f"Multi30k image captions, {source}→{target}: "
+                  "29,000 / 1,014 / 1,000 (test2016)", folder="multi30k/raw", files=_multi30k_files(),
+                  loader=partial(_multi30k, source, target), defaults={"max_length": 128})
+          for source, target in (("de", "en"), ("en", "de"))],
+        Dataset("bbc-news-summary", "seq2seq", "BBC News articles with extractive summaries, 2,225 in 5 topics",
+                folder="bbc-news-summary", loader=_bbc_news_summary,
+                options={"val_fraction": 0.1, "test_fraction": 0.1},
+                obtain="Put the 'BBC News Summary' folder (News Articles/, Summaries/) there: from Kaggle's "
+                       "'BBC News Summary' or github.com/Miguel-G-Soares/PRI_proj1 at commit 04750a1 "
+                       "(SEQLAB_DATA sets the cache folder)"),
+        Dataset("chatterbot", "seq2seq", "chatterbot-corpus English dialogues, 2,026 conversations "
+                "(package chatterbot-corpus)", loader=_chatterbot,
+                options={"val_fraction": 0.1, "test_fraction": 0.1}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -345,13 +415,49 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in locate(dataset).items()}
     else:
         path = Path(data.path)
-        if path.is_dir():
+        if task == "seq2seq" and (data.source_lang or path.is_dir() and not _has_split_files(path)):
+            splits = _pair_splits(path, data)
+        elif path.is_dir():
             files = _split_files(path)
             splits = {s: read_records(task, p, data) for s, p in files.items()}
         else:
             splits = {"train": read_records(task, path, data)}
-    return complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon,
-                           lookback=data.lookback)
+    splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon,
+                             lookback=data.lookback)
+    if task == "seq2seq":  # dialogues are split whole, then cut into (context, reply) pairs
+        splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}
+    return splits
+
+
+def _pair_splits(path: Path, data) -> dict[str, list]:
+    """Pairs from line-aligned files (a folder of SPLIT.LANG files, or one PREFIX) or a folder of documents
+    and summaries."""
+    if not data.source_lang:
+        return {"train": pairs_io.read_document_folders(path)}
+    if not data.target_lang:
+        raise UserError("data.source_lang needs data.target_lang: the files PREFIX.SOURCE_LANG and PREFIX.TARGET_LANG")
+    if not path.is_dir():
+        return {"train": pairs_io.read_aligned(*pairs_io.aligned_files(path, data.source_lang, data.target_lang))}
+    splits = {}
+    for split, names in _SPLIT_NAMES.items():
+        for name in names:
+            if split not in splits and any(path.glob(f"{name}.{data.source_lang}*")):
+                splits[split] = pairs_io.read_aligned(*pairs_io.aligned_files(path / name, data.source_lang,
+                                                                              data.target_lang))
+    if "train" not in splits:
+        raise UserError(f"{path} has no train.{data.source_lang} (or .gz) file")
+    return splits
+
+
+def _as_pairs(records: list[dict], context_turns: int) -> list[dict]:
+    if records and "turns" in records[0]:
+        return pairs_io.dialogue_pairs([r["turns"] for r in records], context_turns)
+    return records
+
+
+def _has_split_files(folder: Path) -> bool:
+    return any((folder / f"{name}{suffix}").is_file() for names in _SPLIT_NAMES.values() for name in names
+               for suffix in _SUFFIXES)
 
 
 def retarget(data, path: str):
@@ -382,6 +488,8 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return series_io.read_labelled_series(path, data)
     if task == "lm":
         return [text_io.read_text(path)]
+    if task == "seq2seq":
+        return _read_pairs(Path(path), data, labelled)
     if task == "tag":
         if fmt == "jsonl" or (fmt == "auto" and suffix in (".jsonl", ".json")):
             return text_io.read_token_jsonl(path, data.tokens_column, data.tags_column)
@@ -393,6 +501,19 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         for record in records:
             record["label"] = [p.strip() for p in str(record["label"]).split(data.label_separator) if p.strip()]
     return records
+
+
+def _read_pairs(path: Path, data, labelled: bool) -> list[dict]:
+    """Pairs from a table, line-aligned files or document folders; without `labelled`, sources alone
+    may come one per line in a plain or gzip text file."""
+    if data.source_lang and not labelled:
+        source, _ = pairs_io.aligned_files(path, data.source_lang, data.source_lang)
+        return [{"source": line} for line in pairs_io.read_lines(source) if line.strip()]
+    if data.source_lang or path.is_dir():
+        return _pair_splits(path, data)["train"]
+    if not labelled and data.format in ("auto", "text") and path.name.endswith((".txt", ".gz")):
+        return [{"source": line} for line in pairs_io.read_lines(path) if line.strip()]
+    return pairs_io.read_pair_table(path, data.format, data.source_column, data.target_column, need_target=labelled)
 
 
 def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,

@@ -124,23 +124,12 @@ def read_text(path: Path) -> str:
 def read_table(path: Path, fmt: str = "auto", text_column: str | None = None,
                label_column: str | None = None, need_label: bool = True) -> list[dict]:
     """Classification records from CSV, TSV (with or without a header) or JSONL."""
-    text = read_text(path)
-    fmt = _table_format(Path(path), fmt, text)
-    if fmt == "jsonl":
-        rows = _jsonl_rows(path, text)
-        header = list(rows[0])
-    else:
-        delimiter = "\t" if fmt == "tsv" else ","
-        table = list(csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL
-                                if fmt == "csv" else csv.QUOTE_NONE))
-        table = [r for r in table if r]
-        header, table = _split_header(table, text_column, label_column)
-        rows = [dict(zip(header, r)) for r in table]
-    text_key = _pick_column(path, header, text_column, TEXT_COLUMNS, "text", rows, longest=True)
+    rows, header = read_rows(path, fmt, text_column, label_column)
+    text_key = pick_column(path, header, text_column, TEXT_COLUMNS, "text", rows, longest=True)
     label_key = None
     if need_label or label_column is not None:
-        label_key = _pick_column(path, [h for h in header if h != text_key], label_column,
-                                 LABEL_COLUMNS, "label", rows, longest=False)
+        label_key = pick_column(path, [h for h in header if h != text_key], label_column,
+                                LABEL_COLUMNS, "label", rows, longest=False)
     records = []
     for line, row in enumerate(rows, start=1):
         if text_key not in row or (label_key and label_key not in row):
@@ -152,6 +141,23 @@ def read_table(path: Path, fmt: str = "auto", text_column: str | None = None,
     if not records:
         raise UserError(f"{path} has no rows")
     return records
+
+
+def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[dict], list[str]]:
+    """The rows of a CSV, TSV (with or without a header) or JSONL file as dicts, and the column names.
+
+    `named`: columns the caller asked for, which mark the first row as a header."""
+    text = read_text(path)
+    fmt = _table_format(Path(path), fmt, text)
+    if fmt == "jsonl":
+        rows = _jsonl_rows(path, text)
+        return rows, list(rows[0])
+    delimiter = "\t" if fmt == "tsv" else ","
+    table = list(csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL
+                            if fmt == "csv" else csv.QUOTE_NONE))
+    table = [r for r in table if r]
+    header, table = _split_header(table, *named)
+    return [dict(zip(header, r)) for r in table], header
 
 
 def read_conll(path: Path, need_tags: bool = True) -> list[dict]:
@@ -225,14 +231,16 @@ def _jsonl_rows(path: Path, text: str) -> list[dict]:
 
 def _split_header(table: list[list[str]], *named: str | None) -> tuple[list[str], list[list[str]]]:
     """Use the first row as header when it names a known or requested column; else number them."""
-    known = set(TEXT_COLUMNS + LABEL_COLUMNS) | {n for n in named if n}
+    from seqlab.data.pairs import SOURCE_COLUMNS, TARGET_COLUMNS
+
+    known = set(TEXT_COLUMNS + LABEL_COLUMNS + SOURCE_COLUMNS + TARGET_COLUMNS) | {n for n in named if n}
     first = [c.strip().lstrip("\ufeff") for c in table[0]]
     if any(c.lower() in known or c in known for c in first):
         return first, table[1:]
     return [str(i) for i in range(len(first))], table
 
 
-def _pick_column(path: Path, header: list[str], chosen: str | None, candidates: tuple[str, ...],
+def pick_column(path: Path, header: list[str], chosen: str | None, candidates: tuple[str, ...],
                  role: str, rows: list[dict], longest: bool) -> str:
     if chosen is not None:
         if chosen not in header:

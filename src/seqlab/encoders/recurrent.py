@@ -29,10 +29,7 @@ class RecurrentEncoder(nn.Module):
         self.out_dim = hidden_size * self.directions
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, state=None) -> EncoderOutput:
-        if _emulated_bf16(x):  # oneDNN has no emulated bf16 LSTM kernel; fp32 is faster there anyway
-            x, precision = x.float(), torch.autocast("cpu", enabled=False)
-        else:
-            precision = contextlib.nullcontext()
+        x, precision = recurrent_precision(x)
         with precision:
             hidden, final = self._recur(x, mask, state)
         h_n = final[0] if self.cell == "lstm" else final  # (layers * dirs, B, H)
@@ -51,8 +48,12 @@ class RecurrentEncoder(nn.Module):
         return hidden, final
 
 
-def _emulated_bf16(x: torch.Tensor) -> bool:
-    """True inside CPU bf16 autocast on a CPU without native bf16 (no AMX, no AVX512-BF16)."""
+def recurrent_precision(x: torch.Tensor):
+    """The input and the precision context for a recurrence: fp32 inside CPU bf16 autocast on a CPU
+    without native bf16 (no AMX, no AVX512-BF16), where oneDNN has no emulated bf16 LSTM kernel and
+    fp32 is faster anyway; unchanged elsewhere."""
     from seqlab.training.hardware import cpu_has_bf16
 
-    return x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not cpu_has_bf16()
+    if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not cpu_has_bf16():
+        return x.float(), torch.autocast("cpu", enabled=False)
+    return x, contextlib.nullcontext()

@@ -90,19 +90,14 @@ class TransformerEncoder(nn.Module):
         self.blocks = nn.ModuleList(Block(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(hidden_size)
         self.out_dim = hidden_size
-        self.apply(_init_weights)
-        for name, param in self.named_parameters():  # GPT-2: scale residual projections by depth
-            if name.endswith(("attn.proj.weight", "mlp.2.weight")):
-                nn.init.normal_(param, std=0.02 / math.sqrt(2 * num_layers))
+        init_weights(self, num_layers)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, state: KVCache | None = None) -> EncoderOutput:
         B, T, _ = x.shape
         offset = state[0][0].shape[2] if state else 0
         if self.positions is not None and offset + T > self.max_len:
             raise ValueError(f"sequence of {offset + T} positions exceeds the model's {self.max_len}")
-        position = torch.arange(offset, offset + T, device=x.device)
-        table = self.positions(position) if self.positions is not None else sinusoidal_positions(position, self.hidden_size)
-        x = self.dropout(self.in_proj(x) + table)  # (B, T, H)
+        x = self.dropout(self.in_proj(x) + position_vectors(self.positions, offset, T, self.hidden_size, x.device))
         key_mask = None if mask.all() else mask
         cache: KVCache = []
         for i, block in enumerate(self.blocks):
@@ -113,10 +108,22 @@ class TransformerEncoder(nn.Module):
         return EncoderOutput(hidden=hidden, pooled=pooled, state=cache if self.causal else None)
 
 
-def _init_weights(module: nn.Module) -> None:
-    if isinstance(module, nn.Linear):
+def position_vectors(learned: nn.Embedding | None, offset: int, T: int, dim: int, device) -> torch.Tensor:
+    """(T, dim) vectors of positions offset … offset + T - 1: learned, or sinusoidal without a table."""
+    position = torch.arange(offset, offset + T, device=device)
+    return learned(position) if learned is not None else sinusoidal_positions(position, dim)
+
+
+def init_weights(model: nn.Module, num_layers: int) -> None:
+    """GPT-2's initialisation: N(0, 0.02) everywhere, residual projections scaled down by depth."""
+    model.apply(_normal)
+    for name, param in model.named_parameters():
+        if name.endswith(("attn.proj.weight", "mlp.2.weight")):
+            nn.init.normal_(param, std=0.02 / math.sqrt(2 * num_layers))
+
+
+def _normal(module: nn.Module) -> None:
+    if isinstance(module, (nn.Linear, nn.Embedding)):
         nn.init.normal_(module.weight, std=0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)

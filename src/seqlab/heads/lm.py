@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -10,7 +11,9 @@ from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 
 
-class LMHead(nn.Module):
+class TokenOutput(nn.Module):
+    """Hidden vectors (…, H) → logits over the vocabulary (…, V), optionally through a tied embedding."""
+
     def __init__(self, in_dim: int, vocab_size: int, tied: nn.Embedding | None = None, dropout: float = 0.0):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
@@ -20,11 +23,21 @@ class LMHead(nn.Module):
         if tied is not None:
             self.out.weight = tied.weight
 
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.out(self.proj(self.dropout(hidden)))
+
+
+def token_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0):
+    """Summed cross-entropy of (B, T, V) logits against (B, T) targets, and how many targets count."""
+    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
+                           reduction="sum", label_smoothing=label_smoothing)
+    return loss, (targets != IGNORE_INDEX).sum()
+
+
+class LMHead(TokenOutput):
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
-        logits = self.out(self.proj(self.dropout(encoded.hidden)))  # (B, T, V)
+        logits = self.logits(encoded.hidden)  # (B, T, V)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
-        targets = batch.targets.masked_fill(~batch.mask, IGNORE_INDEX)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
-                               reduction="sum")
-        return HeadOutput(logits, loss, (targets != IGNORE_INDEX).sum(), state=encoded.state)
+        loss, count = token_loss(logits, batch.targets.masked_fill(~batch.mask, IGNORE_INDEX))
+        return HeadOutput(logits, loss, count, state=encoded.state)

@@ -1,0 +1,126 @@
+"""Text pairs for sequence to sequence: translation, summarisation, dialogue.
+
+Every reader returns records {"source": str, "target": str}. Layouts:
+- a table (CSV, TSV or JSONL) with a source and a target column;
+- two line-aligned files, `PREFIX.SRC` and `PREFIX.TGT`, plain or gzip (the Multi30k layout);
+- two folders of same-named documents, articles and their summaries (the BBC News Summary layout);
+- dialogues: lists of turns, each turn the reply to the ones before it.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from seqlab.data import text as text_io
+from seqlab.errors import UserError
+
+SOURCE_COLUMNS = ("source", "src", "input", "article", "document", "text", "question", "prompt")
+TARGET_COLUMNS = ("target", "tgt", "output", "summary", "translation", "response", "answer", "label")
+SOURCE_FOLDERS = ("News Articles", "articles", "documents", "sources", "source")
+TARGET_FOLDERS = ("Summaries", "summaries", "targets", "target")
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file, gzip-compressed or not."""
+    path = Path(path)
+    if path.suffix == ".gz" and path.is_file():
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as exc:
+            raise UserError(f"{path} is not a readable gzip file ({exc})") from None
+        try:
+            return raw.decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path} is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+    return text_io.read_text(path).splitlines()
+
+
+def read_aligned(source_path: Path, target_path: Path) -> list[dict]:
+    """Pairs from two files holding one sentence per line, line i of one translating line i of the other."""
+    sources, targets = read_lines(source_path), read_lines(target_path)
+    if len(sources) != len(targets):
+        raise UserError(f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}; "
+                        "line-aligned pair files need the same number of lines")
+    return checked([{"source": s, "target": t} for s, t in zip(sources, targets)], source_path)
+
+
+def aligned_files(prefix: Path, source_lang: str, target_lang: str) -> tuple[Path, Path]:
+    """`PREFIX.SRC` and `PREFIX.TGT`, or their `.gz` versions."""
+    found = []
+    for lang in (source_lang, target_lang):
+        plain = prefix.with_name(f"{prefix.name}.{lang}")
+        zipped = plain.with_name(plain.name + ".gz")
+        if not plain.is_file() and not zipped.is_file():
+            raise UserError(f"no {plain} or {zipped}: line-aligned pairs need both languages' files")
+        found.append(plain if plain.is_file() else zipped)
+    return found[0], found[1]
+
+
+def read_pair_table(path: Path, fmt: str = "auto", source_column: str | None = None,
+                    target_column: str | None = None, need_target: bool = True) -> list[dict]:
+    """Pairs from the source and target columns of a CSV, TSV or JSONL file."""
+    rows, header = text_io.read_rows(path, fmt, source_column, target_column)
+    source = text_io.pick_column(path, header, source_column, SOURCE_COLUMNS, "source", rows, longest=True)
+    target = None
+    if need_target or target_column is not None:
+        target = text_io.pick_column(path, [h for h in header if h != source], target_column, TARGET_COLUMNS,
+                                     "target", rows, longest=False)
+    records = []
+    for line, row in enumerate(rows, start=1):
+        for key in filter(None, (source, target)):
+            if key not in row:
+                raise UserError(f"{path}: row {line} lacks column '{key}'")
+        records.append({"source": str(row[source])} | ({"target": str(row[target])} if target else {}))
+    return checked(records, path) if target else records
+
+
+def read_document_folders(root: Path) -> list[dict]:
+    """Pairs from two folders of same-named text files (sub-folders allowed): documents and summaries."""
+    sources = _subfolder(root, SOURCE_FOLDERS, "documents")
+    targets = _subfolder(root, TARGET_FOLDERS, "summaries")
+    records = []
+    for document in sorted(sources.rglob("*.txt")):
+        summary = targets / document.relative_to(sources)
+        if not summary.is_file():
+            raise UserError(f"{document} has no summary: expected {summary}")
+        records.append({"source": _read_document(document), "target": _read_document(summary),
+                        "group": str(document.parent.relative_to(sources))})
+    if not records:
+        raise UserError(f"{sources} holds no .txt documents")
+    return checked(records, root)
+
+
+def dialogue_pairs(conversations: list[list[str]], context_turns: int) -> list[dict]:
+    """Every turn after the first as the target, the `context_turns` turns before it (one per line) as
+    the source."""
+    records = []
+    for turns in conversations:
+        for i in range(1, len(turns)):
+            records.append({"source": "\n".join(turns[max(0, i - context_turns) : i]), "target": turns[i]})
+    return records
+
+
+def checked(records: list[dict], where: Path) -> list[dict]:
+    """Refuse pairs whose source or target is empty, naming the first."""
+    if not records:
+        raise UserError(f"{where} holds no pairs")
+    for number, record in enumerate(records, start=1):
+        for side in ("source", "target"):
+            if not record[side].strip():
+                raise UserError(f"{where}: pair {number} has an empty {side}; remove it or fill it in")
+    return records
+
+
+def _subfolder(root: Path, names: tuple[str, ...], role: str) -> Path:
+    for name in names:
+        if (root / name).is_dir():
+            return root / name
+    raise UserError(f"{root} has no folder of {role} (one of: {', '.join(names)})")
+
+
+def _read_document(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        return path.read_text(encoding="latin-1").strip()  # a few BBC articles are Latin-1

@@ -1,0 +1,153 @@
+"""Sequence to sequence: translate, summarise or reply — a source text in, a target text out."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from seqlab import metrics
+from seqlab.data.batch import IGNORE_INDEX, Batch, pad
+from seqlab.data.text import BOS, EOS, TextTokenizer
+from seqlab.errors import UserError
+from seqlab.generation import GenerationConfig, decode
+from seqlab.heads import mean_loss
+from seqlab.tasks.base import Task, padding_mask
+
+GREEDY = GenerationConfig(temperature=0.0)
+
+
+class Seq2SeqTask(Task):
+    """Records {"source": str, "target": str}. One tokenizer for both sides, or one each
+    (`data.shared_vocab=false`, saved as `tokenizer.json` and `target_tokenizer.json`)."""
+
+    name = "seq2seq"
+    primary_metric = "loss"
+    higher_is_better = False
+
+    def __init__(self, config, tokenizer: TextTokenizer | None = None, labels=None, chars=None,
+                 target_tokenizer: TextTokenizer | None = None):
+        super().__init__(config, tokenizer)
+        self.target_tokenizer = target_tokenizer or tokenizer
+
+    # -- vocabularies -------------------------------------------------------------------------
+
+    def fit(self, train: list) -> None:
+        d = self.config.data
+        sources, targets = [r["source"] for r in train], [r["target"] for r in train]
+        if d.shared_vocab:
+            self.tokenizer = TextTokenizer.train(d.tokenizer, sources + targets, d.vocab_size, d.min_freq, d.lowercase)
+            self.target_tokenizer = self.tokenizer
+        else:
+            self.tokenizer = TextTokenizer.train(d.tokenizer, sources, d.vocab_size, d.min_freq, d.lowercase)
+            self.target_tokenizer = TextTokenizer.train(d.tokenizer, targets, d.vocab_size, d.min_freq, d.lowercase)
+
+    def model_sizes(self) -> dict[str, int]:
+        return {"vocab_size": self.tokenizer.vocab_size, "target_vocab_size": self.target_tokenizer.vocab_size}
+
+    def save(self, run_dir: Path) -> None:
+        self.tokenizer.save(run_dir / "tokenizer.json")
+        if self.target_tokenizer is not self.tokenizer:
+            self.target_tokenizer.save(run_dir / "target_tokenizer.json")
+
+    @classmethod
+    def load(cls, config, run_dir: Path) -> Seq2SeqTask:
+        tokenizer = TextTokenizer.load(run_dir / "tokenizer.json", config.data.tokenizer)
+        target = None
+        if not config.data.shared_vocab:
+            from seqlab.training.run_dir import require
+
+            require(run_dir, ["target_tokenizer.json"])
+            target = TextTokenizer.load(run_dir / "target_tokenizer.json", config.data.tokenizer)
+        return cls(config, tokenizer, target_tokenizer=target)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        sources = self._limited(self.tokenizer.encode_batch([r["source"] for r in records]), "source")
+        targets = (self._limited(self.target_tokenizer.encode_batch([r["target"] for r in records]), "target")
+                   if with_targets else [None] * len(records))
+        examples = []
+        for record, source, target in zip(records, sources, targets):
+            example = {"ids": source}
+            if with_targets:
+                example.update(target=target, reference=record["target"])
+            examples.append(example)
+        return examples
+
+    def _limited(self, sequences: list[list[int]], side: str) -> list[list[int]]:
+        """Refuse empty texts; cut (with a warning) or refuse those over `data.max_length` tokens."""
+        limit, cut = self.config.data.max_length, 0
+        for n, ids in enumerate(sequences):
+            if not ids:
+                raise UserError(f"{side} {n + 1} is empty; every pair needs a source and a target text")
+            if len(ids) > limit:
+                if not self.config.data.truncate:
+                    raise self._over_length(ids, f"{side} {n + 1}")
+                sequences[n], cut = ids[:limit], cut + 1
+        if cut:
+            warnings.warn(f"{cut} {side} texts were cut to data.max_length={limit} tokens "
+                          "(data.truncate=false refuses them instead)")
+        return sequences
+
+    def collate(self, examples: list) -> Batch:
+        inputs = pad([e["ids"] for e in examples])  # (B, S)
+        batch = Batch(inputs=inputs, mask=padding_mask(examples, inputs.shape[1]))
+        if "target" in examples[0]:
+            batch.target_inputs = pad([[BOS] + e["target"] for e in examples])  # (B, U)
+            batch.targets = pad([e["target"] + [EOS] for e in examples], IGNORE_INDEX)  # (B, U)
+        return batch
+
+    def length(self, example) -> int:
+        return max(len(example["ids"]), len(example.get("target") or ()))
+
+    # -- use ----------------------------------------------------------------------------------
+
+    def translate(self, model, examples: list, batch_size: int, autocast,
+                  settings: GenerationConfig = GREEDY) -> list[str]:
+        """The decoded target of every example, in order."""
+        outputs: dict[int, str] = {}
+        for indices, batch in self.batches(examples, batch_size):
+            for i, ids in zip(indices, decode(model, batch, settings, autocast, self.config.data.max_length)):
+                outputs[i] = self.target_tokenizer.decode(ids).strip()
+        return [outputs[i] for i in range(len(examples))]
+
+    @torch.no_grad()
+    def evaluate(self, model, examples: list, batch_size: int, autocast,
+                 settings: GenerationConfig = GREEDY) -> dict[str, float]:
+        """Cross-entropy per target token (teacher-forced), and BLEU, chrF and ROUGE of decoded outputs."""
+        model.eval()
+        loss_sum, count = 0.0, 0
+        for _, batch in self.batches(examples, batch_size):
+            with autocast():
+                out = model(batch)
+            loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
+        outputs = self.translate(model, examples, batch_size, autocast, settings)
+        references = [e["reference"] for e in examples]
+        return {**metrics.language_model(mean_loss(loss_sum, count)), **metrics.translation(outputs, references),
+                **metrics.summarization(outputs, references)}
+
+    @torch.no_grad()
+    def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+        """Attention maps of the first few held-out examples: their greedy output against the source."""
+        examples = held_out[:4]
+        batch = self.collate(examples)
+        outputs = decode(model, batch, GREEDY, autocast, self.config.data.max_length)
+        batch = self.collate([{"ids": e["ids"], "target": ids} for e, ids in zip(examples, outputs)])
+        with autocast():
+            attention = model(batch).state.attention  # (B, U, S)
+        maps = []
+        for row, (example, ids) in enumerate(zip(examples, outputs)):
+            source = [self.tokenizer.decode([i]) for i in example["ids"]]
+            target = [self.target_tokenizer.decode([i]) for i in ids] + ["[EOS]"]
+            weights = attention[row, : len(target), : len(source)].float()
+            maps.append({"source": source, "output": target, "reference": example["reference"],
+                         "weights": [[round(w, 4) for w in r] for r in weights.tolist()]})
+        return {"attention.json": maps}
+
+
+def reply_source(history: list[str], context_turns: int) -> str:
+    """A dialogue's last `context_turns` turns, one per line: the source a reply is decoded from."""
+    return "\n".join(history[-context_turns:])
+
