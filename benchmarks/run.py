@@ -37,6 +37,7 @@ class Row:
     overrides: dict = field(default_factory=dict)
     pretrain: str | None = None  # a config whose run starts this one (train.init_from)
     baselines: tuple[str, ...] = ()  # forecast: statsforecast models judged on the same test windows
+    beam: int = 0  # seq2seq: also decode the test set with this many beams, beside greedy, and time both
 
 
 ROWS = {r.name: r for r in [
@@ -60,6 +61,8 @@ ROWS = {r.name: r for r in [
       for name, bound in (("gunpoint", 1.0), ("italy-power-demand", 0.970), ("arrowhead", 0.846),
                           ("basic-motions", 1.0), ("japanese-vowels", 0.99))
       for enc in ("lstm", "transformer")],
+    *[Row(f"multi30k-{enc}", f"multi30k-{enc}.yaml", f"test2016 BLEU >= {bleu} (sacrebleu, detokenised) "
+          "within 60 min", "bleu", bleu, beam=5) for enc, bleu in (("gru", 30.0), ("transformer", 37.0))],
     Row("m4-hourly-smape", "m4-hourly.yaml", "sMAPE <= 9.3 (M4 winner 9.328; seasonal naive 13.912)", "smape",
         9.3, higher_is_better=False, baselines=("naive", "seasonal_naive", "auto_theta", "auto_ets")),
 ]}
@@ -71,6 +74,7 @@ NAIVE2 = {"m4-hourly": (18.383, 2.395)}
 
 def run_row(row: Row) -> dict:
     from seqlab.config import load_config
+    from seqlab.data.datasets import load_splits
     from seqlab.pipeline import fit
 
     out = RUNS / row.name
@@ -86,17 +90,15 @@ def run_row(row: Row) -> dict:
     out = out / "run" if row.pretrain else out
     metrics = json.loads((out / "metrics.json").read_text())
     if row.split == "val" and metrics["split"] != "val":
-        from seqlab.data.datasets import load_splits
-
         metrics = pipeline.evaluate(load_splits(config.task, config.data)["val"])
     value = metrics[row.metric]
     meta = json.loads((out / "meta.json").read_text())
     extra = {}
     if row.baselines:
-        from seqlab.data.datasets import load_splits
-
         test = load_splits(config.task, config.data)["test"]
         extra["baselines"] = pipeline.evaluate_baselines(test, list(row.baselines))
+    if row.beam:
+        extra["decoding"] = decoding_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
     return {**extra,
         "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder, "target": row.target,
         "metric": row.metric, "split": row.split, "value": round(value, 4),
@@ -105,6 +107,25 @@ def run_row(row: Row) -> dict:
         "parameters": meta["parameters"], "stopped_by": meta["stopped_by"],
         "config": f"configs/{row.config}", "command": f"python benchmarks/run.py {row.name}",
     }
+
+
+def decoding_speed(pipeline, test: list[dict], beams: int, batch: int = 64) -> dict:
+    """BLEU and chrF of greedy and beam decoding on the test pairs, and sentences per second at `batch`."""
+    from seqlab import metrics
+    from seqlab.generation import GenerationConfig
+
+    pipeline.config.train.batch_size = batch
+    sources, references = [r["source"] for r in test], [r["target"] for r in test]
+    result = {"batch": batch}
+    for name, settings in (("greedy", GenerationConfig(temperature=0.0)),
+                           (f"beam {beams}", GenerationConfig(temperature=0.0, num_beams=beams))):
+        started = time.perf_counter()
+        outputs = pipeline.translate(sources, settings)
+        seconds = time.perf_counter() - started
+        scores = metrics.translation(outputs, references)
+        result[name] = {"bleu": round(scores["bleu"], 2), "chrf": round(scores["chrf"], 2),
+                        "sentences_per_second": round(len(sources) / seconds, 1)}
+    return result
 
 
 def generation_speed() -> dict:
@@ -393,6 +414,15 @@ def write_tables(results: dict[str, dict]) -> None:
             lines += [f"| {name} | {m['smape']:.3f} | {m['mase']:.3f} | "
                       f"{0.5 * (m['smape'] / smape2 + m['mase'] / mase2):.3f} | {m['mae']:.2f} | {m['mse']:.1f} |"
                       for name, m in r["baselines"].items()]
+    for r in results.values():
+        if "decoding" in r:
+            d = r["decoding"]
+            lines += ["", f"## {r['dataset']} ({r['encoder']}): greedy and beam search", "",
+                      f"Test2016 of `{r['row']}`, {r['date']}: sacrebleu on detokenised output; sentences per "
+                      f"second decoding at batch {d['batch']} with the state or KV cache carried.", "",
+                      "| decoding | BLEU | chrF | sentences/s |", "|---|---|---|---|"]
+            lines += [f"| {name} | {v['bleu']} | {v['chrf']} | {v['sentences_per_second']} |"
+                      for name, v in d.items() if name != "batch"]
     speed = results.get("generation-speed")
     if speed:
         lines += ["", "## Generation speed", "",

@@ -11,6 +11,7 @@ from conftest import shared
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORECASTING = README.parent / "docs" / "forecasting.md"
+SEQ2SEQ = README.parent / "docs" / "seq2seq.md"
 
 
 def _blocks(document: Path) -> list[tuple[str, str]]:
@@ -22,7 +23,10 @@ def _commands(document: Path = README) -> list[str]:
     return [l for l in lines if l.startswith("seqlab ") and not l.startswith("seqlab demo")]
 
 
-def _run(commands: list[str], capsys) -> None:
+def _run(commands: list[str], capsys, monkeypatch) -> None:
+    """Each command as written, with training capped at a few steps (and seq2seq outputs at a few tokens)."""
+    import io
+
     from seqlab.cli import main
 
     for command in commands:
@@ -31,18 +35,22 @@ def _run(commands: list[str], capsys) -> None:
             args += ["train.max_steps=2", "train.eval_every=2"]
             if "--resume" in args:
                 args[args.index("train.max_steps=2")] = "train.max_steps=3"
+            if "seq2seq" in args:
+                args.append("data.max_length=24")
+        if args[0] == "chat":
+            monkeypatch.setattr("sys.stdin", io.StringIO("Hello\nWhat is your name?\n"))
         code = main(args)
         assert code == 0, f"{command}: {capsys.readouterr().err}"
 
 
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
-    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4"):
+    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4", "multi30k"):
         shared(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "configs").symlink_to(README.parent / "configs")
     commands = _commands()
     assert len(commands) >= 10
-    _run(commands, capsys)
+    _run(commands, capsys, monkeypatch)
 
 
 def test_forecasting_guide_runs(tmp_path, monkeypatch, capsys):
@@ -59,7 +67,7 @@ def test_forecasting_guide_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     commands = _commands(FORECASTING)
     assert any("--future" in c for c in commands) and any("autoregressive" in c for c in commands)
-    _run(commands, capsys)
+    _run(commands, capsys, monkeypatch)
     code = "\n".join(body for kind, body in _blocks(FORECASTING) if kind == "python")
     exec(compile(code, str(FORECASTING), "exec"), {})
 
@@ -70,3 +78,9 @@ def test_readme_python_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = "\n".join(body for kind, body in _blocks(README) if kind == "python")
     exec(compile(code, str(README), "exec"), {})
+
+
+def test_seq2seq_guide_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = "\n".join(body for kind, body in _blocks(SEQ2SEQ) if kind == "python")
+    exec(compile(code, str(SEQ2SEQ), "exec"), {})

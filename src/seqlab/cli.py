@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "forecast", "anomaly"))
+    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly"))
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
@@ -170,7 +170,7 @@ def cmd_predict(args) -> int:
     if args.text:
         if task == "anomaly":
             raise UserError("anomaly detection reads series: give --data FILE")
-        field = {"tag": "tokens", "seq2seq": "source"}.get(task, "text")
+        field = {"tag": "tokens", "seq2seq": "source", "extract": "source"}.get(task, "text")
         records = [{field: t.split() if task == "tag" else t} for t in args.text]
     else:
         data = retarget(pipeline.config.data, args.data)

@@ -18,7 +18,7 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm", "seq2seq", "forecast", "anomaly")
+TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe")
@@ -51,6 +51,7 @@ class DataConfig:
     target_lang: str | None = None
     shared_vocab: bool = True  # one tokenizer for source and target (and one embedding, when tied)
     context_turns: int = 2  # dialogue: the turns a reply sees, the last one included
+    sentence_length: int = 80  # extract: tokens per sentence (longer ones are cut); data.max_length: sentences
     # numeric series (forecast)
     id_column: str | None = None  # long layout; None: the first of unique_id, id, series, …
     time_column: str | None = None  # None: the first of ds, date, timestamp, time, …
@@ -206,7 +207,8 @@ class RunConfig:
             raise UserError("task tag labels whole words: use data.tokenizer=word (char features: model.char_dim=50)")
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
                     "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
-                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns"):
+                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns",
+                    "data.sentence_length"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")

@@ -18,6 +18,15 @@ def classification(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
     }
 
 
+def selection(chosen_truth: list[int], chosen: list[int]) -> dict[str, float]:
+    """Precision, recall and F1 of items chosen (1) or not (0), such as a summary's sentences."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    precision, recall, f1, _ = precision_recall_fscore_support(chosen_truth, chosen, average="binary",
+                                                               zero_division=0)
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+
+
 def multilabel(y_true, y_pred) -> dict[str, float]:
     """`y_true`, `y_pred`: (N, L) 0/1 arrays. Accuracy is exact-set accuracy."""
     from sklearn.metrics import accuracy_score, f1_score

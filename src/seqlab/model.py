@@ -19,7 +19,7 @@ from seqlab.heads.forecast import ForecastHead
 from seqlab.heads.lm import LMHead
 from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.heads.tag import TagHead
-from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, TokenAdapter
+from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, SentenceAdapter, TokenAdapter
 
 
 class SequenceModel(nn.Module):
@@ -45,24 +45,20 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
         adapter = PatchAdapter(num_features, d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout)
     elif num_features:
         adapter = FeatureAdapter(num_features, m.embed_dim, m.dropout)
+    elif task == "extract":  # sentences are encoded, then the document: the same family at both levels
+        words = _encoder(config, m.embed_dim, d.sentence_length, causal=False)
+        adapter = SentenceAdapter(vocab_size, m.embed_dim, words, m.dropout)
     else:
         adapter = TokenAdapter(vocab_size, m.embed_dim, m.dropout, num_chars=num_chars,
                                char_dim=m.char_dim, char_filters=m.char_filters)
-    if m.encoder == "transformer":
-        encoder = TransformerEncoder(
-            adapter.out_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
-            max_len=d.block_size if task == "lm" else getattr(adapter, "num_patches", d.max_length),
-            positions=m.positions, causal=task == "lm",
-        )
-    else:
-        encoder = RecurrentEncoder(m.encoder, adapter.out_dim, m.hidden_size, m.num_layers,
-                                   bool(m.bidirectional), m.dropout)
+    max_len = d.block_size if task == "lm" else getattr(adapter, "num_patches", d.max_length)
+    encoder = _encoder(config, adapter.out_dim, max_len, causal=task == "lm")
     if task == "classify":
         head = ClassifyHead(encoder.out_dim, num_labels, config.data.multi_label, m.pooling, m.dropout)
     elif task in SERIES_TASKS:
         head = ForecastHead(encoder.out_dim, adapter.num_patches, points_per_pass(config), num_future, m.quantiles, m.loss,
                             m.dropout)
-    elif task == "tag":
+    elif task in ("tag", "extract"):
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
     elif task == "seq2seq":
         head = _seq2seq_head(config, adapter, encoder.out_dim, target_vocab_size)
@@ -72,6 +68,14 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
             nn.init.normal_(tied.weight, std=0.02)
         head = LMHead(encoder.out_dim, vocab_size, tied, m.dropout)
     return SequenceModel(adapter, encoder, head)
+
+
+def _encoder(config: RunConfig, input_dim: int, max_len: int, causal: bool) -> nn.Module:
+    m = config.model
+    if m.encoder == "transformer":
+        return TransformerEncoder(input_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
+                                  max_len=max_len, positions=m.positions, causal=causal)
+    return RecurrentEncoder(m.encoder, input_dim, m.hidden_size, m.num_layers, bool(m.bidirectional), m.dropout)
 
 
 def _seq2seq_head(config: RunConfig, adapter: TokenAdapter, memory_dim: int, target_vocab_size: int) -> Seq2SeqHead:

@@ -60,6 +60,9 @@ class Pipeline:
             return self.task.detect(self.model, records, self.config.train.batch_size, self.autocast)
         if self.config.task == "seq2seq":
             return self.translate([r["source"] for r in records])
+        if self.config.task == "extract":
+            examples = self.task.encode(records, with_targets=False)
+            return self.task.summarize(self.model, examples, self.config.train.batch_size, self.autocast)
         examples = self.task.encode(records, with_targets=False)
         outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
         results = [outputs[i] for i in range(len(examples))]

@@ -27,6 +27,7 @@ from seqlab.data import text as text_io
 from seqlab.errors import UserError
 
 SPLITS = ("train", "val", "test")
+_KINDRED = (SERIES_TASKS, ("seq2seq", "extract"))  # tasks that read the same records
 _SPLIT_NAMES = {"train": ("train",), "val": ("valid", "val", "dev", "validation"), "test": ("test",)}
 _SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
 
@@ -401,7 +402,7 @@ def load_splits(task: str, data) -> dict[str, list]:
                         f"{', '.join(REGISTRY)})")
     dataset = REGISTRY.get(data.path)
     if dataset is not None:
-        if dataset.task != task and not {dataset.task, task} <= set(SERIES_TASKS):
+        if dataset.task != task and not any({dataset.task, task} <= set(kin) for kin in _KINDRED):
             raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
         for key, value in dataset.options.items():
             setattr(data, key, value)
@@ -415,7 +416,7 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in locate(dataset).items()}
     else:
         path = Path(data.path)
-        if task == "seq2seq" and (data.source_lang or path.is_dir() and not _has_split_files(path)):
+        if task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
             splits = _pair_splits(path, data)
         elif path.is_dir():
             files = _split_files(path)
@@ -488,7 +489,9 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return series_io.read_labelled_series(path, data)
     if task == "lm":
         return [text_io.read_text(path)]
-    if task == "seq2seq":
+    if task == "extract" and not labelled and suffix == ".txt":
+        return [{"source": text_io.read_text(path)}]  # one document to summarise
+    if task in ("seq2seq", "extract"):
         return _read_pairs(Path(path), data, labelled)
     if task == "tag":
         if fmt == "jsonl" or (fmt == "auto" and suffix in (".jsonl", ".json")):

@@ -10,6 +10,7 @@ Every reader returns records {"source": str, "target": str}. Layouts:
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 from seqlab.data import text as text_io
@@ -99,6 +100,26 @@ def dialogue_pairs(conversations: list[list[str]], context_turns: int) -> list[d
         for i in range(1, len(turns)):
             records.append({"source": "\n".join(turns[max(0, i - context_turns) : i]), "target": turns[i]})
     return records
+
+
+def split_sentences(text: str) -> list[str]:
+    """A document's sentences: its lines, each cut after a full stop, question or exclamation mark that
+    a space and a capital (or a quote) follow."""
+    sentences = []
+    for line in text.splitlines():
+        sentences += [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+    return sentences
+
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"']))\s+(?=[\"'A-Z0-9])")
+
+
+def extractive_labels(record: dict) -> dict:
+    """A document/summary pair as sentence tagging: {"sentences", "labels" (1: in the summary), "summary"}."""
+    summary = " ".join(record["target"].split())
+    sentences = split_sentences(record["source"])
+    labels = [int(" ".join(s.split()) in summary) for s in sentences]
+    return {"sentences": sentences, "labels": labels, "summary": record["target"]}
 
 
 def checked(records: list[dict], where: Path) -> list[dict]:

@@ -44,6 +44,28 @@ class TokenAdapter(nn.Module):
         return self.dropout(x)
 
 
+class SentenceAdapter(nn.Module):
+    """Word ids per sentence (B, S, W) → one vector per sentence (B, S, H): the words of every real
+    sentence are embedded and read by a sentence encoder, whose summary is the sentence's vector.
+    The document encoder then reads the sentences: a hierarchical encoder."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, sentence_encoder: nn.Module, dropout: float = 0.0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.sentences = sentence_encoder
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = sentence_encoder.out_dim
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        B, S, W = batch.inputs.shape
+        real = batch.mask.reshape(-1)  # (B*S,) sentences that exist: no work on padding
+        words = batch.inputs.reshape(B * S, W)[real]  # (N, W)
+        pooled = self.sentences(self.dropout(self.embed(words)), words != PAD_ID).pooled  # (N, H)
+        out = pooled.new_zeros(B * S, pooled.shape[-1])
+        out[real] = pooled
+        return self.dropout(out.view(B, S, -1))  # (B, S, H)
+
+
 class FeatureAdapter(nn.Module):
     """Float features per step (B, T, F) → (B, T, D) with one linear map."""
 

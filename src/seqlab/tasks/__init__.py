@@ -7,14 +7,14 @@ metrics judge them. What it learns from the data is saved to and loaded from the
 
 from seqlab.tasks.anomaly import AnomalyTask, Detector
 from seqlab.tasks.base import Task
+from seqlab.tasks.extract import ExtractTask
 from seqlab.tasks.forecast import ForecastTask
 from seqlab.tasks.seq2seq import Seq2SeqTask
 from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
 
 TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "seq2seq": Seq2SeqTask,
-                                "forecast": ForecastTask,
-                                "anomaly": AnomalyTask}
+                                "extract": ExtractTask, "forecast": ForecastTask, "anomaly": AnomalyTask}
 
 
 def task_type(config) -> type[Task]:
@@ -24,4 +24,4 @@ def task_type(config) -> type[Task]:
     return TASKS[config.task]
 
 
-__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ForecastTask", "LMTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
