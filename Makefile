@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed
 # Benchmarks read their data from the dataset cache; here, the shared benchmark folder.
 BENCH_DATA ?= $(abspath ../shared/data)
 
-.PHONY: demo test bench clean
+# Debian's SWORD Bibles, the demo's parallel corpus; where apt-get is not at hand the demo skips that stop.
+SWORD  := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf
+
+.PHONY: demo test bench clean bibles
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,10 +17,17 @@ $(STAMP): pyproject.toml
 	$(PIP) -e ".[demo,test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+bibles:
+	@for f in $(SWORD); do [ -f $$f ] || missing=1; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq sword-text-kjv sword-text-sparv >/dev/null) \
+		|| echo "could not install sword-text-kjv and sword-text-sparv: the translation stop will be skipped"; \
+	fi
+
+demo: $(STAMP) bibles
 	$(VENV)/bin/seqlab demo
 
-test: $(STAMP)
+test: $(STAMP) bibles
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -108,3 +108,44 @@ def test_retarget_drops_what_a_registry_entry_imposed():
     moved = retarget(config.data, "mine.csv")
     assert (moved.path, moved.text_column, moved.label_column, moved.format) == ("mine.csv", None, None, "auto")
     assert moved.lowercase is True and config.data.text_column == "1"
+
+
+def _sword_modules():
+    pytest.importorskip("pysword")
+    from seqlab.data.datasets import BIBLES, SWORD_ROOT
+
+    if not all((SWORD_ROOT / "mods.d" / f"{module}.conf").is_file() for module, _ in BIBLES.values()):
+        pytest.skip("Debian's sword-text-kjv and sword-text-sparv are not installed")
+
+
+def test_bible_verses_pair_up_and_chapter_capitals_become_words():
+    from seqlab.data.datasets import _read_bibles
+
+    _sword_modules()
+    ruth = _read_bibles(["Ruth"])
+    assert len(ruth) == 85  # four chapters: 22 + 23 + 18 + 22 verses
+    assert ruth[0]["en"].startswith("Now it came to pass in the days when the judges ruled")
+    assert ruth[0]["es"].startswith("Y Aconteció en los días que gobernaban los jueces")  # "Y ACONTECIÓ" in print
+    assert ruth[-1] == {"en": "And Obed begat Jesse, and Jesse begat David.",
+                        "es": "Y Obed engendró á Isaí, é Isaí engendró á David."}
+
+
+def test_bible_pairs_are_read_once_then_come_from_the_cache(tmp_path, monkeypatch):
+    from seqlab.data import datasets
+
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(datasets, "_read_bibles", lambda: [{"en": "In the beginning", "es": "En el principio"}])
+    assert datasets._bible("en", "es") == {"train": [{"source": "In the beginning", "target": "En el principio"}]}
+    monkeypatch.setattr(datasets, "_read_bibles", lambda: pytest.fail("read again"))
+    assert datasets._bible("es", "en")["train"] == [{"source": "En el principio", "target": "In the beginning"}]
+    assert [p.name for p in (tmp_path / "bible").iterdir()] == ["verses.jsonl"]  # no temporary file left
+
+
+def test_bible_without_the_sword_modules_names_the_debian_packages(tmp_path, monkeypatch):
+    from seqlab.data import datasets
+
+    pytest.importorskip("pysword")
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(datasets, "SWORD_ROOT", tmp_path / "sword")
+    with pytest.raises(UserError, match="apt-get install sword-text-kjv sword-text-sparv"):
+        load_splits("seq2seq", load_config(None, task="seq2seq", **{"data.path": "bible-en-es"}).data)
