@@ -9,7 +9,7 @@ BENCH_DATA ?= $(abspath ../shared/data)
 # Debian's SWORD Bibles, the demo's parallel corpus; where apt-get is not at hand the demo skips that stop.
 SWORD  := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf
 
-.PHONY: demo test bench clean bibles
+.PHONY: demo test bench bench-speed bench-quality clean bibles
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,8 +30,14 @@ demo: $(STAMP) bibles
 test: $(STAMP) bibles
 	$(PY) -m pytest
 
-bench: $(STAMP)
-	SEQLAB_DATA=$${SEQLAB_DATA:-$(BENCH_DATA)} $(PY) benchmarks/run.py
+bench: bench-speed bench-quality
+
+bench-speed: $(STAMP)
+	$(PIP) -e ".[bench]"
+	SEQLAB_DATA=$${SEQLAB_DATA:-$(BENCH_DATA)} $(VENV)/bin/seqlab bench speed --out benchmarks
+
+bench-quality: $(STAMP)
+	SEQLAB_DATA=$${SEQLAB_DATA:-$(BENCH_DATA)} $(VENV)/bin/seqlab bench quality
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the tour: train, evaluate and use a small model per task")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
+
+    p = sub.add_parser("bench", help="speed against the machine's limit and the peers, or the published-results rows")
+    p.add_argument("table", choices=("speed", "quality"))
+    p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
+    p.add_argument("--out", default="benchmarks", help="speed: the folder for SPEED.md, speed.json, speed.png")
+    p.add_argument("--smoke", action="store_true", help="speed: every row at toy sizes, to check the harness")
+    p.add_argument("--list", action="store_true", help="quality: name the rows")
     return parser
 
 
@@ -284,6 +291,22 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    if args.table == "speed":
+        if args.rows or args.list:
+            raise UserError("seqlab bench speed takes no rows; it measures the whole table")
+        from seqlab.bench import speed
+
+        results = speed.run(Path(args.out), smoke=args.smoke)
+        for target in results["targets"]:
+            print(f"{target['target']}: {target['measured']:.3f} (wanted {target['wanted']})")
+        print(f"table: {Path(args.out) / 'SPEED.md'}")
+        return 0
+    from seqlab.bench import quality_rows
+
+    return quality_rows()(args.rows + (["--list"] if args.list else []))
+
+
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
             "generate": cmd_generate, "chat": cmd_chat,
-            "datasets": cmd_datasets, "demo": cmd_demo}
+            "datasets": cmd_datasets, "demo": cmd_demo, "bench": cmd_bench}

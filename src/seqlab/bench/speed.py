@@ -1,0 +1,515 @@
+"""`seqlab bench speed`: how fast seqlab trains and generates on this machine, beside its peers and
+beside the machine's own limit, measured in one run.
+
+    seqlab bench speed                 # the full table (about ten minutes on 2 CPU cores)
+    seqlab bench speed --smoke         # every row but torch.compile at toy sizes (the test suite runs it)
+
+Rows, each a ratio of two numbers measured here and now:
+- the limit: fp32 and bf16 matmul throughput and memory bandwidth, so MFU needs no vendor constant;
+- training tokens/s of the nanoGPT Shakespeare-char transformer (6 layers, 6 heads, 384 wide,
+  context 256) and of 2-layer, 256-wide LSTM, GRU and RNN language models: seqlab's `fit`, a plain
+  PyTorch loop of the same model, and transformers' GPT-2 class at the same size;
+- generation tokens/s with and without the KV cache or recurrent state, first-token latency, batch
+  prediction throughput, and the wall time of `import seqlab` and `seqlab --help`;
+- the levers (bf16 autocast, SDPA, fused AdamW, length bucketing, threads, torch.compile), each on
+  and off.
+The table goes to `SPEED.md`, `speed.json` and `speed.png` in `--out`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from seqlab.bench import peers
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The shapes one run measures."""
+
+    dim: int = 384
+    layers: int = 6
+    heads: int = 6
+    context: int = 256
+    batch: int = 8  # transformer windows per step
+    rnn_hidden: int = 256
+    rnn_layers: int = 2
+    rnn_batch: int = 32
+    steps: int = 6  # timed optimizer steps per training row, after `warmup` untimed ones
+    warmup: int = 2
+    new_tokens: int = 500  # generation at batch 1, with and without the cache
+    peer_new_tokens: int = 240  # beside GPT-2, whose positions end at `context`
+    batched_new_tokens: int = 64  # generation at batch 32
+    matmul: int = 2048
+    predict_texts: int = 1000
+
+
+SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=1,
+              warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, predict_texts=16)
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine's limit
+
+
+def matmul_flops(n: int, dtype: torch.dtype, seconds: float = 1.0) -> float:
+    """FLOP/s of (n, n) @ (n, n) in `dtype`, repeated for about `seconds`."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b  # warm-up
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - started)
+
+
+def memory_bandwidth(megabytes: int = 256) -> float:
+    """Bytes per second read and written by copying a `megabytes` tensor."""
+    source = torch.empty(megabytes * 2**18)  # fp32: 4 bytes each
+    target = torch.empty_like(source)
+    target.copy_(source)
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < 0.5:
+        target.copy_(source)
+        count += 1
+    return 2 * source.numel() * 4 * count / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data and model sizes
+
+
+def corpus() -> tuple[str, str]:
+    """(name, text): Tiny Shakespeare where the dataset cache has it, else the Fine Food reviews the
+    demo installs, else a fixed pseudo-random text."""
+    from seqlab.data.datasets import REGISTRY, local_path
+
+    path = local_path(REGISTRY["tinyshakespeare"], "train")
+    if path.is_file():
+        return "tinyshakespeare", path.read_text(encoding="utf-8")
+    try:
+        return "fine-food-text", REGISTRY["fine-food-text"].loader()["train"][0]
+    except Exception:  # the demo packages are not installed
+        generator = torch.Generator().manual_seed(0)
+        letters = "abcdefghijklmnopqrstuvwxyz \n"
+        return "random letters", "".join(letters[i] for i in torch.randint(len(letters), (400_000,), generator=generator))
+
+
+def char_ids(text: str) -> tuple[torch.Tensor, int]:
+    """The text as a tensor of character ids, and the vocabulary size."""
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    return torch.tensor([index[c] for c in text], dtype=torch.long), len(chars)
+
+
+def train_flops_per_token(model: torch.nn.Module, layers: int = 0, context: int = 0, dim: int = 0,
+                          skip: tuple[str, ...] = ("positions",)) -> float:
+    """6 N (forward and backward over every weight a token meets) + 12 L T D for attention, PaLM's
+    estimate as nanoGPT uses it; position tables are looked up, not multiplied, and left out."""
+    unique = {id(p): (n, p) for n, p in model.named_parameters()}.values()
+    n = sum(p.numel() for name, p in unique if not any(s in name for s in skip))
+    return 6 * n + 12 * layers * context * dim
+
+
+# ---------------------------------------------------------------------------------------------
+# Training throughput
+
+
+def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) -> dict:
+    """Tokens/s of seqlab's own `fit` on `text`, measured over the steps after the warm-up from the
+    loop's history, and the model's training FLOPs per token."""
+    from seqlab.config import load_config
+    from seqlab.pipeline import fit
+
+    transformer = encoder == "transformer"
+    shape = ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim, "model.num_layers": sizes.layers,
+              "model.num_heads": sizes.heads, "train.batch_size": sizes.batch} if transformer else
+             {"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
+              "model.num_layers": sizes.rnn_layers, "train.batch_size": sizes.rnn_batch})
+    config = load_config(None, task="lm", **shape, **{
+        "model.encoder": encoder, "model.dropout": 0.0, "data.tokenizer": "char", "data.block_size": sizes.context,
+        "train.max_steps": sizes.warmup + sizes.steps, "train.eval_every": sizes.warmup, "train.warmup": 0,
+        "train.precision": precision, "train.log_every": 10**9})
+    val = text[: 2 * sizes.context + 2]  # evaluation is not what is measured: keep it short
+    pipeline = fit(config, out, {"train": [text], "val": [val]})
+    history = (out / "history.csv").read_text().splitlines()
+    columns = history[0].split(",")
+    rows = [dict(zip(columns, line.split(","))) for line in history[1:]]
+    first, last = rows[0], rows[-1]
+    rate = (int(last["items_seen"]) - int(first["items_seen"])) / (float(last["seconds"]) - float(first["seconds"]))
+    flops = train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim) if transformer else \
+        train_flops_per_token(pipeline.model)
+    return {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model)}
+
+
+def plain_gpt(vocab: int, sizes: Sizes, sdpa: bool = True) -> peers.PlainGPT:
+    torch.manual_seed(0)
+    return peers.PlainGPT(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context, sdpa)
+
+
+def plain_row(model, data: torch.Tensor, sizes: Sizes, batch: int, bf16: bool = False, **options) -> dict:
+    rate = peers.plain_loop(model, data, batch, sizes.context, sizes.steps, sizes.warmup, bf16, **options)
+    return {"tokens_per_second": rate, "parameters": _parameters(model)}
+
+
+def _parameters(model) -> int:
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def training_rows(text: str, sizes: Sizes, tmp: Path) -> dict[str, dict]:
+    """Every training row: (name → tokens/s, FLOPs per token, precision, parameters)."""
+    data, vocab = char_ids(text)
+    rows = {}
+    for precision in ("fp32", "bf16"):
+        row = seqlab_lm("transformer", text, sizes, precision, tmp / f"transformer-{precision}")
+        rows[f"seqlab transformer {precision}"] = {**row, "precision": precision}
+    flops = rows["seqlab transformer fp32"]["flops_per_token"]
+    for precision in ("fp32", "bf16"):
+        row = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, bf16=precision == "bf16")
+        rows[f"plain PyTorch transformer {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
+    gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
+    if gpt2 is not None:
+        for precision in ("fp32", "bf16"):
+            row = plain_row(gpt2, data, sizes, sizes.batch, bf16=precision == "bf16", loss_fn=peers.hf_loss)
+            rows[f"transformers GPT-2 {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
+    for cell in ("lstm", "gru", "rnn"):
+        for precision in ("fp32", "bf16"):
+            row = seqlab_lm(cell, text, sizes, precision, tmp / f"{cell}-{precision}")
+            rows[f"seqlab {cell} {precision}"] = {**row, "precision": precision}
+        torch.manual_seed(0)
+        model = peers.PlainRecurrentLM(cell, vocab, sizes.rnn_hidden, sizes.rnn_hidden, sizes.rnn_layers)
+        row = plain_row(model, data, sizes, sizes.rnn_batch)
+        rows[f"plain nn.{cell.upper()} fp32"] = {**row, "precision": "fp32",
+                                                 "flops_per_token": train_flops_per_token(model)}
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference
+
+
+def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
+    """Greedy tokens/s with and without the cache or state, by model, batch and new tokens; the
+    weights are random, which does not change the speed."""
+    from seqlab.config import load_config
+    from seqlab.generation import GenerationConfig, generate
+    from seqlab.model import build_model
+
+    def seqlab_rate(model, context, batch: int, new: int, use_cache: bool) -> float:
+        prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
+        settings = GenerationConfig(max_new_tokens=new, temperature=0, use_cache=use_cache)
+        started = time.perf_counter()
+        with torch.no_grad():
+            generate(model, prompt, settings, contextlib.nullcontext, context)
+        return batch * new / (time.perf_counter() - started)
+
+    torch.manual_seed(0)
+    models = {
+        "seqlab transformer": (build_model(load_config(None, task="lm", **{
+            "model.encoder": "transformer", "model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim,
+            "model.num_layers": sizes.layers, "model.num_heads": sizes.heads, "model.dropout": 0.0,
+            "data.block_size": sizes.context}), vocab_size=vocab).eval(), sizes.context),
+        "seqlab lstm": (build_model(load_config(None, task="lm", **{
+            "model.encoder": "lstm", "model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
+            "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=vocab).eval(), None),
+    }
+    rows = {}
+    for name, (model, context) in models.items():
+        for batch, new in ((1, sizes.new_tokens), (1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
+            rows[f"{name}, batch {batch}, {new} new"] = {
+                "cached": seqlab_rate(model, context, batch, new, True),
+                "uncached": seqlab_rate(model, context, batch, new, False)}
+        rows[f"{name}, batch 1, first token"] = {"latency_seconds": 1 / seqlab_rate(model, context, 1, 1, True)}
+    gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
+    if gpt2 is not None:
+        for batch, new in ((1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
+            prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
+            rows[f"transformers GPT-2, batch {batch}, {new} new"] = {
+                "cached": peers.hf_generate(gpt2, prompt, new, True, False),
+                "uncached": peers.hf_generate(gpt2, prompt, new, False, False)}
+        prompt = torch.randint(vocab, (1, 16), generator=torch.Generator().manual_seed(0))
+        rows["transformers GPT-2, batch 1, first token"] = {
+            "latency_seconds": 1 / peers.hf_generate(gpt2, prompt, 1, True, False)}
+    return rows
+
+
+def prediction_row(sizes: Sizes, tmp: Path) -> dict | None:
+    """Reviews per second through a GRU classifier's `predict`, batch 64 (None without the demo data)."""
+    from seqlab.config import load_config
+    from seqlab.data.datasets import REGISTRY
+    from seqlab.errors import UserError
+    from seqlab.pipeline import fit
+
+    try:
+        foods = REGISTRY["fine-foods"].loader()
+    except UserError:
+        return None
+    config = load_config(None, task="classify", **{
+        "model.encoder": "gru", "model.hidden_size": 128, "data.max_length": 256, "train.max_steps": 2,
+        "train.batch_size": 64, "train.log_every": 10**9})
+    train = foods["train"][:512]
+    pipeline = fit(config, tmp / "predict", {"train": train, "val": train[:64], "test": train[:64]})
+    texts = [{"text": r["text"]} for r in foods["test"][: sizes.predict_texts]]
+    started = time.perf_counter()
+    pipeline.predict(texts)
+    return {"texts": len(texts), "texts_per_second": len(texts) / (time.perf_counter() - started)}
+
+
+def startup_seconds() -> dict[str, float]:
+    """The best of three wall times of `import seqlab` and `seqlab --help`, each in a new process."""
+    def best(args: list[str]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(args, check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    return {"python -c pass": best([sys.executable, "-c", "pass"]),
+            "import seqlab": best([sys.executable, "-c", "import seqlab"]),
+            "seqlab --help": best([sys.executable, "-m", "seqlab", "--help"])}
+
+
+# ---------------------------------------------------------------------------------------------
+# Levers
+
+
+def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict) -> list[dict]:
+    """Each lever's tokens/s (or padding share) off and on. bf16 and the cache come from the rows
+    above; the others are measured on the plain transformer, so seqlab's code is not in question."""
+    data, vocab = char_ids(text)
+    levers = []
+
+    def lever(name: str, off: float, on: float, unit: str = "tokens/s") -> None:
+        levers.append({"lever": name, "off": off, "on": on, "unit": unit, "ratio": on / off if off else None})
+
+    for model in ("transformer", "lstm"):
+        lever(f"bf16 autocast, seqlab {model}", training[f"seqlab {model} fp32"]["tokens_per_second"],
+              training[f"seqlab {model} bf16"]["tokens_per_second"])
+    cached = generation[f"seqlab transformer, batch 1, {sizes.new_tokens} new"]
+    lever(f"KV cache, transformer, {sizes.new_tokens} new tokens", cached["uncached"], cached["cached"])
+    state = generation[f"seqlab lstm, batch 1, {sizes.new_tokens} new"]
+    lever(f"recurrent state carried, lstm, {sizes.new_tokens} new tokens", state["uncached"], state["cached"])
+    plain = training["plain PyTorch transformer fp32"]["tokens_per_second"]
+    lever("scaled_dot_product_attention (off: attention written out)",
+          plain_row(plain_gpt(vocab, sizes, sdpa=False), data, sizes, sizes.batch)["tokens_per_second"], plain)
+    lever("fused AdamW (off: foreach)", plain,
+          plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, fused=True)["tokens_per_second"])
+    threads = torch.get_num_threads()
+    if threads > 1:
+        torch.set_num_threads(1)
+        try:
+            one = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch)["tokens_per_second"]
+        finally:
+            torch.set_num_threads(threads)
+        lever(f"{threads} threads (off: 1)", one, plain)
+    if sizes != SMOKE:  # compiling costs a minute or more on a cold cache: not at toy sizes
+        levers.append(_compile_lever(vocab, data, sizes, plain))
+    levers.append(_bucketing_lever(text, sizes))
+    return levers
+
+
+def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float) -> dict:
+    """torch.compile of the plain transformer; its compile time is reported apart from the rate."""
+    row = {"lever": "torch.compile (off: eager)", "off": eager, "unit": "tokens/s"}
+    try:
+        started = time.perf_counter()
+        compiled = torch.compile(plain_gpt(vocab, sizes))
+        peers.plain_loop(compiled, data, sizes.batch, sizes.context, 1, 0)  # compiles
+        row["compile_seconds"] = time.perf_counter() - started
+        row["on"] = plain_row(compiled, data, sizes, sizes.batch)["tokens_per_second"]
+        row["ratio"] = row["on"] / eager
+    except Exception as exc:  # no C++ compiler, an unsupported op: the table says so
+        row.update(on=None, ratio=None, failed=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+    return row
+
+
+def _bucketing_lever(text: str, sizes: Sizes) -> dict:
+    """Share of padded positions when lines of the corpus are batched by length (seqlab's
+    `length_buckets`) against batched in random order."""
+    from seqlab.data.batch import length_buckets
+
+    lengths = [len(line) for line in text.splitlines() if line.strip()][:20_000]
+    batch = sizes.rnn_batch
+
+    def padding(batches: list[list[int]]) -> float:
+        real = sum(lengths[i] for b in batches for i in b)
+        padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+        return 1 - real / padded
+
+    generator = torch.Generator().manual_seed(0)
+    bucketed = padding(length_buckets(lengths, batch, generator))
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    shuffled = padding([order[i : i + batch] for i in range(0, len(order), batch)])
+    return {"lever": f"length bucketing, batches of {batch} lines", "off": shuffled, "on": bucketed,
+            "unit": "padded share", "ratio": shuffled / bucketed if bucketed else None}
+
+
+# ---------------------------------------------------------------------------------------------
+# The run and its table
+
+
+def run(out: Path, smoke: bool = False) -> dict:
+    """Measure everything, write SPEED.md, speed.json and speed.png to `out`, and return the results."""
+    sizes = SMOKE if smoke else Sizes()
+    name, text = corpus()
+    if smoke:
+        text = text[:20_000]
+    _, vocab = char_ids(text)
+    seconds = 0.05 if smoke else 1.0
+    limit = {"fp32_flops": matmul_flops(sizes.matmul, torch.float32, seconds),
+             "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, seconds),
+             "memory_bytes_per_second": memory_bandwidth(8 if smoke else 256)}
+    with tempfile.TemporaryDirectory() as tmp:
+        training = training_rows(text, sizes, Path(tmp))
+        for row in training.values():
+            peak = limit["bf16_flops" if row["precision"] == "bf16" else "fp32_flops"]
+            row["mfu"] = row["tokens_per_second"] * row["flops_per_token"] / peak
+        generation = generation_rows(vocab, sizes)
+        prediction = prediction_row(sizes, Path(tmp))
+    results = {
+        "date": date.today().isoformat(), "machine": machine(), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "smoke": smoke, "corpus": name, "sizes": dataclasses.asdict(sizes),
+        "limit": limit, "training": training, "generation": generation, "prediction": prediction,
+        "startup": startup_seconds(), "levers": lever_rows(text, sizes, training, generation),
+    }
+    results["targets"] = targets(results)
+    write(results, out)
+    return results
+
+
+def machine() -> str:
+    cpu = platform.processor()
+    try:
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+
+
+def targets(r: dict) -> list[dict]:
+    """The performance targets seqlab holds itself to, each with the measured ratio."""
+    t, g = r["training"], r["generation"]
+    rate = {name: row["tokens_per_second"] for name, row in t.items()}
+    best = max(("fp32", "bf16"), key=lambda p: rate[f"seqlab transformer {p}"])
+    found = [
+        ("transformer LM training vs the plain fp32 loop", ">= 2.5x",
+         rate[f"seqlab transformer {best}"] / rate["plain PyTorch transformer fp32"], 2.5),
+        ("transformer MFU against the measured bf16 peak", ">= 0.30",
+         rate[f"seqlab transformer {best}"] * t["seqlab transformer fp32"]["flops_per_token"] / r["limit"]["bf16_flops"],
+         0.30),
+        ("loop overhead: plain loop / seqlab at fp32, minus 1", "<= 0.05",
+         rate["plain PyTorch transformer fp32"] / rate["seqlab transformer fp32"] - 1, -0.05),
+    ]
+    if "transformers GPT-2 fp32" in rate:
+        hf_best = max(rate["transformers GPT-2 fp32"], rate["transformers GPT-2 bf16"])
+        found.append(("transformer training vs transformers' GPT-2", ">= 1.2x",
+                      rate[f"seqlab transformer {best}"] / hf_best, 1.2))
+        new = r["sizes"]["peer_new_tokens"]
+        found.append(("cached generation vs transformers' GPT-2, batch 1", ">= 1.5x",
+                      g[f"seqlab transformer, batch 1, {new} new"]["cached"]
+                      / g[f"transformers GPT-2, batch 1, {new} new"]["cached"], 1.5))
+    for cell in ("lstm", "gru"):
+        found.append((f"{cell.upper()} training vs fp32 nn.{cell.upper()} in a plain loop", ">= 1.8x",
+                      max(rate[f"seqlab {cell} fp32"], rate[f"seqlab {cell} bf16"]) / rate[f"plain nn.{cell.upper()} fp32"],
+                      1.8))
+    new = r["sizes"]["new_tokens"]
+    cached = g[f"seqlab transformer, batch 1, {new} new"]
+    found.append((f"cached vs uncached generation, transformer, {new} new tokens", ">= 5x",
+                  cached["cached"] / cached["uncached"], 5.0))
+    found.append(("`seqlab --help` wall time, seconds", "<= 0.3", r["startup"]["seqlab --help"], -0.3))
+    # a negative bound is an upper limit on the value
+    return [{"target": name, "wanted": wanted, "measured": value,
+             "met": value >= bound if bound > 0 else value <= -bound} for name, wanted, value, bound in found]
+
+
+def write(r: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "speed.json", json.dumps(r, indent=2) + "\n")
+    _atomic(out / "SPEED.md", markdown(r))
+    plot(r, out / "speed.png")
+
+
+def _atomic(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
+def markdown(r: dict) -> str:
+    limit = r["limit"]
+    lines = ["# Benchmarks: speed", "",
+             f"`seqlab bench speed`, {r['date']}, on {r['machine']}, torch {r['torch']}, {r['threads']} threads"
+             + (" (smoke sizes: not a measurement)" if r["smoke"] else "") + f". Training text: {r['corpus']}.", "",
+             f"The limit, measured in the same run: fp32 matmul {limit['fp32_flops'] / 1e9:.1f} GFLOP/s, bf16 "
+             f"matmul {limit['bf16_flops'] / 1e9:.1f} GFLOP/s ({r['sizes']['matmul']}² matrices), memory copy "
+             f"{limit['memory_bytes_per_second'] / 1e9:.1f} GB/s.", "",
+             "## Targets", "", "| target | wanted | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {t['target']} | {t['wanted']} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
+              for t in r["targets"]]
+    s = r["sizes"]
+    lines += ["", "## Training", "",
+              f"Tokens per second over {s['steps']} optimizer steps after {s['warmup']} of warm-up. Transformer: "
+              f"{s['layers']} layers, {s['heads']} heads, {s['dim']} wide, context {s['context']}, batch {s['batch']}; "
+              f"recurrent: {s['rnn_layers']} layers of {s['rnn_hidden']}, batch {s['rnn_batch']}. MFU against the "
+              "measured peak of the row's precision.", "",
+              "| row | precision | parameters | tokens/s | MFU |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {row['precision']} | {row['parameters']:,} | {row['tokens_per_second']:.0f} | "
+              f"{row['mfu']:.1%} |" for name, row in r["training"].items()]
+    lines += ["", "## Generation", "", "Greedy, random weights, a 16-token prompt.", "",
+              "| model and setting | with cache/state, tokens/s | without, tokens/s | speed-up | first token |",
+              "|---|---|---|---|---|"]
+    for name, row in r["generation"].items():
+        if "latency_seconds" in row:
+            lines.append(f"| {name} | | | | {row['latency_seconds'] * 1000:.1f} ms |")
+        else:
+            lines.append(f"| {name} | {row['cached']:.1f} | {row['uncached']:.1f} | "
+                         f"{row['cached'] / row['uncached']:.2f}x | |")
+    if r["prediction"]:
+        p = r["prediction"]
+        lines += ["", f"Batch prediction: {p['texts_per_second']:.0f} reviews/s ({p['texts']} Fine Food reviews "
+                  "through a GRU classifier's `predict`, batch 64)."]
+    lines += ["", "## Start-up", "", "| command | seconds |", "|---|---|"]
+    lines += [f"| `{name}` | {seconds:.3f} |" for name, seconds in r["startup"].items()]
+    lines += ["", "## Levers", "", "| lever | off | on | on/off | note |", "|---|---|---|---|---|"]
+    for lever in r["levers"]:
+        fmt = (lambda v: f"{v:.1%}") if lever["unit"] == "padded share" else (lambda v: f"{v:.1f}")
+        note = lever.get("failed") or (f"compiled in {lever['compile_seconds']:.0f} s" if "compile_seconds" in lever
+                                       else lever["unit"])
+        lines.append(f"| {lever['lever']} | {fmt(lever['off'])} | "
+                     f"{'' if lever['on'] is None else fmt(lever['on'])} | "
+                     f"{'' if lever['ratio'] is None else format(lever['ratio'], '.2f') + 'x'} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    names = list(r["training"])
+    rates = [r["training"][n]["tokens_per_second"] for n in names]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.2))
+    colours = ["tab:blue" if n.startswith("seqlab") else "tab:gray" for n in names]
+    ax.barh(names[::-1], rates[::-1], color=colours[::-1])
+    ax.set_xlabel("training tokens per second")
+    ax.set_title(f"seqlab (blue) and its peers, {r['machine']}", fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)

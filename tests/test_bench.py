@@ -1,0 +1,70 @@
+"""The speed harness at toy sizes (it must not rot; no time is asserted), and `seqlab bench`'s input checks."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from seqlab.cli import main
+from test_readme import _commands
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+
+
+def _guide_command(prefix: str) -> list[str]:
+    return shlex.split(next(c for c in _commands(GUIDE) if c.startswith(prefix)))[1:]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """docs/performance.md's smoke command, writing to a temporary folder."""
+    out = tmp_path_factory.mktemp("speed")
+    args = _guide_command("seqlab bench speed --smoke")
+    args[args.index("--out") + 1] = str(out)
+    assert main(args) == 0
+    return out, json.loads((out / "speed.json").read_text())
+
+
+def test_speed_harness_writes_its_table_json_and_plot(smoke):
+    out, results = smoke
+    assert sorted(p.name for p in out.iterdir()) == ["SPEED.md", "speed.json", "speed.png"]
+    assert results["smoke"] is True
+    table = (out / "SPEED.md").read_text()
+    assert "smoke sizes: not a measurement" in table
+    assert all(f"| {name} |" in table for name in results["training"])
+
+
+def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
+    _, results = smoke
+    training = results["training"]
+    expected = {"seqlab transformer fp32", "seqlab transformer bf16", "plain PyTorch transformer fp32",
+                *(f"seqlab {cell} fp32" for cell in ("lstm", "gru", "rnn")),
+                *(f"plain nn.{cell} fp32" for cell in ("LSTM", "GRU", "RNN"))}
+    assert expected <= set(training)
+    for row in training.values():
+        assert row["tokens_per_second"] > 0 and row["flops_per_token"] > 0 and 0 < row["mfu"]
+    assert results["limit"]["fp32_flops"] > 0 and results["limit"]["bf16_flops"] > 0
+    same = training["seqlab transformer fp32"]["parameters"], training["plain PyTorch transformer fp32"]["parameters"]
+    assert abs(same[0] - same[1]) / same[1] < 0.05  # the same model, give or take biases
+    generation = results["generation"]
+    assert all(r["cached"] > 0 and r["uncached"] > 0 for r in generation.values() if "cached" in r)
+    assert {t["target"] for t in results["targets"]} >= {"`seqlab --help` wall time, seconds",
+                                                        "loop overhead: plain loop / seqlab at fp32, minus 1"}
+    assert all(isinstance(t["met"], bool) for t in results["targets"])
+    assert {lever["lever"].split(",")[0] for lever in results["levers"]} >= {
+        "bf16 autocast", "KV cache", "scaled_dot_product_attention (off: attention written out)", "length bucketing"}
+
+
+def test_bench_speed_refuses_rows(capsys):
+    assert main(["bench", "speed", "sms-spam-gru"]) == 2
+    assert "takes no rows" in capsys.readouterr().err
+
+
+def test_bench_quality_names_its_rows_and_refuses_unknown_ones(capsys):
+    assert main(_guide_command("seqlab bench quality --list")) == 0
+    assert "multi30k-transformer" in capsys.readouterr().out
+    assert main(["bench", "quality", "no-such-row"]) == 2
+    assert "unknown row no-such-row" in capsys.readouterr().err
