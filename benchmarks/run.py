@@ -1,7 +1,7 @@
 """Published-results benchmarks: each row trains on real benchmark data within its time budget and
 records the held-out metric, the target, and the wall time in results.json and RESULTS.md.
 
-    python benchmarks/run.py                 # every row (hours on a 2-core CPU)
+    python benchmarks/run.py                 # every row (hours on a 2-core CPU); or seqlab bench quality
     python benchmarks/run.py sms-spam-gru    # one row; `--list` names them all
 
 Data comes from the seqlab cache: SEQLAB_DATA (the Makefile points it at ../shared/data).
@@ -469,11 +469,11 @@ def write_tables(results: dict[str, dict]) -> None:
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seqlab bench quality", description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="*", help="rows to run (default: all)")
     parser.add_argument("--list", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.list:
         for row in ROWS.values():
             print(f"{row.name:24} {row.target}")
@@ -489,12 +489,12 @@ def main() -> int:
         print(f"error: unknown row {unknown[0]}; see --list", file=sys.stderr)
         return 2
     path = HERE / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
     for name in args.rows or [*ROWS, *measurements]:
         if name in measurements:
             result = measurements[name]()
         else:
             result = {**run_row(ROWS[name]), "date": date.today().isoformat()}
+        results = json.loads(path.read_text()) if path.exists() else {}  # rows may run side by side
         results[name] = result
         write_tables(results)
         print(json.dumps(result), flush=True)
