@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
     p.add_argument("--out", default="benchmarks", help="speed: the folder for SPEED.md, speed.json, speed.png")
     p.add_argument("--smoke", action="store_true", help="speed: every row at toy sizes, to check the harness")
+    p.add_argument("--profile", action="store_true", help="speed: also write torch.profiler tables to OUT/profiles/")
     p.add_argument("--list", action="store_true", help="quality: name the rows")
     return parser
 
@@ -297,7 +298,7 @@ def cmd_bench(args) -> int:
             raise UserError("seqlab bench speed takes no rows; it measures the whole table")
         from seqlab.bench import speed
 
-        results = speed.run(Path(args.out), smoke=args.smoke)
+        results = speed.run(Path(args.out), smoke=args.smoke, profile=args.profile)
         for target in results["targets"]:
             print(f"{target['target']}: {target['measured']:.3f} (wanted {target['wanted']})")
         print(f"table: {Path(args.out) / 'SPEED.md'}")
