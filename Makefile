@@ -14,7 +14,7 @@ SWORD  := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaR
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[demo,test]"
+	$(PIP) -e ".[demo,test,auto]"
 	touch $(STAMP)
 
 bibles:

@@ -149,3 +149,10 @@ def test_bible_without_the_sword_modules_names_the_debian_packages(tmp_path, mon
     monkeypatch.setattr(datasets, "SWORD_ROOT", tmp_path / "sword")
     with pytest.raises(UserError, match="apt-get install sword-text-kjv sword-text-sparv"):
         load_splits("seq2seq", load_config(None, task="seq2seq", **{"data.path": "bible-en-es"}).data)
+
+
+def test_chatterbot_conversations_are_whole_turns():
+    pytest.importorskip("chatterbot_corpus")
+    conversations = REGISTRY["chatterbot"].loader()["train"]
+    assert len(conversations) == 2025  # a bare one-line entry is no conversation, not a list of letters
+    assert all(len(c["turns"]) >= 2 and all(len(t) > 1 or t.isalnum() for t in c["turns"]) for c in conversations)

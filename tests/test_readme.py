@@ -31,7 +31,7 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
 
     for command in commands:
         args = shlex.split(command)[1:]
-        if args[0] == "train":
+        if args[0] in ("train", "compare"):
             args += ["train.max_steps=2", "train.eval_every=2"]
             if "--resume" in args:
                 args[args.index("train.max_steps=2")] = "train.max_steps=3"

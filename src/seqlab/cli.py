@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
     p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly"))
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
-    p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer"))
+    p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer", "auto"),
+                   help="auto: search encoder, size, learning rate and dropout within --max-minutes")
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-steps", type=int)
@@ -81,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
 
+    p = sub.add_parser("compare", help="train every encoder on the same data and budget over seeds, side by side")
+    p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]")
+    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly"))
+    p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
+    p.add_argument("--encoders", default=",".join(("rnn", "lstm", "gru", "transformer")),
+                   help="comma-separated (default: all four)")
+    p.add_argument("--budget-minutes", type=float, default=2.0, help="training wall time of every run")
+    p.add_argument("--seeds", type=int, default=3, help="runs per encoder, seeds 0 … K-1")
+    p.add_argument("--equal", choices=("time", "params"), default="time",
+                   help="params: also size every encoder to the first one's parameter count")
+    p.add_argument("--out", help="the folder for the runs and compare.json/.html (default: runs/compare-TASK-TIME)")
+
     p = sub.add_parser("bench", help="speed against the machine's limit and the peers, or the published-results rows")
     p.add_argument("table", choices=("speed", "quality"))
     p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
@@ -115,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
-        if extra and (args.command != "train" or any(e.startswith("-") or "=" not in e for e in extra)):
+        if extra and (args.command not in ("train", "compare") or any(e.startswith("-") or "=" not in e for e in extra)):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if extra:  # key=value settings given after the options
             args.settings += extra
@@ -133,15 +146,26 @@ def cmd_train(args) -> int:
 
     settings = list(args.settings)
     config_file = settings.pop(0) if settings and settings[0].endswith((".yaml", ".yml")) else None
-    flags = {"task": args.task, "data.path": args.data, "model.encoder": args.encoder,
+    auto = args.encoder == "auto"
+    flags = {"task": args.task, "data.path": args.data, "model.encoder": None if auto else args.encoder,
              "train.epochs": args.epochs, "train.max_steps": args.max_steps,
              "train.max_minutes": args.max_minutes}
     config = load_config(config_file, settings, **flags)
     if not config.data.path:
         raise UserError("seqlab train needs --data PATH (or data.path in the config file)")
-    from seqlab.pipeline import fit
+    if auto:
+        from datetime import datetime
 
-    pipeline = fit(config, args.out, resume=args.resume)
+        from seqlab.search import search
+
+        if args.resume:
+            raise UserError("--encoder auto searches afresh: it cannot --resume")
+        out = Path(args.out or f"runs/{config.task}-auto-{datetime.now():%Y%m%d-%H%M%S}")
+        pipeline = search(config, out, config.train.max_minutes)
+    else:
+        from seqlab.pipeline import fit
+
+        pipeline = fit(config, args.out, resume=args.resume)
     if pipeline.main_process:
         print(json.dumps({"run_dir": str(pipeline.run_dir),
                           **json.loads((pipeline.run_dir / "metrics.json").read_text())}))
@@ -292,6 +316,29 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from seqlab.compare import compare, parse_encoders, table
+    from seqlab.config import load_config
+
+    encoders = parse_encoders(args.encoders)
+    settings = list(args.settings)
+    config_file = settings.pop(0) if settings and settings[0].endswith((".yaml", ".yml")) else None
+    config = load_config(config_file, settings, **{"task": args.task, "data.path": args.data})
+    if not config.data.path:
+        raise UserError("seqlab compare needs --data PATH (or data.path in the config file)")
+    out = Path(args.out or f"runs/compare-{config.task}-{datetime.now():%Y%m%d-%H%M%S}")
+    print(f"{len(encoders)} encoder(s) x {args.seeds} seed(s) x {args.budget_minutes:g} min: "
+          f"about {len(encoders) * args.seeds * args.budget_minutes:g} minutes of training", file=sys.stderr)
+    result = compare(config, encoders, args.seeds, args.budget_minutes, out, args.equal)
+    Console().print(table(result))
+    print(f"report: {out / 'compare.html'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     if args.table == "speed":
         if args.rows or args.list:
@@ -310,4 +357,5 @@ def cmd_bench(args) -> int:
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
             "generate": cmd_generate, "chat": cmd_chat,
-            "datasets": cmd_datasets, "demo": cmd_demo, "bench": cmd_bench}
+            "datasets": cmd_datasets, "demo": cmd_demo, "compare": cmd_compare,
+            "bench": cmd_bench}

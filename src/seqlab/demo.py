@@ -37,6 +37,9 @@ TOUR = [
 ]
 METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm": ("loss", "perplexity"),
            "forecast": ("mase", "coverage_80"), "anomaly": ("roc_auc", "f1"), "seq2seq": ("bleu", "chrf")}
+# The last stop asks which encoder suits one of the data sets: all four, two seeds each, a short budget.
+COMPARE = ("classify", "gunpoint", {"model.hidden_size": 32, "model.embed_dim": 32, "train.batch_size": 8,
+                                    "train.monitor": "loss", "train.epochs": 500}, 2, 0.2)
 TRANSLATE = ["In the beginning was the Word, and the Word was with God.", "And God said, Let there be light."]
 
 
@@ -72,6 +75,8 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
             row["translations"] = dict(zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4))))
         rows.append(row)
 
+    compared = _compare(console, out / "compare")
+
     table = Table(title="seqlab demo: one model, many data shapes")
     for column in ("task", "dataset", "encoder", "metric", "run directory"):
         table.add_column(column)
@@ -85,13 +90,33 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
             console.print("This coffee" + row["sample"], markup=False)
         for source, output in row.get("translations", {}).items():
             console.print(f"{row['dataset']}: {source} → {output}", markup=False)
-    (out / "index.html").write_text(_index(rows))
+    if compared is not None:
+        from seqlab.compare import table as compare_table
+
+        console.print(compare_table(compared))
+    (out / "index.html").write_text(_index(rows, compared))
     (out / "results.json").write_text(json.dumps(rows, indent=2))
     console.print(f"Reports: {out / 'index.html'}")
     return rows
 
 
-def _index(rows: list[dict]) -> str:
+def _compare(console, out: Path) -> dict | None:
+    """`seqlab compare` on the COMPARE data set, or None where its package is missing."""
+    from seqlab.compare import compare
+    from seqlab.config import ENCODERS
+    from seqlab.errors import UserError
+
+    task, dataset, settings, seeds, minutes = COMPARE
+    console.rule(f"which encoder: compare on {dataset}, {seeds} seeds, {minutes * 60:.0f} s each")
+    config = load_config(None, task=task, **{"data.path": dataset, **settings})
+    try:
+        return compare(config, list(ENCODERS), seeds, minutes, out)
+    except UserError as exc:
+        console.print(f"[yellow]skipped the comparison:[/yellow] {exc}")
+        return None
+
+
+def _index(rows: list[dict], compared: dict | None = None) -> str:
     items = "".join(
         f'<li><a href="{html.escape(Path(r["run_dir"]).name)}/report.html">{html.escape(r["name"])}</a>: '
         f'{html.escape(r["task"])} on {html.escape(r["dataset"])} with {html.escape(r["encoder"])}</li>'
@@ -100,5 +125,8 @@ def _index(rows: list[dict]) -> str:
     translations = "".join(f"<li>{html.escape(source)} → {html.escape(output)}</li>"
                            for r in rows for source, output in r.get("translations", {}).items())
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab demo</title></head><body>'
-            f"<h1>seqlab demo</h1><ul>{items}</ul><h2>Generated text</h2>{samples}"
+            f"<h1>seqlab demo</h1><ul>{items}</ul>"
+            + (f'<p><a href="compare/compare.html">Which encoder?</a> seqlab compare on {compared["data"]}</p>'
+               if compared else "")
+            + f"<h2>Generated text</h2>{samples}"
             + (f"<h2>Translations</h2><ul>{translations}</ul>" if translations else "") + "</body></html>\n")

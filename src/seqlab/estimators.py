@@ -68,7 +68,8 @@ class _Estimator:
         from seqlab.config import load_config
 
         values = {
-            **self._own_settings(), "task": self.task, "model.encoder": self.encoder, "train.epochs": self.epochs,
+            **self._own_settings(), "task": self.task, "model.encoder": None if self.encoder == "auto" else self.encoder,
+            "train.epochs": self.epochs,
             "train.max_minutes": self.max_minutes, "train.batch_size": self.batch_size, "train.lr": self.lr,
             "data.tokenizer": self.tokenizer, "model.embed_dim": self.embed_dim,
             "model.hidden_size": self.hidden_size, "model.num_layers": self.num_layers,
@@ -85,7 +86,12 @@ class _Estimator:
         splits = complete_splits(self.task, splits, config.data.val_fraction, 0.0, seed=self.seed,
                                  horizon=config.data.horizon, lookback=config.data.lookback)
         out = Path(self.out) if self.out else Path(tempfile.mkdtemp(prefix=f"seqlab-{self.task}-")) / "run"
-        self.pipeline_ = fit(config, out, splits)
+        if self.encoder == "auto":  # a search within max_minutes; the winner's run is this estimator's
+            from seqlab.search import search
+
+            self.pipeline_ = search(config, out, config.train.max_minutes, splits)
+        else:
+            self.pipeline_ = fit(config, out, splits)
         self.run_dir_ = self.pipeline_.run_dir
         return self
 

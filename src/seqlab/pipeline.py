@@ -185,8 +185,9 @@ class Pipeline:
 
 
 def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,
-        resume: bool = False) -> Pipeline:
-    """Train a model as `config` says and write its run directory; returns the trained pipeline."""
+        resume: bool = False, on_evaluate=None) -> Pipeline:
+    """Train a model as `config` says and write its run directory; returns the trained pipeline.
+    `on_evaluate(step, metrics)` hears every validation result of the loop."""
     device = pick_device()
     processes = Processes.start(device)
     t = config.train
@@ -233,7 +234,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         rd.atomic_write(out / "config.yaml", config.to_yaml())
         task.save(out)
     started = time.monotonic()
-    state = train(model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume)
+    state = train(model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume, on_evaluate)
 
     processes.barrier()  # the main process has written the best weights
     rd.load_weights(model, out / "model.safetensors")

@@ -221,14 +221,18 @@ def _bbc_news_summary() -> dict[str, list]:
 
 
 def _chatterbot() -> dict[str, list]:
-    """The English dialogues of chatterbot-corpus: 2,026 conversations in 21 topics (package chatterbot-corpus)."""
+    """The English dialogues of chatterbot-corpus: 2,025 conversations of two or more turns in 21 topics
+    (package chatterbot-corpus)."""
     import yaml
 
     package = _import_package("chatterbot_corpus", "chatterbot")
     conversations = []
     for path in sorted((Path(package.__file__).parent / "data" / "english").glob("*.yml")):
         for turns in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
-            conversations.append({"turns": [str(t).strip() for t in turns]})
+            turns = [turns] if isinstance(turns, str) else turns  # a few entries are one bare line
+            turns = [str(t).strip() for t in turns if str(t).strip()]
+            if len(turns) > 1:
+                conversations.append({"turns": turns})
     return {"train": conversations}
 
 
@@ -413,7 +417,7 @@ REGISTRY: dict[str, Dataset] = {
                 obtain="Put the 'BBC News Summary' folder (News Articles/, Summaries/) there: from Kaggle's "
                        "'BBC News Summary' or github.com/Miguel-G-Soares/PRI_proj1 at commit 04750a1 "
                        "(SEQLAB_DATA sets the cache folder)"),
-        Dataset("chatterbot", "seq2seq", "chatterbot-corpus English dialogues, 2,026 conversations "
+        Dataset("chatterbot", "seq2seq", "chatterbot-corpus English dialogues, 2,025 conversations "
                 "(package chatterbot-corpus)", loader=_chatterbot,
                 options={"val_fraction": 0.1, "test_fraction": 0.1}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",

@@ -14,6 +14,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,8 +47,11 @@ class LoopState:
 
 
 def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfig, out: Path,
-          autocast, processes: Processes, resume: bool = False) -> LoopState:
-    """Train `model` in place; returns the final loop state. Only the main process writes files."""
+          autocast, processes: Processes, resume: bool = False,
+          on_evaluate: Callable[[int, dict[str, float]], None] | None = None) -> LoopState:
+    """Train `model` in place; returns the final loop state. Only the main process writes files.
+
+    `on_evaluate(step, metrics)` hears every validation result (a search prunes weak trials there)."""
     net = model
     if processes.world > 1:
         net = nn.parallel.DistributedDataParallel(model)
@@ -67,9 +71,11 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
 
     def evaluate() -> None:
         nonlocal train_loss, train_count
-        _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
-                  mean_loss(train_loss, train_count), writer)
+        metrics = _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
+                            mean_loss(train_loss, train_count), writer)
         train_loss, train_count = 0.0, 0
+        if on_evaluate is not None:
+            on_evaluate(state.step, metrics)
 
     while not state.stopped_by:
         generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
@@ -139,7 +145,7 @@ def _scale_gradients(model: nn.Module, factor: float) -> None:
 
 
 def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast,
-              processes: Processes, optimizer, state: LoopState, train_loss: float, writer) -> None:
+              processes: Processes, optimizer, state: LoopState, train_loss: float, writer) -> dict[str, float]:
     metrics = task.evaluate(model, val_data, config.batch_size, autocast)
     if config.monitor is None:
         name, higher_is_better = task.primary_metric, task.higher_is_better
@@ -170,6 +176,7 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
         if writer is not None:
             for k, v in row.items():
                 writer.add_scalar(k, v, state.step)
+    return metrics
 
 
 def _checkpoint(model, optimizer, out: Path, state: LoopState) -> None:

@@ -1,0 +1,104 @@
+"""`seqlab compare`: every encoder on the same splits and budget over seeds, the noise test, the
+report files, failures and interruptions kept as rows, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import tiny
+from seqlab.cli import main
+from seqlab.compare import Trial, compare, summarise
+
+
+def _trial(encoder: str, seed: int, accuracy: float, status: str = "ok") -> Trial:
+    return Trial(encoder, seed, f"runs/{encoder}-{seed}", status, {"accuracy": accuracy, "loss": 1 - accuracy},
+                 parameters=100, train_seconds=10.0, steps=5, items_per_second=50.0, latency_ms=1.0)
+
+
+def test_ranking_and_the_noise_test():
+    trials = [_trial("gru", s, a) for s, a in enumerate((0.90, 0.91, 0.92))]
+    trials += [_trial("lstm", s, a) for s, a in enumerate((0.80, 0.81, 0.79))]  # clearly worse
+    trials += [_trial("rnn", s, a) for s, a in enumerate((0.89, 0.93, 0.90))]  # as good, within the noise
+    trials += [_trial("transformer", 0, 0.5, "failed: RuntimeError: boom")]
+    summary = summarise(trials, "accuracy")
+    assert [summary[e]["rank"] for e in ("gru", "rnn", "lstm")] == [1, 2, 3]
+    assert summary["gru"]["metrics"]["accuracy"]["mean"] == pytest.approx(0.91)
+    assert summary["gru"]["metrics"]["accuracy"]["std"] == pytest.approx(0.01)
+    assert summary["lstm"]["beyond_noise"] is True and summary["lstm"]["p_vs_best"] < 0.05
+    assert summary["rnn"]["beyond_noise"] is False
+    assert summary["transformer"] == {**summary["transformer"], "runs": 0, "failed": 1}
+    assert "rank" not in summary["transformer"]
+    by_loss = summarise(trials, "loss")  # lower is better: the same order
+    assert [by_loss[e]["rank"] for e in ("gru", "rnn", "lstm")] == [1, 2, 3]
+
+
+def test_one_seed_gives_no_noise_estimate():
+    summary = summarise([_trial("gru", 0, 0.9), _trial("lstm", 0, 0.8)], "accuracy")
+    assert summary["lstm"]["p_vs_best"] is None and summary["lstm"]["beyond_noise"] is None
+
+
+def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_path):
+    config = tiny("classify", **{"train.max_steps": 3})
+    result = compare(config, ["rnn", "transformer"], 2, 1.0, tmp_path / "cmp", splits=splits["classify"])
+    assert [(t["encoder"], t["seed"], t["status"]) for t in result["trials"]] == [
+        ("rnn", 0, "ok"), ("rnn", 1, "ok"), ("transformer", 0, "ok"), ("transformer", 1, "ok")]
+    for trial in result["trials"]:
+        run = tmp_path / "cmp" / f"{trial['encoder']}-seed{trial['seed']}"
+        assert json.loads((run / "metrics.json").read_text())["accuracy"] == trial["metrics"]["accuracy"]
+        assert (run / "config.yaml").read_text().count(f"seed: {trial['seed']}") == 1
+        assert json.loads((run / "meta.json").read_text())["split_sizes"] == {"train": 100, "val": 30, "test": 30}
+        assert trial["parameters"] > 0 and trial["items_per_second"] > 0 and trial["latency_ms"] > 0
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert saved["summary"]["rnn"]["runs"] == 2 and saved["metric"] == "accuracy"
+    assert {saved["summary"][e]["rank"] for e in ("rnn", "transformer")} == {1, 2}
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 0
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "compare.png" in page and "rnn-seed1/report.html" in page
+
+
+def test_equal_parameters_sizes_every_encoder_to_the_first(splits, tmp_path):
+    config = tiny("classify", **{"train.max_steps": 2, "model.hidden_size": 32})
+    result = compare(config, ["lstm", "rnn", "transformer"], 1, 1.0, tmp_path / "cmp", equal="params",
+                     splits=splits["classify"])
+    counts = {t["encoder"]: t["parameters"] for t in result["trials"]}
+    sizes = {t["encoder"]: t["hidden_size"] for t in result["trials"]}
+    assert sizes["lstm"] == 32 and sizes["rnn"] > 32  # an RNN cell has a quarter of an LSTM's weights
+    assert all(abs(c - counts["lstm"]) / counts["lstm"] < 0.15 for c in counts.values())
+
+
+def test_a_failed_run_is_a_row_and_an_interrupt_keeps_the_finished_ones(splits, tmp_path, monkeypatch):
+    from seqlab import pipeline
+
+    real_fit, calls = pipeline.fit, []
+
+    def fit(config, out, given):
+        calls.append(config.model.encoder)
+        if config.model.encoder == "gru":
+            raise RuntimeError("out of memory")
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_fit(config, out, given)
+
+    monkeypatch.setattr(pipeline, "fit", fit)
+    config = tiny("classify", **{"train.max_steps": 2})
+    with pytest.raises(KeyboardInterrupt):
+        compare(config, ["rnn", "gru", "lstm"], 1, 1.0, tmp_path / "cmp", splits=splits["classify"])
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [(t["encoder"], t["status"]) for t in saved["trials"]] == [
+        ("rnn", "ok"), ("gru", "failed: RuntimeError: out of memory"), ("lstm", "interrupted")]
+    assert saved["summary"]["gru"]["failed"] == 1 and saved["summary"]["rnn"]["rank"] == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--encoders", "lstm,cnn"], "unknown encoder 'cnn' in --encoders"),
+    (["--budget-minutes", "0.00001"], "too small to finish one evaluation"),
+    (["--budget-minutes", "-1"], "give a positive number of minutes"),
+    (["--seeds", "0"], "--seeds 0: give at least 1"),
+])
+def test_compare_refuses_bad_input(args, message, spam_file, tmp_path, capsys):
+    code = main(["compare", "--task", "classify", "--data", str(spam_file), "--out", str(tmp_path / "cmp"), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()
