@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer", "auto"),
                    help="auto: search encoder, size, learning rate and dropout within --max-minutes")
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
+    p.add_argument("--trials", type=int, help="--encoder auto: stop the search after this many trials")
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-steps", type=int)
     p.add_argument("--max-minutes", type=float, help="wall-time budget for training")
@@ -161,7 +162,7 @@ def cmd_train(args) -> int:
         if args.resume:
             raise UserError("--encoder auto searches afresh: it cannot --resume")
         out = Path(args.out or f"runs/{config.task}-auto-{datetime.now():%Y%m%d-%H%M%S}")
-        pipeline = search(config, out, config.train.max_minutes)
+        pipeline = search(config, out, config.train.max_minutes, max_trials=args.trials)
     else:
         from seqlab.pipeline import fit
 
