@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -391,13 +390,9 @@ def _silenced(flags, quiet: int):
     return kept
 
 
-def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
-               platform.processor())
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
-
-
 def write_tables(results: dict[str, dict]) -> None:
+    from seqlab.bench.speed import machine
+
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# Benchmarks: published-results rows", "",
              f"Measured by `python benchmarks/run.py ROW` on {machine()}; the latest run of each row.", "",

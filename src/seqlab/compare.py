@@ -92,11 +92,11 @@ def compare(config: RunConfig, encoders: list[str], seeds: int, budget_minutes: 
 
 def _fitted_task(config: RunConfig, splits: dict[str, list]):
     """The task with its vocabularies learned from the training split, and the sizes the model needs."""
+    from seqlab.pipeline import resolve_input
     from seqlab.tasks import task_type
 
     probe = copy.deepcopy(config)
-    if probe.task == "classify" and probe.data.input == "auto":
-        probe.data.input = "series" if "values" in splits["train"][0] else "text"
+    resolve_input(probe, splits["train"])
     task = task_type(probe)(probe)
     task.fit(splits["train"])
     return task, task.model_sizes()

@@ -205,8 +205,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
-    if config.task == "classify" and config.data.input == "auto":
-        config.data.input = "series" if "values" in splits["train"][0] else "text"
+    resolve_input(config, splits["train"])
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
     if resume:
@@ -253,6 +252,12 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         reporting.write_report(out)
     processes.finish()  # every process returns once the run directory is complete
     return Pipeline(config, task, model.cpu(), out, bf16, main_process=processes.main)
+
+
+def resolve_input(config: RunConfig, train: list) -> None:
+    """classify with data.input=auto: text or series, as the training records hold."""
+    if config.task == "classify" and config.data.input == "auto":
+        config.data.input = "series" if "values" in train[0] else "text"
 
 
 def load(run_dir: str | Path) -> Pipeline:

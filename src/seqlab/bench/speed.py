@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from seqlab.bench import peers
+from seqlab.training import run_dir as rd
 
 
 @dataclass(frozen=True)
@@ -145,11 +146,9 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) 
         "train.precision": precision, "train.log_every": 10**9})
     val = text[: 2 * sizes.context + 2]  # evaluation is not what is measured: keep it short
     pipeline = fit(config, out, {"train": [text], "val": [val]})
-    history = (out / "history.csv").read_text().splitlines()
-    columns = history[0].split(",")
-    rows = [dict(zip(columns, line.split(","))) for line in history[1:]]
-    first, last = rows[0], rows[-1]
-    rate = (int(last["items_seen"]) - int(first["items_seen"])) / (float(last["seconds"]) - float(first["seconds"]))
+    history = rd.read_history(out / "history.csv")  # rows at the warm-up's end and at the last step
+    first, last = history[0], history[-1]
+    rate = (last["items_seen"] - first["items_seen"]) / (last["seconds"] - first["seconds"])
     flops = train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim) if transformer else \
         train_flops_per_token(pipeline.model)
     return {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model)}
@@ -414,7 +413,7 @@ def _profiled(work, path: Path, no_grad: bool = False, rows: int = 25) -> Path:
         work()
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             work()
-    _atomic(path, prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows) + "\n")
+    rd.atomic_write(path, prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows) + "\n")
     return path
 
 
@@ -501,15 +500,9 @@ def targets(r: dict) -> list[dict]:
 
 def write(r: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "speed.json", json.dumps(r, indent=2) + "\n")
-    _atomic(out / "SPEED.md", markdown(r))
+    rd.atomic_write(out / "speed.json", json.dumps(r, indent=2) + "\n")
+    rd.atomic_write(out / "SPEED.md", markdown(r))
     plot(r, out / "speed.png")
-
-
-def _atomic(path: Path, content: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
 
 
 def markdown(r: dict) -> str:
