@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--prompt", default="")
     p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--out", help="write the samples here instead of standard output (FASTA for a DNA model)")
     _decoding_options(p, temperature=1.0)
 
     p = sub.add_parser("chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered")
@@ -258,8 +259,18 @@ def cmd_forecast(args) -> int:
 def cmd_generate(args) -> int:
     from seqlab.pipeline import load
 
-    for text in load(args.run_dir).generate(args.prompt, _decoding(args), args.num_samples):
-        print(args.prompt + text)
+    pipeline = load(args.run_dir)
+    samples = [args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)]
+    if not args.out:
+        print("\n".join(samples))
+    elif pipeline.config.data.input == "dna":
+        from seqlab.data.dna import write_fasta
+
+        write_fasta(Path(args.out), [piece for sample in samples for piece in sample.split() if piece])
+    else:
+        from seqlab.training.run_dir import atomic_write
+
+        atomic_write(Path(args.out), "\n".join(samples) + "\n")
     return 0
 
 

@@ -21,7 +21,8 @@ FORMAT_VERSION = 1
 TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
-TOKENIZERS = ("auto", "char", "word", "bpe")
+TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
+INPUTS = ("auto", "text", "series", "dna")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -29,12 +30,13 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = "auto"  # classify: text | series (numbers); auto: what the training data holds
+    input: str = "auto"  # text | series (numbers) | dna; auto: what the training data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
     tags_column: str = "tags"  # JSONL tagging
-    tokenizer: str = "auto"  # auto: word for classify and tag, char for lm, bpe for seq2seq
+    tokenizer: str = "auto"  # auto: word for classify and tag, char for lm, bpe for seq2seq,
+    # nucleotide for DNA; kmer: DNA in non-overlapping k-mers of data.kmer bases
     vocab_size: int = 8000  # bpe
     min_freq: int = 1  # word: rarer words become [UNK]
     lowercase: bool = False
@@ -67,6 +69,9 @@ class DataConfig:
     # the other covariate columns are known only up to the forecast origin
     eval_stride: int = 1  # points between the forecast origins of validation and test windows
     anomaly_quantile: float = 0.99  # anomaly, without labelled validation anomalies: the threshold's quantile
+    # DNA (FASTA, FASTQ, GenBank read with Biopython)
+    kmer: int = 3  # tokenizer kmer: bases per token
+    ambiguous: str = "n"  # IUPAC ambiguity codes (R, Y, S, …): n (read as N, with a warning) | keep | error
 
 
 @dataclass
@@ -175,7 +180,8 @@ class RunConfig:
         _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last"))
         _choice("model.loss", self.model.loss, ("mse", "mae"))
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
-        _choice("data.input", self.data.input, ("auto", "text", "series"))
+        _choice("data.input", self.data.input, INPUTS)
+        _choice("data.ambiguous", self.data.ambiguous, ("n", "keep", "error"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))
         _choice("model.attention", self.model.attention, ("bahdanau", "luong"))
@@ -198,7 +204,8 @@ class RunConfig:
             elif self.data.horizon != 1:
                 raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
         if self.data.tokenizer == "auto":
-            self.data.tokenizer = {"lm": "char", "seq2seq": "bpe"}.get(self.task, "word")
+            self.data.tokenizer = ("nucleotide" if self.data.input == "dna" else
+                                   {"lm": "char", "seq2seq": "bpe"}.get(self.task, "word"))
         if self.model.bidirectional is None:
             self.model.bidirectional = self.task != "lm"
         if self.task == "lm" and self.model.bidirectional:
@@ -208,7 +215,7 @@ class RunConfig:
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
                     "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
                     "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns",
-                    "data.sentence_length"):
+                    "data.sentence_length", "data.kmer"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")

@@ -54,6 +54,11 @@ class Pipeline:
         Tag: per record the list of tags."""
         if self.config.task == "lm":
             raise UserError("a language model generates text: use generate")
+        if self.config.data.input == "dna":
+            from seqlab.data.dna import clean_all
+
+            texts = clean_all([r["text"] for r in records], self.config.data.ambiguous, "sequence")
+            records = [{**r, "text": t} for r, t in zip(records, texts)]
         if self.config.task == "forecast":
             return self.forecast(records)
         if self.config.task == "anomaly":
@@ -255,9 +260,12 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
 
 def resolve_input(config: RunConfig, train: list) -> None:
-    """classify with data.input=auto: text or series, as the training records hold."""
+    """classify with data.input=auto: text or series, as the training records hold. DNA is read in
+    nucleotides unless the run asks for k-mers."""
     if config.task == "classify" and config.data.input == "auto":
         config.data.input = "series" if "values" in train[0] else "text"
+    if config.data.input == "dna" and config.data.tokenizer not in ("nucleotide", "kmer"):
+        config.data.tokenizer = "nucleotide"
 
 
 def load(run_dir: str | Path) -> Pipeline:

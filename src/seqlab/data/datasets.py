@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from seqlab.config import SERIES_TASKS, DataConfig
+from seqlab.data import dna as dna_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
@@ -301,6 +302,7 @@ _M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb
 _NAB = f"{_GITHUB}/numenta/NAB/ea702d75cc2258d9d7dd35ca8e5e2539d71f3140"
 _MULTI30K = f"{_GITHUB}/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
 _BBC_DIGEST = "75e6ed3f894aaff8fc4a3fa6207abc42dbc3c8b981b2de03c13912628507c153"
+_SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30ea021abc/data/spliceData.txt"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -420,6 +422,11 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("chatterbot", "seq2seq", "chatterbot-corpus English dialogues, 2,025 conversations "
                 "(package chatterbot-corpus)", loader=_chatterbot,
                 options={"val_fraction": 0.1, "test_fraction": 0.1}),
+        Dataset("splice", "classify", "UCI primate splice junctions: 3,190 sequences of 60 bases, EI / IE / N; "
+                "a fixed stratified 80/10/10 split", folder="uci-splice-junction",
+                files={"train": RemoteFile("spliceData.txt", _SPLICE,
+                                           "ebbae10c85d3c285e2a2489a37e42bc2ee8d91d15005e391a9962fa3389a114f")},
+                options={"input": "dna", "format": "splice"}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -520,12 +527,13 @@ def retarget(data, path: str):
     """The run's data settings pointed at another `path`, for evaluating or predicting there.
 
     Settings that the training data's registry entry imposed (its columns, format, fractions) go
-    back to their defaults; settings the user chose, and the run's shape (lookback, horizon), stay.
+    back to their defaults; settings the user chose, the run's shape (lookback, horizon) and what
+    its input is (text, numbers, DNA) stay.
     """
     moved = dataclasses.replace(data, path=path)
     source = REGISTRY.get(data.path or "")
     if source is not None:
-        for key in source.options:
+        for key in source.options.keys() - {"input"}:
             setattr(moved, key, getattr(DataConfig(), key))
     return moved
 
@@ -542,6 +550,12 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return series_io.read_series(path, data)
     if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
         return series_io.read_labelled_series(path, data)
+    if data.input == "dna" and task in ("classify", "lm"):
+        if task == "lm":
+            return [dna_io.read_genome_text(path, data)]
+        if fmt == "splice":
+            return dna_io.read_splice(path, data, labelled)
+        return dna_io.read_labelled(path, data, labelled)
     if task == "lm":
         return [text_io.read_text(path)]
     if task == "extract" and not labelled and suffix == ".txt":

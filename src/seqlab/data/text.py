@@ -36,13 +36,18 @@ class TextTokenizer:
 
     @classmethod
     def train(cls, kind: str, texts: Iterable[str], vocab_size: int = 8000, min_freq: int = 1,
-              lowercase: bool = False, pretokenized: bool = False) -> TextTokenizer:
-        """Learn a `kind` ("char" | "word" | "bpe") vocabulary from training texts.
+              lowercase: bool = False, pretokenized: bool = False, kmer: int = 3) -> TextTokenizer:
+        """Learn a `kind` ("char" | "word" | "bpe") vocabulary from training texts; DNA's kinds
+        ("nucleotide" | "kmer", of `kmer` bases) have a fixed one.
 
         `pretokenized`: the texts are words already (tagging), so a word is never split further.
         """
         from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+        if kind in ("nucleotide", "kmer"):
+            from seqlab.data.dna import dna_tokenizer
+
+            return dna_tokenizer(kind, kmer)
         if kind == "bpe":
             backend = Tokenizer(models.BPE(unk_token="[UNK]"))
             backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -63,7 +68,7 @@ class TextTokenizer:
                 special_tokens=SPECIAL_TOKENS, min_frequency=min_freq, show_progress=False
             )
         else:
-            raise UserError(f"unknown tokenizer '{kind}': use char, word or bpe")
+            raise UserError(f"unknown tokenizer '{kind}': use char, word, bpe, nucleotide or kmer")
         if lowercase:
             backend.normalizer = normalizers.Lowercase()
         backend.train_from_iterator(texts, trainer=trainer)

@@ -22,7 +22,7 @@ class ClassifyTask(Task):
     def fit(self, train: list) -> None:
         d = self.config.data
         self.tokenizer = TextTokenizer.train(d.tokenizer, (r["text"] for r in train), d.vocab_size,
-                                             d.min_freq, d.lowercase)
+                                             d.min_freq, d.lowercase, kmer=d.kmer)
         if d.multi_label:
             self.labels = sorted({label for r in train for label in r["label"]})
         else:
@@ -152,7 +152,7 @@ class LMTask(Task):
     def fit(self, train: list) -> None:
         d = self.config.data
         self.tokenizer = TextTokenizer.train(d.tokenizer, _chunks(train[0]), d.vocab_size, d.min_freq,
-                                             d.lowercase)
+                                             d.lowercase, kmer=d.kmer)
 
     def model_sizes(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}

@@ -1,0 +1,171 @@
+"""DNA: checking sequences, the nucleotide and k-mer tokenizers, and FASTA, FASTQ and GenBank files.
+
+Files are read with Biopython. A sequence may hold A, C, G, T and N; the IUPAC ambiguity codes
+(R, Y, S, W, K, M, B, D, H, V) follow `data.ambiguous`: `n` reads them as N and warns, `keep`
+keeps them as letters of their own, `error` refuses them. Any other letter is refused.
+
+Readers return the records the text tasks take:
+- classification: {"text": sequence, "label": str}; the label is `label=…` in a FASTA description
+  (`>seq1 label=EI`), or the file's name when a folder holds one FASTA file per class;
+- language modelling: one str per split, the sequences one per line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import re
+import warnings
+from pathlib import Path
+
+from seqlab.errors import UserError
+
+BASES = "ACGT"
+AMBIGUOUS = "RYSWKMBDHV"  # IUPAC codes for two to three bases; N is any base
+LETTERS = BASES + "N" + AMBIGUOUS
+COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB")
+FORMATS = {".fa": "fasta", ".fasta": "fasta", ".fna": "fasta", ".ffn": "fasta", ".fq": "fastq",
+           ".fastq": "fastq", ".gb": "genbank", ".gbk": "genbank", ".genbank": "genbank"}
+
+
+def clean(sequence: str, ambiguous: str, where: str) -> tuple[str, int]:
+    """`sequence` in capitals without white space, ambiguity codes treated as `ambiguous` says;
+    returns it with the number of ambiguity codes met."""
+    sequence = "".join(str(sequence).split()).upper()
+    if not sequence:
+        raise UserError(f"{where} is an empty sequence")
+    stray = set(sequence) - set(LETTERS)
+    if stray:
+        letter = sorted(stray)[0]
+        raise UserError(f"{where} holds '{letter}', which is not a DNA letter: use A, C, G, T, N or an IUPAC "
+                        f"ambiguity code ({', '.join(AMBIGUOUS)})")
+    codes = sum(sequence.count(c) for c in AMBIGUOUS)
+    if codes and ambiguous == "error":
+        raise UserError(f"{where} holds IUPAC ambiguity codes; set data.ambiguous=n (read them as N) or keep")
+    if codes and ambiguous == "n":
+        sequence = sequence.translate(str.maketrans(AMBIGUOUS, "N" * len(AMBIGUOUS)))
+    return sequence, codes
+
+
+def clean_all(sequences: list[str], ambiguous: str, what: str) -> list[str]:
+    """`clean` over many sequences, with one warning for all the ambiguity codes read as N."""
+    cleaned, codes = [], 0
+    for n, sequence in enumerate(sequences):
+        sequence, count = clean(sequence, ambiguous, f"{what} {n + 1}")
+        cleaned.append(sequence)
+        codes += count
+    if codes and ambiguous == "n":
+        warnings.warn(f"{codes} IUPAC ambiguity code(s) were read as N (data.ambiguous=keep keeps them)")
+    return cleaned
+
+
+def reverse_complement(sequence: str) -> str:
+    return sequence.translate(COMPLEMENT)[::-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenizers: Hugging Face WordLevel models over a fixed alphabet, so they need no training
+
+
+def dna_tokenizer(kind: str, k: int = 3):
+    """`nucleotide`: a token per base. `kmer`: non-overlapping k-mers (the last may be shorter);
+    a k-mer with N or an ambiguity code in it is [UNK]. A line break is a token of its own."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer
+
+    if kind == "nucleotide":
+        words, pattern = list(LETTERS), r"[\s\S]"
+    else:
+        words = ["".join(p) for n in range(1, k + 1) for p in itertools.product(BASES, repeat=n)]
+        pattern = rf"[^\n]{{1,{k}}}|\n"
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + words + ["\n"])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.add_special_tokens(SPECIAL_TOKENS)  # ids 0-3 already: decoding skips them
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    backend.decoder = decoders.Fuse()
+    return TextTokenizer(backend, kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+
+
+def file_format(path: Path) -> str:
+    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
+    fmt = FORMATS.get(suffixes[-1] if suffixes else "")
+    if fmt is None:
+        raise UserError(f"{path}: name a DNA file .fasta/.fa/.fna, .fastq/.fq or .gb/.gbk (gzip allowed)")
+    return fmt
+
+
+def read_sequences(path: Path):
+    """Biopython `SeqRecord`s of a FASTA, FASTQ or GenBank file, gzip or not."""
+    from Bio import SeqIO
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    fmt = file_format(path)
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            records = list(SeqIO.parse(handle, fmt))
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise UserError(f"{path} is not a readable {fmt} file ({str(exc).splitlines()[0]})") from None
+    if not records:
+        raise UserError(f"{path} holds no {fmt} sequences")
+    return records
+
+
+def read_labelled(path: Path, data, labelled: bool = True) -> list[dict]:
+    """Classification records from one FASTA/FASTQ/GenBank file, or a folder of them (the label of
+    a sequence without `label=` in its description is its file's name)."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    sequences, labels = [], []
+    for file in files:
+        for record in read_sequences(file):
+            sequences.append(str(record.seq))
+            found = re.search(r"\blabel=(\S+)", record.description)
+            labels.append(found[1] if found else file.name.split(".")[0] if path.is_dir() else None)
+    if labelled and None in labels:
+        n = labels.index(None)
+        raise UserError(f"sequence {n + 1} of {path} has no label: write 'label=NAME' in its description, "
+                        "or give a folder with one file per label")
+    texts = clean_all(sequences, data.ambiguous, "sequence")
+    return [{"text": t, "label": l} if labelled else {"text": t} for t, l in zip(texts, labels)]
+
+
+def read_genome_text(path: Path, data) -> str:
+    """The sequences of a file, one per line, for a DNA language model."""
+    return "\n".join(clean_all([str(r.seq) for r in read_sequences(path)], data.ambiguous, "sequence")) + "\n"
+
+
+def read_splice(path: Path, data, labelled: bool = True) -> list[dict]:
+    """UCI splice junctions (`data.format=splice`): `class, instance name, 60 bases` per line
+    (EI, IE or N); unlabelled, a line may hold the bases alone."""
+    from seqlab.data.text import read_text
+
+    rows = [line.split(",") for line in read_text(path).splitlines() if line.strip()]
+    if labelled and any(len(row) < 3 for row in rows):
+        n = next(i for i, row in enumerate(rows) if len(row) < 3)
+        raise UserError(f"line {n + 1} of {path} is not 'class, name, sequence'")
+    texts = clean_all([row[-1] for row in rows], data.ambiguous, "splice sequence")
+    return [{"text": t, "label": row[0].strip()} if labelled else {"text": t} for t, row in zip(texts, rows)]
+
+
+def write_fasta(path: Path, sequences: list[str], prefix: str = "generated") -> None:
+    """Sequences as FASTA records `prefix_1`, `prefix_2`, …, written whole or not at all."""
+    import io
+
+    from Bio import SeqIO
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    from seqlab.training.run_dir import atomic_write
+
+    text = io.StringIO()
+    SeqIO.write([SeqRecord(Seq(s), id=f"{prefix}_{i + 1}", description="") for i, s in enumerate(sequences)],
+                text, "fasta")
+    atomic_write(Path(path), text.getvalue())
