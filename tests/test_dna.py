@@ -144,3 +144,18 @@ def test_dna_language_model_writes_fasta(tmp_path, splice_records):
     written = list(SeqIO.parse(out, "fasta"))
     assert written and str(written[0].seq).startswith("ACG")
     assert all(set(str(r.seq)) <= set(dna.LETTERS) for r in written)
+
+
+def test_strand_symmetric_prediction_reads_both_strands_alike(tmp_path, splice_records):
+    from seqlab.pipeline import fit
+
+    splits = {"train": splice_records[:90], "val": splice_records[90:105], "test": splice_records[105:]}
+    config = tiny("classify", "gru", **{"data.input": "dna", "data.reverse_complement": True,
+                                        "data.strand_symmetric": True})
+    pipeline = fit(config, tmp_path / "run", splits=splits)
+    texts = [r["text"] for r in splice_records[105:110]]
+    forward = pipeline.predict([{"text": t} for t in texts])
+    reverse = pipeline.predict([{"text": dna.reverse_complement(t)} for t in texts])
+    assert forward == reverse
+    plain = fit(tiny("classify", "gru", **{"data.input": "dna"}), tmp_path / "plain", splits=splits)
+    assert plain.predict([{"text": texts[0]}]) != plain.predict([{"text": dna.reverse_complement(texts[0])}])

@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--prompt", default="")
     p.add_argument("--num-samples", type=int, default=1)
-    p.add_argument("--out", help="write the samples here instead of standard output (FASTA for a DNA model)")
+    p.add_argument("--out", help="write the samples here instead of standard output (FASTA for a DNA model, "
+                   "a MIDI file for a music model)")
+    p.add_argument("--frames", type=int, default=64, help="music: piano-roll frames to generate")
     _decoding_options(p, temperature=1.0)
 
     p = sub.add_parser("chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered")
@@ -260,6 +262,8 @@ def cmd_generate(args) -> int:
     from seqlab.pipeline import load
 
     pipeline = load(args.run_dir)
+    if pipeline.config.data.input == "music":
+        return _generate_music(pipeline, args)
     samples = [args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)]
     if not args.out:
         print("\n".join(samples))
@@ -271,6 +275,24 @@ def cmd_generate(args) -> int:
         from seqlab.training.run_dir import atomic_write
 
         atomic_write(Path(args.out), "\n".join(samples) + "\n")
+    return 0
+
+
+def _generate_music(pipeline, args) -> int:
+    """A piano roll after a first frame (--prompt: its MIDI pitches, default a C major chord), as MIDI."""
+    from seqlab.data.music import roll_matrix, write_midi
+
+    if not args.out or not args.out.lower().endswith((".mid", ".midi")):
+        raise UserError("a music model writes MIDI: give --out FILE.mid")
+    try:
+        first = [int(p) for p in (args.prompt or "60 64 67").replace(",", " ").split()]
+    except ValueError:
+        raise UserError(f"--prompt for a music model is the first frame's MIDI pitches, e.g. '60 64 67'; "
+                        f"got '{args.prompt}'") from None
+    d = pipeline.config.data
+    roll = pipeline.task.sample(pipeline.model, roll_matrix([first, first], d.pitch_low, d.pitch_high, "--prompt")[:1],
+                                args.frames, pipeline.autocast, args.seed)
+    write_midi(roll, Path(args.out), d.pitch_low)
     return 0
 
 

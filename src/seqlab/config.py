@@ -22,7 +22,7 @@ TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
-INPUTS = ("auto", "text", "series", "dna")
+INPUTS = ("auto", "text", "series", "dna", "music")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -30,7 +30,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = "auto"  # text | series (numbers) | dna; auto: what the training data holds
+    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls); auto: what the training data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
@@ -72,6 +72,11 @@ class DataConfig:
     # DNA (FASTA, FASTQ, GenBank read with Biopython)
     kmer: int = 3  # tokenizer kmer: bases per token
     ambiguous: str = "n"  # IUPAC ambiguity codes (R, Y, S, …): n (read as N, with a warning) | keep | error
+    # music (piano rolls: the JSB Chorales JSON layout)
+    pitch_low: int = 21  # the lowest MIDI pitch of a piano roll (A0)
+    pitch_high: int = 108  # the highest (C8): 88 keys
+    reverse_complement: bool = False  # classify DNA: train on either strand of every sequence, at random
+    strand_symmetric: bool = False  # classify DNA: predict from the mean of both strands' probabilities
 
 
 @dataclass
@@ -219,6 +224,8 @@ class RunConfig:
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
+        if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:
+            raise UserError("data.pitch_low and data.pitch_high must be MIDI pitches (0-127), low first")
         if self.model.strategy == "autoregressive" and (self.model.ar_step < 1 or self.data.horizon % self.model.ar_step):
             raise UserError(f"model.ar_step ({self.model.ar_step}) must divide data.horizon ({self.data.horizon})")
         if self.model.encoder == "transformer" and self.model.hidden_size % self.model.num_heads:

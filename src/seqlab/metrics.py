@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-LOWER_IS_BETTER = ("loss", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled", "quantile_loss")
+LOWER_IS_BETTER = ("loss", "nll", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled", "quantile_loss")
 HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc", "bleu", "chrf", "rouge1",
                     "rouge2", "rougeL")
 

@@ -17,6 +17,7 @@ from seqlab.heads import HeadOutput
 from seqlab.heads.classify import ClassifyHead
 from seqlab.heads.forecast import ForecastHead
 from seqlab.heads.lm import LMHead
+from seqlab.heads.pitches import PitchHead
 from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, SentenceAdapter, TokenAdapter
@@ -51,7 +52,7 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
     else:
         adapter = TokenAdapter(vocab_size, m.embed_dim, m.dropout, num_chars=num_chars,
                                char_dim=m.char_dim, char_filters=m.char_filters)
-    max_len = d.block_size if task == "lm" else getattr(adapter, "num_patches", d.max_length)
+    max_len = d.block_size if task == "lm" and not num_features else getattr(adapter, "num_patches", d.max_length)
     encoder = _encoder(config, adapter.out_dim, max_len, causal=task == "lm")
     if task == "classify":
         head = ClassifyHead(encoder.out_dim, num_labels, config.data.multi_label, m.pooling, m.dropout)
@@ -60,6 +61,8 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                             m.dropout)
     elif task in ("tag", "extract"):
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
+    elif task == "lm" and num_features:  # piano rolls: the next frame's pitches
+        head = PitchHead(encoder.out_dim, num_labels, m.dropout)
     elif task == "seq2seq":
         head = _seq2seq_head(config, adapter, encoder.out_dim, target_vocab_size)
     else:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from seqlab.config import SERIES_TASKS, DataConfig
 from seqlab.data import dna as dna_io
+from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
@@ -198,6 +199,11 @@ def _multi30k_files() -> dict[str, RemoteFile]:
     )}
 
 
+def _jsb_chorales() -> dict[str, list]:
+    """JSB Chorales on a quarter-note grid, Boulanger-Lewandowski et al.'s split: 229 / 76 / 77 chorales."""
+    return music_io.read_roll_json(locate(REGISTRY["jsb-chorales"])["train"])
+
+
 def _bbc_news_summary() -> dict[str, list]:
     """BBC News Summary: 2,225 articles (2004-2005) with extractive summaries, checked by one digest.
 
@@ -303,6 +309,7 @@ _NAB = f"{_GITHUB}/numenta/NAB/ea702d75cc2258d9d7dd35ca8e5e2539d71f3140"
 _MULTI30K = f"{_GITHUB}/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
 _BBC_DIGEST = "75e6ed3f894aaff8fc4a3fa6207abc42dbc3c8b981b2de03c13912628507c153"
 _SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30ea021abc/data/spliceData.txt"
+_JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.json"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -427,6 +434,10 @@ REGISTRY: dict[str, Dataset] = {
                 files={"train": RemoteFile("spliceData.txt", _SPLICE,
                                            "ebbae10c85d3c285e2a2489a37e42bc2ee8d91d15005e391a9962fa3389a114f")},
                 options={"input": "dna", "format": "splice"}),
+        Dataset("jsb-chorales", "lm", "JSB Chorales, quarter-note piano rolls: 229 / 76 / 77 chorales",
+                folder="jsb-chorales", loader=_jsb_chorales, options={"input": "music"},
+                files={"train": RemoteFile("jsb-chorales-quarter.json", _JSB,
+                                           "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91")}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -478,7 +489,9 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in locate(dataset).items()}
     else:
         path = Path(data.path)
-        if task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
+        if task == "lm" and data.input == "music":
+            splits = music_io.read_roll_json(path)
+        elif task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
             splits = _pair_splits(path, data)
         elif path.is_dir():
             files = _split_files(path)
@@ -598,7 +611,7 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     fractions = {"val": val_fraction, "test": test_fraction}
     if task in SERIES_TASKS:
         return _complete_series_splits(splits, fractions, horizon, lookback)
-    if task == "lm":
+    if task == "lm" and isinstance(splits["train"][0], str):  # running text; otherwise pieces of music
         text = splits["train"][0]
         cut = {s: int(len(text) * fractions[s]) for s in missing}
         end = len(text)

@@ -9,6 +9,7 @@ from seqlab.tasks.anomaly import AnomalyTask, Detector
 from seqlab.tasks.base import Task
 from seqlab.tasks.extract import ExtractTask
 from seqlab.tasks.forecast import ForecastTask
+from seqlab.tasks.music import PianoRollTask
 from seqlab.tasks.seq2seq import Seq2SeqTask
 from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
@@ -18,10 +19,12 @@ TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": 
 
 
 def task_type(config) -> type[Task]:
-    """The task class of a run: its task name, and for classification whether it reads text or numbers."""
+    """The task class of a run: its task name and what its input is (text, numbers, a piano roll)."""
     if config.task == "classify" and config.data.input == "series":
         return SeriesClassifyTask
+    if config.task == "lm" and config.data.input == "music":
+        return PianoRollTask
     return TASKS[config.task]
 
 
-__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

@@ -9,6 +9,7 @@ import torch
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
+from seqlab.data.dna import reverse_complement
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
@@ -41,12 +42,36 @@ class ClassifyTask(Task):
                     raise self._over_length(seq, f"text {n + 1}")
                 seq, truncated = seq[:limit], truncated + 1
             example = {"ids": seq or [0]}
+            if self._both_strands:
+                example["rc_ids"] = self.tokenizer.encode(reverse_complement(record["text"]))[:limit] or [0]
             if with_targets:
                 example["target"] = self._target(record["label"], index)
             examples.append(example)
         if truncated:
             warnings.warn(f"{truncated} texts were cut to data.max_length={limit} tokens")
         return examples
+
+    @property
+    def _both_strands(self) -> bool:
+        d = self.config.data
+        return d.input == "dna" and (d.reverse_complement or d.strand_symmetric)
+
+    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[list[int], Batch]]:
+        """With data.reverse_complement, training reads each DNA sequence from either strand at random."""
+        if generator is not None and self.config.data.reverse_complement and self._both_strands:
+            flips = (torch.rand(len(examples), generator=generator) < 0.5).tolist()
+            examples = [{**e, "ids": e["rc_ids"]} if flip else e for e, flip in zip(examples, flips)]
+        yield from super().batches(examples, batch_size, generator)
+
+    def run(self, model, examples: list, batch_size: int, autocast) -> tuple[dict[int, object], float]:
+        """With data.strand_symmetric, a DNA sequence's probabilities (and loss) are the mean of its two strands'."""
+        forward, loss = super().run(model, examples, batch_size, autocast)
+        if not (self.config.data.strand_symmetric and self._both_strands):
+            return forward, loss
+        reverse, reverse_loss = super().run(model, [{**e, "ids": e["rc_ids"]} for e in examples], batch_size, autocast)
+        both = {i: [(a + b) / 2 for a, b in zip(forward[i], reverse[i])] for i in forward}
+        return both, (loss + reverse_loss) / 2
 
     def _target(self, label, index: dict[str, int]):
         wanted = label if self.config.data.multi_label else [str(label)]

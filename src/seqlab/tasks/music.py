@@ -1,0 +1,85 @@
+"""Polyphonic music (`--task lm` with `data.input=music`): the next piano-roll frame from the ones
+before it, judged by the standard frame-level negative log-likelihood (`nll`, nats per frame) of
+Boulanger-Lewandowski et al. (2012): a piece of T frames predicts its frames 2 … T."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab.config import RunConfig
+from seqlab.data.batch import Batch
+from seqlab.data.music import roll_matrix
+from seqlab.errors import UserError
+from seqlab.tasks.base import Task
+
+
+class PianoRollTask(Task):
+    name = "lm"
+    files = ()  # the pitch range is in the config; nothing is learned from the data but the model
+    primary_metric = "nll"
+    higher_is_better = False
+
+    def __init__(self, config: RunConfig, *args):
+        super().__init__(config)
+
+    @property
+    def num_pitches(self) -> int:
+        return self.config.data.pitch_high - self.config.data.pitch_low + 1
+
+    def fit(self, train: list) -> None:
+        self.encode(train[:1])  # the range check, before anything is written
+
+    def model_sizes(self) -> dict[str, int]:
+        return {"num_features": self.num_pitches, "num_labels": self.num_pitches}
+
+    def save(self, run_dir: Path) -> None:
+        pass
+
+    @classmethod
+    def load(cls, config: RunConfig, run_dir: Path) -> PianoRollTask:
+        return cls(config)
+
+    def encode(self, records: list, with_targets: bool = True) -> list:
+        d = self.config.data
+        too_long = next((n for n, piece in enumerate(records) if len(piece) - 1 > d.max_length), None)
+        if too_long is not None:
+            raise UserError(f"piece {too_long + 1} has {len(records[too_long])} frames, over the model's limit "
+                            f"data.max_length={d.max_length} (+1)")
+        return [{"roll": torch.from_numpy(roll_matrix(piece, d.pitch_low, d.pitch_high, f"piece {n + 1}"))}
+                for n, piece in enumerate(records)]
+
+    def length(self, example) -> int:
+        return len(example["roll"]) - 1
+
+    def collate(self, examples: list) -> Batch:
+        rolls = torch.nn.utils.rnn.pad_sequence([e["roll"] for e in examples], batch_first=True)  # (B, T + 1, P)
+        lengths = torch.tensor([len(e["roll"]) - 1 for e in examples])
+        mask = torch.arange(rolls.shape[1] - 1).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        return Batch(inputs=rolls[:, :-1], mask=mask, targets=rolls[:, 1:])
+
+    def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
+        return [p[:n] for p, n in zip(torch.sigmoid(logits), batch.lengths.tolist())]
+
+    def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
+        _, nll = self.run(model, examples, batch_size, autocast)
+        return {"nll": nll, "loss": nll}
+
+    @torch.no_grad()
+    def sample(self, model, first: np.ndarray, frames: int, autocast, seed: int | None = None) -> np.ndarray:
+        """Continue a (T0, P) roll by `frames` frames, each pitch drawn from its Bernoulli; the encoder's
+        state (an RNN's hidden state, a transformer's KV cache) is carried between frames."""
+        model.eval()
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        roll = torch.from_numpy(first).float()[None]  # (1, T0, P)
+        feed, state, new = roll, None, []
+        for _ in range(frames):
+            with autocast():
+                out = model(Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state)
+            state = out.state
+            probs = torch.sigmoid(out.logits[:, -1].float())  # (1, P)
+            feed = torch.bernoulli(probs, generator=generator)[:, None]  # (1, 1, P)
+            new.append(feed[0, 0])
+        return torch.cat([roll[0], torch.stack(new)]).numpy() if new else roll[0].numpy()
