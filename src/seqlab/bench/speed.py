@@ -58,7 +58,7 @@ class Sizes:
     predict_texts: int = 1000
 
 
-SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=1,
+SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=3,
               warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, predict_texts=16)
 
 

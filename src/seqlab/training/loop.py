@@ -162,7 +162,7 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
         state.evals_since_best += 1
         if config.patience is not None and state.evals_since_best > config.patience:
             state.stopped_by = state.stopped_by or "early stopping"
-    row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 2),
+    row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 3),
            "items_seen": state.items_seen, "lr": optimizer.param_groups[0]["lr"],
            "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
     state.history.append(row)
