@@ -69,6 +69,15 @@ ROWS = {r.name: r for r in [
           0.97, overrides={"model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
     *[Row(f"jsb-chorales-{enc}", "jsb-chorales.yaml", "test NLL <= 8.0 per frame (LSTM 8.45, GRU 8.43, TCN 8.10)",
           "nll", 8.0, higher_is_better=False, overrides={"model.encoder": enc}) for enc in ("lstm", "gru", "transformer")],
+    Row("jsb-chorales-nade-gru", "jsb-chorales.yaml", "test NLL per frame with the pitches of a frame modelled "
+        "jointly, toward RNN-NADE's 5.56", "nll", 5.56, higher_is_better=False, overrides={"model.nade_hidden": 150}),
+    *[Row(f"fsdd-{enc}", "fsdd.yaml", "test accuracy >= 0.985 (FSDD official split: takes 0-4)", "accuracy",
+          0.985, overrides={"model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
+    Row("fsdd-speaker-gru", "fsdd.yaml", "accuracy on an unheard speaker (theo), reported beside the official "
+        "split", "accuracy", 0.0, overrides={"data.path": "fsdd-speaker"}),
+    *[Row(f"fsdd-strings-{enc}", "fsdd-strings.yaml", "test WER <= 0.03 on digit strings from test takes (CTC)",
+          "wer", 0.03, higher_is_better=False, beam=8, overrides={"model.encoder": enc})
+      for enc in ("lstm", "gru", "transformer")],
     Row("m4-hourly-smape", "m4-hourly.yaml", "sMAPE <= 9.3 (M4 winner 9.328; seasonal naive 13.912)", "smape",
         9.3, higher_is_better=False, baselines=("naive", "seasonal_naive", "auto_theta", "auto_ets")),
 ]}
@@ -103,8 +112,12 @@ def run_row(row: Row) -> dict:
     if row.baselines:
         test = load_splits(config.task, config.data)["test"]
         extra["baselines"] = pipeline.evaluate_baselines(test, list(row.baselines))
-    if row.beam:
+    if row.beam and config.task == "ctc":
+        extra["recognition"] = transcription_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
+    elif row.beam:
         extra["decoding"] = decoding_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
+    if config.data.input == "audio":
+        extra["features_per_second"] = feature_speed(config.data)
     return {**extra,
         "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder,
         "target": f"{row.target}: {metrics[row.versus]:.4f}" if row.versus else row.target,
@@ -134,6 +147,32 @@ def decoding_speed(pipeline, test: list[dict], beams: int, batch: int = 64) -> d
         result[name] = {"bleu": round(scores["bleu"], 2), "chrf": round(scores["chrf"], 2),
                         "sentences_per_second": round(len(sources) / seconds, 1)}
     return result
+
+
+def transcription_speed(pipeline, test: list[dict], beams: int) -> dict:
+    """WER and CER of best-path and prefix-beam decoding on the test utterances, and utterances per second."""
+    from seqlab import metrics
+
+    references, result = [r["text"] for r in test], {}
+    for name, beam in (("greedy", 1), (f"beam {beams}", beams)):
+        started = time.perf_counter()
+        transcripts = pipeline.transcribe(test, beam)
+        seconds = time.perf_counter() - started
+        scores = metrics.recognition(references, transcripts)
+        result[name] = {"wer": round(scores["wer"], 4), "cer": round(scores["cer"], 4),
+                        "utterances_per_second": round(len(test) / seconds, 1)}
+    return result
+
+
+def feature_speed(data, clips: int = 300) -> float:
+    """Clips per second turned from files into frames, without the cache: the test split's first `clips`."""
+    from seqlab.data import audio
+    from seqlab.data.datasets import REGISTRY
+
+    records = REGISTRY[data.path].loader()["test"][:clips]
+    started = time.perf_counter()
+    audio.featurize(records, data)
+    return round(len(records) / (time.perf_counter() - started), 1)
 
 
 def generation_speed() -> dict:
@@ -427,6 +466,15 @@ def write_tables(results: dict[str, dict]) -> None:
                       "| decoding | BLEU | chrF | sentences/s |", "|---|---|---|---|"]
             lines += [f"| {name} | {v['bleu']} | {v['chrf']} | {v['sentences_per_second']} |"
                       for name, v in d.items() if name != "batch"]
+    for r in results.values():
+        if "recognition" in r:
+            lines += ["", f"## {r['dataset']} ({r['encoder']}): best path and prefix beam search", "",
+                      f"Test utterances of `{r['row']}`, {r['date']}: WER and CER with jiwer; utterances per second "
+                      f"transcribed from frames. Frames are computed at {r['features_per_second']} clips/s "
+                      "(log-mel with librosa, uncached).", "",
+                      "| decoding | WER | CER | utterances/s |", "|---|---|---|---|"]
+            lines += [f"| {name} | {v['wer']} | {v['cer']} | {v['utterances_per_second']} |"
+                      for name, v in r["recognition"].items()]
     speed = results.get("generation-speed")
     if speed:
         lines += ["", "## Generation speed", "",

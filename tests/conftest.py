@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if SHARED_DATA.is_dir():
     os.environ.setdefault("SEQLAB_DATA", str(SHARED_DATA))
+os.environ.setdefault("SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-"))  # audio frames of this run
 
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 

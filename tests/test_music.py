@@ -92,6 +92,7 @@ def test_generate_writes_midi_and_refuses_bad_requests(tmp_path, chorales, capsy
                  "--out", str(out)]) == 0
     notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
     assert notes and {60, 64, 67} <= {n.pitch for n in notes if n.start == 0}
+    assert (tmp_path / "new.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the piano-roll plot
     assert main(["generate", str(run), "--out", str(tmp_path / "x.txt")]) == 2
     assert "give --out FILE.mid" in capsys.readouterr().err
     assert main(["generate", str(run), "--prompt", "200", "--out", str(tmp_path / "y.mid")]) == 2
@@ -105,3 +106,43 @@ def test_a_pitch_out_of_range_stops_training_before_the_run_exists(tmp_path, cap
     assert main(["train", "--task", "lm", "--data", str(path), "data.input=music", "--out", str(tmp_path / "r")]) == 2
     assert "frame 2: pitch 130 lies outside" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_nade_head_is_a_normalised_joint_distribution():
+    """Over 4 pitches, the NADE's probabilities of all 16 frames sum to one, and its samples are frames."""
+    from itertools import product
+
+    import torch
+
+    from seqlab.data.batch import Batch
+    from seqlab.encoders import EncoderOutput
+    from seqlab.heads.pitches import NADEHead
+
+    torch.manual_seed(0)
+    head = NADEHead(in_dim=6, num_pitches=4, nade_hidden=5)
+    torch.nn.init.normal_(head.W, std=1.0)
+    torch.nn.init.normal_(head.V, std=1.0)
+    frames = torch.tensor(list(product((0.0, 1.0), repeat=4)))  # (16, 4)
+    hidden = torch.randn(1, 1, 6).expand(16, 1, 6)
+    batch = Batch(inputs=frames[:, None], mask=torch.ones(16, 1, dtype=torch.bool), targets=frames[:, None])
+    with torch.no_grad():
+        logits = head(EncoderOutput(hidden=hidden, pooled=hidden[:, 0]), batch).logits  # (16, 1, 4)
+    nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none").sum(-1)
+    assert float(torch.exp(-nll).sum()) == pytest.approx(1.0, abs=1e-5)
+    drawn = head.sample(hidden[:3, 0], torch.Generator().manual_seed(1))
+    assert drawn.shape == (3, 4) and set(drawn.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("encoder", ("lstm", "transformer"))
+def test_nade_head_trains_and_generates(tmp_path, chorales, encoder, capsys):
+    import pretty_midi
+
+    path = tmp_path / "rolls.json"
+    path.write_text(json.dumps({"train": chorales["train"], "valid": chorales["val"], "test": chorales["test"]}))
+    run = tmp_path / "run"
+    assert main(["train", "--task", "lm", "--data", str(path), "data.input=music", "--encoder", encoder,
+                 "--out", str(run), "model.hidden_size=16", "model.num_heads=2", "model.nade_hidden=8",
+                 "train.max_steps=3"]) == 0
+    assert 0 < json.loads((run / "metrics.json").read_text())["nll"] < 88 * np.log(2) * 1.5
+    assert main(["generate", str(run), "--prompt", "60 64 67", "--frames", "8", "--out", str(tmp_path / "n.mid")]) == 0
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "n.mid")).instruments[0].notes

@@ -45,9 +45,10 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
 
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4", "multi30k",
-                 "uci-splice-junction"):
+                 "uci-splice-junction", "free-spoken-digit", "jsb-chorales"):
         shared(name)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "seven.wav").symlink_to(shared("free-spoken-digit", "recordings", "7_theo_0.wav"))
     splice = shared("uci-splice-junction", "spliceData.txt").read_text().splitlines()[::20]
     (tmp_path / "genes.fasta").write_text("".join(f">s{i}\n{line.split(',')[-1].strip()}\n"
                                                   for i, line in enumerate(splice)))

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from seqlab import __version__
+from seqlab.config import TASKS
 from seqlab.errors import UserError
 
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly"))
+    p.add_argument("--task", choices=TASKS)
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer", "auto"),
                    help="auto: search encoder, size, learning rate and dropout within --max-minutes")
@@ -70,9 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default="")
     p.add_argument("--num-samples", type=int, default=1)
     p.add_argument("--out", help="write the samples here instead of standard output (FASTA for a DNA model, "
-                   "a MIDI file for a music model)")
+                   "a MIDI file and its piano-roll plot for a music model)")
     p.add_argument("--frames", type=int, default=64, help="music: piano-roll frames to generate")
     _decoding_options(p, temperature=1.0)
+
+    p = sub.add_parser("transcribe", help="what a speech recognition model hears in audio files; JSON lines")
+    p.add_argument("run_dir")
+    p.add_argument("files", nargs="+", help="WAV, FLAC or OGG files, folders of them, or manifests (a path column)")
+    p.add_argument("--beam", type=int, default=1, help="prefix beam search keeping this many transcripts "
+                   "(default 1: the best path)")
 
     p = sub.add_parser("chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered")
     p.add_argument("run_dir")
@@ -88,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="train every encoder on the same data and budget over seeds, side by side")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]")
-    p.add_argument("--task", choices=("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly"))
+    p.add_argument("--task", choices=TASKS)
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
     p.add_argument("--encoders", default=",".join(("rnn", "lstm", "gru", "transformer")),
                    help="comma-separated (default: all four)")
@@ -222,6 +229,9 @@ def cmd_predict(args) -> int:
     for record, result in zip(records, pipeline.predict(records)):
         if task == "tag":
             result = {"tokens": record["tokens"], "tags": result}
+        elif "audio" in record:
+            result = {"path": record["audio"].clips[0],
+                      **({"transcript": result} if task == "ctc" else result)}
         print(json.dumps(result, ensure_ascii=False))
     return 0
 
@@ -258,6 +268,20 @@ def cmd_forecast(args) -> int:
     return 0
 
 
+def cmd_transcribe(args) -> int:
+    from seqlab.data.audio import read_clips
+    from seqlab.pipeline import load
+
+    if args.beam < 1:
+        raise UserError(f"--beam must be at least 1; got {args.beam}")
+    pipeline = load(args.run_dir)
+    pipeline.require_task("ctc", "seqlab transcribe")
+    records = [record for name in args.files for record in read_clips(Path(name), labelled=False)]
+    for record, transcript in zip(records, pipeline.transcribe(records, args.beam)):
+        print(json.dumps({"path": record["audio"].clips[0], "transcript": transcript}, ensure_ascii=False))
+    return 0
+
+
 def cmd_generate(args) -> int:
     from seqlab.pipeline import load
 
@@ -279,8 +303,9 @@ def cmd_generate(args) -> int:
 
 
 def _generate_music(pipeline, args) -> int:
-    """A piano roll after a first frame (--prompt: its MIDI pitches, default a C major chord), as MIDI."""
-    from seqlab.data.music import roll_matrix, write_midi
+    """A piano roll after a first frame (--prompt: its MIDI pitches, default a C major chord), as MIDI and
+    as a piano-roll plot beside it (FILE.png)."""
+    from seqlab.data.music import plot_roll, roll_matrix, write_midi
 
     if not args.out or not args.out.lower().endswith((".mid", ".midi")):
         raise UserError("a music model writes MIDI: give --out FILE.mid")
@@ -293,6 +318,7 @@ def _generate_music(pipeline, args) -> int:
     roll = pipeline.task.sample(pipeline.model, roll_matrix([first, first], d.pitch_low, d.pitch_high, "--prompt")[:1],
                                 args.frames, pipeline.autocast, args.seed)
     write_midi(roll, Path(args.out), d.pitch_low)
+    plot_roll(roll, Path(args.out).with_suffix(".png"), d.pitch_low, f"{Path(args.out).name}: {len(roll)} frames")
     return 0
 
 
@@ -390,6 +416,6 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
-            "generate": cmd_generate, "chat": cmd_chat,
+            "generate": cmd_generate, "transcribe": cmd_transcribe, "chat": cmd_chat,
             "datasets": cmd_datasets, "demo": cmd_demo, "compare": cmd_compare,
             "bench": cmd_bench}

@@ -18,11 +18,11 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly")
+TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "ctc")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
-INPUTS = ("auto", "text", "series", "dna", "music")
+INPUTS = ("auto", "text", "series", "dna", "music", "audio")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -30,7 +30,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls); auto: what the training data holds
+    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls) | audio; auto: what the data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
@@ -77,6 +77,15 @@ class DataConfig:
     pitch_high: int = 108  # the highest (C8): 88 keys
     reverse_complement: bool = False  # classify DNA: train on either strand of every sequence, at random
     strand_symmetric: bool = False  # classify DNA: predict from the mean of both strands' probabilities
+    # audio (WAV, FLAC, OGG read with soundfile; frames computed with librosa)
+    sample_rate: int = 16000  # clips at another rate are resampled, with a warning
+    features: str = "logmel"  # logmel | mfcc: what each frame holds
+    n_mels: int = 40  # mel bands
+    n_mfcc: int = 20  # MFCCs per frame (features=mfcc)
+    hop_ms: float = 10.0  # between two frames
+    window_ms: float = 25.0  # analysed by one frame
+    stack_frames: int = 1  # frames joined side by side into one step, for fewer, wider steps
+    spec_augment: bool = False  # training masks bands of features and spans of frames (SpecAugment)
 
 
 @dataclass
@@ -103,6 +112,8 @@ class ModelConfig:
     loss: str = "mse"  # forecast point loss, without quantiles: mse | mae
     strategy: str = "direct"  # forecast: direct (the horizon from one pass) | autoregressive
     ar_step: int = 1  # autoregressive: points predicted per pass, then fed back as input
+    nade_hidden: int = 0  # music: 0 = an independent Bernoulli per pitch; N > 0 = the pitches of a frame
+    # modelled jointly by a NADE with N hidden units (RNN-NADE)
 
 
 @dataclass
@@ -188,6 +199,7 @@ class RunConfig:
         _choice("data.input", self.data.input, INPUTS)
         _choice("data.ambiguous", self.data.ambiguous, ("n", "keep", "error"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
+        _choice("data.features", self.data.features, ("logmel", "mfcc"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))
         _choice("model.attention", self.model.attention, ("bahdanau", "luong"))
         if not 0 <= self.model.label_smoothing < 1:
@@ -220,10 +232,17 @@ class RunConfig:
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
                     "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
                     "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns",
-                    "data.sentence_length", "data.kmer"):
+                    "data.sentence_length", "data.kmer", "data.sample_rate", "data.n_mels", "data.n_mfcc",
+                    "data.hop_ms", "data.window_ms", "data.stack_frames"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
+        if self.task == "ctc" and self.data.input not in ("auto", "audio"):
+            raise UserError(f"task ctc transcribes audio; data.input={self.data.input} cannot be transcribed")
+        if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
+            raise UserError(f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})")
+        if self.model.nade_hidden < 0:
+            raise UserError(f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}")
         if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:
             raise UserError("data.pitch_low and data.pitch_high must be MIDI pitches (0-127), low first")
         if self.model.strategy == "autoregressive" and (self.model.ar_step < 1 or self.data.horizon % self.model.ar_step):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-LOWER_IS_BETTER = ("loss", "nll", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled", "quantile_loss")
+LOWER_IS_BETTER = ("loss", "nll", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled",
+                   "quantile_loss", "wer", "cer")
 HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc", "bleu", "chrf", "rouge1",
                     "rouge2", "rougeL")
 
@@ -61,6 +62,13 @@ def translation(outputs: list[str], references: list[str]) -> dict[str, float]:
 
     return {"bleu": sacrebleu.corpus_bleu(outputs, [references]).score,
             "chrf": sacrebleu.corpus_chrf(outputs, [references]).score}
+
+
+def recognition(references: list[str], hypotheses: list[str]) -> dict[str, float]:
+    """Word and character error rates (jiwer, 0-1 and above: insertions count) over the whole corpus."""
+    import jiwer
+
+    return {"wer": float(jiwer.wer(references, hypotheses)), "cer": float(jiwer.cer(references, hypotheses))}
 
 
 def summarization(outputs: list[str], references: list[str]) -> dict[str, float]:

@@ -15,9 +15,10 @@ from seqlab.encoders.recurrent import RecurrentEncoder
 from seqlab.encoders.transformer import TransformerEncoder
 from seqlab.heads import HeadOutput
 from seqlab.heads.classify import ClassifyHead
+from seqlab.heads.ctc import CTCHead
 from seqlab.heads.forecast import ForecastHead
 from seqlab.heads.lm import LMHead
-from seqlab.heads.pitches import PitchHead
+from seqlab.heads.pitches import NADEHead, PitchHead
 from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, SentenceAdapter, TokenAdapter
@@ -61,7 +62,11 @@ def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num
                             m.dropout)
     elif task in ("tag", "extract"):
         head = TagHead(encoder.out_dim, num_labels, m.crf, m.dropout)
-    elif task == "lm" and num_features:  # piano rolls: the next frame's pitches
+    elif task == "ctc":
+        head = CTCHead(encoder.out_dim, num_labels, m.dropout)
+    elif task == "lm" and num_features and m.nade_hidden:  # piano rolls: the next frame's pitches, jointly
+        head = NADEHead(encoder.out_dim, num_labels, m.nade_hidden, m.dropout)
+    elif task == "lm" and num_features:  # or each pitch on its own
         head = PitchHead(encoder.out_dim, num_labels, m.dropout)
     elif task == "seq2seq":
         head = _seq2seq_head(config, adapter, encoder.out_dim, target_vocab_size)

@@ -19,6 +19,7 @@ import torch
 
 from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
+from seqlab.data import audio as audio_io
 from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
 from seqlab.data.text import SPECIAL_TOKENS
@@ -54,6 +55,9 @@ class Pipeline:
         Tag: per record the list of tags."""
         if self.config.task == "lm":
             raise UserError("a language model generates text: use generate")
+        if self.config.task == "ctc":
+            return self.transcribe(records)
+        records = audio_io.featurize(records, self.config.data)
         if self.config.data.input == "dna":
             from seqlab.data.dna import clean_all
 
@@ -150,7 +154,7 @@ class Pipeline:
 
     def evaluate(self, records: list, decoding: GenerationConfig | None = None) -> dict[str, float]:
         """The task's metrics on labelled records; `decoding`: how a seq2seq model decodes (greedy by default)."""
-        examples = self.task.encode(records)
+        examples = self.task.encode(audio_io.featurize(records, self.config.data))
         if decoding is not None:
             self.require_task("seq2seq", "decoding settings")
             return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast,
@@ -163,6 +167,13 @@ class Pipeline:
         examples = self.task.encode([{"source": s} for s in sources], with_targets=False)
         settings = (decoding or GenerationConfig(temperature=0.0)).check()
         return self.task.translate(self.model, examples, self.config.train.batch_size, self.autocast, settings)
+
+    def transcribe(self, records: list, beam: int = 1) -> list[str]:
+        """The transcript a recognition model hears in every record (`{"audio": Utterance}` or
+        `{"values": frames}`): best path (`beam` 1) or prefix beam search."""
+        self.require_task("ctc", "transcribe")
+        examples = self.task.encode(audio_io.featurize(records, self.config.data), with_targets=False)
+        return self.task.transcribe(self.model, examples, self.config.train.batch_size, self.autocast, beam)
 
     def reply(self, history: list[str], decoding: GenerationConfig | None = None) -> str:
         """A dialogue model's next turn after `history` (the turns so far, the user's last)."""
@@ -210,6 +221,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
+    splits = {name: audio_io.featurize(records, config.data) for name, records in splits.items()}
     resolve_input(config, splits["train"])
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
@@ -260,8 +272,10 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
 
 def resolve_input(config: RunConfig, train: list) -> None:
-    """classify with data.input=auto: text or series, as the training records hold. DNA is read in
+    """data.input=auto: audio, series or text, as the training records hold. DNA is read in
     nucleotides unless the run asks for k-mers."""
+    if config.data.input == "auto" and audio_io.holds_audio(train):
+        config.data.input = "audio"
     if config.task == "classify" and config.data.input == "auto":
         config.data.input = "series" if "values" in train[0] else "text"
     if config.data.input == "dna" and config.data.tokenizer not in ("nucleotide", "kmer"):

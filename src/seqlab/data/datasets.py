@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from seqlab.config import SERIES_TASKS, DataConfig
+from seqlab.data import audio as audio_io
 from seqlab.data import dna as dna_io
 from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
@@ -204,6 +205,29 @@ def _jsb_chorales() -> dict[str, list]:
     return music_io.read_roll_json(locate(REGISTRY["jsb-chorales"])["train"])
 
 
+def _fsdd_folder() -> Path:
+    """The Free Spoken Digit Dataset's recordings, checked by one digest over the 3,000 files."""
+    dataset = REGISTRY["fsdd"]
+    folder = cache_dir() / dataset.folder
+    recordings = folder / "recordings"
+    if not recordings.is_dir():
+        raise UserError(f"dataset 'fsdd' is not in the cache: {recordings} is missing. {dataset.obtain}")
+    digest = hashlib.sha256()
+    for path in sorted(recordings.glob("*.wav")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    if digest.hexdigest() != _FSDD_DIGEST:
+        raise UserError(f"{recordings} does not hold the 3,000 FSDD recordings of release v1.0.10; fetch them again")
+    return folder
+
+
+def _fsdd(held_out_speaker: str | None = None) -> dict[str, list]:
+    return audio_io.fsdd_words(_fsdd_folder(), held_out_speaker)
+
+
+def _fsdd_strings() -> dict[str, list]:
+    return audio_io.fsdd_digit_strings(_fsdd_folder(), {"train": 4000, "val": 300, "test": 500})
+
+
 def _bbc_news_summary() -> dict[str, list]:
     """BBC News Summary: 2,225 articles (2004-2005) with extractive summaries, checked by one digest.
 
@@ -310,6 +334,8 @@ _MULTI30K = f"{_GITHUB}/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05
 _BBC_DIGEST = "75e6ed3f894aaff8fc4a3fa6207abc42dbc3c8b981b2de03c13912628507c153"
 _SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30ea021abc/data/spliceData.txt"
 _JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.json"
+_FSDD = "https://github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 or later: recordings/ is unchanged)"
+_FSDD_DIGEST = "6b1a8e30f4df78a933fe25cf1ca0140c8c6f169c0a83649a15b70a5ae7407014"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 
 REGISTRY: dict[str, Dataset] = {
@@ -438,6 +464,16 @@ REGISTRY: dict[str, Dataset] = {
                 folder="jsb-chorales", loader=_jsb_chorales, options={"input": "music"},
                 files={"train": RemoteFile("jsb-chorales-quarter.json", _JSB,
                                            "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91")}),
+        Dataset("fsdd", "classify", "Free Spoken Digit Dataset: 3,000 clips of 6 speakers saying 0-9 at 8 kHz; "
+                "its official test split (takes 0-4), takes 5-9 for validation", folder="free-spoken-digit",
+                loader=_fsdd, options={"input": "audio"}, defaults={"sample_rate": 8000},
+                obtain=f"Put the recordings/ folder of {_FSDD} there (SEQLAB_DATA sets the cache folder)"),
+        Dataset("fsdd-speaker", "classify", "FSDD with speaker 'theo' held out for testing; takes 0-4 of the "
+                "other five validate", folder="free-spoken-digit", loader=partial(_fsdd, "theo"),
+                options={"input": "audio"}, defaults={"sample_rate": 8000}),
+        Dataset("fsdd-strings", "ctc", "spoken digit strings: 1-5 FSDD clips of one speaker joined by silence, "
+                "4,000 / 300 / 500 from the training, validation and test takes", folder="free-spoken-digit",
+                loader=_fsdd_strings, options={"input": "audio"}, defaults={"sample_rate": 8000, "max_length": 1600}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -491,6 +527,8 @@ def load_splits(task: str, data) -> dict[str, list]:
         path = Path(data.path)
         if task == "lm" and data.input == "music":
             splits = music_io.read_roll_json(path)
+        elif _is_audio(task, path, data):
+            splits = {"train": read_records(task, path, data)}
         elif task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
             splits = _pair_splits(path, data)
         elif path.is_dir():
@@ -500,6 +538,7 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {"train": read_records(task, path, data)}
     splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon,
                              lookback=data.lookback)
+    splits = {name: audio_io.featurize(records, data, audio_io.feature_cache()) for name, records in splits.items()}
     if task == "seq2seq":  # dialogues are split whole, then cut into (context, reply) pairs
         splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}
     return splits
@@ -563,6 +602,8 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return series_io.read_series(path, data)
     if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
         return series_io.read_labelled_series(path, data)
+    if _is_audio(task, Path(path), data):
+        return audio_io.read_clips(path, transcripts=task == "ctc", labelled=labelled)
     if data.input == "dna" and task in ("classify", "lm"):
         if task == "lm":
             return [dna_io.read_genome_text(path, data)]
@@ -586,6 +627,10 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         for record in records:
             record["label"] = [p.strip() for p in str(record["label"]).split(data.label_separator) if p.strip()]
     return records
+
+
+def _is_audio(task: str, path: Path, data) -> bool:
+    return task == "ctc" or data.input == "audio" or data.input == "auto" and audio_io.is_audio(path)
 
 
 def _read_pairs(path: Path, data, labelled: bool) -> list[dict]:

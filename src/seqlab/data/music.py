@@ -67,3 +67,29 @@ def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float 
     buffer = io.BytesIO()
     midi.write(buffer)
     atomic_write(Path(path), buffer.getvalue())
+
+
+def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
+    """A (T, P) roll as a PNG piano-roll image: time across, pitch up, sounding cells dark."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlab.training.run_dir import atomic_write
+
+    sounding = np.flatnonzero(roll.any(axis=0))
+    bottom, top = (sounding.min(), sounding.max()) if len(sounding) else (0, roll.shape[1] - 1)
+    figure, axes = plt.subplots(figsize=(max(4.0, len(roll) / 8), 3.5))
+    axes.imshow(roll[:, bottom : top + 1].T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
+                extent=(0, len(roll), low + bottom - 0.5, low + top + 0.5))
+    axes.set_xlabel("frame")
+    axes.set_ylabel("MIDI pitch")
+    axes.set_title(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    atomic_write(Path(path), buffer.getvalue())

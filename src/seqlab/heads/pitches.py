@@ -1,4 +1,10 @@
-"""Polyphonic next-frame modelling: a Bernoulli per pitch of the next frame."""
+"""Polyphonic next-frame modelling: the pitches of the next frame, independently or jointly.
+
+Both heads score a frame by its negative log-likelihood (nats, summed over its pitches) and count
+frames. `PitchHead` gives every pitch its own Bernoulli; `NADEHead` models the pitches of a frame
+jointly, each conditioned on the ones below it, as RNN-NADE does (Boulanger-Lewandowski et al., 2012):
+the encoder sets the NADE's biases at every frame, its weights are shared.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,14 @@ from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 
 
+def frame_nll(logits: torch.Tensor, batch: Batch) -> HeadOutput:
+    """Binary cross-entropy summed over pitches and real frames; logits (B, T, P)."""
+    per_frame = F.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none").sum(-1)  # (B, T)
+    return HeadOutput(logits, per_frame.masked_fill(~batch.mask, 0.0).sum(), batch.mask.sum())
+
+
 class PitchHead(nn.Module):
-    """Hidden vectors (B, T, H) → logits (B, T, P), one independent sigmoid per pitch. The loss is the
-    frame's negative log-likelihood (binary cross-entropy summed over its pitches); it counts frames."""
+    """Hidden vectors (B, T, H) → logits (B, T, P), one independent sigmoid per pitch."""
 
     def __init__(self, in_dim: int, num_pitches: int, dropout: float = 0.0):
         super().__init__()
@@ -24,6 +35,47 @@ class PitchHead(nn.Module):
         logits = self.out(self.dropout(encoded.hidden)).float()  # (B, T, P)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
-        per_frame = F.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none").sum(-1)  # (B, T)
-        loss = per_frame.masked_fill(~batch.mask, 0.0).sum()
-        return HeadOutput(logits, loss, batch.mask.sum(), state=encoded.state)
+        out = frame_nll(logits, batch)
+        out.state = encoded.state
+        return out
+
+    def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One frame (B, P) of 0/1 pitches drawn given hidden vectors (B, H)."""
+        return torch.bernoulli(torch.sigmoid(self.out(hidden).float()), generator=generator)
+
+
+class NADEHead(nn.Module):
+    """A NADE over the P pitches of each frame, lowest first: pitch i's hidden units sum the weights of
+    the pitches below it that sound, p(x_i | x_<i) = sigmoid(b_i + V_i · sigmoid(c + W_<i x_<i)).
+    The encoder's hidden vector at each frame gives the biases b (P) and c (N)."""
+
+    def __init__(self, in_dim: int, num_pitches: int, nade_hidden: int, dropout: float = 0.0):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.visible_bias = nn.Linear(in_dim, num_pitches)
+        self.hidden_bias = nn.Linear(in_dim, nade_hidden)
+        self.W = nn.Parameter(torch.randn(num_pitches, nade_hidden) * 0.01)  # a sounding pitch → hidden units
+        self.V = nn.Parameter(torch.randn(num_pitches, nade_hidden) * 0.01)  # hidden units → a pitch's logit
+
+    def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
+        hidden = self.dropout(encoded.hidden)
+        b, c = self.visible_bias(hidden).float(), self.hidden_bias(hidden).float()  # (B, T, P), (B, T, N)
+        if batch.targets is None:  # without the frame, only the marginal-free biases are known
+            return HeadOutput(b, state=encoded.state)
+        below = batch.targets.unsqueeze(-1) * self.W  # (B, T, P, N): what each sounding pitch adds
+        a = c.unsqueeze(2) + below.cumsum(dim=2) - below  # (B, T, P, N): the pitches strictly below i
+        logits = b + (torch.sigmoid(a) * self.V).sum(-1)  # (B, T, P): p(x_i | x_<i), teacher-forced
+        out = frame_nll(logits, batch)
+        out.state = encoded.state
+        return out
+
+    @torch.no_grad()
+    def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One frame (B, P) drawn pitch by pitch, lowest first, each given the ones already drawn."""
+        b, a = self.visible_bias(hidden).float(), self.hidden_bias(hidden).float()  # (B, P), (B, N)
+        frame = torch.zeros_like(b)
+        for i in range(b.shape[1]):
+            p = torch.sigmoid(b[:, i] + (torch.sigmoid(a) * self.V[i]).sum(-1))  # (B,)
+            frame[:, i] = torch.bernoulli(p, generator=generator)
+            a = a + frame[:, i : i + 1] * self.W[i]
+        return frame

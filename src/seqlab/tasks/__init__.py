@@ -12,19 +12,20 @@ from seqlab.tasks.forecast import ForecastTask
 from seqlab.tasks.music import PianoRollTask
 from seqlab.tasks.seq2seq import Seq2SeqTask
 from seqlab.tasks.series import SeriesClassifyTask
+from seqlab.tasks.speech import CTCTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
 
 TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "seq2seq": Seq2SeqTask,
-                                "extract": ExtractTask, "forecast": ForecastTask, "anomaly": AnomalyTask}
+                                "extract": ExtractTask, "forecast": ForecastTask, "anomaly": AnomalyTask, "ctc": CTCTask}
 
 
 def task_type(config) -> type[Task]:
-    """The task class of a run: its task name and what its input is (text, numbers, a piano roll)."""
-    if config.task == "classify" and config.data.input == "series":
+    """The task class of a run: its task name and what its input is (text, numbers, audio, a piano roll)."""
+    if config.task == "classify" and config.data.input in ("series", "audio"):
         return SeriesClassifyTask
     if config.task == "lm" and config.data.input == "music":
         return PianoRollTask
     return TASKS[config.task]
 
 
-__all__ = ["TASKS", "AnomalyTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["TASKS", "AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

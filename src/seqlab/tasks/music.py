@@ -69,17 +69,16 @@ class PianoRollTask(Task):
 
     @torch.no_grad()
     def sample(self, model, first: np.ndarray, frames: int, autocast, seed: int | None = None) -> np.ndarray:
-        """Continue a (T0, P) roll by `frames` frames, each pitch drawn from its Bernoulli; the encoder's
-        state (an RNN's hidden state, a transformer's KV cache) is carried between frames."""
+        """Continue a (T0, P) roll by `frames` frames, drawn by the head (pitch by pitch for a NADE); the
+        encoder's state (an RNN's hidden state, a transformer's KV cache) is carried between frames."""
         model.eval()
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         roll = torch.from_numpy(first).float()[None]  # (1, T0, P)
         feed, state, new = roll, None, []
         for _ in range(frames):
             with autocast():
-                out = model(Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state)
-            state = out.state
-            probs = torch.sigmoid(out.logits[:, -1].float())  # (1, P)
-            feed = torch.bernoulli(probs, generator=generator)[:, None]  # (1, 1, P)
+                encoded = model.encode(Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state)
+            state = encoded.state
+            feed = model.head.sample(encoded.hidden[:, -1].float(), generator)[:, None]  # (1, 1, P)
             new.append(feed[0, 0])
         return torch.cat([roll[0], torch.stack(new)]).numpy() if new else roll[0].numpy()

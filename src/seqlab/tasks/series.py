@@ -15,6 +15,26 @@ from seqlab.errors import UserError
 from seqlab.tasks.text import ClassifyTask
 
 
+def fit_scaling(arrays: list[np.ndarray]) -> dict[str, list[float]]:
+    """Each channel's mean and spread over all points of the training arrays (T, C)."""
+    points = np.concatenate(arrays)  # (sum T, C)
+    spread = points.std(axis=0)
+    return {"mean": points.mean(axis=0).tolist(), "spread": np.where(spread > 0, spread, 1.0).tolist()}
+
+
+def standardise(values: np.ndarray, stats: dict[str, list[float]]) -> torch.Tensor:
+    return torch.tensor((values - np.array(stats["mean"])) / np.array(stats["spread"]), dtype=torch.float32)
+
+
+def augmented(examples: list, data, generator: torch.Generator | None) -> list:
+    """Training examples of audio with SpecAugment masks, when data.spec_augment asks for them."""
+    if generator is None or not data.spec_augment or data.input != "audio":
+        return examples
+    from seqlab.data.audio import spec_augment
+
+    return [{**e, "values": spec_augment(e["values"], generator)} for e in examples]
+
+
 class SeriesClassifyTask(ClassifyTask):
     """Records `{"values": (T, C) floats, "label": …}`; each channel standardised with its training
     mean and spread (saved as `scaling.json`)."""
@@ -29,9 +49,7 @@ class SeriesClassifyTask(ClassifyTask):
         self.labels = sorted({str(r["label"]) for r in train})
         if len(self.labels) < 2:
             raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
-        points = np.concatenate([r["values"] for r in train])  # (sum T, C)
-        spread = points.std(axis=0)
-        self.stats = {"mean": points.mean(axis=0).tolist(), "spread": np.where(spread > 0, spread, 1.0).tolist()}
+        self.stats = fit_scaling([r["values"] for r in train])
 
     def model_sizes(self) -> dict[str, int]:
         return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"])}
@@ -47,7 +65,6 @@ class SeriesClassifyTask(ClassifyTask):
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         channels, limit = len(self.stats["mean"]), self.config.data.max_length
-        mean, spread = np.array(self.stats["mean"]), np.array(self.stats["spread"])
         index = {label: i for i, label in enumerate(self.labels)}
         examples = []
         for n, record in enumerate(records):
@@ -57,7 +74,7 @@ class SeriesClassifyTask(ClassifyTask):
             if len(values) > limit:
                 raise UserError(f"series {n + 1} has {len(values)} points, over the model's limit "
                                 f"data.max_length={limit}")
-            example = {"values": torch.tensor((values - mean) / spread, dtype=torch.float32)}
+            example = {"values": standardise(values, self.stats)}
             if with_targets:
                 example["target"] = self._target(record["label"], index)
             examples.append(example)
@@ -65,6 +82,10 @@ class SeriesClassifyTask(ClassifyTask):
 
     def length(self, example) -> int:
         return len(example["values"])
+
+    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None):
+        """With data.spec_augment, training masks bands and spans of every audio example's frames."""
+        yield from super().batches(augmented(examples, self.config.data, generator), batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
         lengths = torch.tensor([len(e["values"]) for e in examples])

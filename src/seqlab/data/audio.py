@@ -1,0 +1,313 @@
+"""Audio: WAV/FLAC/OGG read with soundfile, resampled with librosa to the run's rate, and turned into
+log-mel or MFCC frames (T, F) with librosa. Frames of a whole dataset are computed once and cached.
+
+Records name their audio as an `Utterance`: one clip, or several clips of one speaker joined by
+silence (spoken digit strings for recognition). Readers return records holding `"audio"`;
+`featurize` adds `"values"`, the frames every numeric-input task reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import random
+import re
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqlab.errors import UserError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+MANIFEST_SUFFIXES = (".csv", ".tsv", ".jsonl")
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    clips: tuple[str, ...]  # audio files, spoken one after another
+    gap: float = 0.0  # seconds of silence between two clips
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """What turns samples into frames; saved with the run in its config (data.*)."""
+
+    sample_rate: int
+    features: str  # logmel | mfcc
+    n_mels: int
+    n_mfcc: int
+    hop_ms: float
+    window_ms: float
+    stack: int  # consecutive frames joined into one, and the frame rate divided by as much
+
+    @classmethod
+    def of(cls, data) -> FrameSettings:
+        return cls(data.sample_rate, data.features, data.n_mels, data.n_mfcc, data.hop_ms, data.window_ms,
+                   data.stack_frames)
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples and frames
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 samples at `sample_rate`. Several channels are averaged and another rate is
+    resampled, each with a warning; an unreadable or empty file is a UserError."""
+    import soundfile
+
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (N, channels)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
+        raise UserError(f"{path} is not a readable audio file ({str(exc).splitlines()[0]})") from None
+    if len(samples) == 0:
+        raise UserError(f"{path} holds no audio (zero samples); remove it or replace it")
+    if samples.shape[1] > 1:
+        warnings.warn(f"{path} has {samples.shape[1]} channels: they were averaged to mono")
+    mono = samples.mean(axis=1)
+    if rate != sample_rate:
+        import librosa
+
+        warnings.warn(f"{path} is sampled at {rate} Hz: resampled to data.sample_rate={sample_rate}")
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=sample_rate)
+    return mono.astype(np.float32)
+
+
+def utterance_samples(utterance: Utterance, sample_rate: int) -> np.ndarray:
+    silence = np.zeros(round(utterance.gap * sample_rate), dtype=np.float32)
+    parts = []
+    for n, clip in enumerate(utterance.clips):
+        parts += [silence, read_audio(clip, sample_rate)] if n else [read_audio(clip, sample_rate)]
+    return np.concatenate(parts)
+
+
+def frames(samples: np.ndarray, settings: FrameSettings) -> np.ndarray:
+    """(T, F) float32: log-mel energies in dB, or MFCCs computed from them; one frame every hop_ms, or
+    `stack` of them side by side every `stack` hops (the last repeated to fill the final one)."""
+    import librosa
+
+    rate = settings.sample_rate
+    hop, window = round(rate * settings.hop_ms / 1000), round(rate * settings.window_ms / 1000)
+    n_fft = 1 << (window - 1).bit_length()
+    mel = librosa.feature.melspectrogram(y=samples, sr=rate, n_fft=n_fft, hop_length=hop, win_length=window,
+                                         n_mels=settings.n_mels, fmax=rate / 2)
+    logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)  # (n_mels, T)
+    single = librosa.feature.mfcc(S=logmel, n_mfcc=settings.n_mfcc).T if settings.features == "mfcc" else logmel.T
+    filled = -(-len(single) // settings.stack) * settings.stack
+    single = np.pad(single, ((0, filled - len(single)), (0, 0)), mode="edge")
+    return np.ascontiguousarray(single.reshape(filled // settings.stack, -1), dtype=np.float32)  # (T/stack, F*stack)
+
+
+def holds_audio(records: list) -> bool:
+    return bool(records) and isinstance(records[0], dict) and "audio" in records[0]
+
+
+def featurize(records: list, data, cache: Path | None = None) -> list:
+    """Records holding `"audio"` get `"values"`: its frames as `data` (the run's settings) defines them,
+    read from `cache` when an earlier run computed them from the same files with the same settings.
+    Other records pass unchanged."""
+    if not holds_audio(records) or "values" in records[0]:
+        return records
+    settings = FrameSettings.of(data)
+    utterances = [r["audio"] for r in records]
+    computed = _read_cache(cache, utterances, settings)
+    if computed is None:
+        computed = [frames(utterance_samples(u, settings.sample_rate), settings) for u in utterances]
+        _write_cache(cache, utterances, settings, computed)
+    return [{**r, "values": v} for r, v in zip(records, computed)]
+
+
+def feature_cache() -> Path:
+    return Path(os.environ.get("SEQLAB_FEATURES") or Path.home() / ".cache" / "seqlab" / "features")
+
+
+def _cache_file(cache: Path, utterances: list[Utterance], settings: FrameSettings) -> Path:
+    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
+    for utterance in utterances:
+        for clip in utterance.clips:
+            stat = os.stat(clip)
+            digest.update(f"{Path(clip).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
+        digest.update(f"gap={utterance.gap};".encode())
+    return cache / f"{digest.hexdigest()[:32]}.safetensors"
+
+
+def _read_cache(cache: Path | None, utterances: list[Utterance], settings: FrameSettings) -> list | None:
+    if cache is None:
+        return None
+    path = _cache_file(cache, utterances, settings)
+    if not path.is_file():
+        return None
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(path))
+    bounds = stored["offsets"].tolist()
+    return [stored["frames"][a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _write_cache(cache: Path | None, utterances: list[Utterance], settings: FrameSettings, computed: list) -> None:
+    """Best effort: a cache folder that cannot be written only costs the next run the same work."""
+    if cache is None:
+        return
+    from safetensors.numpy import save_file
+
+    offsets = np.cumsum([0] + [len(v) for v in computed]).astype(np.int64)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        path = _cache_file(cache, utterances, settings)
+        partial = path.with_suffix(".partial")
+        save_file({"frames": np.ascontiguousarray(np.concatenate(computed)), "offsets": offsets}, str(partial))
+        os.replace(partial, path)
+    except OSError:
+        pass
+
+
+def spec_augment(values, generator, masks: int = 2, max_features: float = 0.15, max_frames: float = 0.1):
+    """SpecAugment's frequency and time masking: `masks` bands of up to `max_features` of the
+    features and `masks` spans of up to `max_frames` of the frames set to 0 (the training mean, after
+    standardising). `values`: (T, F) tensor; a masked copy is returned."""
+    import torch
+
+    values = values.clone()
+    T, F = values.shape
+    for size, axis in ((F, 1), (T, 0)):
+        width = max(1, int(size * (max_features if axis else max_frames)))
+        for _ in range(masks):
+            w = int(torch.randint(0, width + 1, (1,), generator=generator))
+            start = int(torch.randint(0, max(size - w, 0) + 1, (1,), generator=generator))
+            if axis:
+                values[:, start:start + w] = 0.0
+            else:
+                values[start:start + w] = 0.0
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts: one file, a folder of clips, a manifest
+
+
+def is_audio(path: Path) -> bool:
+    """An audio file, or a folder whose files (or class subfolders) hold audio."""
+    if path.is_file():
+        return path.suffix.lower() in AUDIO_SUFFIXES
+    return path.is_dir() and any(p.suffix.lower() in AUDIO_SUFFIXES for p in _walk(path))
+
+
+def read_clips(path: Path, transcripts: bool = False, labelled: bool = True) -> list[dict]:
+    """Records `{"audio", "label"}` (or `"text"` with `transcripts`) from one audio file (unlabelled),
+    a manifest (`path` and `label` or `transcript` columns; paths relative to the manifest), or a
+    folder: class subfolders, or clips named `LABEL_….wav` (the Free Spoken Digit layout), with a
+    `.txt` transcript beside each clip for recognition."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist")
+    if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+        return _read_manifest(path, transcripts, labelled)
+    if path.is_file():
+        if labelled:
+            raise UserError(f"{path} is one clip without a label: give a folder of clips or a manifest")
+        return [{"audio": Utterance((str(path),))}]
+    clips = sorted(p for p in _walk(path) if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not clips:
+        raise UserError(f"{path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    records = []
+    for clip in clips:
+        record = {"audio": Utterance((str(clip),))}
+        if labelled and transcripts:
+            sidecar = clip.with_suffix(".txt")
+            if not sidecar.is_file():
+                raise UserError(f"{clip} has no transcript: put it in {sidecar.name} beside the clip")
+            record["text"] = sidecar.read_text(encoding="utf-8").strip()
+        elif labelled:
+            record["label"] = clip.parent.name if clip.parent != path else clip.stem.split("_")[0]
+        records.append(record)
+    return records
+
+
+def _walk(folder: Path):
+    """The files of `folder` and of its direct subfolders."""
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            yield from (p for p in entry.iterdir() if p.is_file())
+        elif entry.is_file():
+            yield entry
+
+
+def _read_manifest(path: Path, transcripts: bool, labelled: bool) -> list[dict]:
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    wanted = ("transcript", "text") if transcripts else ("label",)
+    if not rows or "path" not in rows[0]:
+        raise UserError(f"{path}: a manifest needs a 'path' column and a '{wanted[0]}' column")
+    column = next((c for c in wanted if c in rows[0]), None)
+    if labelled and column is None:
+        raise UserError(f"{path} has no '{wanted[0]}' column (columns: {', '.join(rows[0])})")
+    records = []
+    for row in rows:
+        record = {"audio": Utterance((str(path.parent / row["path"]),))}
+        if labelled:
+            record["text" if transcripts else "label"] = str(row[column]).strip()
+        records.append(record)
+    return records
+
+
+# ---------------------------------------------------------------------------------------------
+# The Free Spoken Digit Dataset: 6 speakers x 10 digits x 50 takes; takes 0-4 are its test split
+
+
+_FSDD_NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav$")
+
+
+def fsdd_clips(folder: Path) -> list[tuple[int, str, int, str]]:
+    """(digit, speaker, take, path) of every recording."""
+    recordings = folder / "recordings"
+    clips = [(int(m[1]), m[2], int(m[3]), str(p)) for p in sorted(recordings.glob("*.wav"))
+             if (m := _FSDD_NAME.search(p.name))]
+    if not clips:
+        raise UserError(f"{recordings} holds no FSDD recordings (DIGIT_SPEAKER_TAKE.wav)")
+    return clips
+
+
+def fsdd_split(take: int) -> str:
+    """The official test split is takes 0-4; takes 5-9 serve for validation, 10-49 for training."""
+    return "test" if take < 5 else "val" if take < 10 else "train"
+
+
+def fsdd_words(folder: Path, held_out_speaker: str | None = None) -> dict[str, list[dict]]:
+    """Spoken-digit classification. With `held_out_speaker`, that speaker is the test split and takes
+    0-4 of the others validate."""
+    splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    for digit, speaker, take, path in fsdd_clips(folder):
+        if held_out_speaker is None:
+            split = fsdd_split(take)
+        else:
+            split = "test" if speaker == held_out_speaker else "val" if take < 5 else "train"
+        splits[split].append({"audio": Utterance((path,)), "label": str(digit)})
+    return splits
+
+
+def fsdd_digit_strings(folder: Path, sizes: dict[str, int], longest: int = 5, seed: int = 0
+                       ) -> dict[str, list[dict]]:
+    """Spoken digit strings for recognition: 1 to `longest` clips of one speaker joined by 50-250 ms
+    of silence, transcribed as words ("four one nine"). Each split draws only on its own takes."""
+    rng = random.Random(seed)
+    pools: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for digit, speaker, take, path in fsdd_clips(folder):
+        pools.setdefault((fsdd_split(take), speaker), []).append((digit, path))
+    speakers = sorted({speaker for _, speaker in pools})
+    splits = {}
+    for split, count in sizes.items():
+        records = []
+        for _ in range(count):
+            pool = pools[(split, rng.choice(speakers))]
+            chosen = [rng.choice(pool) for _ in range(rng.randint(1, longest))]
+            utterance = Utterance(tuple(p for _, p in chosen), gap=round(rng.uniform(0.05, 0.25), 3))
+            records.append({"audio": utterance, "text": " ".join(DIGITS[d] for d, _ in chosen)})
+        splits[split] = records
+    return splits
