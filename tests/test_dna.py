@@ -3,6 +3,10 @@ sequences, the splice registry entry, classification and a DNA language model wr
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import pytest
 
 from conftest import ENCODERS, shared, tiny
@@ -159,3 +163,52 @@ def test_strand_symmetric_prediction_reads_both_strands_alike(tmp_path, splice_r
     assert forward == reverse
     plain = fit(tiny("classify", "gru", **{"data.input": "dna"}), tmp_path / "plain", splits=splits)
     assert plain.predict([{"text": texts[0]}]) != plain.predict([{"text": dna.reverse_complement(texts[0])}])
+
+
+LEPTOSPIRA = Path("/usr/share/doc/any2fasta/examples/test.gbk.gz")
+
+
+@pytest.fixture(scope="module")
+def genome_windows():
+    """Windows of 64 bases from the first contigs of an annotated Leptospira genome (Debian any2fasta-examples)."""
+    if not LEPTOSPIRA.is_file():
+        pytest.skip("apt-get install any2fasta-examples for the annotated genome")
+    return dna.read_feature_tags(LEPTOSPIRA, DataConfig(max_length=64))
+
+
+def test_genbank_cds_become_per_base_tags(genome_windows):
+    from Bio import SeqIO
+
+    with gzip.open(LEPTOSPIRA, "rt") as handle:
+        first = next(SeqIO.parse(handle, "genbank"))
+    cds = next(f for f in first.features if f.type == "CDS")
+    start, end = int(cds.location.start), int(cds.location.end)
+    tags = [t for w in genome_windows if w["sequence"] == first.id for t in w["tags"]]
+    assert len(tags) == len(first.seq) and all(len(w["tokens"]) <= 64 for w in genome_windows)
+    assert tags[start] == "B-CDS" and set(tags[start + 1 : end]) <= {"I-CDS", "B-CDS"}
+    assert tags[start - 1] in ("O", "I-CDS") or start == 0
+    splits = dna.split_by_sequence(genome_windows)
+    seen = {name: {w["sequence"] for w in windows} for name, windows in splits.items()}
+    assert seen["train"].isdisjoint(seen["test"]) and seen["val"].isdisjoint(seen["test"]) and seen["test"]
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_tags_bases(tmp_path, genome_windows, encoder):
+    from seqlab.pipeline import fit
+
+    windows = [w for w in genome_windows if len(set(w["tags"])) > 1][:40]
+    splits = {"train": windows[:28], "val": windows[28:34], "test": windows[34:]}
+    pipeline = fit(tiny("tag", encoder, **{"data.input": "dna", "data.max_length": 64}), tmp_path / "run", splits)
+    assert pipeline.config.data.tokenizer == "word"
+    assert 0 <= json.loads((tmp_path / "run" / "metrics.json").read_text())["f1"] <= 1
+    tags = pipeline.predict([{"tokens": list("ATGAAACCC")}])[0]
+    assert len(tags) == 9 and set(tags) <= {"O", "B-CDS", "I-CDS"}
+
+
+def test_tags_need_an_annotation(tmp_path):
+    fasta = tmp_path / "plain.fasta"
+    fasta.write_text(">s1\nACGTACGT\n")
+    with pytest.raises(UserError, match="per-base tags come from a GenBank file"):
+        dna.read_feature_tags(fasta, DataConfig(max_length=4))
+    assert [w["tokens"] for w in dna.read_feature_tags(fasta, DataConfig(max_length=4), labelled=False)] == [
+        list("ACGT"), list("ACGT")]

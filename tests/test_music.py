@@ -146,3 +146,83 @@ def test_nade_head_trains_and_generates(tmp_path, chorales, encoder, capsys):
     assert 0 < json.loads((run / "metrics.json").read_text())["nll"] < 88 * np.log(2) * 1.5
     assert main(["generate", str(run), "--prompt", "60 64 67", "--frames", "8", "--out", str(tmp_path / "n.mid")]) == 0
     assert pretty_midi.PrettyMIDI(str(tmp_path / "n.mid")).instruments[0].notes
+
+
+def test_midi_files_read_back_on_the_beat_grid(tmp_path, chorales):
+    """A chorale written as MIDI (120 bpm: a beat per 0.5 s frame) reads back frame for frame."""
+    piece = chorales["train"][1]
+    music.write_midi(music.roll_matrix(piece, 21, 108, "piece"), tmp_path / "c.mid", 21, seconds_per_frame=0.5)
+    assert music.read_pieces(tmp_path / "c.mid")[0][: len(piece)] == [sorted(f) for f in piece]
+
+
+def test_scores_read_with_music21(tmp_path):
+    pytest.importorskip("music21")
+    abc = tmp_path / "scale.abc"
+    abc.write_text("X:1\nT:scale\nM:4/4\nL:1/4\nK:C\nCDEF|G4|]\n")
+    assert music.read_pieces(abc)[0] == [[60], [62], [64], [65], [67], [67], [67], [67]]
+    from music21 import corpus
+
+    chorale = music.score_roll(corpus.parse("bach/bwv66.6"))
+    assert len(chorale) == 36 and max(len(f) for f in chorale) == 4 and all(chorale)
+
+
+def test_bad_music_files_are_clear_errors(tmp_path):
+    import pretty_midi
+
+    silent = tmp_path / "silent.mid"
+    pretty_midi.PrettyMIDI().write(str(silent))
+    with pytest.raises(UserError, match="holds no notes"):
+        music.read_pieces(silent)
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"MThd not really")
+    with pytest.raises(UserError, match="not a readable MIDI file"):
+        music.read_pieces(broken)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="holds no MIDI"):
+        music.read_pieces(tmp_path / "empty")
+
+
+def test_training_on_a_folder_of_midi_files(tmp_path, chorales):
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for n, piece in enumerate(chorales["train"]):
+        music.write_midi(music.roll_matrix(piece, 21, 108, "piece"), folder / f"{n}.mid", 21)
+    assert main(["train", "--task", "lm", "--data", str(folder), "data.input=music", "--encoder", "gru",
+                 "--out", str(tmp_path / "run"), "model.hidden_size=16", "train.max_steps=2",
+                 "data.val_fraction=0.2", "data.test_fraction=0.2"]) == 0
+
+
+def test_melodies_become_event_tokens(tmp_path, chorales):
+    import pretty_midi
+
+    pytest.importorskip("music21")
+    abc = tmp_path / "tunes.abc"
+    abc.write_text("X:1\nT:scale\nM:4/4\nL:1/4\nK:C\nCDEF|G4|]\n\nX:2\nT:rest\nM:2/4\nL:1/8\nK:G\nG2 z B|d4|]\n")
+    assert music.read_melodies(abc) == ["60:1 62:1 64:1 65:1 67:4 end", "67:1 r:0.5 71:0.5 74:2 end"]
+    midi = tmp_path / "tune.mid"
+    music.write_melody_midi("60:1 r:1 64:0.5 67:1.5 end".split(), midi)
+    assert music.read_melodies(midi) == ["60:1 r:1 64:0.5 67:1.5 end"]
+    assert [n.pitch for n in pretty_midi.PrettyMIDI(str(midi)).instruments[0].notes] == [60, 64, 67]
+
+
+def test_melody_language_model_writes_midi(tmp_path, capsys):
+    """Eight Essen folk songs (music21's corpus file teste.abc) train an event-token language model."""
+    import pretty_midi
+
+    pytest.importorskip("music21")
+    from music21 import corpus
+
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    source = next(p for p in corpus.getComposer("essenFolksong") if p.name == "teste.abc")
+    (folder / "teste.abc").symlink_to(source)
+    run = tmp_path / "run"
+    assert main(["train", "--task", "lm", "--data", str(folder), "data.input=melody", "--encoder", "lstm",
+                 "--out", str(run), "model.hidden_size=16", "train.max_steps=3", "data.block_size=16"]) == 0
+    assert "tokenizer: word" in (run / "config.yaml").read_text()
+    assert main(["generate", str(run), "--prompt", "67:1", "--max-new-tokens", "24", "--seed", "0",
+                 "--out", str(tmp_path / "tune.mid")]) == 0
+    notes = pretty_midi.PrettyMIDI(str(tmp_path / "tune.mid")).instruments[0].notes
+    assert notes and notes[0].pitch == 67
+    assert main(["generate", str(run), "--out", str(tmp_path / "tune.txt")]) == 2
+    assert "give --out FILE.mid" in capsys.readouterr().err

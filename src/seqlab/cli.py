@@ -214,7 +214,9 @@ def cmd_predict(args) -> int:
         if task == "anomaly":
             raise UserError("anomaly detection reads series: give --data FILE")
         field = {"tag": "tokens", "seq2seq": "source", "extract": "source"}.get(task, "text")
-        records = [{field: t.split() if task == "tag" else t} for t in args.text]
+        dna_bases = pipeline.config.data.input == "dna" and task == "tag"  # every base is a token
+        records = [{field: (list("".join(t.split()).upper()) if dna_bases else t.split()) if task == "tag" else t}
+                   for t in args.text]
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(task, Path(args.data), data, labelled=False)
@@ -288,9 +290,15 @@ def cmd_generate(args) -> int:
     pipeline = load(args.run_dir)
     if pipeline.config.data.input == "music":
         return _generate_music(pipeline, args)
+    if pipeline.config.data.input == "melody" and args.out and not args.out.lower().endswith((".mid", ".midi")):
+        raise UserError("a melody model writes MIDI: give --out FILE.mid (or no --out for its event tokens)")
     samples = [args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)]
     if not args.out:
         print("\n".join(samples))
+    elif pipeline.config.data.input == "melody":
+        from seqlab.data.music import write_melody_midi
+
+        write_melody_midi(samples[0].split(), Path(args.out))
     elif pipeline.config.data.input == "dna":
         from seqlab.data.dna import write_fasta
 

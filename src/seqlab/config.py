@@ -22,7 +22,7 @@ TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
-INPUTS = ("auto", "text", "series", "dna", "music", "audio")
+INPUTS = ("auto", "text", "series", "dna", "music", "melody", "audio")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -30,7 +30,8 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls) | audio; auto: what the data holds
+    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio;
+    # auto: what the data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
@@ -221,7 +222,8 @@ class RunConfig:
             elif self.data.horizon != 1:
                 raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
         if self.data.tokenizer == "auto":
-            self.data.tokenizer = ("nucleotide" if self.data.input == "dna" else
+            self.data.tokenizer = ("nucleotide" if self.data.input == "dna" and self.task != "tag" else
+                                   "word" if self.data.input == "melody" else
                                    {"lm": "char", "seq2seq": "bpe"}.get(self.task, "word"))
         if self.model.bidirectional is None:
             self.model.bidirectional = self.task != "lm"

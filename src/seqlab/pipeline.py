@@ -58,7 +58,7 @@ class Pipeline:
         if self.config.task == "ctc":
             return self.transcribe(records)
         records = audio_io.featurize(records, self.config.data)
-        if self.config.data.input == "dna":
+        if self.config.data.input == "dna" and self.config.task == "classify":
             from seqlab.data.dna import clean_all
 
             texts = clean_all([r["text"] for r in records], self.config.data.ambiguous, "sequence")
@@ -191,7 +191,8 @@ class Pipeline:
         settings = (settings or GenerationConfig()).check()
         if settings.num_beams > 1:
             raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
-        ids = self.task.tokenizer.encode(prompt) if prompt else self.task.tokenizer.encode("\n")
+        start = "end" if self.config.data.input == "melody" else "\n"  # where a tune or a line begins
+        ids = self.task.tokenizer.encode(prompt or start)
         if not ids:
             raise UserError("the prompt is empty and the vocabulary has no newline to start from; give --prompt")
         prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
@@ -273,12 +274,12 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
 def resolve_input(config: RunConfig, train: list) -> None:
     """data.input=auto: audio, series or text, as the training records hold. DNA is read in
-    nucleotides unless the run asks for k-mers."""
+    nucleotides unless the run asks for k-mers (or tags bases, each a word of its own)."""
     if config.data.input == "auto" and audio_io.holds_audio(train):
         config.data.input = "audio"
     if config.task == "classify" and config.data.input == "auto":
         config.data.input = "series" if "values" in train[0] else "text"
-    if config.data.input == "dna" and config.data.tokenizer not in ("nucleotide", "kmer"):
+    if config.data.input == "dna" and config.task != "tag" and config.data.tokenizer not in ("nucleotide", "kmer"):
         config.data.tokenizer = "nucleotide"
 
 

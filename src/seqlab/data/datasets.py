@@ -228,6 +228,24 @@ def _fsdd_strings() -> dict[str, list]:
     return audio_io.fsdd_digit_strings(_fsdd_folder(), {"train": 4000, "val": 300, "test": 500})
 
 
+LEPTOSPIRA = Path("/usr/share/doc/any2fasta/examples/test.gbk.gz")
+
+
+def _leptospira_cds() -> dict[str, list]:
+    """Coding against non-coding bases of an annotated Leptospira genome (Debian any2fasta-examples)."""
+    if not LEPTOSPIRA.is_file():
+        raise UserError(f"dataset 'leptospira-cds' reads {LEPTOSPIRA}: apt-get install any2fasta-examples")
+    return dna_io.split_by_sequence(dna_io.read_feature_tags(LEPTOSPIRA, DataConfig(max_length=256)))
+
+
+def _bach_chorales() -> dict[str, list]:
+    return music_io.bach_chorales(audio_io.feature_cache() / "bach-chorales.json")
+
+
+def _essen_melodies() -> dict[str, list]:
+    return {"train": [music_io.essen_melodies(audio_io.feature_cache() / "essen-melodies.txt")]}
+
+
 def _bbc_news_summary() -> dict[str, list]:
     """BBC News Summary: 2,225 articles (2004-2005) with extractive summaries, checked by one digest.
 
@@ -460,6 +478,10 @@ REGISTRY: dict[str, Dataset] = {
                 files={"train": RemoteFile("spliceData.txt", _SPLICE,
                                            "ebbae10c85d3c285e2a2489a37e42bc2ee8d91d15005e391a9962fa3389a114f")},
                 options={"input": "dna", "format": "splice"}),
+        Dataset("leptospira-cds", "tag", "Leptospira kirschneri genome, 4.59 Mbp in 75 contigs, 4,162 CDS: "
+                "coding bases tagged B-/I-CDS in windows of 256; every tenth contig tests, the one before "
+                "it validates (Debian package any2fasta-examples)", loader=_leptospira_cds,
+                options={"input": "dna", "max_length": 256}),
         Dataset("jsb-chorales", "lm", "JSB Chorales, quarter-note piano rolls: 229 / 76 / 77 chorales",
                 folder="jsb-chorales", loader=_jsb_chorales, options={"input": "music"},
                 files={"train": RemoteFile("jsb-chorales-quarter.json", _JSB,
@@ -474,6 +496,11 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("fsdd-strings", "ctc", "spoken digit strings: 1-5 FSDD clips of one speaker joined by silence, "
                 "4,000 / 300 / 500 from the training, validation and test takes", folder="free-spoken-digit",
                 loader=_fsdd_strings, options={"input": "audio"}, defaults={"sample_rate": 8000, "max_length": 1600}),
+        Dataset("bach-chorales", "lm", "Bach's four-part chorales in music21's corpus as quarter-note piano rolls, "
+                "296 / 36 / 36 (package music21)", loader=_bach_chorales, options={"input": "music"}),
+        Dataset("essen-melodies", "lm", "842 German folk songs of the Essen collection (altdeu, kinder) as "
+                "note events, PITCH:BEATS (package music21)", loader=_essen_melodies,
+                options={"input": "melody", "val_fraction": 0.1, "test_fraction": 0.1}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
@@ -526,8 +553,9 @@ def load_splits(task: str, data) -> dict[str, list]:
     else:
         path = Path(data.path)
         if task == "lm" and data.input == "music":
-            splits = music_io.read_roll_json(path)
-        elif _is_audio(task, path, data):
+            splits = music_io.read_roll_json(path) if path.suffix.lower() == ".json" else \
+                {"train": music_io.read_pieces(path)}
+        elif _is_audio(task, path, data) or task == "lm" and data.input == "melody":
             splits = {"train": read_records(task, path, data)}
         elif task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
             splits = _pair_splits(path, data)
@@ -604,12 +632,16 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return series_io.read_labelled_series(path, data)
     if _is_audio(task, Path(path), data):
         return audio_io.read_clips(path, transcripts=task == "ctc", labelled=labelled)
-    if data.input == "dna" and task in ("classify", "lm"):
+    if data.input == "dna" and task in ("classify", "lm", "tag"):
+        if task == "tag":
+            return dna_io.read_feature_tags(path, data, labelled)
         if task == "lm":
             return [dna_io.read_genome_text(path, data)]
         if fmt == "splice":
             return dna_io.read_splice(path, data, labelled)
         return dna_io.read_labelled(path, data, labelled)
+    if task == "lm" and data.input == "melody":
+        return ["\n".join(music_io.read_melodies(path)) + "\n"]
     if task == "lm":
         return [text_io.read_text(path)]
     if task == "extract" and not labelled and suffix == ".txt":

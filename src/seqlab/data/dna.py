@@ -7,7 +7,9 @@ keeps them as letters of their own, `error` refuses them. Any other letter is re
 Readers return the records the text tasks take:
 - classification: {"text": sequence, "label": str}; the label is `label=…` in a FASTA description
   (`>seq1 label=EI`), or the file's name when a folder holds one FASTA file per class;
-- language modelling: one str per split, the sequences one per line.
+- language modelling: one str per split, the sequences one per line;
+- tagging: {"tokens": bases, "tags": BIO tags of the annotated features}, in windows of
+  `data.max_length` bases (a GenBank file's CDS features by default: coding against non-coding).
 """
 
 from __future__ import annotations
@@ -140,6 +142,46 @@ def read_labelled(path: Path, data, labelled: bool = True) -> list[dict]:
 def read_genome_text(path: Path, data) -> str:
     """The sequences of a file, one per line, for a DNA language model."""
     return "\n".join(clean_all([str(r.seq) for r in read_sequences(path)], data.ambiguous, "sequence")) + "\n"
+
+
+def read_feature_tags(path: Path, data, labelled: bool = True, feature: str = "CDS") -> list[dict]:
+    """Per-base tagging windows from an annotated GenBank file: every base inside a `feature` (either
+    strand) is tagged B-/I-`feature` (B where a feature starts or the window begins inside one), every
+    other base O; a window holds `data.max_length` bases, the last of a sequence fewer. Unlabelled,
+    any DNA file gives windows of bases alone."""
+    records = read_sequences(path)
+    if labelled and file_format(path) != "genbank":
+        raise UserError(f"{path}: per-base tags come from a GenBank file's annotation (.gb, .gbk)")
+    size, windows = data.max_length, []
+    for record, sequence in zip(records, clean_all([str(r.seq) for r in records], data.ambiguous, "sequence")):
+        inside = [False] * len(sequence)
+        starts = set()
+        for part in (p for f in record.features if f.type == feature for p in f.location.parts):
+            start, end = int(part.start), int(part.end)
+            inside[start:end] = [True] * (end - start)
+            starts.add(start)
+        for begin in range(0, len(sequence), size):
+            tokens = list(sequence[begin : begin + size])
+            window = {"tokens": tokens, "sequence": record.id, "start": begin}
+            if labelled:
+                window["tags"] = ["O" if not inside[i] else f"B-{feature}" if i in starts or i == begin
+                                  or not inside[i - 1] else f"I-{feature}" for i in range(begin, begin + len(tokens))]
+            windows.append(window)
+    if labelled and not any(tag != "O" for w in windows for tag in w["tags"]):
+        raise UserError(f"{path} annotates no {feature} feature: per-base tagging has nothing to learn")
+    return windows
+
+
+def split_by_sequence(windows: list[dict], every: int = 10) -> dict[str, list[dict]]:
+    """Windows split by the sequence (contig) they come from, so no split sees another's neighbours:
+    of every `every` sequences in file order, one is test, one validation, the rest training."""
+    order = list(dict.fromkeys(w["sequence"] for w in windows))
+    split_of = {name: "test" if n % every == every - 1 else "val" if n % every == every - 2 else "train"
+                for n, name in enumerate(order)}
+    splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    for window in windows:
+        splits[split_of[window["sequence"]]].append(window)
+    return splits
 
 
 def read_splice(path: Path, data, labelled: bool = True) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Symbolic music: piano rolls, read from the JSB Chorales JSON layout and written as MIDI.
+"""Symbolic music: piano rolls, read from the JSB Chorales JSON layout, MIDI files (pretty_midi) and
+scores in ABC, MusicXML or Humdrum (music21), and written as MIDI.
 
 A piano roll is a list of frames, each the set of MIDI pitches sounding in it. The model sees a
 (T, P) 0/1 matrix over the pitches `data.pitch_low` … `data.pitch_high` (88 piano keys by default);
@@ -31,6 +32,193 @@ def read_roll_json(path: Path) -> dict[str, list[list[list[int]]]]:
     if not isinstance(raw, dict) or "train" not in raw:
         raise UserError(f"{path}: expected a list of pieces or a mapping with a 'train' list of pieces")
     return {JSON_SPLITS.get(name, name): pieces for name, pieces in raw.items()}
+
+
+SCORE_SUFFIXES = (".abc", ".xml", ".musicxml", ".mxl", ".krn")
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def read_pieces(path: Path) -> list[list[list[int]]]:
+    """Piano rolls on a beat grid from one MIDI or score file, or from every such file in a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES) \
+        if path.is_dir() else [path]
+    if not files:
+        raise UserError(f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files")
+    return [midi_roll(f) if f.suffix.lower() in MIDI_SUFFIXES else score_roll(f) for f in files]
+
+
+def midi_roll(path: Path) -> list[list[int]]:
+    """The pitches sounding at every beat of a MIDI file (pretty_midi's beat tracking of its tempo map),
+    drums left out."""
+    import pretty_midi
+
+    try:
+        midi = pretty_midi.PrettyMIDI(str(path))
+    except Exception as exc:  # pretty_midi and mido raise many kinds on a broken file
+        raise UserError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {exc})") from None
+    notes = [n for i in midi.instruments if not i.is_drum for n in i.notes]
+    if not notes:
+        raise UserError(f"{path} holds no notes (drums aside): nothing to learn from")
+    return [sorted({n.pitch for n in notes if n.start <= beat < n.end}) for beat in midi.get_beats()]
+
+
+def score_roll(source) -> list[list[int]]:
+    """The pitches sounding at every quarter note of a score: a file music21 reads (ABC, MusicXML,
+    Humdrum) or a parsed music21 score."""
+    if not hasattr(source, "flatten"):
+        source = _parse_score(source)
+    frames: list[set[int]] = [set() for _ in range(int(float(source.highestTime)))]
+    for element in source.flatten().notes:  # notes and chords
+        start, end = float(element.offset), float(element.offset + element.quarterLength)
+        for t in range(int(np.ceil(start)), min(int(np.ceil(end)), len(frames))):
+            frames[t].update(p.midi for p in element.pitches)
+    if not any(frames):
+        raise UserError(f"{source} holds no notes: nothing to learn from")
+    return [sorted(f) for f in frames]
+
+
+def bach_chorales(cache: Path) -> dict[str, list]:
+    """The four-part Bach chorales of music21's corpus as quarter-note rolls, parsed once and kept in
+    `cache` as JSON; every tenth chorale tests, the one before it validates."""
+    from seqlab.training.run_dir import atomic_write
+
+    if not cache.is_file():
+        try:
+            from music21 import corpus
+        except ImportError:
+            raise UserError("dataset 'bach-chorales' ships in the package 'music21': pip install 'seqlab[demo]'") from None
+        pieces = []
+        for path in corpus.getComposer("bach"):
+            score = corpus.parse(path)
+            if len(score.parts) == 4:
+                pieces.append(score_roll(score))
+        atomic_write(cache, json.dumps(pieces))
+    pieces = json.loads(cache.read_text())
+    splits: dict[str, list] = {"train": [], "val": [], "test": []}
+    for n, piece in enumerate(pieces):
+        splits["test" if n % 10 == 9 else "val" if n % 10 == 8 else "train"].append(piece)
+    return splits
+
+
+# ---------------------------------------------------------------------------------------------
+# Melodies as event tokens: `PITCH:BEATS` per note (MIDI pitch, length in quarter notes), `r:BEATS`
+# per rest, `end` after each tune; a tune is one line of text for the word-level language model.
+
+END = "end"
+
+
+def _event(pitch: int | None, beats: float) -> str:
+    return f"{'r' if pitch is None else pitch}:{round(beats, 3):g}"
+
+
+def score_melody(source) -> str:
+    """A tune's event tokens: the first part of a music21 score (its top note where it holds a chord)."""
+    part = source.parts[0] if getattr(source, "parts", None) else source
+    events = [_event(max(p.midi for p in e.pitches) if e.isNote or e.isChord else None, float(e.quarterLength))
+              for e in part.flatten().notesAndRests if float(e.quarterLength) > 0]
+    if not any(not e.startswith("r:") for e in events):
+        raise UserError(f"{source} holds no notes: nothing to learn from")
+    return " ".join(events + [END])
+
+
+def midi_melody(path: Path) -> str:
+    """A tune's event tokens from the first instrument of a MIDI file (its top note where notes overlap)."""
+    import pretty_midi
+
+    try:
+        midi = pretty_midi.PrettyMIDI(str(path))
+    except Exception as exc:  # pretty_midi and mido raise many kinds on a broken file
+        raise UserError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {exc})") from None
+    tracks = [i for i in midi.instruments if not i.is_drum and i.notes]
+    if not tracks:
+        raise UserError(f"{path} holds no notes (drums aside): nothing to learn from")
+    beat = lambda seconds: midi.time_to_tick(seconds) / midi.resolution  # noqa: E731
+    events, now = [], 0.0
+    for note in sorted(tracks[0].notes, key=lambda n: (n.start, -n.pitch)):
+        start = beat(note.start)
+        if start < now:  # under a note already sounding: a lower voice
+            continue
+        if start > now:
+            events.append(_event(None, start - now))
+        events.append(_event(note.pitch, beat(note.end) - start))
+        now = beat(note.end)
+    return " ".join(events + [END])
+
+
+def read_melodies(path: Path) -> list[str]:
+    """One line of event tokens per tune of a MIDI or score file (an ABC file may hold many), or of
+    every such file in a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES) \
+        if path.is_dir() else [path]
+    if not files:
+        raise UserError(f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files")
+    tunes = []
+    for file in files:
+        if file.suffix.lower() in MIDI_SUFFIXES:
+            tunes.append(midi_melody(file))
+            continue
+        parsed = _parse_score(file)
+        tunes += [score_melody(score) for score in getattr(parsed, "scores", [parsed])]
+    return tunes
+
+
+def _parse_score(path: Path):
+    try:
+        from music21 import converter
+    except ImportError:
+        raise UserError(f"reading {path} needs music21: pip install 'seqlab[demo]'") from None
+
+    try:
+        return converter.parse(str(path))
+    except Exception as exc:  # music21 raises its own exception per format
+        raise UserError(f"{path} is not a readable score ({type(exc).__name__}: {exc})") from None
+
+
+def write_melody_midi(tokens: list[str], path: Path, seconds_per_beat: float = 0.5, program: int = 0) -> None:
+    """Event tokens as a one-track MIDI file; `end` and tokens that are not events are skipped."""
+    import io
+
+    import pretty_midi
+
+    from seqlab.training.run_dir import atomic_write
+
+    midi = pretty_midi.PrettyMIDI()
+    track = pretty_midi.Instrument(program=program)
+    now = 0.0
+    for token in tokens:
+        pitch, _, beats = token.partition(":")
+        try:
+            length = float(beats) * seconds_per_beat
+        except ValueError:
+            continue
+        if pitch.isdigit() and 0 <= int(pitch) <= 127 and length > 0:
+            track.notes.append(pretty_midi.Note(velocity=80, pitch=int(pitch), start=now, end=now + length))
+        now += max(length, 0.0)
+    midi.instruments.append(track)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    atomic_write(Path(path), buffer.getvalue())
+
+
+def essen_melodies(cache: Path, files: tuple[str, ...] = ("altdeu10.abc", "altdeu20.abc", "kinder0.abc")) -> str:
+    """German folk songs of the Essen collection in music21's corpus as event-token lines, parsed once
+    and kept in `cache`."""
+    from seqlab.training.run_dir import atomic_write
+
+    if not cache.is_file():
+        try:
+            from music21 import corpus
+        except ImportError:
+            raise UserError("dataset 'essen-melodies' ships in the package 'music21': pip install 'seqlab[demo]'") from None
+        paths = {p.name: p for p in corpus.getComposer("essenFolksong")}
+        atomic_write(cache, "\n".join(tune for name in files for tune in read_melodies(paths[name])) + "\n")
+    return cache.read_text()
 
 
 def roll_matrix(piece: list[list[int]], low: int, high: int, where: str) -> np.ndarray:

@@ -177,7 +177,7 @@ class LMTask(Task):
     def fit(self, train: list) -> None:
         d = self.config.data
         self.tokenizer = TextTokenizer.train(d.tokenizer, _chunks(train[0]), d.vocab_size, d.min_freq,
-                                             d.lowercase, kmer=d.kmer)
+                                             d.lowercase, pretokenized=d.input == "melody", kmer=d.kmer)
 
     def model_sizes(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}
