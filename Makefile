@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed
 # Benchmarks read their data from the dataset cache; here, the shared benchmark folder.
 BENCH_DATA ?= $(abspath ../shared/data)
 
-# Debian's SWORD Bibles, the demo's parallel corpus; where apt-get is not at hand the demo skips that stop.
-SWORD  := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf
+# Debian packages that carry the demo's data: SWORD Bibles (a parallel corpus), espeak-ng (spoken digits)
+# and an annotated genome. Where apt-get is not at hand the demo skips those stops and the tests that need them.
+SYSTEM_DATA := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf \
+               /usr/bin/espeak-ng /usr/share/doc/any2fasta/examples/test.gbk.gz
+PACKAGES    := sword-text-kjv sword-text-sparv espeak-ng any2fasta-examples
 
-.PHONY: demo test bench bench-speed bench-quality clean bibles
+.PHONY: demo test bench bench-speed bench-quality clean system-data
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,17 +20,17 @@ $(STAMP): pyproject.toml
 	$(PIP) -e ".[demo,test,auto]"
 	touch $(STAMP)
 
-bibles:
-	@for f in $(SWORD); do [ -f $$f ] || missing=1; done; \
+system-data:
+	@for f in $(SYSTEM_DATA); do [ -e $$f ] || missing=1; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && apt-get install -y -qq sword-text-kjv sword-text-sparv >/dev/null) \
-		|| echo "could not install sword-text-kjv and sword-text-sparv: the translation stop will be skipped"; \
+		(apt-get update -qq && apt-get install -y -qq $(PACKAGES) >/dev/null) \
+		|| echo "could not install $(PACKAGES): the demo stops that read them will be skipped"; \
 	fi
 
-demo: $(STAMP) bibles
+demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
-test: $(STAMP) bibles
+test: $(STAMP) system-data
 	$(PY) -m pytest
 
 bench: bench-speed bench-quality

@@ -226,3 +226,15 @@ def test_ctc_refuses_text_input(capsys):
         warnings.simplefilter("error")
         assert main(["train", "--task", "ctc", "--data", "x", "data.features=spectrum"]) == 2
     assert "data.features must be one of logmel, mfcc" in capsys.readouterr().err
+
+
+def test_espeak_digits_hold_out_voices(tmp_path):
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("apt-get install espeak-ng")
+    splits = audio.espeak_digits(tmp_path, speeds=(160,), pitches=(50,))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 70, "val": 20, "test": 20}
+    assert all("_m7_" in r["audio"].clips[0] or "_f4_" in r["audio"].clips[0] for r in splits["test"])
+    assert sorted({r["label"] for r in splits["train"]}) == [str(d) for d in range(10)]
+    assert len(audio.read_audio(splits["test"][0]["audio"].clips[0], 22050)) > 22050 // 4

@@ -66,13 +66,13 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         raise UserError(f"{path} is not a readable audio file ({str(exc).splitlines()[0]})") from None
     if len(samples) == 0:
         raise UserError(f"{path} holds no audio (zero samples); remove it or replace it")
-    if samples.shape[1] > 1:
-        warnings.warn(f"{path} has {samples.shape[1]} channels: they were averaged to mono")
+    if samples.shape[1] > 1:  # one warning for all such clips, not one per clip
+        warnings.warn(f"clips with {samples.shape[1]} channels: they were averaged to mono")
     mono = samples.mean(axis=1)
     if rate != sample_rate:
         import librosa
 
-        warnings.warn(f"{path} is sampled at {rate} Hz: resampled to data.sample_rate={sample_rate}")
+        warnings.warn(f"clips sampled at {rate} Hz were resampled to data.sample_rate={sample_rate}")
         mono = librosa.resample(mono, orig_sr=rate, target_sr=sample_rate)
     return mono.astype(np.float32)
 
@@ -255,6 +255,39 @@ def _read_manifest(path: Path, transcripts: bool, labelled: bool) -> list[dict]:
             record["text" if transcripts else "label"] = str(row[column]).strip()
         records.append(record)
     return records
+
+
+# ---------------------------------------------------------------------------------------------
+# Spoken digits synthesised with espeak-ng: built-in data for machines without FSDD
+
+ESPEAK_VOICES = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4")
+ESPEAK_HELD_OUT = {"m7": "test", "f4": "test", "m6": "val", "f3": "val"}  # voices never heard in training
+
+
+def espeak_digits(folder: Path, speeds: tuple[int, ...] = (140, 175), pitches: tuple[int, ...] = (35, 65)
+                  ) -> dict[str, list[dict]]:
+    """The digits zero to nine spoken by eleven espeak-ng voice variants at two speeds and two pitches
+    (22,050 Hz), synthesised once into `folder`; two voices test and two validate."""
+    import shutil
+    import subprocess
+
+    if shutil.which("espeak-ng") is None:
+        raise UserError("dataset 'espeak-digits' is synthesised by espeak-ng: apt-get install espeak-ng")
+    splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    for voice in ESPEAK_VOICES:
+        for speed in speeds:
+            for pitch in pitches:
+                for digit, word in enumerate(DIGITS):
+                    clip = folder / f"{digit}_{voice}_{speed}_{pitch}.wav"
+                    if not clip.is_file():
+                        folder.mkdir(parents=True, exist_ok=True)
+                        partial = clip.with_suffix(".partial.wav")
+                        subprocess.run(["espeak-ng", "-v", f"en-us+{voice}", "-s", str(speed), "-p", str(pitch),
+                                        "-w", str(partial), word], check=True, capture_output=True)
+                        os.replace(partial, clip)
+                    splits[ESPEAK_HELD_OUT.get(voice, "train")].append(
+                        {"audio": Utterance((str(clip),)), "label": str(digit)})
+    return splits
 
 
 # ---------------------------------------------------------------------------------------------

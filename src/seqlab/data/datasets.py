@@ -224,6 +224,10 @@ def _fsdd(held_out_speaker: str | None = None) -> dict[str, list]:
     return audio_io.fsdd_words(_fsdd_folder(), held_out_speaker)
 
 
+def _espeak_digits() -> dict[str, list]:
+    return audio_io.espeak_digits(audio_io.feature_cache() / "espeak-digits")
+
+
 def _fsdd_strings() -> dict[str, list]:
     return audio_io.fsdd_digit_strings(_fsdd_folder(), {"train": 4000, "val": 300, "test": 500})
 
@@ -501,6 +505,9 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("essen-melodies", "lm", "842 German folk songs of the Essen collection (altdeu, kinder) as "
                 "note events, PITCH:BEATS (package music21)", loader=_essen_melodies,
                 options={"input": "melody", "val_fraction": 0.1, "test_fraction": 0.1}),
+        Dataset("espeak-digits", "classify", "the digits zero to nine spoken by 11 espeak-ng voices x 2 speeds x 2 "
+                "pitches, 440 clips; voices m7 and f4 test, m6 and f3 validate (Debian package espeak-ng)",
+                loader=_espeak_digits, options={"input": "audio"}, defaults={"sample_rate": 22050}),
         Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
                 loader=_sst2_text, options={"test_fraction": 0.0}),
         Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
