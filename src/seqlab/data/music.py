@@ -40,14 +40,19 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 def read_pieces(path: Path) -> list[list[list[int]]]:
     """Piano rolls on a beat grid from one MIDI or score file, or from every such file in a folder."""
-    path = Path(path)
+    files = _music_files(Path(path))
+    return [midi_roll(f) if f.suffix.lower() in MIDI_SUFFIXES else score_roll(f) for f in files]
+
+
+def _music_files(path: Path) -> list[Path]:
+    """`path` itself, or the MIDI and score files of the folder `path`."""
     if not path.exists():
         raise UserError(f"{path} does not exist")
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES) \
         if path.is_dir() else [path]
     if not files:
         raise UserError(f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files")
-    return [midi_roll(f) if f.suffix.lower() in MIDI_SUFFIXES else score_roll(f) for f in files]
+    return files
 
 
 def midi_roll(path: Path) -> list[list[int]]:
@@ -151,13 +156,7 @@ def midi_melody(path: Path) -> str:
 def read_melodies(path: Path) -> list[str]:
     """One line of event tokens per tune of a MIDI or score file (an ABC file may hold many), or of
     every such file in a folder."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path} does not exist")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES) \
-        if path.is_dir() else [path]
-    if not files:
-        raise UserError(f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files")
+    files = _music_files(Path(path))
     tunes = []
     for file in files:
         if file.suffix.lower() in MIDI_SUFFIXES:

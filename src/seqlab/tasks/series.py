@@ -26,6 +26,13 @@ def standardise(values: np.ndarray, stats: dict[str, list[float]]) -> torch.Tens
     return torch.tensor((values - np.array(stats["mean"])) / np.array(stats["spread"]), dtype=torch.float32)
 
 
+def padded_frames(examples: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples' `values` padded into inputs (B, T, F), and the mask (B, T) of real frames."""
+    lengths = torch.tensor([len(e["values"]) for e in examples])
+    inputs = torch.nn.utils.rnn.pad_sequence([e["values"] for e in examples], batch_first=True)  # (B, T, F)
+    return inputs, torch.arange(inputs.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+
+
 def augmented(examples: list, data, generator: torch.Generator | None) -> list:
     """Training examples of audio with SpecAugment masks, when data.spec_augment asks for them."""
     if generator is None or not data.spec_augment or data.input != "audio":
@@ -88,8 +95,6 @@ class SeriesClassifyTask(ClassifyTask):
         yield from super().batches(augmented(examples, self.config.data, generator), batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
-        lengths = torch.tensor([len(e["values"]) for e in examples])
-        inputs = torch.nn.utils.rnn.pad_sequence([e["values"] for e in examples], batch_first=True)  # (B, T, C)
+        inputs, mask = padded_frames(examples)  # (B, T, C), (B, T)
         targets = torch.tensor([e["target"] for e in examples]) if "target" in examples[0] else None
-        mask = torch.arange(inputs.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         return Batch(inputs=inputs, mask=mask, targets=targets)

@@ -18,7 +18,7 @@ from seqlab.data.batch import Batch, pad
 from seqlab.errors import UserError
 from seqlab.heads.ctc import beam_paths, greedy_paths
 from seqlab.tasks.base import Task
-from seqlab.tasks.series import augmented, fit_scaling, standardise
+from seqlab.tasks.series import augmented, fit_scaling, padded_frames, standardise
 
 
 class CTCTask(Task):
@@ -76,12 +76,11 @@ class CTCTask(Task):
         return len(example["values"])
 
     def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None):
+        """With data.spec_augment, training masks bands and spans of every utterance's frames."""
         yield from super().batches(augmented(examples, self.config.data, generator), batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
-        lengths = torch.tensor([len(e["values"]) for e in examples])
-        inputs = torch.nn.utils.rnn.pad_sequence([e["values"] for e in examples], batch_first=True)  # (B, T, F)
-        mask = torch.arange(inputs.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        inputs, mask = padded_frames(examples)  # (B, T, F), (B, T)
         targets = pad([e["target"] for e in examples]) if "target" in examples[0] else None  # (B, L), 0-padded
         return Batch(inputs=inputs, mask=mask, targets=targets)
 
