@@ -168,7 +168,8 @@ def transcription_speed(pipeline, test: list[dict], beams: int) -> dict:
 
 
 def feature_speed(data, clips: int = 300) -> float:
-    """Clips per second turned from files into frames, without the cache: the test split's first `clips`."""
+    """Records (clips, or utterances of several clips) per second turned from files into frames, without
+    the cache: the test split's first `clips`."""
     from seqlab.data import audio
     from seqlab.data.datasets import REGISTRY
 
@@ -473,8 +474,8 @@ def write_tables(results: dict[str, dict]) -> None:
         if "recognition" in r:
             lines += ["", f"## {r['dataset']} ({r['encoder']}): best path and prefix beam search", "",
                       f"Test utterances of `{r['row']}`, {r['date']}: WER and CER with jiwer; utterances per second "
-                      f"transcribed from frames. Frames are computed at {r['features_per_second']} clips/s "
-                      "(log-mel with librosa, uncached).", "",
+                      f"transcribed from frames. Frames are computed at {r['features_per_second']} utterances/s "
+                      "(read, joined and turned into log-mel frames with librosa, uncached).", "",
                       "| decoding | WER | CER | utterances/s |", "|---|---|---|---|"]
             lines += [f"| {name} | {v['wer']} | {v['cer']} | {v['utterances_per_second']} |"
                       for name, v in r["recognition"].items()]

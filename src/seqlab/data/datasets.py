@@ -493,7 +493,8 @@ REGISTRY: dict[str, Dataset] = {
         Dataset("fsdd", "classify", "Free Spoken Digit Dataset: 3,000 clips of 6 speakers saying 0-9 at 8 kHz; "
                 "its official test split (takes 0-4), takes 5-9 for validation", folder="free-spoken-digit",
                 loader=_fsdd, options={"input": "audio"}, defaults={"sample_rate": 8000},
-                obtain=f"Put the recordings/ folder of {_FSDD} there (SEQLAB_DATA sets the cache folder)"),
+                obtain=f"Put the recordings/ folder of {_FSDD} in the cache's free-spoken-digit/ folder "
+                       "(SEQLAB_DATA sets the cache folder)"),
         Dataset("fsdd-speaker", "classify", "FSDD with speaker 'theo' held out for testing; takes 0-4 of the "
                 "other five validate", folder="free-spoken-digit", loader=partial(_fsdd, "theo"),
                 options={"input": "audio"}, defaults={"sample_rate": 8000}),
