@@ -9,7 +9,7 @@ import pytest
 
 from conftest import tiny
 from seqlab.cli import main
-from seqlab.compare import Trial, compare, summarise
+from seqlab.compare import Trial, compare, markdown, summarise
 
 
 def _trial(encoder: str, seed: int, accuracy: float, status: str = "ok") -> Trial:
@@ -56,6 +56,9 @@ def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_pa
     assert (tmp_path / "cmp" / "compare.png").stat().st_size > 0
     page = (tmp_path / "cmp" / "compare.html").read_text()
     assert "compare.png" in page and "rnn-seed1/report.html" in page
+    lines = markdown(result).splitlines()
+    assert lines[0].startswith("| rank | encoder | accuracy |") and len(lines) == 4
+    assert lines[2].startswith("| 1 | ") and lines[2].endswith("| best |")
 
 
 def test_equal_parameters_sizes_every_encoder_to_the_first(splits, tmp_path):

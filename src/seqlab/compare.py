@@ -239,19 +239,14 @@ def _write(result: dict, out: Path) -> None:
     rd.atomic_write(out / "compare.html", _page(result))
 
 
-def table(result: dict):
-    """The comparison as a rich table, best first."""
-    from rich.table import Table
-
+def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:
+    """The comparison's columns and its rows, best first: what the terminal table and Markdown show."""
     metric, summary = result["metric"], result["summary"]
     shown = [metric] + [k for k in ("accuracy", "f1_macro", "f1", "bleu", "loss", "perplexity", "mse", "mae")
                         if k != metric and any(k in s["metrics"] for s in summary.values())][:2]
-    grid = Table(title=f"seqlab compare: {result['task']} on {result['data']}, {result['seeds']} seed(s), "
-                       f"{result['budget_minutes']:g} min each")
-    for column in ("rank", "encoder", *shown, "parameters", "train s", "items/s", "ms/example", "vs best"):
-        grid.add_column(column)
-    order = sorted(summary, key=lambda e: summary[e].get("rank", 99))
-    for encoder in order:
+    columns = ["rank", "encoder", *shown, "parameters", "train s", "items/s", "ms/example", "vs best"]
+    rows = []
+    for encoder in sorted(summary, key=lambda e: summary[e].get("rank", 99)):
         s = summary[encoder]
         cells = [f"{s['metrics'][k]['mean']:.4g} ± {s['metrics'][k]['std']:.2g}" if k in s["metrics"] else "—"
                  for k in shown]
@@ -260,10 +255,35 @@ def table(result: dict):
                    f"{'beyond' if s['beyond_noise'] else 'within'} noise (p={s['p_vs_best']:.2f})")
         if s["failed"]:
             verdict += f"; {s['failed']} failed"
-        grid.add_row(str(s.get("rank", "—")), encoder, *cells, _num(s["parameters"], ",.0f"),
+        rows.append([str(s.get("rank", "—")), encoder, *cells, _num(s["parameters"], ",.0f"),
                      _num(s["train_seconds"], ".0f"), _num(s["items_per_second"], ",.0f"),
-                     _num(s["latency_ms"], ".2f"), verdict)
+                     _num(s["latency_ms"], ".2f"), verdict])
+    return columns, rows
+
+
+def title(result: dict) -> str:
+    return (f"seqlab compare: {result['task']} on {result['data']}, {result['seeds']} seed(s), "
+            f"{result['budget_minutes']:g} min each")
+
+
+def table(result: dict):
+    """The comparison as a rich table, best first."""
+    from rich.table import Table
+
+    columns, rows = table_rows(result)
+    grid = Table(title=title(result))
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*row)
     return grid
+
+
+def markdown(result: dict) -> str:
+    """The comparison as a Markdown table, best first."""
+    columns, rows = table_rows(result)
+    return "\n".join([f"| {' | '.join(columns)} |", "|" + "---|" * len(columns),
+                      *(f"| {' | '.join(row)} |" for row in rows)]) + "\n"
 
 
 def _num(value, fmt: str) -> str:
