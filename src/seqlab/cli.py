@@ -214,9 +214,12 @@ def cmd_predict(args) -> int:
         if task == "anomaly":
             raise UserError("anomaly detection reads series: give --data FILE")
         field = {"tag": "tokens", "seq2seq": "source", "extract": "source"}.get(task, "text")
-        dna_bases = pipeline.config.data.input == "dna" and task == "tag"  # every base is a token
-        records = [{field: (list("".join(t.split()).upper()) if dna_bases else t.split()) if task == "tag" else t}
-                   for t in args.text]
+        if task != "tag":
+            records = [{field: t} for t in args.text]
+        elif pipeline.config.data.input == "dna":  # every base is a token
+            records = [{field: list("".join(t.split()).upper())} for t in args.text]
+        else:
+            records = [{field: t.split()} for t in args.text]
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(task, Path(args.data), data, labelled=False)
@@ -313,7 +316,7 @@ def cmd_generate(args) -> int:
 def _generate_music(pipeline, args) -> int:
     """A piano roll after a first frame (--prompt: its MIDI pitches, default a C major chord), as MIDI and
     as a piano-roll plot beside it (FILE.png)."""
-    from seqlab.data.music import plot_roll, roll_matrix, write_midi
+    from seqlab.data.music import write_piece
 
     if not args.out or not args.out.lower().endswith((".mid", ".midi")):
         raise UserError("a music model writes MIDI: give --out FILE.mid")
@@ -322,11 +325,8 @@ def _generate_music(pipeline, args) -> int:
     except ValueError:
         raise UserError(f"--prompt for a music model is the first frame's MIDI pitches, e.g. '60 64 67'; "
                         f"got '{args.prompt}'") from None
-    d = pipeline.config.data
-    roll = pipeline.task.sample(pipeline.model, roll_matrix([first, first], d.pitch_low, d.pitch_high, "--prompt")[:1],
-                                args.frames, pipeline.autocast, args.seed)
-    write_midi(roll, Path(args.out), d.pitch_low)
-    plot_roll(roll, Path(args.out).with_suffix(".png"), d.pitch_low, f"{Path(args.out).name}: {len(roll)} frames")
+    roll = pipeline.task.compose(pipeline.model, first, args.frames, pipeline.autocast, args.seed, where="--prompt")
+    write_piece(roll, Path(args.out), pipeline.config.data.pitch_low, f"{Path(args.out).name}: {len(roll)} frames")
     return 0
 
 

@@ -58,6 +58,7 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
     from rich.console import Console
     from rich.table import Table
 
+    from seqlab.data.datasets import load_splits
     from seqlab.errors import UserError
     from seqlab.generation import GenerationConfig
     from seqlab.pipeline import fit
@@ -78,7 +79,8 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
                     "train.patience": 3}
             config = load_config(None, task=task, **{**tour, **settings})
             try:
-                pipeline = fit(config, run_dir)
+                splits = load_splits(config.task, config.data)
+                pipeline = fit(config, run_dir, splits)
                 break
             except UserError as exc:  # benchmark data out of the cache, or package-borne data this machine lacks
                 console.print(f"[yellow]skipped {dataset}:[/yellow] {exc}")
@@ -94,7 +96,7 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
         if task == "seq2seq":
             row["translations"] = dict(zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4))))
         if config.data.input in ("audio", "dna"):
-            row["example"] = _first_test_prediction(pipeline)
+            row["example"] = _first_test_prediction(pipeline, splits["test"][0])
         rows.append(row)
 
     compared = _compare(console, out / "compare")
@@ -128,22 +130,16 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
 
 
 def _chorale(pipeline, path: Path, frames: int = 32) -> str:
-    """32 quarter notes after a C major chord, written as MIDI and as a piano-roll plot."""
-    from seqlab.data.music import plot_roll, roll_matrix, write_midi
+    """`frames` quarter notes after a C major chord, written as MIDI and as a piano-roll plot."""
+    from seqlab.data.music import write_piece
 
-    d = pipeline.config.data
-    first = roll_matrix([[48, 60, 64, 67]] * 2, d.pitch_low, d.pitch_high, "first frame")[:1]
-    roll = pipeline.task.sample(pipeline.model, first, frames, pipeline.autocast, seed=0)
-    write_midi(roll, path, d.pitch_low)
-    plot_roll(roll, path.with_suffix(".png"), d.pitch_low, "a generated chorale")
+    roll = pipeline.task.compose(pipeline.model, [48, 60, 64, 67], frames, pipeline.autocast, seed=0)
+    write_piece(roll, path, pipeline.config.data.pitch_low, "a generated chorale")
     return str(path)
 
 
-def _first_test_prediction(pipeline) -> str:
-    """What the model makes of the first test example of its data: a clip, a sequence or a window."""
-    from seqlab.data.datasets import load_splits
-
-    record = load_splits(pipeline.config.task, pipeline.config.data)["test"][0]
+def _first_test_prediction(pipeline, record: dict) -> str:
+    """What the model makes of a test example: a clip, a sequence or a window of bases."""
     predicted = pipeline.predict([record])[0]
     if pipeline.config.task == "tag":
         coding = sum(tag != "O" for tag in predicted)

@@ -20,6 +20,7 @@ import torch
 from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data import audio as audio_io
+from seqlab.data import music as music_io
 from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
 from seqlab.data.text import SPECIAL_TOKENS
@@ -191,10 +192,10 @@ class Pipeline:
         settings = (settings or GenerationConfig()).check()
         if settings.num_beams > 1:
             raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
-        start = "end" if self.config.data.input == "melody" else "\n"  # where a tune or a line begins
+        start = music_io.END if self.config.data.input == "melody" else "\n"  # what a tune or a line follows
         ids = self.task.tokenizer.encode(prompt or start)
         if not ids:
-            raise UserError("the prompt is empty and the vocabulary has no newline to start from; give --prompt")
+            raise UserError(f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt")
         prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
         context = self.config.data.block_size if self.config.model.encoder == "transformer" else None
         new = generate(self.model, prompt_ids, settings, self.autocast, context)

@@ -121,10 +121,6 @@ def featurize(records: list, data, cache: Path | None = None) -> list:
     return [{**r, "values": v} for r, v in zip(records, computed)]
 
 
-def feature_cache() -> Path:
-    return Path(os.environ.get("SEQLAB_FEATURES") or Path.home() / ".cache" / "seqlab" / "features")
-
-
 def _cache_file(cache: Path, utterances: list[Utterance], settings: FrameSettings) -> Path:
     digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
     for utterance in utterances:

@@ -60,6 +60,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEQLAB_DATA") or Path.home() / ".cache" / "seqlab")
 
 
+def derived_dir() -> Path:
+    """Where seqlab keeps what it derives from data: audio frames, parsed music corpora, synthesised
+    clips (`$SEQLAB_FEATURES`, else `~/.cache/seqlab/features`), apart from the datasets themselves."""
+    return Path(os.environ.get("SEQLAB_FEATURES") or Path.home() / ".cache" / "seqlab" / "features")
+
+
 def local_path(dataset: Dataset, split: str) -> Path:
     return cache_dir() / dataset.folder / dataset.files[split].name
 
@@ -225,7 +231,7 @@ def _fsdd(held_out_speaker: str | None = None) -> dict[str, list]:
 
 
 def _espeak_digits() -> dict[str, list]:
-    return audio_io.espeak_digits(audio_io.feature_cache() / "espeak-digits")
+    return audio_io.espeak_digits(derived_dir() / "espeak-digits")
 
 
 def _fsdd_strings() -> dict[str, list]:
@@ -243,11 +249,11 @@ def _leptospira_cds() -> dict[str, list]:
 
 
 def _bach_chorales() -> dict[str, list]:
-    return music_io.bach_chorales(audio_io.feature_cache() / "bach-chorales.json")
+    return music_io.bach_chorales(derived_dir() / "bach-chorales.json")
 
 
 def _essen_melodies() -> dict[str, list]:
-    return {"train": [music_io.essen_melodies(audio_io.feature_cache() / "essen-melodies.txt")]}
+    return {"train": [music_io.essen_melodies(derived_dir() / "essen-melodies.txt")]}
 
 
 def _bbc_news_summary() -> dict[str, list]:
@@ -574,7 +580,7 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {"train": read_records(task, path, data)}
     splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0, horizon=data.horizon,
                              lookback=data.lookback)
-    splits = {name: audio_io.featurize(records, data, audio_io.feature_cache()) for name, records in splits.items()}
+    splits = {name: audio_io.featurize(records, data, derived_dir()) for name, records in splits.items()}
     if task == "seq2seq":  # dialogues are split whole, then cut into (context, reply) pairs
         splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}
     return splits

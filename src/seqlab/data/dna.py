@@ -154,18 +154,16 @@ def read_feature_tags(path: Path, data, labelled: bool = True, feature: str = "C
         raise UserError(f"{path}: per-base tags come from a GenBank file's annotation (.gb, .gbk)")
     size, windows = data.max_length, []
     for record, sequence in zip(records, clean_all([str(r.seq) for r in records], data.ambiguous, "sequence")):
-        inside = [False] * len(sequence)
-        starts = set()
+        tags = ["O"] * len(sequence)
         for part in (p for f in record.features if f.type == feature for p in f.location.parts):
             start, end = int(part.start), int(part.end)
-            inside[start:end] = [True] * (end - start)
-            starts.add(start)
+            tags[start:end] = [f"B-{feature}"] + [f"I-{feature}"] * (end - start - 1)
         for begin in range(0, len(sequence), size):
-            tokens = list(sequence[begin : begin + size])
-            window = {"tokens": tokens, "sequence": record.id, "start": begin}
+            window = {"tokens": list(sequence[begin : begin + size]), "sequence": record.id, "start": begin}
             if labelled:
-                window["tags"] = ["O" if not inside[i] else f"B-{feature}" if i in starts or i == begin
-                                  or not inside[i - 1] else f"I-{feature}" for i in range(begin, begin + len(tokens))]
+                window["tags"] = tags[begin : begin + size]
+                if window["tags"][0] != "O":  # a window that begins inside a feature begins its span
+                    window["tags"][0] = f"B-{feature}"
             windows.append(window)
     if labelled and not any(tag != "O" for w in windows for tag in w["tags"]):
         raise UserError(f"{path} annotates no {feature} feature: per-base tagging has nothing to learn")

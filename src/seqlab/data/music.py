@@ -256,6 +256,12 @@ def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float 
     atomic_write(Path(path), buffer.getvalue())
 
 
+def write_piece(roll: np.ndarray, path: Path, low: int, title: str) -> None:
+    """A generated roll as MIDI at `path` and as a piano-roll plot beside it (the same name, .png)."""
+    write_midi(roll, path, low)
+    plot_roll(roll, Path(path).with_suffix(".png"), low, title)
+
+
 def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
     """A (T, P) roll as a PNG piano-roll image: time across, pitch up, sounding cells dark."""
     import io

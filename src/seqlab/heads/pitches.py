@@ -17,10 +17,10 @@ from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 
 
-def frame_nll(logits: torch.Tensor, batch: Batch) -> HeadOutput:
+def frame_nll(logits: torch.Tensor, batch: Batch, state=None) -> HeadOutput:
     """Binary cross-entropy summed over pitches and real frames; logits (B, T, P)."""
     per_frame = F.binary_cross_entropy_with_logits(logits, batch.targets, reduction="none").sum(-1)  # (B, T)
-    return HeadOutput(logits, per_frame.masked_fill(~batch.mask, 0.0).sum(), batch.mask.sum())
+    return HeadOutput(logits, per_frame.masked_fill(~batch.mask, 0.0).sum(), batch.mask.sum(), state)
 
 
 class PitchHead(nn.Module):
@@ -35,9 +35,7 @@ class PitchHead(nn.Module):
         logits = self.out(self.dropout(encoded.hidden)).float()  # (B, T, P)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
-        out = frame_nll(logits, batch)
-        out.state = encoded.state
-        return out
+        return frame_nll(logits, batch, encoded.state)
 
     def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One frame (B, P) of 0/1 pitches drawn given hidden vectors (B, H)."""
@@ -60,14 +58,12 @@ class NADEHead(nn.Module):
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         hidden = self.dropout(encoded.hidden)
         b, c = self.visible_bias(hidden).float(), self.hidden_bias(hidden).float()  # (B, T, P), (B, T, N)
-        if batch.targets is None:  # without the frame, only the marginal-free biases are known
+        if batch.targets is None:  # the conditionals need the frame itself: only its biases are known
             return HeadOutput(b, state=encoded.state)
         below = batch.targets.unsqueeze(-1) * self.W  # (B, T, P, N): what each sounding pitch adds
         a = c.unsqueeze(2) + below.cumsum(dim=2) - below  # (B, T, P, N): the pitches strictly below i
         logits = b + (torch.sigmoid(a) * self.V).sum(-1)  # (B, T, P): p(x_i | x_<i), teacher-forced
-        out = frame_nll(logits, batch)
-        out.state = encoded.state
-        return out
+        return frame_nll(logits, batch, encoded.state)
 
     @torch.no_grad()
     def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
