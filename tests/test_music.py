@@ -48,6 +48,31 @@ def test_midi_round_trip(tmp_path, chorales):
     np.testing.assert_array_equal(back[: len(roll)], roll > 0)
 
 
+def test_transposition_moves_whole_pieces_within_the_range(chorales):
+    """data.transpose: training batches play each piece in another key; evaluation sees it as written."""
+    import torch
+
+    from seqlab.tasks import PianoRollTask
+
+    config = tiny("lm", "gru", **{"data.input": "music", "data.pitch_low": 45, "data.pitch_high": 96,
+                                  "data.transpose": 6})
+    task = PianoRollTask(config)
+    examples = task.encode(chorales["train"])
+    generator = torch.Generator().manual_seed(0)
+    shifted = {}
+    for indices, batch in task.batches(examples, 4, generator):
+        for row, index in enumerate(indices):
+            original, played = examples[index]["roll"], torch.cat([batch.inputs[row, :1], batch.targets[row]])
+            played = played[: len(original)]
+            shift = int(played.any(0).nonzero()[0] - original.any(0).nonzero()[0])
+            assert abs(shift) <= 6 and played.sum() == original.sum()  # no note lost at the range's edge
+            torch.testing.assert_close(torch.roll(original, shift, dims=1), played)
+            shifted[index] = shift
+    assert len(shifted) == len(examples) and len(set(shifted.values())) > 1
+    assert all(torch.equal(batch.inputs[r], examples[i]["roll"][:-1][: batch.inputs.shape[1]])
+               for indices, batch in task.batches(examples[:1], 1) for r, i in enumerate(indices))
+
+
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_every_encoder_models_frames(tmp_path, chorales, encoder):
     from seqlab.pipeline import fit, load

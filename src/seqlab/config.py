@@ -76,6 +76,7 @@ class DataConfig:
     # music (piano rolls: the JSB Chorales JSON layout)
     pitch_low: int = 21  # the lowest MIDI pitch of a piano roll (A0)
     pitch_high: int = 108  # the highest (C8): 88 keys
+    transpose: int = 0  # music: training shifts every piece by up to ± this many semitones, at random
     reverse_complement: bool = False  # classify DNA: train on either strand of every sequence, at random
     strand_symmetric: bool = False  # classify DNA: predict from the mean of both strands' probabilities
     # audio (WAV, FLAC, OGG read with soundfile; frames computed with librosa)

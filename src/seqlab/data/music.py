@@ -234,6 +234,20 @@ def roll_matrix(piece: list[list[int]], low: int, high: int, where: str) -> np.n
     return roll
 
 
+def transpose(roll, most: int, generator):
+    """A (T, P) roll tensor shifted by a random number of semitones, at most `most` either way and never
+    past the edge of the pitch range: the same music in another key."""
+    import torch
+
+    sounding = roll.any(0).nonzero().flatten()  # the pitch columns the piece uses
+    if not len(sounding):
+        return roll
+    lowest = max(-most, -int(sounding[0]))
+    highest = min(most, roll.shape[1] - 1 - int(sounding[-1]))
+    shift = int(torch.randint(lowest, highest + 1, (1,), generator=generator))
+    return torch.roll(roll, shift, dims=1)  # the columns that wrap round are silent
+
+
 def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float = 0.5, program: int = 0) -> None:
     """A (T, P) 0/1 roll as a one-track MIDI file (pretty_midi): a held pitch is one note."""
     import io

@@ -11,7 +11,7 @@ import torch
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
-from seqlab.data.music import roll_matrix
+from seqlab.data.music import roll_matrix, transpose
 from seqlab.errors import UserError
 from seqlab.tasks.base import Task
 
@@ -53,6 +53,13 @@ class PianoRollTask(Task):
 
     def length(self, example) -> int:
         return len(example["roll"]) - 1
+
+    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None):
+        """With data.transpose, training plays every piece in a random key, up to that many semitones away."""
+        most = self.config.data.transpose
+        if generator is not None and most:
+            examples = [{"roll": transpose(e["roll"], most, generator)} for e in examples]
+        yield from super().batches(examples, batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
         rolls = torch.nn.utils.rnn.pad_sequence([e["roll"] for e in examples], batch_first=True)  # (B, T + 1, P)
