@@ -1,8 +1,12 @@
 """Which encoder suits which data: `seqlab compare` on one dataset of each family, at the same short
 budget per run, and the tables in COMPARE.md (the evidence behind the README's advice).
 
-    python benchmarks/compare.py              # every dataset (about an hour on a 2-core CPU)
+    python benchmarks/compare.py              # every dataset (about two hours on a 2-core CPU)
     python benchmarks/compare.py fsdd splice  # some of them; `--list` names them
+    python benchmarks/compare.py splice --auto --threads 1
+        # then `--encoder auto` with the comparison's total budget, a core per process
+
+With `--auto` the search's winner is scored on the same test split beside the best encoder's mean.
 
 Data comes from the seqlab cache: SEQLAB_DATA (the Makefile points it at ../shared/data).
 """
@@ -21,27 +25,54 @@ RUNS = HERE.parent / "runs" / "bench" / "compare"
 CONFIGS = HERE.parent / "configs"
 SEEDS, MINUTES = 2, 1.0
 
-# name → (family, the config of its benchmark row, overrides)
+# name → (family, the config of its benchmark row, overrides, minutes per run)
 DATASETS = {
-    "sms-spam": ("text classification", "sms-spam.yaml", {}),
-    "tinyshakespeare": ("language modelling", "shakespeare-65s.yaml", {}),
-    "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}),
-    "fsdd": ("speech", "fsdd.yaml", {}),
-    "splice": ("DNA", "splice.yaml", {}),
-    "jsb-chorales": ("music", "jsb-chorales.yaml", {}),
+    "sms-spam": ("text classification", "sms-spam.yaml", {}, MINUTES),
+    "conll2003": ("tagging", "conll2003.yaml", {}, MINUTES),
+    "tinyshakespeare": ("language modelling", "shakespeare-65s.yaml", {}, MINUTES),
+    "multi30k": ("translation", "multi30k-gru.yaml", {}, 2 * MINUTES),
+    "etth1": ("forecasting", "etth1.yaml", {}, MINUTES),
+    "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}, MINUTES),
+    "fsdd": ("speech", "fsdd.yaml", {}, MINUTES),
+    "splice": ("DNA", "splice.yaml", {}, MINUTES),
+    "jsb-chorales": ("music", "jsb-chorales.yaml", {}, MINUTES),
 }
 
 
-def run(name: str) -> dict:
+def run(name: str, auto: bool, threads: int | None) -> dict:
     from seqlab.compare import compare
     from seqlab.config import ENCODERS, load_config
 
-    family, config_file, overrides = DATASETS[name]
-    config = load_config(CONFIGS / config_file, **overrides)
+    family, config_file, overrides, minutes = DATASETS[name]
+    config = load_config(CONFIGS / config_file, **overrides, **{"train.threads": threads})
     out = RUNS / name
     shutil.rmtree(out, ignore_errors=True)
-    result = compare(config, list(ENCODERS), SEEDS, MINUTES, out)
-    return {**result, "family": family, "config": f"configs/{config_file}", "date": date.today().isoformat()}
+    result = compare(config, list(ENCODERS), SEEDS, minutes, out)
+    result = {**result, "family": family, "config": f"configs/{config_file}", "date": date.today().isoformat()}
+    if auto:
+        result["auto"] = search(config, out / "auto", SEEDS * len(ENCODERS) * minutes, result)
+    return result
+
+
+def search(config, out: Path, budget_minutes: float, comparison: dict) -> dict:
+    """`--encoder auto` within the comparison's total budget: its winner's test metric beside the
+    best encoder's mean over seeds."""
+    from seqlab.metrics import LOWER_IS_BETTER
+    from seqlab.search import search
+
+    search(config, out, budget_minutes)
+    metric = comparison["metric"]
+    found = json.loads((out / "search.json").read_text())
+    value = json.loads((out / "metrics.json").read_text())[metric]
+    best = min(comparison["summary"].values(), key=lambda s: s.get("rank", 99))
+    mean, std = best["metrics"][metric]["mean"], best["metrics"][metric]["std"]
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    verdict = ("beats" if sign * (value - mean) > 0 else "matches (within the seed spread)"
+               if sign * (value - mean) >= -std else "below")
+    return {"metric": metric, "value": value, "best_encoder": next(e for e, s in comparison["summary"].items()
+                                                                  if s is best),
+            "best_mean": mean, "best_std": std, "verdict": verdict, "budget_minutes": budget_minutes,
+            "trials": found["trials"], "winner": found["params"]}
 
 
 def write_table(results: dict[str, dict]) -> None:
@@ -55,8 +86,24 @@ def write_table(results: dict[str, dict]) -> None:
              "spread over seeds; \"vs best\" is Welch's t-test against the best encoder (p < 0.05: beyond "
              "the seed-to-seed noise). Short budgets favour encoders that learn fast; the published-results "
              "rows in RESULTS.md train for longer.", ""]
+    searched = {name: result["auto"] for name, result in results.items() if "auto" in result}
+    if searched:
+        lines += ["## `--encoder auto` against the best single encoder", "",
+                  "The search (encoder, width, depth, learning rate, dropout; Optuna TPE with median pruning, "
+                  "judged on the validation split) gets the comparison's total budget; its winner's test "
+                  "metric stands beside the best encoder's mean ± spread over seeds.", "",
+                  "| data | metric | auto | winner | trials | best encoder | its mean ± spread | auto |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, auto in searched.items():
+            winner = auto["winner"]
+            lines.append(f"| {name} | {auto['metric']} | {auto['value']:.4g} | {winner['encoder']} "
+                         f"{winner['num_layers']}×{winner['hidden_size']}, lr {winner['lr']:.2g}, "
+                         f"dropout {winner['dropout']:.2f} | {auto['trials']} | {auto['best_encoder']} | "
+                         f"{auto['best_mean']:.4g} ± {auto['best_std']:.2g} | {auto['verdict']} |")
+        lines.append("")
     for name, result in results.items():
-        lines += [f"## {result['family']}: {name}", "", f"{title(result)}; {result['config']}, {result['date']}.",
+        lines += [f"## {result['family']}: {name}", "",
+                  f"{title(result)}, {result['threads']} thread(s) per run; {result['config']}, {result['date']}.",
                   "", markdown(result)]
     (HERE / "COMPARE.md").write_text("\n".join(lines))
 
@@ -64,10 +111,12 @@ def write_table(results: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="datasets to compare on (default: all)")
+    parser.add_argument("--auto", action="store_true", help="then search with --encoder auto at the same total budget")
+    parser.add_argument("--threads", type=int, help="cores per run (default: all); lets two comparisons run side by side")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     if args.list:
-        for name, (family, config, _) in DATASETS.items():
+        for name, (family, config, *_) in DATASETS.items():
             print(f"{name:16} {family:22} configs/{config}")
         return 0
     unknown = [n for n in args.names if n not in DATASETS]
@@ -76,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = HERE / "compare.json"
     for name in args.names or list(DATASETS):
-        result = run(name)
+        result = run(name, args.auto, args.threads)
         results = json.loads(path.read_text()) if path.exists() else {}
         results[name] = result
         write_table(results)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import tiny
+from conftest import shared, tiny
 from seqlab.cli import main
 from seqlab.compare import Trial, compare, markdown, summarise
 
@@ -59,6 +59,40 @@ def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_pa
     lines = markdown(result).splitlines()
     assert lines[0].startswith("| rank | encoder | accuracy |") and len(lines) == 4
     assert lines[2].startswith("| 1 | ") and lines[2].endswith("| best |")
+
+
+def _case(task: str, splits: dict, tmp_path) -> tuple:
+    """A tiny config and its splits for `task`: text tasks from the shared slices, forecasting on 400
+    hours of ETTh1, and next-frame music on a few JSB chorales."""
+    from seqlab.data import music
+    from seqlab.data.datasets import load_splits
+
+    if task == "forecast":
+        (tmp_path / "ett.csv").write_text("\n".join(shared("ETT", "ETTh1.csv").read_text().splitlines()[:401]))
+        config = tiny("forecast", **{"data.path": str(tmp_path / "ett.csv"), "data.lookback": 48,
+                                     "data.horizon": 12, "model.patch_len": 8, "model.patch_stride": 4})
+        return config, load_splits("forecast", config.data)
+    if task == "music":
+        rolls = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
+        return (tiny("lm", **{"data.input": "music", "model.bidirectional": False}),
+                {"train": rolls["train"][:8], "val": rolls["val"][:3], "test": rolls["test"][:3]})
+    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), splits[task]
+
+
+@pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "forecast", "music"])
+def test_compare_and_auto_serve_other_tasks(task, splits, tmp_path):
+    """The same comparison and search over tagging, language modelling, translation, forecasting and music."""
+    from seqlab.search import search
+
+    config, data = _case(task, splits, tmp_path)
+    result = compare(config, ["gru", "transformer"], 1, 1.0, tmp_path / "cmp", splits=data)
+    metric = result["metric"]
+    assert [t["status"] for t in result["trials"]] == ["ok", "ok"]
+    assert all(metric in t["metrics"] for t in result["trials"]) and len(markdown(result).splitlines()) == 4
+    search(config, tmp_path / "auto", 1.0, data, max_trials=2)
+    found = json.loads((tmp_path / "auto" / "search.json").read_text())
+    assert found["metric"] == metric and found["trials"] == 2
+    assert metric in json.loads((tmp_path / "auto" / "metrics.json").read_text())
 
 
 def test_equal_parameters_sizes_every_encoder_to_the_first(splits, tmp_path):

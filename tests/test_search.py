@@ -17,13 +17,16 @@ pytest.importorskip("optuna")
 
 def test_search_ends_in_the_best_trials_run_directory(splits, tmp_path):
     from seqlab.pipeline import load
-    from seqlab.search import search
+    from seqlab.search import HIDDEN_SIZES, search
 
     config = tiny("classify", **{"train.max_steps": 3, "train.eval_every": 1})
     search(config, tmp_path / "auto", 10.0, splits["classify"], max_trials=4)
     out = tmp_path / "auto"
     rows = list(csv.DictReader((out / "search" / "study.csv").open()))
     assert len(rows) == 4 and {r["encoder"] for r in rows} <= set(ENCODERS)
+    first = rows[0]  # the search starts from the config as given, its size moved into the search space
+    assert (first["encoder"], first["hidden_size"], float(first["lr"])) == (
+        config.model.encoder, str(min(HIDDEN_SIZES, key=lambda h: abs(h - config.model.hidden_size))), config.train.lr)
     done = [r for r in rows if r["state"] == "complete"]
     best = max(done, key=lambda r: float(r["val_accuracy"]))
     chosen = json.loads((out / "search.json").read_text())

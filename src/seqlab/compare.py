@@ -3,7 +3,7 @@ splits and the same budget, over several seeds; the held-out metrics, sizes and 
 by side, with a test of which differences are larger than the seed-to-seed noise.
 
 Every trained model stays a normal run directory under OUT/ENCODER-seedN. Runs go one at a time,
-each with all of the machine's cores (`train.threads`), so no two runs compete for a core.
+each with `train.threads` cores (default: all of them), so no two runs compete for a core.
 `compare.json` is rewritten after every run: an interrupted comparison keeps its finished rows.
 """
 
@@ -72,7 +72,7 @@ def compare(config: RunConfig, encoders: list[str], seeds: int, budget_minutes: 
     hidden = _hidden_sizes(config, sizes, encoders, equal)
 
     result = {"task": config.task, "data": config.data.path, "encoders": encoders, "seeds": seeds,
-              "budget_minutes": budget_minutes, "equal": equal, "threads": os.cpu_count(),
+              "budget_minutes": budget_minutes, "equal": equal, "threads": threads(config),
               "metric": task.primary_metric if config.train.monitor is None else config.train.monitor,
               "trials": [], "summary": {}}
     out.mkdir(parents=True)
@@ -88,6 +88,11 @@ def compare(config: RunConfig, encoders: list[str], seeds: int, budget_minutes: 
         raise
     _write(result, out)
     return _jsonable(result)
+
+
+def threads(config: RunConfig) -> int:
+    """The cores each run of a comparison or search trains with: `train.threads`, else all of them."""
+    return config.train.threads or os.cpu_count() or 1
 
 
 def _fitted_task(config: RunConfig, splits: dict[str, list]):
@@ -155,7 +160,7 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
 
     run = copy.deepcopy(config)
     run.model.encoder, run.model.hidden_size = trial.encoder, trial.hidden_size
-    run.train.seed, run.train.max_minutes, run.train.threads = trial.seed, budget_minutes, os.cpu_count()
+    run.train.seed, run.train.max_minutes, run.train.threads = trial.seed, budget_minutes, threads(config)
     try:
         pipeline = fit(run, trial.run_dir, splits)
     except Exception as exc:  # a run that fails is a row of the table, not the end of the comparison

@@ -1,9 +1,10 @@
 """`--encoder auto`: a budgeted search over the encoder family and size, the learning rate and the
 dropout, with Optuna's TPE sampler and median pruning, judged on the validation split alone. The
-winning trial becomes a normal run directory, its metrics taken on the test split; the search's
+first trial is the given config itself (its size moved to the nearest in the search space), so the
+search starts from the user's own choice. The winning trial becomes a normal run directory, its metrics taken on the test split; the search's
 trials and their table (`search/study.csv`, `search/study.json`) stay beside it.
 
-Trials run one at a time with all the cores. Each gets an equal share of the total budget, and the
+Trials run one at a time, each with `train.threads` cores (default: all of them). Each gets an equal share of the total budget, and the
 time a pruned trial leaves unused goes to further trials until the budget is spent.
 """
 
@@ -14,11 +15,11 @@ import csv
 import io
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
 
+from seqlab.compare import threads
 from seqlab.config import ENCODERS, RunConfig
 from seqlab.errors import UserError
 from seqlab.metrics import LOWER_IS_BETTER
@@ -26,6 +27,8 @@ from seqlab.training import run_dir as rd
 
 HIDDEN_SIZES = (64, 128, 256, 512)
 LAYERS = (1, 2, 3)
+DROPOUT = (0.0, 0.4)
+LR = (3e-4, 3e-3)  # searched on a log scale
 TRIAL_SHARE = 6  # a trial's budget: the total over this many
 
 
@@ -48,6 +51,7 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
     study = optuna.create_study(direction="maximize" if higher else "minimize",
                                 sampler=optuna.samplers.TPESampler(seed=config.train.seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
+    study.enqueue_trial(_given(config))
     folder = out / "search"
     deadline = time.monotonic() + budget_minutes * 60
     share = budget_minutes / TRIAL_SHARE
@@ -56,7 +60,7 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
     def objective(trial):
         run = _suggested(config, trial)
         run.train.max_minutes = min(share, max((deadline - time.monotonic()) / 60, 0.01))
-        run.train.threads = os.cpu_count()
+        run.train.threads = threads(config)
         best = {"value": None}
 
         def report(step: int, metrics: dict[str, float]) -> None:
@@ -108,6 +112,15 @@ def _primary_metric(config: RunConfig) -> str:
     return task_type(config).primary_metric
 
 
+def _given(config: RunConfig) -> dict:
+    """The config's own point in the search space: its size rounded to the nearest there, its learning
+    rate and dropout clipped to the searched ranges."""
+    m = config.model
+    return {"encoder": m.encoder, "hidden_size": min(HIDDEN_SIZES, key=lambda h: abs(h - m.hidden_size)),
+            "num_layers": min(LAYERS, key=lambda n: abs(n - m.num_layers)),
+            "dropout": min(max(m.dropout, DROPOUT[0]), DROPOUT[1]), "lr": min(max(config.train.lr, LR[0]), LR[1])}
+
+
 def _suggested(config: RunConfig, trial) -> RunConfig:
     """The run's config with the trial's encoder, width, depth, learning rate and dropout."""
     run = copy.deepcopy(config)
@@ -115,8 +128,8 @@ def _suggested(config: RunConfig, trial) -> RunConfig:
     m.encoder = trial.suggest_categorical("encoder", list(ENCODERS))
     m.hidden_size = trial.suggest_categorical("hidden_size", list(HIDDEN_SIZES))
     m.num_layers = trial.suggest_categorical("num_layers", list(LAYERS))
-    m.dropout = trial.suggest_float("dropout", 0.0, 0.4)
-    run.train.lr = trial.suggest_float("lr", 3e-4, 3e-3, log=True)
+    m.dropout = trial.suggest_float("dropout", *DROPOUT)
+    run.train.lr = trial.suggest_float("lr", *LR, log=True)
     if m.encoder == "transformer":
         m.num_heads = math.gcd(m.hidden_size, m.num_heads) or 1
     return run
