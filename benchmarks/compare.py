@@ -5,6 +5,7 @@ budget per run, and the tables in COMPARE.md (the evidence behind the README's a
     python benchmarks/compare.py fsdd splice  # some of them; `--list` names them
     python benchmarks/compare.py splice --auto --threads 1
         # then `--encoder auto` with the comparison's total budget, a core per process
+    python benchmarks/compare.py splice --search-only   # the search alone, against the last comparison
 
 With `--auto` the search's winner is scored on the same test split beside the best encoder's mean.
 
@@ -39,17 +40,23 @@ DATASETS = {
 }
 
 
-def run(name: str, auto: bool, threads: int | None) -> dict:
+def run(name: str, auto: bool, threads: int | None, compared: dict | None = None) -> dict:
+    """Compare the encoders on `name` (unless `compared` holds that comparison already), then search."""
     from seqlab.compare import compare
     from seqlab.config import ENCODERS, load_config
 
     family, config_file, overrides, minutes = DATASETS[name]
-    config = load_config(CONFIGS / config_file, **overrides, **{"train.threads": threads})
+    config = load_config(CONFIGS / config_file, **overrides, **{"train.threads": compared["threads"] if compared
+                                                                else threads})
     out = RUNS / name
-    shutil.rmtree(out, ignore_errors=True)
-    result = compare(config, list(ENCODERS), SEEDS, minutes, out)
-    result = {**result, "family": family, "config": f"configs/{config_file}", "date": date.today().isoformat()}
+    if compared is None:
+        shutil.rmtree(out, ignore_errors=True)
+        result = compare(config, list(ENCODERS), SEEDS, minutes, out)
+        result = {**result, "family": family, "config": f"configs/{config_file}", "date": date.today().isoformat()}
+    else:
+        result = compared
     if auto:
+        shutil.rmtree(out / "auto", ignore_errors=True)
         result["auto"] = search(config, out / "auto", SEEDS * len(ENCODERS) * minutes, result)
     return result
 
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="datasets to compare on (default: all)")
     parser.add_argument("--auto", action="store_true", help="then search with --encoder auto at the same total budget")
+    parser.add_argument("--search-only", action="store_true",
+                        help="search against the comparison already in compare.json, with its threads")
     parser.add_argument("--threads", type=int, help="cores per run (default: all); lets two comparisons run side by side")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
@@ -125,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = HERE / "compare.json"
     for name in args.names or list(DATASETS):
-        result = run(name, args.auto, args.threads)
+        results = json.loads(path.read_text()) if path.exists() else {}
+        if args.search_only and name not in results:
+            print(f"error: no comparison on {name} in {path} to search against; run without --search-only",
+                  file=sys.stderr)
+            return 2
+        result = run(name, args.auto or args.search_only, args.threads, results[name] if args.search_only else None)
         results = json.loads(path.read_text()) if path.exists() else {}
         results[name] = result
         write_table(results)
