@@ -31,7 +31,7 @@ DATASETS = {
     "sms-spam": ("text classification", "sms-spam.yaml", {}, MINUTES),
     "conll2003": ("tagging", "conll2003.yaml", {}, MINUTES),
     "tinyshakespeare": ("language modelling", "shakespeare-65s.yaml", {}, MINUTES),
-    "multi30k": ("translation", "multi30k-gru.yaml", {}, 2 * MINUTES),
+    "multi30k": ("translation", "multi30k-gru.yaml", {}, MINUTES),
     "etth1": ("forecasting", "etth1.yaml", {}, MINUTES),
     "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}, MINUTES),
     "fsdd": ("speech", "fsdd.yaml", {}, MINUTES),

@@ -1,11 +1,13 @@
 """`--encoder auto`: a budgeted search over the encoder family and size, the learning rate and the
 dropout, with Optuna's TPE sampler and median pruning, judged on the validation split alone. The
 first trial is the given config itself (its size moved to the nearest in the search space), so the
-search starts from the user's own choice. The winning trial becomes a normal run directory, its metrics taken on the test split; the search's
-trials and their table (`search/study.csv`, `search/study.json`) stay beside it.
+search starts from the user's own choice. The winning trial becomes a normal run directory, its
+metrics taken on the test split; the search's trials and their table (`search/study.csv`,
+`search/study.json`) stay beside it.
 
-Trials run one at a time, each with `train.threads` cores (default: all of them). Each gets an equal share of the total budget, and the
-time a pruned trial leaves unused goes to further trials until the budget is spent.
+Trials run one at a time, each with `train.threads` cores (default: all of them). Each gets an equal
+share of the total budget, and the time a pruned trial leaves unused goes to further trials until the
+budget is spent.
 """
 
 from __future__ import annotations
