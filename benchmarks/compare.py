@@ -36,7 +36,7 @@ DATASETS = {
     "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}, MINUTES),
     "fsdd": ("speech", "fsdd.yaml", {}, MINUTES),
     "splice": ("DNA", "splice.yaml", {}, MINUTES),
-    "jsb-chorales": ("music", "jsb-chorales.yaml", {}, MINUTES),
+    "jsb-chorales": ("music", "jsb-chorales.yaml", {"data.transpose": 0}, MINUTES),
 }
 
 
@@ -52,7 +52,8 @@ def run(name: str, auto: bool, threads: int | None, compared: dict | None = None
     if compared is None:
         shutil.rmtree(out, ignore_errors=True)
         result = compare(config, list(ENCODERS), SEEDS, minutes, out)
-        result = {**result, "family": family, "config": f"configs/{config_file}", "date": date.today().isoformat()}
+        result = {**result, "family": family, "config": f"configs/{config_file}", "overrides": overrides,
+                  "date": date.today().isoformat()}
     else:
         result = compared
     if auto:
@@ -110,7 +111,8 @@ def write_table(results: dict[str, dict]) -> None:
         lines.append("")
     for name, result in results.items():
         lines += [f"## {result['family']}: {name}", "",
-                  f"{title(result)}, {result['threads']} thread(s) per run; {result['config']}, {result['date']}.",
+                  f"{title(result)}, {result['threads']} thread(s) per run; {result['config']}"
+                  f"{''.join(f' {k}={v}' for k, v in result.get('overrides', {}).items())}, {result['date']}.",
                   "", markdown(result)]
     (HERE / "COMPARE.md").write_text("\n".join(lines))
 
