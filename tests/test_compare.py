@@ -76,12 +76,29 @@ def _case(task: str, splits: dict, tmp_path) -> tuple:
         rolls = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
         return (tiny("lm", **{"data.input": "music", "model.bidirectional": False}),
                 {"train": rolls["train"][:8], "val": rolls["val"][:3], "test": rolls["test"][:3]})
+    if task == "extract":
+        from seqlab.data.pairs import read_document_folders
+
+        records = read_document_folders(shared("bbc-news-summary", "BBC News Summary"))[::80]  # 28 articles
+        return (tiny("extract", **{"data.sentence_length": 30}),
+                {"train": records[:20], "val": records[20:24], "test": records[24:]})
+    if task == "anomaly":
+        pytest.importorskip("sktime")
+        from seqlab.data.datasets import REGISTRY
+        from seqlab.data.series import Series
+
+        series = REGISTRY["mitdb"].loader()["train"][0]
+        tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
+        return (tiny("anomaly", **{"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8,
+                                   "model.patch_stride": 4}),
+                {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]})
     return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), splits[task]
 
 
-@pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "forecast", "music"])
+@pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "music"])
 def test_compare_and_auto_serve_other_tasks(task, splits, tmp_path):
-    """The same comparison and search over tagging, language modelling, translation, forecasting and music."""
+    """The same comparison and search over tagging, language modelling, translation, summarisation,
+    forecasting, anomaly detection and music."""
     from seqlab.search import search
 
     config, data = _case(task, splits, tmp_path)

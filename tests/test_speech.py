@@ -176,6 +176,18 @@ def test_every_encoder_recognises_through_one_path(tmp_path, strings, encoder):
     assert all(isinstance(t, str) for t in pipeline.transcribe(strings["test"], beam=4))
 
 
+def test_compare_and_auto_serve_recognition(tmp_path, strings):
+    pytest.importorskip("optuna")
+    from seqlab.compare import compare
+    from seqlab.search import search
+
+    config = tiny("ctc", **{"data.sample_rate": RATE, "data.stack_frames": 3, "data.max_length": 200})
+    result = compare(config, ["gru", "transformer"], 1, 1.0, tmp_path / "cmp", splits=strings)
+    assert result["metric"] == "wer" and [t["status"] for t in result["trials"]] == ["ok", "ok"]
+    search(config, tmp_path / "auto", 1.0, strings, max_trials=2)
+    assert "wer" in json.loads((tmp_path / "auto" / "metrics.json").read_text())
+
+
 def test_spec_augment_masks_training_frames_only(strings):
     values = torch.ones(60, 40)
     masked = audio.spec_augment(values, torch.Generator().manual_seed(3))
