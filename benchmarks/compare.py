@@ -26,17 +26,17 @@ RUNS = HERE.parent / "runs" / "bench" / "compare"
 CONFIGS = HERE.parent / "configs"
 SEEDS, MINUTES = 2, 1.0
 
-# name → (family, the config of its benchmark row, overrides, minutes per run)
+# name → (family, the config of its benchmark row, overrides)
 DATASETS = {
-    "sms-spam": ("text classification", "sms-spam.yaml", {}, MINUTES),
-    "conll2003": ("tagging", "conll2003.yaml", {}, MINUTES),
-    "tinyshakespeare": ("language modelling", "shakespeare-65s.yaml", {}, MINUTES),
-    "multi30k": ("translation", "multi30k-gru.yaml", {}, MINUTES),
-    "etth1": ("forecasting", "etth1.yaml", {}, MINUTES),
-    "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}, MINUTES),
-    "fsdd": ("speech", "fsdd.yaml", {}, MINUTES),
-    "splice": ("DNA", "splice.yaml", {}, MINUTES),
-    "jsb-chorales": ("music", "jsb-chorales.yaml", {"data.transpose": 0}, MINUTES),
+    "sms-spam": ("text classification", "sms-spam.yaml", {}),
+    "conll2003": ("tagging", "conll2003.yaml", {}),
+    "tinyshakespeare": ("language modelling", "shakespeare-65s.yaml", {}),
+    "multi30k": ("translation", "multi30k-gru.yaml", {}),
+    "etth1": ("forecasting", "etth1.yaml", {}),
+    "gunpoint": ("series classification", "ucr.yaml", {"data.path": "gunpoint"}),
+    "fsdd": ("speech", "fsdd.yaml", {}),
+    "splice": ("DNA", "splice.yaml", {}),
+    "jsb-chorales": ("music", "jsb-chorales.yaml", {"data.transpose": 0}),
 }
 
 
@@ -45,42 +45,40 @@ def run(name: str, auto: bool, threads: int | None, compared: dict | None = None
     from seqlab.compare import compare
     from seqlab.config import ENCODERS, load_config
 
-    family, config_file, overrides, minutes = DATASETS[name]
-    config = load_config(CONFIGS / config_file, **overrides, **{"train.threads": compared["threads"] if compared
-                                                                else threads})
+    family, config_file, overrides = DATASETS[name]
+    threads = compared["threads"] if compared else threads
+    config = load_config(CONFIGS / config_file, **overrides, **{"train.threads": threads})
     out = RUNS / name
     if compared is None:
         shutil.rmtree(out, ignore_errors=True)
-        result = compare(config, list(ENCODERS), SEEDS, minutes, out)
+        result = compare(config, list(ENCODERS), SEEDS, MINUTES, out)
         result = {**result, "family": family, "config": f"configs/{config_file}", "overrides": overrides,
                   "date": date.today().isoformat()}
     else:
         result = compared
     if auto:
         shutil.rmtree(out / "auto", ignore_errors=True)
-        result["auto"] = search(config, out / "auto", SEEDS * len(ENCODERS) * minutes, result)
+        result["auto"] = search_beside(result, config, out / "auto", SEEDS * len(ENCODERS) * MINUTES)
     return result
 
 
-def search(config, out: Path, budget_minutes: float, comparison: dict) -> dict:
+def search_beside(comparison: dict, config, out: Path, budget_minutes: float) -> dict:
     """`--encoder auto` within the comparison's total budget: its winner's test metric beside the
     best encoder's mean over seeds."""
     from seqlab.metrics import LOWER_IS_BETTER
     from seqlab.search import search
 
     search(config, out, budget_minutes)
-    metric = comparison["metric"]
+    metric, summary = comparison["metric"], comparison["summary"]
     found = json.loads((out / "search.json").read_text())
     value = json.loads((out / "metrics.json").read_text())[metric]
-    best = min(comparison["summary"].values(), key=lambda s: s.get("rank", 99))
-    mean, std = best["metrics"][metric]["mean"], best["metrics"][metric]["std"]
-    sign = -1 if metric in LOWER_IS_BETTER else 1
-    verdict = ("beats" if sign * (value - mean) > 0 else "matches (within the seed spread)"
-               if sign * (value - mean) >= -std else "below")
-    return {"metric": metric, "value": value, "best_encoder": next(e for e, s in comparison["summary"].items()
-                                                                  if s is best),
-            "best_mean": mean, "best_std": std, "verdict": verdict, "budget_minutes": budget_minutes,
-            "trials": found["trials"], "winner": found["params"]}
+    best = min(summary, key=lambda e: summary[e].get("rank", 99))
+    mean, std = summary[best]["metrics"][metric]["mean"], summary[best]["metrics"][metric]["std"]
+    gain = (mean - value) if metric in LOWER_IS_BETTER else (value - mean)
+    verdict = "beats" if gain > 0 else "matches (within the seed spread)" if gain >= -std else "below"
+    return {"metric": metric, "value": value, "best_encoder": best, "best_mean": mean, "best_std": std,
+            "verdict": verdict, "budget_minutes": budget_minutes, "trials": found["trials"],
+            "winner": found["params"]}
 
 
 def write_table(results: dict[str, dict]) -> None:
@@ -142,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         result = run(name, args.auto or args.search_only, args.threads, results[name] if args.search_only else None)
-        results = json.loads(path.read_text()) if path.exists() else {}
+        results = json.loads(path.read_text()) if path.exists() else {}  # again: another process may have written
         results[name] = result
         write_table(results)
     return 0
