@@ -82,3 +82,46 @@ def spam_file(tmp_path, spam_records) -> Path:
     path = tmp_path / "spam.tsv"
     path.write_text("".join(f"{r['label']}\t{r['text']}\n" for r in spam_records), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def ett_rows() -> list[str]:
+    return shared("ETT", "ETTh1.csv").read_text().splitlines()[:401]  # header + 400 hours
+
+
+@pytest.fixture
+def ett_file(tmp_path, ett_rows):
+    path = tmp_path / "ett.csv"
+    path.write_text("\n".join(ett_rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ecg():
+    """The MIT-BIH ECG excerpt that sktime ships, its last 1,500 points: 1,148 normal ones, then the
+    labelled anomalous stretch."""
+    pytest.importorskip("sktime")
+    from seqlab.data.datasets import REGISTRY
+    from seqlab.data.series import Series
+
+    series = REGISTRY["mitdb"].loader()["train"][0]  # all 7,500 points
+    tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
+    return {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]}
+
+
+@pytest.fixture(scope="session")
+def bbc() -> dict[str, list]:
+    """56 BBC News articles with their summaries."""
+    from seqlab.data.pairs import read_document_folders
+
+    records = read_document_folders(shared("bbc-news-summary", "BBC News Summary"))[::40]
+    return {"train": records[:40], "val": records[40:48], "test": records[48:]}
+
+
+@pytest.fixture(scope="session")
+def chorales() -> dict[str, list]:
+    """The first chorales of each JSB split (quarter-note grid)."""
+    from seqlab.data import music
+
+    splits = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
+    return {"train": splits["train"][:12], "val": splits["val"][:4], "test": splits["test"][:4]}

@@ -10,7 +10,6 @@ import pytest
 
 from conftest import ENCODERS, tiny
 from seqlab.cli import main
-from seqlab.data.datasets import REGISTRY
 from seqlab.data.series import Series
 from seqlab.pipeline import fit, load
 from seqlab.tasks import Detector
@@ -19,14 +18,6 @@ pytest.importorskip("sktime")
 
 SMALL = {"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8, "model.patch_stride": 4,
          "train.batch_size": 32, "train.max_steps": 6}
-
-
-@pytest.fixture(scope="session")
-def ecg():
-    """The last 1,500 points: 1,148 normal ones, then the labelled anomalous stretch."""
-    series = REGISTRY["mitdb"].loader()["train"][0]  # all 7,500 points
-    tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
-    return {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]}
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)

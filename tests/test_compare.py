@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from conftest import shared, tiny
+from conftest import tiny
 from seqlab.cli import main
 from seqlab.compare import Trial, compare, markdown, summarise
+from seqlab.data.datasets import load_splits
 
 
 def _trial(encoder: str, seed: int, accuracy: float, status: str = "ok") -> Trial:
@@ -61,47 +62,29 @@ def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_pa
     assert lines[2].startswith("| 1 | ") and lines[2].endswith("| best |")
 
 
-def _case(task: str, splits: dict, tmp_path) -> tuple:
-    """A tiny config and its splits for `task`: text tasks from the shared slices, forecasting on 400
-    hours of ETTh1, and next-frame music on a few JSB chorales."""
-    from seqlab.data import music
-    from seqlab.data.datasets import load_splits
-
+def _case(task: str, request) -> tuple:
+    """A tiny config and its splits for `task`, from the shared slices of real data."""
     if task == "forecast":
-        (tmp_path / "ett.csv").write_text("\n".join(shared("ETT", "ETTh1.csv").read_text().splitlines()[:401]))
-        config = tiny("forecast", **{"data.path": str(tmp_path / "ett.csv"), "data.lookback": 48,
+        config = tiny("forecast", **{"data.path": str(request.getfixturevalue("ett_file")), "data.lookback": 48,
                                      "data.horizon": 12, "model.patch_len": 8, "model.patch_stride": 4})
         return config, load_splits("forecast", config.data)
     if task == "music":
-        rolls = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
-        return (tiny("lm", **{"data.input": "music", "model.bidirectional": False}),
-                {"train": rolls["train"][:8], "val": rolls["val"][:3], "test": rolls["test"][:3]})
+        return tiny("lm", **{"data.input": "music", "model.bidirectional": False}), request.getfixturevalue("chorales")
     if task == "extract":
-        from seqlab.data.pairs import read_document_folders
-
-        records = read_document_folders(shared("bbc-news-summary", "BBC News Summary"))[::80]  # 28 articles
-        return (tiny("extract", **{"data.sentence_length": 30}),
-                {"train": records[:20], "val": records[20:24], "test": records[24:]})
+        return tiny("extract", **{"data.sentence_length": 30}), request.getfixturevalue("bbc")
     if task == "anomaly":
-        pytest.importorskip("sktime")
-        from seqlab.data.datasets import REGISTRY
-        from seqlab.data.series import Series
-
-        series = REGISTRY["mitdb"].loader()["train"][0]
-        tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
         return (tiny("anomaly", **{"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8,
-                                   "model.patch_stride": 4}),
-                {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]})
-    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), splits[task]
+                                   "model.patch_stride": 4}), request.getfixturevalue("ecg"))
+    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), request.getfixturevalue("splits")[task]
 
 
 @pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "music"])
-def test_compare_and_auto_serve_other_tasks(task, splits, tmp_path):
+def test_compare_and_auto_serve_other_tasks(task, request, tmp_path):
     """The same comparison and search over tagging, language modelling, translation, summarisation,
     forecasting, anomaly detection and music."""
     from seqlab.search import search
 
-    config, data = _case(task, splits, tmp_path)
+    config, data = _case(task, request)
     result = compare(config, ["gru", "transformer"], 1, 1.0, tmp_path / "cmp", splits=data)
     metric = result["metric"]
     assert [t["status"] for t in result["trials"]] == ["ok", "ok"]

@@ -8,18 +8,12 @@ import json
 import pytest
 import torch
 
-from conftest import ENCODERS, shared, tiny
+from conftest import ENCODERS, tiny
 from seqlab.cli import main
-from seqlab.data.pairs import extractive_labels, read_document_folders, split_sentences
+from seqlab.data.pairs import extractive_labels, split_sentences
 from seqlab.model import build_model
 from seqlab.pipeline import fit, load
 from seqlab.tasks import ExtractTask
-
-
-@pytest.fixture(scope="module")
-def bbc() -> dict[str, list]:
-    records = read_document_folders(shared("bbc-news-summary", "BBC News Summary"))[::40]  # 56 articles
-    return {"train": records[:40], "val": records[40:48], "test": records[48:]}
 
 
 def test_sentences_and_their_labels():

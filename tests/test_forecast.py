@@ -27,18 +27,6 @@ def small(encoder: str = "gru", **settings):
     return tiny("forecast", encoder, **{**SMALL, **settings})
 
 
-@pytest.fixture(scope="session")
-def ett_rows() -> list[str]:
-    return shared("ETT", "ETTh1.csv").read_text().splitlines()[:401]  # header + 400 hours
-
-
-@pytest.fixture
-def ett_file(tmp_path, ett_rows):
-    path = tmp_path / "ett.csv"
-    path.write_text("\n".join(ett_rows) + "\n")
-    return path
-
-
 @pytest.fixture
 def m4_folder(tmp_path):
     folder = tmp_path / "m4"

@@ -14,13 +14,6 @@ from seqlab.data import music
 from seqlab.errors import UserError
 
 
-@pytest.fixture(scope="module")
-def chorales() -> dict[str, list]:
-    """The first chorales of each JSB split (quarter-note grid)."""
-    splits = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
-    return {"train": splits["train"][:12], "val": splits["val"][:4], "test": splits["test"][:4]}
-
-
 def test_registry_keeps_the_published_split():
     from seqlab.data.datasets import load_dataset
 
