@@ -17,13 +17,14 @@ pytest.importorskip("optuna")
 
 def test_search_ends_in_the_best_trials_run_directory(splits, tmp_path):
     from seqlab.pipeline import load
-    from seqlab.search import HIDDEN_SIZES, search
+    from seqlab.search import HIDDEN_SIZES, PRUNE_FROM, search
 
-    config = tiny("classify", **{"train.max_steps": 3, "train.eval_every": 1})
-    search(config, tmp_path / "auto", 10.0, splits["classify"], max_trials=4)
+    config = tiny("classify", **{"train.max_steps": 4, "train.eval_every": 1})
+    search(config, tmp_path / "auto", 10.0, splits["classify"], max_trials=6)
     out = tmp_path / "auto"
     rows = list(csv.DictReader((out / "search" / "study.csv").open()))
-    assert len(rows) == 4 and {r["encoder"] for r in rows} <= set(ENCODERS)
+    assert len(rows) == 6 and {r["encoder"] for r in rows} <= set(ENCODERS)
+    assert all(int(r["evaluations"]) >= PRUNE_FROM for r in rows if r["state"] == "pruned")
     first = rows[0]  # the search starts from the config as given, its size moved into the search space
     assert (first["encoder"], first["hidden_size"], float(first["lr"])) == (
         config.model.encoder, str(min(HIDDEN_SIZES, key=lambda h: abs(h - config.model.hidden_size))), config.train.lr)

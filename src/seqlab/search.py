@@ -1,7 +1,7 @@
 """`--encoder auto`: a budgeted search over the encoder family and size, the learning rate and the
-dropout, with Optuna's TPE sampler and median pruning, judged on the validation split alone. The
-first trial is the given config itself (its size moved to the nearest in the search space), so the
-search starts from the user's own choice. The winning trial becomes a normal run directory, its
+dropout, with Optuna's TPE sampler and median pruning (from a trial's third evaluation on), judged
+on the validation split alone. The first trial is the given config itself (its size moved to the
+nearest in the search space), so the search starts from the user's own choice. The winning trial becomes a normal run directory, its
 metrics taken on the test split; the search's trials and their table (`search/study.csv`,
 `search/study.json`) stay beside it.
 
@@ -32,6 +32,7 @@ LAYERS = (1, 2, 3)
 DROPOUT = (0.0, 0.4)
 LR = (3e-4, 3e-3)  # searched on a log scale
 TRIAL_SHARE = 6  # a trial's budget: the total over this many
+PRUNE_FROM = 3  # the evaluation from which a trial may be pruned: the first ones say little
 
 
 def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: dict[str, list] | None = None,
@@ -52,7 +53,7 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize" if higher else "minimize",
                                 sampler=optuna.samplers.TPESampler(seed=config.train.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=PRUNE_FROM))
     study.enqueue_trial(_given(config))
     folder = out / "search"
     deadline = time.monotonic() + budget_minutes * 60
@@ -63,13 +64,14 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
         run = _suggested(config, trial)
         run.train.max_minutes = min(share, max((deadline - time.monotonic()) / 60, 0.01))
         run.train.threads = threads(config)
-        best = {"value": None}
+        best = {"value": None, "evaluations": 0}
 
         def report(step: int, metrics: dict[str, float]) -> None:
             value = metrics[metric]
             if best["value"] is None or (value > best["value"] if higher else value < best["value"]):
                 best["value"] = value
-            trial.report(value, step)
+            best["evaluations"] += 1
+            trial.report(value, best["evaluations"])  # trials are compared evaluation by evaluation
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
@@ -139,6 +141,7 @@ def _suggested(config: RunConfig, trial) -> RunConfig:
 
 def _write_study(study, metric: str, folder: Path) -> None:
     rows = [{"trial": t.number, "state": t.state.name.lower(), f"val_{metric}": t.value,
+             "evaluations": len(t.intermediate_values),
              "seconds": round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
              if t.datetime_complete else None, **t.params} for t in study.trials]
     buffer = io.StringIO()
