@@ -8,6 +8,7 @@ import pytest
 from conftest import tiny
 from seqlab.errors import UserError
 from seqlab.pipeline import fit
+from seqlab.training.optim import learning_rate
 
 
 def _meta(run):
@@ -30,6 +31,11 @@ def test_time_budget_stops_training(splits, tmp_path):
         splits["lm"])
     meta = _meta(tmp_path / "r")
     assert meta["stopped_by"] == "time budget" and meta["steps"] == 1
+
+
+def test_learning_rate_warms_up_over_its_share_then_decays_to_the_floor():
+    rates = [learning_rate(1e-3, done, warmup=0.1) for done in (0.05, 0.1, 0.55, 1.0)]
+    assert rates == pytest.approx([5e-4, 1e-3, 5.5e-4, 1e-4])
 
 
 def test_early_stopping_after_patience(splits, tmp_path):

@@ -86,7 +86,8 @@ class DataConfig:
     n_mfcc: int = 20  # MFCCs per frame (features=mfcc)
     hop_ms: float = 10.0  # between two frames
     window_ms: float = 25.0  # analysed by one frame
-    stack_frames: int = 1  # frames joined side by side into one step, for fewer, wider steps
+    stack_frames: int = 1  # frames (or a classified series' points) joined side by side into one step, for
+    # fewer, wider steps
     spec_augment: bool = False  # training masks bands of features and spans of frames (SpecAugment)
 
 
@@ -126,7 +127,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.01
-    warmup: float = 0.05  # < 1: fraction of all steps; >= 1: a number of steps
+    warmup: float = 0.05  # < 1: a share of training, by steps or the time budget, whichever ends it; >= 1: steps
     grad_clip: float = 1.0
     accumulate: int = 1  # micro-batches per optimizer step
     eval_every: int | None = None  # optimizer steps between evaluations; None: once per epoch

@@ -28,7 +28,7 @@ from seqlab.heads import mean_loss
 from seqlab.tasks import Task
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes
-from seqlab.training.optim import learning_rate, make_optimizer, warmup_steps
+from seqlab.training.optim import learning_rate, make_optimizer
 
 
 @dataclass
@@ -62,7 +62,7 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
 
     micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world  # >= accumulate
     total_steps = config.max_steps or config.epochs * (micro_per_epoch // config.accumulate)
-    warmup = warmup_steps(config.warmup, total_steps)
+    warmup = config.warmup if config.warmup < 1 else config.warmup / total_steps  # a share of training
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
@@ -86,10 +86,9 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             micro = [b for _, b in itertools.islice(batches, config.accumulate)]
             if len(micro) < config.accumulate:
                 break
-            done = max((state.step - warmup) / max(1, total_steps - warmup),
-                       (time.monotonic() - started) / budget)
+            done = max((state.step + 1) / total_steps, (time.monotonic() - started) / budget)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(state.step, config.lr, warmup, done)
+                group["lr"] = learning_rate(config.lr, done, warmup)
             net.train()
             loss_sum, count = _accumulate(net, micro, autocast)
             global_count = processes.sum(count)

@@ -18,17 +18,14 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
 
 
-def learning_rate(step: int, base_lr: float, warmup_steps: int, progress: float, floor: float = 0.1) -> float:
-    """Linear warmup to `base_lr` over `warmup_steps`, then cosine decay to `floor * base_lr`.
+def learning_rate(base_lr: float, done: float, warmup: float, floor: float = 0.1) -> float:
+    """Linear warmup to `base_lr` over the first `warmup` of training, then cosine decay to
+    `floor * base_lr`.
 
-    `progress` in [0, 1] is how far training is towards whichever limit ends it first (steps or
-    the time budget), so the decay completes when training does.
+    `done` in (0, 1] is how far training is towards whichever limit ends it first (steps or the
+    time budget), so warmup and decay keep their shares of a run however it ends.
     """
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    progress = min(1.0, max(0.0, progress))
+    if done < warmup:
+        return base_lr * done / warmup
+    progress = min(1.0, (done - warmup) / max(1e-9, 1 - warmup))
     return base_lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def warmup_steps(warmup: float, total_steps: int) -> int:
-    return int(warmup * total_steps) if warmup < 1 else int(warmup)
