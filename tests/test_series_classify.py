@@ -60,6 +60,18 @@ def test_every_encoder_classifies_series_and_reloads(encoder, vowels, tmp_path):
     assert load(tmp_path / "run").predict(records) == pipeline.predict(records)
 
 
+def test_stacked_points_make_fewer_wider_steps_and_reload(vowels, tmp_path):
+    config = tiny("classify", "gru", **{"data.stack_frames": 4})
+    pipeline = fit(config, tmp_path / "run", vowels)
+    record = vowels["test"][0]
+    steps = pipeline.task.encode([record], with_targets=False)[0]["values"]  # (ceil(T/4), 12*4)
+    single = SeriesClassifyTask(tiny("classify", "gru"), stats=pipeline.task.stats).encode([record], False)[0]["values"]
+    assert steps.shape == (-(-len(record["values"]) // 4), 48)
+    torch.testing.assert_close(steps[0], single[:4].flatten())
+    records = [{"values": r["values"]} for r in vowels["test"][:8]]
+    assert load(tmp_path / "run").predict(records) == pipeline.predict(records)
+
+
 def test_predict_command_on_a_ucr_file(tmp_path, capsys):
     lines = shared("ucr-ecg200", "ECG200_TRAIN.txt").read_text().splitlines()
     (tmp_path / "train.txt").write_text("\n".join(lines[:80]) + "\n")

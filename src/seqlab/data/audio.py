@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -97,9 +98,7 @@ def frames(samples: np.ndarray, settings: FrameSettings) -> np.ndarray:
                                          n_mels=settings.n_mels, fmax=rate / 2)
     logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)  # (n_mels, T)
     single = librosa.feature.mfcc(S=logmel, n_mfcc=settings.n_mfcc).T if settings.features == "mfcc" else logmel.T
-    filled = -(-len(single) // settings.stack) * settings.stack
-    single = np.pad(single, ((0, filled - len(single)), (0, 0)), mode="edge")
-    return np.ascontiguousarray(single.reshape(filled // settings.stack, -1), dtype=np.float32)  # (T/stack, F*stack)
+    return stack_steps(single, settings.stack).astype(np.float32, copy=False)  # (T/stack, F*stack)
 
 
 def holds_audio(records: list) -> bool:

@@ -346,6 +346,14 @@ def future_timestamps(stamps: np.ndarray, count: int) -> np.ndarray:
 # Labelled series for classification (the UCR/UEA archive's files)
 
 
+def stack_steps(values: np.ndarray, stack: int) -> np.ndarray:
+    """(T, F) → (ceil(T / stack), F * stack): every `stack` consecutive steps side by side as one,
+    the last step repeated to fill the final one."""
+    filled = -(-len(values) // stack) * stack
+    values = np.pad(values, ((0, filled - len(values)), (0, 0)), mode="edge")
+    return np.ascontiguousarray(values.reshape(filled // stack, -1))
+
+
 def read_labelled_series(path: Path, data) -> list[dict]:
     """`{"values": (T, C), "label": str}` records from a `.ts` file (sktime's reader) or a UCR table:
     one series per line, the label first, then the values (tab, comma or spaces; empty ends ragged)."""

@@ -11,6 +11,7 @@ import torch
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
+from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
 from seqlab.tasks.text import ClassifyTask
 
@@ -59,7 +60,7 @@ class SeriesClassifyTask(ClassifyTask):
         self.stats = fit_scaling([r["values"] for r in train])
 
     def model_sizes(self) -> dict[str, int]:
-        return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"])}
+        return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"]) * self.stack}
 
     def save(self, run_dir: Path) -> None:
         (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
@@ -81,11 +82,22 @@ class SeriesClassifyTask(ClassifyTask):
             if len(values) > limit:
                 raise UserError(f"series {n + 1} has {len(values)} points, over the model's limit "
                                 f"data.max_length={limit}")
-            example = {"values": standardise(values, self.stats)}
+            example = {"values": self._steps(values)}
             if with_targets:
                 example["target"] = self._target(record["label"], index)
             examples.append(example)
         return examples
+
+    @property
+    def stack(self) -> int:
+        """Points per step: data.stack_frames for numeric series (audio frames are stacked as they are made)."""
+        return self.config.data.stack_frames if self.config.data.input != "audio" else 1
+
+    def _steps(self, values: np.ndarray) -> torch.Tensor:
+        steps = standardise(values, self.stats)  # (T, C)
+        if self.stack > 1:
+            steps = torch.from_numpy(stack_steps(steps.numpy(), self.stack))  # (T/stack, C*stack)
+        return steps
 
     def length(self, example) -> int:
         return len(example["values"])
