@@ -40,6 +40,10 @@ class Row:
     versus: str = ""  # a metric of the same run the value must beat (a baseline's), in place of `bound`
 
 
+# ETTh1's long horizons: a larger head, which overfits within a hundred steps at lr 1e-3 (validation
+# MSE at 336: 1.356 at lr 1e-3 for 3 minutes, 1.295 at PatchTST's lr 1e-4 for 10).
+ETTH1_LONG = {"train.lr": 1e-4, "train.max_minutes": 10}
+
 ROWS = {r.name: r for r in [
     *[Row(f"sms-spam-{enc}", "sms-spam.yaml", "accuracy >= 0.985", "accuracy", 0.985,
           overrides={"model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
@@ -53,8 +57,8 @@ ROWS = {r.name: r for r in [
     Row("shakespeare-30min", "shakespeare-30min.yaml", "val loss <= 1.55 in 30 min", "loss", 1.55,
         higher_is_better=False, split="val"),
     *[Row(f"etth1-{h}-{enc}", "etth1.yaml", f"test MSE <= {mse} (PatchTST/64, horizon {h})", "mse_scaled", mse,
-          higher_is_better=False, overrides={"model.encoder": enc, "data.horizon": h})
-      for h, mse in ((96, 0.370), (192, 0.413), (336, 0.422), (720, 0.447))
+          higher_is_better=False, overrides={"model.encoder": enc, "data.horizon": h, **settings})
+      for h, mse, settings in ((96, 0.370, {}), (192, 0.413, {}), (336, 0.422, ETTH1_LONG), (720, 0.447, ETTH1_LONG))
       for enc in ("rnn", "lstm", "gru", "transformer")],
     *[Row(f"ucr-{name}-{enc}", "ucr.yaml", f"test accuracy >= {bound} (best of ROCKET, InceptionTime)", "accuracy",
           bound, overrides={"data.path": name, "model.encoder": enc})
