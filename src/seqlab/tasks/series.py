@@ -45,7 +45,7 @@ def augmented(examples: list, data, generator: torch.Generator | None) -> list:
 
 class SeriesClassifyTask(ClassifyTask):
     """Records `{"values": (T, C) floats, "label": …}`; each channel standardised with its training
-    mean and spread (saved as `scaling.json`)."""
+    mean and spread (saved as `scaling.json`), then `stack` points side by side per step."""
 
     files = ("labels.json", "scaling.json")
 
@@ -58,6 +58,11 @@ class SeriesClassifyTask(ClassifyTask):
         if len(self.labels) < 2:
             raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
         self.stats = fit_scaling([r["values"] for r in train])
+
+    @property
+    def stack(self) -> int:
+        """Points per step: data.stack_frames for numeric series (audio frames are stacked as they are made)."""
+        return self.config.data.stack_frames if self.config.data.input != "audio" else 1
 
     def model_sizes(self) -> dict[str, int]:
         return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"]) * self.stack}
@@ -88,16 +93,9 @@ class SeriesClassifyTask(ClassifyTask):
             examples.append(example)
         return examples
 
-    @property
-    def stack(self) -> int:
-        """Points per step: data.stack_frames for numeric series (audio frames are stacked as they are made)."""
-        return self.config.data.stack_frames if self.config.data.input != "audio" else 1
-
     def _steps(self, values: np.ndarray) -> torch.Tensor:
-        steps = standardise(values, self.stats)  # (T, C)
-        if self.stack > 1:
-            steps = torch.from_numpy(stack_steps(steps.numpy(), self.stack))  # (T/stack, C*stack)
-        return steps
+        steps, stack = standardise(values, self.stats), self.stack  # (T, C)
+        return torch.from_numpy(stack_steps(steps.numpy(), stack)) if stack > 1 else steps  # (T/stack, C*stack)
 
     def length(self, example) -> int:
         return len(example["values"])
