@@ -52,6 +52,15 @@ def test_lm_text_is_cut_contiguously():
     assert splits == {"train": ["abcdefg"], "val": ["hi"], "test": ["j"]}
 
 
+def test_no_validation_fraction_judges_on_the_training_data():
+    train = [{"text": str(i), "label": str(i % 2)} for i in range(20)]
+    with pytest.warns(UserWarning, match="judged on the training data"):
+        splits = complete_splits("classify", {"train": train, "test": train[:2]}, 0.0, 0.0, seed=0)
+    assert splits["val"] is splits["train"] and len(splits["train"]) == 20
+    with pytest.raises(UserError, match="val_fraction above 0"):
+        complete_splits("classify", {"train": train[:1]}, 0.1, 0.0, seed=0)
+
+
 def test_conll_reader_skips_document_markers():
     sentences = read_conll(shared("conll2003", "train.txt"))
     assert len(sentences) == 14041

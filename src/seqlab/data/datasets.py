@@ -14,6 +14,7 @@ import os
 import random
 import tempfile
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -733,6 +734,10 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
         splits["train"] = [r for i, r in enumerate(train) if i not in held]
     if not splits["train"] or (task == "lm" and not splits["train"][0]):
         raise UserError("the training split is empty after holding out validation and test data")
+    if "val" not in splits and val_fraction == 0:
+        warnings.warn("data.val_fraction=0: checkpoints are judged on the training data, which every "
+                      "example trains on (InceptionTime's choice for small sets)")
+        splits["val"] = splits["train"]
     if "val" not in splits:
         raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
     return splits
