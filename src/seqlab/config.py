@@ -44,7 +44,8 @@ class DataConfig:
     max_length: int = 512  # tokens per example (classify, tag; seq2seq: per source and per target)
     truncate: bool = True  # classify, seq2seq: cut longer texts with a warning; False: refuse them
     block_size: int = 256  # lm: tokens per training window
-    val_fraction: float = 0.1  # used when the data has no validation split of its own; 0: judge on train
+    val_fraction: float = 0.1  # used when the data has no validation split of its own; 0 (not for series
+    # forecasts and anomalies): checkpoints are judged on the training data
     test_fraction: float = 0.1  # used when the data has no test split of its own
     multi_label: bool = False  # classify: several labels per text, split on label_separator
     label_separator: str = "|"
