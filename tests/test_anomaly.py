@@ -12,7 +12,7 @@ from conftest import ENCODERS, tiny
 from seqlab.cli import main
 from seqlab.data.series import Series
 from seqlab.pipeline import fit, load
-from seqlab.tasks import Detector
+from seqlab.tasks import Detector, Likelihood
 
 pytest.importorskip("sktime")
 
@@ -36,15 +36,29 @@ def test_every_encoder_scores_points_and_flags_anomalies(encoder, ecg, tmp_path)
     assert pipeline.predict([short, *ecg["test"]]) == rows
 
 
-def test_streaming_scores_equal_the_batch_scores(ecg, tmp_path):
-    pipeline = fit(tiny("anomaly", "gru", **SMALL, **{"data.calendar": False}), tmp_path / "run", ecg)
-    values = ecg["test"][0].values[1100:1200]
+@pytest.mark.parametrize("score", ["error", "likelihood"])
+def test_streaming_scores_equal_the_batch_scores(score, ecg, tmp_path):
+    pipeline = fit(tiny("anomaly", "gru", **SMALL, **{"data.calendar": False, "data.anomaly_score": score}),
+                   tmp_path / "run", ecg)
+    values = ecg["test"][0].values[1000:1200]
     batch = pipeline.predict([Series("ecg", values)])
     detector = Detector(pipeline.task, pipeline.model, pipeline.autocast, "ecg")
     streamed = [detector.update(v) for v in values]
     assert streamed[:32] == [None] * 32
     np.testing.assert_allclose([s for s, _ in streamed[32:]], [r["score"] for r in batch], rtol=1e-5, atol=1e-6)
     assert [f for _, f in streamed[32:]] == [r["anomaly"] for r in batch]
+
+
+def test_likelihood_rises_on_unusual_errors_and_out_of_range_values():
+    rng = np.random.default_rng(0)
+    likelihood = Likelihood()
+    usual = [likelihood.update(e, v) for e, v in zip(rng.uniform(0.5, 1.5, 400), rng.uniform(-1, 1, 400))]
+    assert usual[:20] == [0.0] * 20  # no distribution yet
+    assert max(usual[20:]) < 0.5
+    spike = [likelihood.update(10.0, 0.0) for _ in range(5)]
+    assert spike[-1] > 0.9 and spike == sorted(spike)  # the recent mean climbs into the tail
+    assert likelihood.update(1.0, 1.2) == 1.0  # beyond the range seen by more than 5% of it
+    assert not likelihood.observe(1.25)  # within the tolerance of the widened range
 
 
 def test_labels_must_be_zero_or_one(tmp_path, capsys):
@@ -70,3 +84,6 @@ def test_anomaly_detector_estimator(ecg):
     assert list(flags.columns) == ["unique_id", "ds", "value", "score", "anomaly"] and len(flags) == 1200 - 32
     assert 0.0 <= detector.score(frame) <= 1.0
     assert detector.stream("value").update(0.0) is None
+    detector.set_params(anomaly_score="likelihood").fit(frame)
+    assert detector.pipeline_.config.data.anomaly_score == "likelihood"
+    assert detector.predict(frame)["score"].between(0.0, 1.0).all()

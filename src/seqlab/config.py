@@ -71,6 +71,8 @@ class DataConfig:
     # the other covariate columns are known only up to the forecast origin
     eval_stride: int = 1  # points between the forecast origins of validation and test windows
     anomaly_quantile: float = 0.99  # anomaly, without labelled validation anomalies: the threshold's quantile
+    anomaly_score: str = "error"  # anomaly: error (|forecast error|) | likelihood (its improbability among
+    # the series' earlier errors, Numenta's anomaly likelihood: 0 usual to 1 out of range)
     # DNA (FASTA, FASTQ, GenBank read with Biopython)
     kmer: int = 3  # tokenizer kmer: bases per token
     ambiguous: str = "n"  # IUPAC ambiguity codes (R, Y, S, …): n (read as N, with a warning) | keep | error
@@ -202,6 +204,7 @@ class RunConfig:
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
         _choice("data.input", self.data.input, INPUTS)
         _choice("data.ambiguous", self.data.ambiguous, ("n", "keep", "error"))
+        _choice("data.anomaly_score", self.data.anomaly_score, ("error", "likelihood"))
         _choice("data.scaling", self.data.scaling, ("standard", "none"))
         _choice("data.features", self.data.features, ("logmel", "mfcc"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))

@@ -322,8 +322,9 @@ class Forecaster(_Estimator):
 
 
 class AnomalyDetector(Forecaster):
-    """Series → a score per point (its one-step forecast error) and a flag above the threshold
-    chosen on validation data. A `label` column, where given, only judges.
+    """Series → a score per point (its one-step forecast error, or with `anomaly_score="likelihood"` that
+    error's improbability among the series' earlier errors) and a flag above the threshold chosen on
+    validation data. A `label` column, where given, only judges.
 
         detector = AnomalyDetector("lstm", lookback=64).fit(frame)
         detector.predict(frame)          # unique_id, ds, value, score, anomaly
@@ -331,6 +332,14 @@ class AnomalyDetector(Forecaster):
     """
 
     task = "anomaly"
+    _own_params = [*Forecaster._own_params, "anomaly_score"]
+
+    def __init__(self, encoder: str = "lstm", *, anomaly_score: str = "error", **settings):
+        super().__init__(encoder, **settings)
+        self.anomaly_score = anomaly_score
+
+    def _own_settings(self) -> dict[str, Any]:
+        return {**super()._own_settings(), "data.anomaly_score": self.anomaly_score}
 
     def predict(self, X):
         import pandas as pd

@@ -5,7 +5,7 @@ label map, scaling), how records become `Batch`es, how outputs become prediction
 metrics judge them. What it learns from the data is saved to and loaded from the run directory.
 """
 
-from seqlab.tasks.anomaly import AnomalyTask, Detector
+from seqlab.tasks.anomaly import AnomalyTask, Detector, Likelihood
 from seqlab.tasks.base import Task
 from seqlab.tasks.extract import ExtractTask
 from seqlab.tasks.forecast import ForecastTask
@@ -28,4 +28,4 @@ def task_type(config) -> type[Task]:
     return TASKS[config.task]
 
 
-__all__ = ["TASKS", "AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["TASKS", "AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Likelihood", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

@@ -1,5 +1,7 @@
 """Anomaly detection from forecast error: a point is as anomalous as the one-step-ahead forecast of
 it, made from the `data.lookback` points before it, is wrong (on the series' standardised scale).
+With `data.anomaly_score=likelihood` the score is instead how improbable that error is among the
+series' earlier errors (Numenta's anomaly likelihood, `Likelihood`).
 
 The forecaster trains as `--task forecast` does, on the training part, without labels. A threshold is
 then chosen on the validation part: the one with the best F1 where it has labelled anomalies,
@@ -9,6 +11,7 @@ otherwise its `data.anomaly_quantile` quantile of scores. A score looks only bac
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -24,13 +27,32 @@ class AnomalyTask(ForecastTask):
     name = "anomaly"
     judged_stride = 1  # every point of a judged part gets a score
 
-    def scores(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
+    def errors(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
         """(M,) for each window's first forecast point: |truth - forecast| on the standardised scale."""
         forecasts, _ = self.forecast(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = windows.values[windows.starts + self.config.data.lookback].numpy()
         predicted = (forecasts[:, 0, median_index(model.head.quantiles.tolist())] - mean) / spread
         return np.abs(truth - predicted)
+
+    def scores(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
+        """(M,) each window's score: its error, or its `Likelihood` among the earlier windows of its
+        series (the windows of a series are consecutive points)."""
+        errors = self.errors(model, windows, batch_size, autocast)
+        if self.config.data.anomaly_score == "error":
+            return errors
+        L = self.config.data.lookback
+        series, starts = windows.series.numpy(), windows.starts.numpy()
+        scores = np.empty_like(errors)
+        for s in np.unique(series):
+            rows = np.flatnonzero(series == s)
+            rows = rows[np.argsort(starts[rows])]
+            likelihood = Likelihood()
+            for value in windows.values[starts[rows[0]]:starts[rows[0]] + L].tolist():
+                likelihood.observe(value)
+            truths = windows.values[starts[rows] + L].tolist()
+            scores[rows] = [likelihood.update(e, v) for e, v in zip(errors[rows].tolist(), truths)]
+        return scores
 
     def calibrate(self, model, windows: Windows, batch_size: int, autocast) -> bool:
         """Choose the threshold on validation windows; it is saved with the scaling."""
@@ -79,6 +101,48 @@ class AnomalyTask(ForecastTask):
         return rows
 
 
+class Likelihood:
+    """Numenta's anomaly likelihood (Ahmad et al. 2017), point by point, as NAB's Numenta detector
+    uses it: how improbable the mean of the latest `averaging` errors is under a normal distribution
+    fitted to the earlier means (the latest `history` of them, refitted every `refit` points), on a
+    log scale from 0 (usual) to 1 (one chance in 10^10). A value more than `tolerance` of the range
+    seen so far outside that range scores 1.
+    """
+
+    def __init__(self, averaging: int = 10, history: int = 8640, refit: int = 100, tolerance: float = 0.05,
+                 warmup: int = 20):
+        self.recent: deque[float] = deque(maxlen=averaging)
+        self.means: deque[float] = deque(maxlen=history)
+        self.refit, self.tolerance, self.warmup = refit, tolerance, warmup
+        self.normal: tuple[float, float] | None = None  # mean and spread of the recent means
+        self.seen = 0  # errors seen
+        self.low = self.high = math.nan
+
+    def observe(self, value: float) -> bool:
+        """Widen the range seen by `value`; whether it fell outside the range by more than the tolerance."""
+        margin = self.tolerance * (self.high - self.low)
+        outside = margin > 0 and not self.low - margin <= value <= self.high + margin
+        self.low, self.high = min(self.low, value), max(self.high, value)  # NaN on the first value gives way
+        return outside
+
+    def update(self, error: float, value: float) -> float:
+        """The score of the point whose value is `value` and whose forecast missed it by `error`."""
+        outside = self.observe(value)
+        if len(self.means) >= self.warmup and (self.normal is None or self.seen % self.refit == 0):
+            means = np.fromiter(self.means, float)
+            self.normal = (means.mean(), max(means.std(), 1e-6))
+        self.recent.append(error)
+        self.seen += 1
+        mean = sum(self.recent) / len(self.recent)
+        self.means.append(mean)
+        if outside:
+            return 1.0
+        if self.normal is None:
+            return 0.0
+        tail = 0.5 * math.erfc((mean - self.normal[0]) / self.normal[1] / math.sqrt(2))
+        return math.log(tail + 1e-10) / math.log(1e-10)
+
+
 class Detector:
     """Streaming detection for one series: `update(value)` sees each point once, never a later one.
 
@@ -95,12 +159,20 @@ class Detector:
                             f"{', '.join(list(task.stats['series'])[:5])}")
         self.task, self.model, self.autocast, self.series_id = task, model, autocast, series_id
         self.history: deque[float] = deque(maxlen=task.config.data.lookback)
+        self.likelihood = Likelihood() if task.config.data.anomaly_score == "likelihood" else None
 
     def update(self, value: float) -> tuple[float, bool] | None:
         result = None
         if len(self.history) == self.history.maxlen:
-            window = Series(self.series_id, np.array([*self.history, value]), start=len(self.history))
-            score = float(self.task.scores(self.model, self.task.encode([window]), 1, self.autocast)[0])
+            window = self.task.encode([Series(self.series_id, np.array([*self.history, value]),
+                                              start=len(self.history))])
+            score = float(self.task.errors(self.model, window, 1, self.autocast)[0])
+            if self.likelihood is not None:
+                *seen, scaled = window.values.tolist()
+                if self.likelihood.seen == 0:  # the first lookback's range, as the batch path sees it
+                    for earlier in seen:
+                        self.likelihood.observe(earlier)
+                score = self.likelihood.update(score, scaled)
             result = (score, score >= self.task.stats["threshold"])
         self.history.append(value)
         return result
