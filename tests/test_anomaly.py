@@ -52,13 +52,14 @@ def test_streaming_scores_equal_the_batch_scores(score, ecg, tmp_path):
 def test_likelihood_rises_on_unusual_errors_and_out_of_range_values():
     rng = np.random.default_rng(0)
     likelihood = Likelihood()
-    usual = [likelihood.update(e, v) for e, v in zip(rng.uniform(0.5, 1.5, 400), rng.uniform(-1, 1, 400))]
+    values = np.r_[-1.0, 1.0, rng.uniform(-1, 1, 398)]
+    usual = [likelihood.update(e, v) for e, v in zip(rng.uniform(0.5, 1.5, 400), values)]
     assert usual[:20] == [0.0] * 20  # no distribution yet
     assert max(usual[20:]) < 0.5
+    assert likelihood.update(1.0, 1.2) == 1.0  # a usual error, but 0.2 beyond a range 2 wide
+    assert likelihood.update(1.0, 1.25) < 0.5  # within 5% of the widened range
     spike = [likelihood.update(10.0, 0.0) for _ in range(5)]
     assert spike[-1] > 0.9 and spike == sorted(spike)  # the recent mean climbs into the tail
-    assert likelihood.update(1.0, 1.2) == 1.0  # beyond the range seen by more than 5% of it
-    assert not likelihood.observe(1.25)  # within the tolerance of the widened range
 
 
 def test_labels_must_be_zero_or_one(tmp_path, capsys):

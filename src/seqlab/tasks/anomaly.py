@@ -116,13 +116,13 @@ class Likelihood:
         self.refit, self.tolerance, self.warmup = refit, tolerance, warmup
         self.normal: tuple[float, float] | None = None  # mean and spread of the recent means
         self.seen = 0  # errors seen
-        self.low = self.high = math.nan
+        self.low, self.high = math.inf, -math.inf
 
     def observe(self, value: float) -> bool:
         """Widen the range seen by `value`; whether it fell outside the range by more than the tolerance."""
         margin = self.tolerance * (self.high - self.low)
         outside = margin > 0 and not self.low - margin <= value <= self.high + margin
-        self.low, self.high = min(self.low, value), max(self.high, value)  # NaN on the first value gives way
+        self.low, self.high = min(self.low, value), max(self.high, value)
         return outside
 
     def update(self, error: float, value: float) -> float:
