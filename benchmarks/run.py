@@ -505,7 +505,9 @@ def write_tables(results: dict[str, dict]) -> None:
     if detector:
         lines += ["", "## Numenta Anomaly Benchmark", "",
                   f"`{detector['command']}`, {detector['date']}: a GRU forecaster per file trained on its "
-                  f"probationary period ({detector['train_seconds']:.0f} s for all 58), scored by `seqlab.nab`. "
+                  f"probationary period ({detector['train_seconds']:.0f} s for all 58); each point scored by the "
+                  "likelihood of its forecast error among the file's earlier errors (`data.anomaly_score="
+                  "likelihood`); the flags scored by `seqlab.nab`. "
                   "Published: ARTime 74.9 / 65.2 / 80.4, Numenta HTM 70.1 / 63.1 / 74.3, windowed Gaussian "
                   "39.6 / 20.9 / 47.4.", "", "| profile | score | threshold |", "|---|---|---|"]
         lines += [f"| {name} | {p['score']} | {p['threshold']} |" for name, p in detector["profiles"].items()]
