@@ -349,8 +349,7 @@ def forecast_speed() -> dict:
     truth = np.stack([s.values[s.start :] for s in test])  # (414, 48)
 
     def smape(point: np.ndarray) -> float:
-        ones = np.ones(len(test))
-        return round(metrics.forecast([s.id for s in test], truth, point, ones, ones)["smape"], 3)
+        return round(metrics.forecast([s.id for s in test], truth, point, (truth, point), np.ones(len(test)))["smape"], 3)
 
     result = {"row": "forecast-speed", "date": date.today().isoformat(), "steps": steps,
               "windows_per_step": config.train.batch_size, "threads": torch.get_num_threads(),

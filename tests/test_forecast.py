@@ -185,6 +185,33 @@ def test_scaling_is_fitted_on_training_points_and_round_trips(ett_splits):
     assert scores["mse"] == pytest.approx(0.0, abs=1e-8) and scores["smape"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_log_transform_fits_log_values_and_judges_on_the_series_scale(m4_folder, tmp_path):
+    config = small(**{"data.format": "m4", "data.val_fraction": 0.05, "data.horizon": 48, "data.transform": "log"})
+    config.data.path = str(m4_folder)
+    splits = load_splits("forecast", config.data)
+    task = ForecastTask(config)
+    task.fit(splits["train"])
+    first = splits["train"][0]
+    assert task.stats["series"][first.id][0] == pytest.approx(np.log1p(first.values).mean())
+    windows = task.encode(splits["test"])
+    ahead = windows.starts.unsqueeze(1) + 48 + torch.arange(48)
+    mean, spread = windows.stats[windows.series.numpy()].T
+    truth = task.from_scaled(windows.values[ahead].numpy(), mean[:, None], spread[:, None])
+    np.testing.assert_allclose(truth, np.stack([s.values[s.start:] for s in splits["test"]]), rtol=1e-4)
+    perfect = task.judge(windows, truth[..., None], [])
+    assert perfect["smape"] == pytest.approx(0.0, abs=1e-3) and perfect["mse_scaled"] == pytest.approx(0.0, abs=1e-8)
+    doubled = task.judge(windows, 2 * truth[..., None], [])
+    assert doubled["smape"] == pytest.approx(200 / 3, rel=1e-3)  # |y - 2y| / ((y + 2y) / 2), in percent
+    config.train.max_steps = 1
+    rows = fit(config, tmp_path / "run", splits).forecast(splits["test"][:1])
+    assert all(r["forecast"] > -1 for r in rows)  # expm1 of any real number
+
+
+def test_log_transform_refuses_negative_values(tmp_path, capsys):
+    err = _bad(tmp_path, "negative.csv", _csv([1.0, -2.0] + list(range(18))), capsys, "data.transform=log")
+    assert "data.transform=log needs values of 0 or more" in err
+
+
 def test_backtest_windows_start_at_every_origin_of_the_judged_part(ett_splits):
     config = small(**{"data.eval_stride": 5})
     task = ForecastTask(config)
@@ -205,7 +232,9 @@ def test_metrics_match_their_definitions():
 
     truth = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]])
     point = np.array([[1.0, 3.0, 1.0], [2.0, 2.0, 4.0]])
-    result = metrics.forecast(["a", "b"], truth, point, scale=np.array([2.0, 1.0]), naive_error=np.array([1.0, 0.5]))
+    spread = np.array([[2.0], [1.0]])
+    result = metrics.forecast(["a", "b"], truth, point, standardised=(truth / spread, point / spread),
+                              naive_error=np.array([1.0, 0.5]))
     assert result["mae"] == pytest.approx((1 + 2 + 2) / 6)
     assert result["mse"] == pytest.approx((1 + 4 + 4) / 6)
     assert result["mse_scaled"] == pytest.approx(((1 + 4) / 3 / 4 + 4 / 3) / 2)

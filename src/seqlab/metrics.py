@@ -84,12 +84,12 @@ def summarization(outputs: list[str], references: list[str]) -> dict[str, float]
     return {kind: total / max(len(outputs), 1) for kind, total in totals.items()}
 
 
-def forecast(windows: list[str], truth, point, scale, naive_error, quantiles: list[float] | None = None,
+def forecast(windows: list[str], truth, point, standardised, naive_error, quantiles: list[float] | None = None,
              quantile_forecasts=None) -> dict[str, float]:
     """Point (and quantile) accuracy of M forecast windows of h points each, via utilsforecast.
 
-    `truth`, `point`: (M, h) on the series' own scale; `scale`: (M,) each window's series spread, for
-    the errors on the standardised scale (`mse_scaled`, the ETT convention); `naive_error`: (M,) the
+    `truth`, `point`: (M, h) on the series' own scale; `standardised`: the two of them on the scale
+    the model works in, for `mae_scaled` and `mse_scaled` (the ETT convention); `naive_error`: (M,) the
     in-sample mean absolute seasonal difference of each window's series (MASE's denominator).
     sMAPE is in percent, 0 to 200 (the M4 convention). Every metric is averaged over windows.
     """
@@ -109,8 +109,9 @@ def forecast(windows: list[str], truth, point, scale, naive_error, quantiles: li
         "smape": 200 * by_window(losses.smape(frame, ["model"])),
     }
     result = {name: float(np.mean(v)) for name, v in per_window.items()}
-    result["mae_scaled"] = float(np.mean(per_window["mae"] / scale))
-    result["mse_scaled"] = float(np.mean(per_window["mse"] / scale**2))
+    scaled_error = standardised[0] - standardised[1]  # (M, h)
+    result["mae_scaled"] = float(np.mean(np.abs(scaled_error).mean(axis=1)))
+    result["mse_scaled"] = float(np.mean(np.square(scaled_error).mean(axis=1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         mase = per_window["mae"] / naive_error
     if np.isfinite(mase).all():

@@ -32,7 +32,7 @@ class AnomalyTask(ForecastTask):
         forecasts, _ = self.forecast(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = windows.values[windows.starts + self.config.data.lookback].numpy()
-        predicted = (forecasts[:, 0, median_index(model.head.quantiles.tolist())] - mean) / spread
+        predicted = self.to_scaled(forecasts[:, 0, median_index(model.head.quantiles.tolist())], mean, spread)
         return np.abs(truth - predicted)
 
     def scores(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
@@ -81,7 +81,8 @@ class AnomalyTask(ForecastTask):
         mean, spread = windows.stats[0]
         scores = self.scores(model, windows, batch_size, autocast)[owned.numpy()]
         return {"id": windows.ids[0], "origins": windows.origins[owned].tolist(),
-                "values": (windows.values[first].numpy() * spread + mean).tolist(), "scores": scores.tolist(),
+                "values": self.from_scaled(windows.values[first].numpy(), mean, spread).tolist(),
+                "scores": scores.tolist(),
                 "labels": None if windows.labels is None else windows.labels[owned.numpy()].astype(int).tolist(),
                 "threshold": self.stats["threshold"]}
 

@@ -63,8 +63,8 @@ class ForecastTask(Task):
     def fit(self, train: list[Series]) -> None:
         d = self.config.data
         scaled = d.scaling == "standard"
-        self.stats = {"series": {s.id: [float(s.values.mean()) if scaled else 0.0,
-                                        _spread(s) if scaled else 1.0] for s in train}}
+        self.stats = {"series": {s.id: [*_mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0]
+                                 for s in train}}
         constant = [s.id for s in train if scaled and s.values.std() == 0]
         if constant:
             warnings.warn(f"{len(constant)} series are constant in training (e.g. '{constant[0]}'); "
@@ -104,7 +104,7 @@ class ForecastTask(Task):
                 raise UserError(f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
                                 "lower data.lookback or give a longer history")
             extra = 0 if with_targets else h  # room for the forecast after the end
-            y = np.concatenate([(s.values - mean) / spread, np.full(extra, np.nan)])
+            y = np.concatenate([(self._transformed(s) - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
             known = self._known_ahead(s, extra)  # (T + extra, K) or None
             if known is not None:
@@ -144,7 +144,25 @@ class ForecastTask(Task):
             return known[0], known[1]
         if self.config.data.scaling == "none":
             return 0.0, 1.0
-        return float(s.values.mean()), _spread(s)  # a series the model never saw: its own history
+        return _mean_and_spread(self._transformed(s))  # a series the model never saw: its own history
+
+    def _transformed(self, s: Series) -> np.ndarray:
+        """(T,) the values the model is fitted to before scaling: log(1 + y) with data.transform=log."""
+        if self.config.data.transform == "none":
+            return s.values
+        if (s.values < 0).any():
+            raise UserError(f"data.transform=log needs values of 0 or more; series '{s.id}' has "
+                            f"{s.values.min():g} (use data.transform=none)")
+        return np.log1p(s.values)
+
+    def to_scaled(self, values: np.ndarray, mean, spread) -> np.ndarray:
+        """Values on the series' own scale → the scale the model works in (negatives count as 0 under log)."""
+        return ((np.log1p(np.maximum(values, 0)) if self.config.data.transform == "log" else values) - mean) / spread
+
+    def from_scaled(self, scaled: np.ndarray, mean, spread) -> np.ndarray:
+        """The model's scale → the series' own."""
+        values = scaled * spread + mean
+        return np.expm1(values) if self.config.data.transform == "log" else values
 
     def _known_ahead(self, s: Series, extra: int) -> np.ndarray | None:
         """(T + extra, K): the calendar and the future covariates of every point, `extra` past the end."""
@@ -244,7 +262,7 @@ class ForecastTask(Task):
                 loss_sum += float(model.head.loss(forecast, targets).sum())
                 count += len(chosen)
         mean, spread = windows.stats[windows.series.numpy()].T  # (M,) each
-        unscaled = out.numpy() * spread[:, None, None] + mean[:, None, None]
+        unscaled = self.from_scaled(out.numpy(), mean[:, None, None], spread[:, None, None])
         return unscaled, (mean_loss(loss_sum, count) if count else float("nan"))
 
     def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
@@ -264,7 +282,7 @@ class ForecastTask(Task):
         forecasts, _ = self.forecast(model, picked, len(chosen), autocast)  # (n, h, Q)
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
-        observed = picked.values[span].numpy() * spread[:, None] + mean[:, None]
+        observed = self.from_scaled(picked.values[span].numpy(), mean[:, None], spread[:, None])
         point = median_index(model.head.quantiles.tolist())
         return [{"id": picked.ids[s], "origin": int(o), "observed": observed[i].tolist(), "lookback": L,
                  "forecast": forecasts[i, :, point].tolist(), "low": forecasts[i, :, 0].tolist(),
@@ -276,14 +294,25 @@ class ForecastTask(Task):
         h, season = self.config.data.horizon, self.config.data.season
         ahead = windows.starts.unsqueeze(1) + self.config.data.lookback + torch.arange(h)  # (M, h)
         scaled_truth = windows.values[ahead].numpy()
-        mean, spread = windows.stats[windows.series.numpy()].T
-        truth = scaled_truth * spread[:, None] + mean[:, None]
+        mean, spread = windows.stats[windows.series.numpy()][:, :, None].transpose(1, 0, 2)  # (M, 1) each
+        truth = self.from_scaled(scaled_truth, mean, spread)
         point = forecasts[..., median_index(quantiles)]  # (M, h)
-        naive_error = np.array([_seasonal_error(windows, i, season) for i in range(len(windows.ids))])
+        naive_error = np.array([self._seasonal_error(windows, i, season) for i in range(len(windows.ids))])
         names = [f"{windows.ids[s]}@{o}" for s, o in zip(windows.series.tolist(), windows.origins.tolist())]
-        return metrics.forecast(names, truth, point, scale=spread,
-                                naive_error=naive_error[windows.series.numpy()] * spread,
+        return metrics.forecast(names, truth, point, standardised=(scaled_truth, self.to_scaled(point, mean, spread)),
+                                naive_error=naive_error[windows.series.numpy()],
                                 quantiles=quantiles, quantile_forecasts=forecasts if quantiles else None)
+
+    def _seasonal_error(self, windows: Windows, series: int, season: int) -> float:
+        """Mean absolute seasonal difference of a series before its first judged origin (MASE's scale)."""
+        owned = windows.series == series
+        if not owned.any():
+            return float("nan")
+        begin = int(windows.offsets[series])
+        history = self.from_scaled(windows.values[begin : begin + int(windows.origins[owned].min())].numpy(),
+                                   *windows.stats[series])
+        diffs = np.abs(history[season:] - history[:-season])
+        return float(diffs.mean()) if len(diffs) else float("nan")
 
 
 def _width(series: list[Series], field: str) -> int:
@@ -295,18 +324,7 @@ def _width(series: list[Series], field: str) -> int:
     return widths.pop()
 
 
-def _spread(s: Series) -> float:
-    std = float(s.values.std())
-    return std if std > 0 else 1.0
-
-
-def _seasonal_error(windows: Windows, series: int, season: int) -> float:
-    """Mean absolute seasonal difference of a series before its first judged origin (MASE's scale),
-    on the scaled values."""
-    owned = windows.series == series
-    if not owned.any():
-        return float("nan")
-    begin = int(windows.offsets[series])
-    history = windows.values[begin : begin + int(windows.origins[owned].min())].numpy()
-    diffs = np.abs(history[season:] - history[:-season])
-    return float(diffs.mean()) if len(diffs) else float("nan")
+def _mean_and_spread(values: np.ndarray) -> tuple[float, float]:
+    """A series' scaling: its mean and standard deviation (1 where it is constant)."""
+    std = float(values.std())
+    return float(values.mean()), std if std > 0 else 1.0
