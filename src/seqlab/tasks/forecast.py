@@ -294,7 +294,8 @@ class ForecastTask(Task):
         h, season = self.config.data.horizon, self.config.data.season
         ahead = windows.starts.unsqueeze(1) + self.config.data.lookback + torch.arange(h)  # (M, h)
         scaled_truth = windows.values[ahead].numpy()
-        mean, spread = windows.stats[windows.series.numpy()][:, :, None].transpose(1, 0, 2)  # (M, 1) each
+        stats = windows.stats[windows.series.numpy()]  # (M, 2)
+        mean, spread = stats[:, :1], stats[:, 1:]  # (M, 1) each
         truth = self.from_scaled(scaled_truth, mean, spread)
         point = forecasts[..., median_index(quantiles)]  # (M, h)
         naive_error = np.array([self._seasonal_error(windows, i, season) for i in range(len(windows.ids))])
