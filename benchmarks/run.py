@@ -314,7 +314,7 @@ def nab_detector() -> dict:
     candidates = np.unique(np.quantile(np.concatenate([f[0] for f in files]), np.linspace(0.9, 0.99999, 120)))
     total_windows = sum(len(spans) for spans in windows.values())
     result = {"row": "nab", "date": date.today().isoformat(), "command": "python benchmarks/run.py nab",
-              "train_seconds": round(trained, 1), "score": "likelihood", "profiles": {}}
+              "train_seconds": round(trained, 1), "profiles": {}}
     for profile_name, profile in nab.PROFILES.items():
         best = max(((sum(nab.score_file(_silenced(s >= t, len(s) // 50), spans, profile, pos).score
                          for s, spans, pos in files), t) for t in candidates))

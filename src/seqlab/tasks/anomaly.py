@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,9 +48,7 @@ class AnomalyTask(ForecastTask):
         for s in np.unique(series):
             rows = np.flatnonzero(series == s)
             rows = rows[np.argsort(starts[rows])]
-            likelihood = Likelihood()
-            for value in windows.values[starts[rows[0]]:starts[rows[0]] + L].tolist():
-                likelihood.observe(value)
+            likelihood = Likelihood(seen=windows.values[starts[rows[0]]:starts[rows[0]] + L].tolist())
             truths = windows.values[starts[rows] + L].tolist()
             scores[rows] = [likelihood.update(e, v) for e, v in zip(errors[rows].tolist(), truths)]
         return scores
@@ -110,14 +109,16 @@ class Likelihood:
     seen so far outside that range scores 1.
     """
 
-    def __init__(self, averaging: int = 10, history: int = 8640, refit: int = 100, tolerance: float = 0.05,
-                 warmup: int = 20):
+    def __init__(self, seen: Sequence[float] = (), averaging: int = 10, history: int = 8640, refit: int = 100,
+                 tolerance: float = 0.05, warmup: int = 20):
         self.recent: deque[float] = deque(maxlen=averaging)
         self.means: deque[float] = deque(maxlen=history)
         self.refit, self.tolerance, self.warmup = refit, tolerance, warmup
         self.normal: tuple[float, float] | None = None  # mean and spread of the recent means
         self.seen = 0  # errors seen
         self.low, self.high = math.inf, -math.inf
+        for value in seen:  # values before the first scored point: they only set the range
+            self.observe(value)
 
     def observe(self, value: float) -> bool:
         """Widen the range seen by `value`; whether it fell outside the range by more than the tolerance."""
@@ -160,7 +161,7 @@ class Detector:
                             f"{', '.join(list(task.stats['series'])[:5])}")
         self.task, self.model, self.autocast, self.series_id = task, model, autocast, series_id
         self.history: deque[float] = deque(maxlen=task.config.data.lookback)
-        self.likelihood = Likelihood() if task.config.data.anomaly_score == "likelihood" else None
+        self.likelihood: Likelihood | None = None  # data.anomaly_score=likelihood: made at the first scored point
 
     def update(self, value: float) -> tuple[float, bool] | None:
         result = None
@@ -168,11 +169,10 @@ class Detector:
             window = self.task.encode([Series(self.series_id, np.array([*self.history, value]),
                                               start=len(self.history))])
             score = float(self.task.errors(self.model, window, 1, self.autocast)[0])
-            if self.likelihood is not None:
-                *seen, scaled = window.values.tolist()
-                if self.likelihood.seen == 0:  # the first lookback's range, as the batch path sees it
-                    for earlier in seen:
-                        self.likelihood.observe(earlier)
+            if self.task.config.data.anomaly_score == "likelihood":
+                *lookback, scaled = window.values.tolist()
+                if self.likelihood is None:  # the first lookback sets the range, as in the batch path
+                    self.likelihood = Likelihood(seen=lookback)
                 score = self.likelihood.update(score, scaled)
             result = (score, score >= self.task.stats["threshold"])
         self.history.append(value)

@@ -99,12 +99,13 @@ class ForecastTask(Task):
         values, features, future, starts, owners, origins, stats, offsets = [], [], [], [], [], [], [], []
         offset = 0
         for n, s in enumerate(records):
-            mean, spread = self._stats_of(s)
+            model_values = self._transformed(s)  # (T,)
+            mean, spread = self._stats_of(s.id, model_values)
             if len(s) < L:
                 raise UserError(f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
                                 "lower data.lookback or give a longer history")
             extra = 0 if with_targets else h  # room for the forecast after the end
-            y = np.concatenate([(self._transformed(s) - mean) / spread, np.full(extra, np.nan)])
+            y = np.concatenate([(model_values - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
             known = self._known_ahead(s, extra)  # (T + extra, K) or None
             if known is not None:
@@ -138,13 +139,13 @@ class ForecastTask(Task):
                             "points; lower them or give longer series")
         return windows
 
-    def _stats_of(self, s: Series) -> tuple[float, float]:
-        known = self.stats["series"].get(s.id)
+    def _stats_of(self, series_id: str, model_values: np.ndarray) -> tuple[float, float]:
+        known = self.stats["series"].get(series_id)
         if known is not None:
             return known[0], known[1]
         if self.config.data.scaling == "none":
             return 0.0, 1.0
-        return _mean_and_spread(self._transformed(s))  # a series the model never saw: its own history
+        return _mean_and_spread(model_values)  # a series the model never saw: its own history
 
     def _transformed(self, s: Series) -> np.ndarray:
         """(T,) the values the model is fitted to before scaling: log(1 + y) with data.transform=log."""
