@@ -23,7 +23,11 @@ def test_resume_continues_from_the_last_checkpoint(splits, tmp_path):
         resume=True)
     assert _meta(run)["steps"] == 6
     with (run / "history.csv").open() as f:
-        assert [int(r["step"]) for r in csv.DictReader(f)] == [2, 4, 6]
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [2, 4, 6]
+    # each row counts the evaluations before it (none before the first); resuming carries the sum on
+    evaluating = [float(r["eval_seconds"]) for r in rows]
+    assert evaluating[0] == 0.0 < evaluating[1] <= evaluating[2] < float(rows[2]["seconds"])
 
 
 def test_time_budget_stops_training(splits, tmp_path):

@@ -131,7 +131,8 @@ def train_flops_per_token(model: torch.nn.Module, layers: int = 0, context: int 
 
 def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) -> dict:
     """Tokens/s of seqlab's own `fit` on `text`, measured over the steps after the warm-up from the
-    loop's history, and the model's training FLOPs per token."""
+    loop's history (training time only, as the plain loop, which neither validates nor checkpoints),
+    and the model's training FLOPs per token."""
     from seqlab.config import load_config
     from seqlab.pipeline import fit
 
@@ -148,7 +149,8 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) 
     pipeline = fit(config, out, {"train": [text], "val": [val]})
     history = rd.read_history(out / "history.csv")  # rows at the warm-up's end and at the last step
     first, last = history[0], history[-1]
-    rate = (last["items_seen"] - first["items_seen"]) / (last["seconds"] - first["seconds"])
+    training_seconds = (last["seconds"] - last["eval_seconds"]) - (first["seconds"] - first["eval_seconds"])
+    rate = (last["items_seen"] - first["items_seen"]) / training_seconds
     flops = train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim) if transformer else \
         train_flops_per_token(pipeline.model)
     return {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model)}

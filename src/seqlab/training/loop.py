@@ -41,6 +41,7 @@ class LoopState:
     best: float | None = None
     evals_since_best: int = 0
     seconds: float = 0.0
+    eval_seconds: float = 0.0  # the part of `seconds` spent on validation and checkpoints
     items_seen: int = 0  # tokens (tag, lm) or examples (classify) trained on
     stopped_by: str = ""
     history: list[dict] = field(default_factory=list)
@@ -71,9 +72,11 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
 
     def evaluate() -> None:
         nonlocal train_loss, train_count
+        evaluation_started = time.monotonic()
         metrics = _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
                             mean_loss(train_loss, train_count), writer)
         train_loss, train_count = 0.0, 0
+        state.eval_seconds += time.monotonic() - evaluation_started
         if on_evaluate is not None:
             on_evaluate(state.step, metrics)
 
@@ -162,6 +165,7 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
         if config.patience is not None and state.evals_since_best > config.patience:
             state.stopped_by = state.stopped_by or "early stopping"
     row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 3),
+           "eval_seconds": round(state.eval_seconds, 3),
            "items_seen": state.items_seen, "lr": optimizer.param_groups[0]["lr"],
            "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
     state.history.append(row)
