@@ -4,6 +4,7 @@ import csv
 import json
 
 import pytest
+import torch
 
 from conftest import tiny
 from seqlab.errors import UserError
@@ -89,3 +90,29 @@ def test_monitor_picks_the_metric_for_the_best_checkpoint(splits, tmp_path):
     assert len(losses) == 3 and best == pytest.approx(min(losses))
     with pytest.raises(UserError, match="train.monitor must be one of"):
         tiny("classify", "gru", **{"train.monitor": "speed"})
+
+
+def test_ema_keeps_a_moving_average_of_the_weights_across_resume(splits, tmp_path):
+    from safetensors.torch import load_file
+
+    run, checkpoints = tmp_path / "run", tmp_path / "run" / "checkpoints"
+    settings = {"train.ema": 0.9, "train.eval_every": 1, "train.warmup": 0}
+    fit(tiny("classify", "gru", **settings, **{"train.max_steps": 1}), run, splits["classify"])
+    first = load_file(checkpoints / "last.safetensors")
+    fit(tiny("classify", "gru", **settings, **{"train.max_steps": 2}), run, splits["classify"], resume=True)
+    second, ema = load_file(checkpoints / "last.safetensors"), load_file(checkpoints / "last.ema.safetensors")
+    assert any(not torch.equal(first[name], second[name]) for name in first)
+    for name, weight in second.items():  # the first step's weights, then 0.9 of them and 0.1 of the second's
+        assert torch.allclose(ema[f"module.{name}"], 0.9 * first[name] + 0.1 * weight, atol=1e-6), name
+    kept = load_file(run / "model.safetensors")  # the best validated weights: averaged ones, never `second`
+    averages = ({name: ema[f"module.{name}"] for name in kept}, first)
+    assert any(all(torch.equal(kept[name], average[name]) for name in kept) for average in averages)
+
+
+def test_ema_is_checked(splits, tmp_path):
+    with pytest.raises(UserError, match=r"train.ema must be a decay in \[0, 1\)"):
+        tiny("classify", "gru", **{"train.ema": 1.0})
+    fit(tiny("classify", "gru", **{"train.max_steps": 1}), tmp_path / "r", splits["classify"])
+    with pytest.raises(UserError, match="trained without train.ema"):
+        fit(tiny("classify", "gru", **{"train.max_steps": 2, "train.ema": 0.9}), tmp_path / "r",
+            splits["classify"], resume=True)

@@ -134,6 +134,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: float = 0.05  # < 1: a share of training, by steps or the time budget, whichever ends it; >= 1: steps
     grad_clip: float = 1.0
+    ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights, with this decay
     accumulate: int = 1  # micro-batches per optimizer step
     eval_every: int | None = None  # optimizer steps between evaluations; None: once per epoch
     patience: int | None = None  # evaluations without improvement before stopping early
@@ -252,6 +253,8 @@ class RunConfig:
             raise UserError(f"task ctc transcribes audio; data.input={self.data.input} cannot be transcribed")
         if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
             raise UserError(f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})")
+        if not 0 <= self.train.ema < 1:
+            raise UserError(f"train.ema must be a decay in [0, 1), e.g. 0.999 (0: off); got {self.train.ema}")
         if self.model.nade_hidden < 0:
             raise UserError(f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}")
         if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:

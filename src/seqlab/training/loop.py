@@ -3,7 +3,8 @@
 Every optimizer step: forward and backward over `accumulate` micro-batches, gradients divided by
 the number of items the losses covered (over all processes), clipped, AdamW with warmup+cosine.
 Evaluation: once per epoch or every `eval_every` steps; the best weights by the task's validation
-metric go to `model.safetensors`, the latest state to `checkpoints/` for `--resume`.
+metric go to `model.safetensors`, the latest state to `checkpoints/` for `--resume`. With `ema`, the
+weights validated and kept are an exponential moving average of the trained ones (Polyak averaging).
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
     if processes.world > 1:
         net = nn.parallel.DistributedDataParallel(model)
     optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    averaged = _averaged(model, config.ema)
     state = LoopState()
     if resume:
-        state = _restore(model, optimizer, out)
+        state = _restore(model, optimizer, averaged, out)
 
     micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world  # >= accumulate
     total_steps = config.max_steps or config.epochs * (micro_per_epoch // config.accumulate)
@@ -73,8 +75,11 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
     def evaluate() -> None:
         nonlocal train_loss, train_count
         evaluation_started = time.monotonic()
-        metrics = _evaluate(model, task, val_data, config, out, autocast, processes, optimizer, state,
-                            mean_loss(train_loss, train_count), writer)
+        kept = model if averaged is None else averaged.module
+        metrics = _evaluate(kept, task, val_data, config, out, autocast, processes, state,
+                            mean_loss(train_loss, train_count), optimizer.param_groups[0]["lr"], writer)
+        if processes.main:
+            _checkpoint(model, optimizer, averaged, out, state)
         train_loss, train_count = 0.0, 0
         state.eval_seconds += time.monotonic() - evaluation_started
         if on_evaluate is not None:
@@ -100,6 +105,8 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if averaged is not None:
+                averaged.update_parameters(model)
 
             state.step += 1
             state.batches_done += len(micro)
@@ -146,8 +153,18 @@ def _scale_gradients(model: nn.Module, factor: float) -> None:
             p.grad.mul_(factor)
 
 
-def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast,
-              processes: Processes, optimizer, state: LoopState, train_loss: float, writer) -> dict[str, float]:
+def _averaged(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """A copy of `model` whose parameters follow an exponential moving average of its own, or None."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
+def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast, processes: Processes,
+              state: LoopState, train_loss: float, lr: float, writer) -> dict[str, float]:
+    """Validate `model`, record the row in history.csv, and keep its weights when they are the best yet."""
     metrics = task.evaluate(model, val_data, config.batch_size, autocast)
     if config.monitor is None:
         name, higher_is_better = task.primary_metric, task.higher_is_better
@@ -166,14 +183,13 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
             state.stopped_by = state.stopped_by or "early stopping"
     row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 3),
            "eval_seconds": round(state.eval_seconds, 3),
-           "items_seen": state.items_seen, "lr": optimizer.param_groups[0]["lr"],
+           "items_seen": state.items_seen, "lr": lr,
            "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
     state.history.append(row)
     if processes.main:
         rd.append_history(out / "history.csv", row)
         if improved:
             rd.save_weights(model, out / "model.safetensors")
-        _checkpoint(model, optimizer, out, state)
         print(f"eval step {state.step}: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
               + (" (best)" if improved else ""), file=sys.stderr, flush=True)
         if writer is not None:
@@ -182,19 +198,25 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
     return metrics
 
 
-def _checkpoint(model, optimizer, out: Path, state: LoopState) -> None:
+def _checkpoint(model, optimizer, averaged, out: Path, state: LoopState) -> None:
     folder = out / "checkpoints"
     rd.save_weights(model, folder / "last.safetensors")
     rd.save_optimizer(optimizer, folder / "last.optim.safetensors")
+    if averaged is not None:
+        rd.save_weights(averaged, folder / "last.ema.safetensors")
     rd.write_json(folder / "last.json", {k: v for k, v in asdict(state).items() if k != "history"})
 
 
-def _restore(model, optimizer, out: Path) -> LoopState:
+def _restore(model, optimizer, averaged, out: Path) -> LoopState:
     folder = out / "checkpoints"
     if not (folder / "last.json").exists():
         raise UserError(f"nothing to resume in {out}: it has no checkpoints/last.json")
     rd.load_weights(model, folder / "last.safetensors")
     rd.load_optimizer(optimizer, folder / "last.optim.safetensors")
+    if averaged is not None:
+        if not (folder / "last.ema.safetensors").exists():
+            raise UserError(f"{out} was trained without train.ema; resume it with train.ema=0")
+        rd.load_weights(averaged, folder / "last.ema.safetensors")
     saved = json.loads((folder / "last.json").read_text())
     saved["stopped_by"] = ""  # a resumed run goes on to the (possibly raised) limits of this call
     return LoopState(**saved, history=rd.read_history(out / "history.csv"))
