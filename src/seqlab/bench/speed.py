@@ -364,8 +364,8 @@ def _bucketing_lever(text: str, sizes: Sizes) -> dict:
 
 
 def profiles(out: Path, sizes: Sizes) -> dict[str, Path]:
-    """torch.profiler tables (operators by self CPU time) of seqlab's transformer and LSTM training
-    steps in fp32 and bf16 and of cached generation at batch 1, into `out`."""
+    """torch.profiler tables (operators by self CPU time) of seqlab's transformer, LSTM and GRU
+    training steps in fp32 and bf16 and of cached generation at batch 1, into `out`."""
     from seqlab.config import load_config
     from seqlab.data.batch import Batch
     from seqlab.generation import GenerationConfig, generate
@@ -375,8 +375,8 @@ def profiles(out: Path, sizes: Sizes) -> dict[str, Path]:
     vocab, written = 65, {}
     shapes = {"transformer": ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim,
                                "model.num_layers": sizes.layers, "model.num_heads": sizes.heads}, sizes.batch),
-              "lstm": ({"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-                        "model.num_layers": sizes.rnn_layers}, sizes.rnn_batch)}
+              **{cell: ({"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
+                         "model.num_layers": sizes.rnn_layers}, sizes.rnn_batch) for cell in ("lstm", "gru")}}
     out.mkdir(parents=True, exist_ok=True)
     for encoder, (shape, batch) in shapes.items():
         config = load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
