@@ -44,6 +44,10 @@ class Row:
 # MSE at 336: 1.356 at lr 1e-3 for 3 minutes, 1.295 at PatchTST's lr 1e-4 for 10).
 ETTH1_LONG = {"train.lr": 1e-4, "train.max_minutes": 10}
 
+# JSB Chorales: the transformer validates best with less dropout and averaged weights (validation NLL
+# 8.01-8.05 in four runs, against 8.10-8.11 at the config's dropout 0.3 without averaging).
+JSB_SETTINGS = {"transformer": {"model.dropout": 0.1, "train.ema": 0.995}}
+
 # UCR/UEA sets, their targets, and the points stacked into one step: series of 150 points or more
 # become about 15 steps (GunPoint 150, ArrowHead 251); shorter ones keep a point per step.
 UCR_SETS = (("gunpoint", 1.0, 10), ("italy-power-demand", 0.970, 1), ("arrowhead", 0.846, 16),
@@ -75,7 +79,8 @@ ROWS = {r.name: r for r in [
     *[Row(f"splice-{enc}", "splice.yaml", "test accuracy >= 0.97 (fixed stratified 80/10/10 split)", "accuracy",
           0.97, overrides={"model.encoder": enc}) for enc in ("rnn", "lstm", "gru", "transformer")],
     *[Row(f"jsb-chorales-{enc}", "jsb-chorales.yaml", "test NLL <= 8.0 per frame (LSTM 8.45, GRU 8.43, TCN 8.10)",
-          "nll", 8.0, higher_is_better=False, overrides={"model.encoder": enc}) for enc in ("lstm", "gru", "transformer")],
+          "nll", 8.0, higher_is_better=False, overrides={"model.encoder": enc, **JSB_SETTINGS.get(enc, {})})
+      for enc in ("lstm", "gru", "transformer")],
     *[Row(f"jsb-chorales-nade-{enc}", "jsb-chorales.yaml", "test NLL per frame with the pitches of a frame "
           "modelled jointly, toward RNN-NADE's 5.56", "nll", 5.56, higher_is_better=False,
           overrides={"model.encoder": enc, "model.nade_hidden": 150, "train.max_minutes": minutes})
