@@ -49,7 +49,7 @@ class Sizes:
     rnn_hidden: int = 256
     rnn_layers: int = 2
     rnn_batch: int = 32
-    steps: int = 6  # timed optimizer steps per training row, after `warmup` untimed ones
+    steps: int = 20  # timed optimizer steps per training row, after `warmup` untimed ones
     warmup: int = 2
     new_tokens: int = 500  # generation at batch 1, with and without the cache
     peer_new_tokens: int = 240  # beside GPT-2, whose positions end at `context`
