@@ -68,3 +68,12 @@ def test_bench_quality_names_its_rows_and_refuses_unknown_ones(capsys):
     assert "multi30k-transformer" in capsys.readouterr().out
     assert main(["bench", "quality", "no-such-row"]) == 2
     assert "unknown row no-such-row" in capsys.readouterr().err
+
+
+def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
+    from seqlab.bench import peers, speed
+
+    monkeypatch.setattr(peers, "hf_gpt2", lambda *shape: None)
+    with pytest.warns(UserWarning, match="GPT-2 rows and their targets are left out"):
+        rows = speed.training_rows("To be, or not to be, that is the question. " * 20, speed.SMOKE, tmp_path)
+    assert "seqlab transformer fp32" in rows and not any("GPT-2" in name for name in rows)
