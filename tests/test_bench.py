@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_bench_quality_names_its_rows_and_refuses_unknown_ones(capsys):
 def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
     from seqlab.bench import peers, speed
 
-    monkeypatch.setattr(peers, "hf_gpt2", lambda *shape: None)
+    monkeypatch.setitem(sys.modules, "transformers", None)  # importing it fails, as where it is not installed
     with pytest.warns(UserWarning, match="GPT-2 rows and their targets are left out"):
         rows = speed.training_rows("To be, or not to be, that is the question. " * 20, speed.SMOKE, tmp_path)
     assert "seqlab transformer fp32" in rows and not any("GPT-2" in name for name in rows)

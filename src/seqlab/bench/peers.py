@@ -6,6 +6,7 @@ transformers' GPT-2 at the same configuration.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -100,11 +101,13 @@ def plain_loop(model: nn.Module, data: torch.Tensor, batch: int, context: int, s
 
 
 def hf_gpt2(vocab: int, dim: int, layers: int, heads: int, context: int):
-    """transformers' GPT2LMHeadModel at this size (no dropout, SDPA attention), or None where
-    transformers is not installed."""
+    """transformers' GPT2LMHeadModel at this size (no dropout, SDPA attention), or None, with a
+    warning, where transformers is not installed."""
     try:
         from transformers import GPT2Config, GPT2LMHeadModel
     except ImportError:
+        warnings.warn("transformers is not installed, so the GPT-2 rows and their targets are left out; "
+                      "pip install 'seqlab[bench]' (make bench-speed does) to include them")
         return None
     config = GPT2Config(vocab_size=vocab, n_positions=context, n_embd=dim, n_layer=layers, n_head=heads,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)

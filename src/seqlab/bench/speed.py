@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -183,10 +182,7 @@ def training_rows(text: str, sizes: Sizes, tmp: Path) -> dict[str, dict]:
         row = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, bf16=precision == "bf16")
         rows[f"plain PyTorch transformer {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
-    if gpt2 is None:
-        warnings.warn("transformers is not installed, so the GPT-2 rows and their targets are left out; "
-                      "pip install 'seqlab[bench]' (make bench-speed does) to include them")
-    else:
+    if gpt2 is not None:
         for precision in ("fp32", "bf16"):
             row = plain_row(gpt2, data, sizes, sizes.batch, bf16=precision == "bf16", loss_fn=peers.hf_loss)
             rows[f"transformers GPT-2 {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
@@ -239,10 +235,7 @@ def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
                 "uncached": seqlab_rate(model, context, batch, new, False)}
         rows[f"{name}, batch 1, first token"] = {"latency_seconds": 1 / seqlab_rate(model, context, 1, 1, True)}
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
-    if gpt2 is None:
-        warnings.warn("transformers is not installed, so the GPT-2 rows and their targets are left out; "
-                      "pip install 'seqlab[bench]' (make bench-speed does) to include them")
-    else:
+    if gpt2 is not None:
         for batch, new in ((1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
             prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
             rows[f"transformers GPT-2, batch {batch}, {new} new"] = {
