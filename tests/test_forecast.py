@@ -185,6 +185,20 @@ def test_scaling_is_fitted_on_training_points_and_round_trips(ett_splits):
     assert scores["mse"] == pytest.approx(0.0, abs=1e-8) and scores["smape"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_seasonal_scaling_divides_by_the_mean_seasonal_difference(ett_splits):
+    task = ForecastTask(small(**{"data.scaling": "seasonal"}))
+    task.fit(ett_splits["train"])
+    ot = ett_splits["train"][-1].values
+    mean, spread = task.stats["series"]["OT"]
+    assert mean == pytest.approx(ot.mean())
+    assert spread == pytest.approx(np.abs(ot[24:] - ot[:-24]).mean()) and spread != pytest.approx(ot.std())
+    windows = task.encode(ett_splits["test"])
+    i = int((windows.series == 6).nonzero()[0, 0])
+    start, origin = int(windows.starts[i]), int(windows.origins[i])
+    truth = task.from_scaled(windows.values[start + 48 : start + 60].numpy(), mean, spread)
+    np.testing.assert_allclose(truth, ett_splits["test"][6].values[origin : origin + 12], rtol=1e-5)
+
+
 def test_log_transform_fits_log_values_and_judges_on_the_series_scale(m4_folder, tmp_path):
     config = small(**{"data.format": "m4", "data.val_fraction": 0.05, "data.horizon": 48, "data.transform": "log"})
     config.data.path = str(m4_folder)

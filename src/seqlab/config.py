@@ -65,7 +65,8 @@ class DataConfig:
     lookback: int = 96  # points a forecast looks back on
     horizon: int = 24  # points a forecast looks ahead
     season: int = 1  # seasonal period: seasonal naive and MASE (24 for hourly data with a daily cycle)
-    scaling: str = "standard"  # standard (per series, fitted on the training part) | none
+    scaling: str = "standard"  # per series, fitted on the training part: standard (mean and standard
+    # deviation) | seasonal (mean and mean absolute seasonal difference: an MAE loss is then MASE) | none
     transform: str = "none"  # none | log: the model fits log(1 + y), so that its errors count relative to
     # the series' level, as sMAPE counts them (series of values >= 0)
     calendar: bool = True  # hour, weekday, day of year and month as features, where times are known
@@ -208,7 +209,7 @@ class RunConfig:
         _choice("data.input", self.data.input, INPUTS)
         _choice("data.ambiguous", self.data.ambiguous, ("n", "keep", "error"))
         _choice("data.anomaly_score", self.data.anomaly_score, ("error", "likelihood"))
-        _choice("data.scaling", self.data.scaling, ("standard", "none"))
+        _choice("data.scaling", self.data.scaling, ("standard", "seasonal", "none"))
         _choice("data.transform", self.data.transform, ("none", "log"))
         _choice("data.features", self.data.features, ("logmel", "mfcc"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))

@@ -62,8 +62,8 @@ class ForecastTask(Task):
 
     def fit(self, train: list[Series]) -> None:
         d = self.config.data
-        scaled = d.scaling == "standard"
-        self.stats = {"series": {s.id: [*_mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0]
+        scaled = d.scaling != "none"
+        self.stats = {"series": {s.id: [*self._mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0]
                                  for s in train}}
         constant = [s.id for s in train if scaled and s.values.std() == 0]
         if constant:
@@ -145,7 +145,17 @@ class ForecastTask(Task):
             return known[0], known[1]
         if self.config.data.scaling == "none":
             return 0.0, 1.0
-        return _mean_and_spread(model_values)  # a series the model never saw: its own history
+        return self._mean_and_spread(model_values)  # a series the model never saw: its own history
+
+    def _mean_and_spread(self, values: np.ndarray) -> tuple[float, float]:
+        """A series' scaling: its mean, and its standard deviation or (data.scaling=seasonal) its mean
+        absolute seasonal difference, MASE's scale, under which an MAE loss is MASE (1 where it is 0)."""
+        season = self.config.data.season
+        if self.config.data.scaling == "seasonal" and len(values) > season:
+            spread = float(np.abs(values[season:] - values[:-season]).mean())
+        else:
+            spread = float(values.std())
+        return float(values.mean()), spread if spread > 0 else 1.0
 
     def _transformed(self, s: Series) -> np.ndarray:
         """(T,) the values the model is fitted to before scaling: log(1 + y) with data.transform=log."""
@@ -325,8 +335,3 @@ def _width(series: list[Series], field: str) -> int:
                         "every series needs the same covariate columns")
     return widths.pop()
 
-
-def _mean_and_spread(values: np.ndarray) -> tuple[float, float]:
-    """A series' scaling: its mean and standard deviation (1 where it is constant)."""
-    std = float(values.std())
-    return float(values.mean()), std if std > 0 else 1.0
