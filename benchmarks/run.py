@@ -38,6 +38,7 @@ class Row:
     baselines: tuple[str, ...] = ()  # forecast: statsforecast models judged on the same test windows
     beam: int = 0  # seq2seq: also decode the test set with this many beams, beside greedy, and time both
     versus: str = ""  # a metric of the same run the value must beat (a baseline's), in place of `bound`
+    ensemble: int = 0  # > 0: train this many runs (seeds 0, 1, …) and score them as one ensemble
 
 
 # ETTh1's long horizons: a larger head, which overfits within a hundred steps at lr 1e-3 (validation
@@ -82,6 +83,9 @@ ROWS = {r.name: r for r in [
     *[Row(f"jsb-chorales-{enc}", "jsb-chorales.yaml", "test NLL <= 8.0 per frame (LSTM 8.45, GRU 8.43, TCN 8.10)",
           "nll", 8.0, higher_is_better=False, overrides={"model.encoder": enc, **JSB_SETTINGS.get(enc, {})})
       for enc in ("lstm", "gru", "transformer")],
+    Row("jsb-chorales-transformer-x4", "jsb-chorales.yaml", "test NLL <= 8.0 per frame, four transformers (seeds "
+        "0-3) averaged pitch by pitch", "nll", 8.0, higher_is_better=False, ensemble=4,
+        overrides={"model.encoder": "transformer", **JSB_SETTINGS["transformer"]}),
     *[Row(f"jsb-chorales-nade-{enc}", "jsb-chorales.yaml", "test NLL per frame with the pitches of a frame "
           "modelled jointly, toward RNN-NADE's 5.56", "nll", 5.56, higher_is_better=False,
           overrides={"model.encoder": enc, "model.nade_hidden": 150, "train.max_minutes": minutes})
@@ -112,6 +116,8 @@ def run_row(row: Row) -> dict:
     from seqlab.data.datasets import load_splits
     from seqlab.pipeline import fit
 
+    if row.ensemble:
+        return run_ensemble_row(row)
     out = RUNS / row.name
     shutil.rmtree(out, ignore_errors=True)
     overrides = dict(row.overrides)
@@ -138,14 +144,40 @@ def run_row(row: Row) -> dict:
         extra["decoding"] = decoding_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
     if config.data.input == "audio":
         extra["features_per_second"] = feature_speed(config.data)
-    return {**extra,
+    return {**extra, **result(row, config, value, [meta], seconds, metrics.get(row.versus))}
+
+
+def run_ensemble_row(row: Row) -> dict:
+    """`row.ensemble` runs of the row's config with seeds 0, 1, …, scored on the test split as one
+    ensemble (the mean of their predictive distributions); each member's own score is kept beside it."""
+    from seqlab.config import load_config
+    from seqlab.data.datasets import load_splits
+    from seqlab.pipeline import fit, load_ensemble
+
+    out = RUNS / row.name
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.monotonic()
+    members = [out / f"seed-{seed}" for seed in range(row.ensemble)]
+    for seed, member in enumerate(members):
+        config = load_config(CONFIGS / row.config, **{**row.overrides, "train.seed": seed})
+        fit(config, member)
+    value = load_ensemble(members).evaluate(load_splits(config.task, config.data)["test"])[row.metric]
+    seconds = time.monotonic() - started
+    metas = [json.loads((m / "meta.json").read_text()) for m in members]
+    alone = [round(json.loads((m / "metrics.json").read_text())[row.metric], 4) for m in members]
+    return {**result(row, config, value, metas, seconds), "members": alone}
+
+
+def result(row: Row, config, value: float, metas: list[dict], seconds: float, versus: float | None = None) -> dict:
+    """A row's entry in results.json: the value beside its target, and what the runs behind it cost."""
+    return {
         "row": row.name, "dataset": config.data.path, "encoder": config.model.encoder,
-        "target": f"{row.target}: {metrics[row.versus]:.4f}" if row.versus else row.target,
+        "target": f"{row.target}: {versus:.4f}" if row.versus else row.target,
         "metric": row.metric, "split": row.split, "value": round(value, 4),
-        "met": value > metrics[row.versus] if row.versus else value >= row.bound if row.higher_is_better
-        else value <= row.bound,
-        "train_seconds": meta["train_seconds"], "wall_seconds": round(seconds, 1), "steps": meta["steps"],
-        "parameters": meta["parameters"], "stopped_by": meta["stopped_by"],
+        "met": value > versus if row.versus else value >= row.bound if row.higher_is_better else value <= row.bound,
+        "train_seconds": round(sum(m["train_seconds"] for m in metas), 2), "wall_seconds": round(seconds, 1),
+        "steps": sum(m["steps"] for m in metas), "parameters": sum(m["parameters"] for m in metas),
+        "stopped_by": ", ".join(sorted({m["stopped_by"] for m in metas})),
         "config": f"configs/{row.config}", "command": f"python benchmarks/run.py {row.name}",
     }
 
@@ -475,6 +507,14 @@ def write_tables(results: dict[str, dict]) -> None:
             lines += [f"| {name} | {m['smape']:.3f} | {m['mase']:.3f} | "
                       f"{0.5 * (m['smape'] / smape2 + m['mase'] / mase2):.3f} | {m['mae']:.2f} | {m['mse']:.1f} |"
                       for name, m in r["baselines"].items()]
+    for r in results.values():
+        if "members" in r:
+            lines += ["", f"## {r['row']}: the ensemble beside its members", "",
+                      f"Test {r['metric']} of each of the {len(r['members'])} runs (seeds 0, 1, …) alone and of "
+                      f"their ensemble (`seqlab eval RUN RUN …`), {r['date']}.", "",
+                      "| " + " | ".join(f"seed {i}" for i in range(len(r["members"]))) + " | ensemble |",
+                      "|---" * (len(r["members"]) + 1) + "|",
+                      "| " + " | ".join(f"{v:.4f}" for v in r["members"]) + f" | {r['value']:.4f} |"]
     for r in results.values():
         if "decoding" in r:
             d = r["decoding"]

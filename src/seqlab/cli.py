@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 
     p = sub.add_parser("eval", help="print a run's metrics on labelled data as JSON")
-    p.add_argument("run_dir")
+    _run_dirs(p)
     p.add_argument("--data", required=True, help="a labelled file, a folder, or a dataset name")
     p.add_argument("--split", default="test", choices=("train", "val", "test"),
                    help="which split of a folder or dataset to score (default: test)")
@@ -51,14 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("predict", help="label texts, tag sentences or translate; JSON lines on stdout")
-    p.add_argument("run_dir")
+    _run_dirs(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", help="a text (tag: words split on spaces); repeatable")
     source.add_argument("--data", help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences")
     _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
-    p.add_argument("run_dir")
+    _run_dirs(p)
     p.add_argument("--data", required=True, help="a series file, a folder or a dataset name; forecasts "
                    "follow the end of every series")
     p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
@@ -113,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true", help="speed: also write torch.profiler tables to OUT/profiles/")
     p.add_argument("--list", action="store_true", help="quality: name the rows")
     return parser
+
+
+def _run_dirs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dirs", nargs="+", metavar="run_dir", help="a run directory; several runs of one task "
+                   "trained on the same data predict as one ensemble, their probabilities (or forecasts) averaged")
+
+
+def _load(run_dirs: list[str]):
+    from seqlab.pipeline import load, load_ensemble
+
+    return load(run_dirs[0]) if len(run_dirs) == 1 else load_ensemble(run_dirs)
 
 
 def _decoding_options(p: argparse.ArgumentParser, temperature: float) -> None:
@@ -185,9 +196,7 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     from seqlab.data.datasets import load_splits, read_records, retarget
-    from seqlab.pipeline import load
-
-    pipeline = load(args.run_dir)
+    pipeline = _load(args.run_dirs)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
     if Path(args.data).is_file() or (task == "seq2seq" and data.source_lang and not Path(args.data).is_dir()):
         records = read_records(task, Path(args.data), data)
@@ -204,9 +213,7 @@ def cmd_eval(args) -> int:
 
 def cmd_predict(args) -> int:
     from seqlab.data.datasets import read_records, retarget
-    from seqlab.pipeline import load
-
-    pipeline = load(args.run_dir)
+    pipeline = _load(args.run_dirs)
     task = pipeline.config.task
     if task == "forecast":
         raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
@@ -246,12 +253,11 @@ def cmd_forecast(args) -> int:
     import io
 
     from seqlab.data.datasets import load_splits, read_records, retarget
-    from seqlab.pipeline import load
     from seqlab.training.run_dir import atomic_write
 
-    pipeline = load(args.run_dir)
+    pipeline = _load(args.run_dirs)
     if pipeline.config.task != "forecast":
-        raise UserError(f"{args.run_dir} holds a {pipeline.config.task} model, not a forecaster")
+        raise UserError(f"{args.run_dirs[0]} holds a {pipeline.config.task} model, not a forecaster")
     data = retarget(pipeline.config.data, args.data)
     if Path(args.data).is_file():
         series = read_records("forecast", Path(args.data), data)

@@ -1,9 +1,12 @@
-"""`SequenceModel` = input adapter → encoder → task head, and the one builder that turns a config into it.
+"""`SequenceModel` = input adapter → encoder → task head, the one builder that turns a config into it,
+and `Ensemble`, several trained models that predict as one.
 
 This is the only file that knows both the encoders and the heads.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from torch import nn
 
@@ -37,6 +40,24 @@ class SequenceModel(nn.Module):
     def encode(self, batch: Batch, state=None) -> EncoderOutput:
         x = self.adapter(batch)  # (B, T, D)
         return self.encoder(x, batch.mask, state)
+
+
+class Ensemble(nn.Module):
+    """Models of one task on the same data, seen as one: their predictive distributions averaged
+    (a mixture of their label, token or pitch probabilities; the mean of their forecasts)."""
+
+    def __init__(self, members: list[SequenceModel]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    @property
+    def head(self) -> nn.Module:
+        return self.members[0].head
+
+    def forward(self, batch: Batch, state=None) -> HeadOutput:
+        unlabelled = replace(batch, targets=None)
+        logits = self.head.mixture([member(unlabelled).logits for member in self.members])
+        return HeadOutput(logits) if batch.targets is None else self.head.score(logits, batch)
 
 
 def build_model(config: RunConfig, vocab_size: int = 0, num_labels: int = 0, num_chars: int = 0,

@@ -11,7 +11,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from seqlab.data.text import SPECIAL_TOKENS
 from seqlab.data.series import future_timestamps
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, generate
-from seqlab.model import SequenceModel, build_model
+from seqlab.model import Ensemble, SequenceModel, build_model
 from seqlab.tasks import Task, task_type
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes, autocast_factory, pick_device, use_bf16
@@ -294,6 +294,34 @@ def load(run_dir: str | Path) -> Pipeline:
     rd.load_weights(model, run_dir / "model.safetensors")
     meta = json.loads((run_dir / "meta.json").read_text())
     return Pipeline(config, task, model.eval(), run_dir, bool(meta.get("bf16")))
+
+
+# Data settings that change only how training draws its examples: the runs of an ensemble may differ in them.
+AUGMENTATIONS = ("transpose", "reverse_complement", "spec_augment")
+
+
+def load_ensemble(run_dirs: list[str | Path]) -> Pipeline:
+    """One pipeline over several runs of a task trained on the same data (with other seeds, encoders,
+    sizes or augmentations): it averages their predictive distributions (`Ensemble`) wherever it
+    predicts or scores."""
+    pipelines = [load(r) for r in run_dirs]
+    first = pipelines[0]
+    for other in pipelines[1:]:
+        if other.config.task != first.config.task:
+            raise UserError(f"an ensemble needs runs of one task; {first.run_dir} is {first.config.task} and "
+                            f"{other.run_dir} is {other.config.task}")
+        differing = [f"data.{k}" for k, v in vars(first.config.data).items()
+                     if getattr(other.config.data, k) != v and k not in AUGMENTATIONS]
+        differing += [f for f in first.task.files if (other.run_dir / f).read_bytes() != (first.run_dir / f).read_bytes()]
+        differing += ["model.quantiles"] if other.config.model.quantiles != first.config.model.quantiles else []
+        if differing:
+            raise UserError(f"an ensemble needs runs trained on the same data for the same outputs; "
+                            f"{other.run_dir} differs from {first.run_dir} in {', '.join(differing)}")
+    heads = [p.model.head for p in pipelines]
+    if not hasattr(heads[0], "mixture") or any(type(h) is not type(heads[0]) or getattr(h, "crf", None) for h in heads):
+        raise UserError(f"{first.config.task} runs of this kind cannot be averaged; ensembles take classify, tag "
+                        "(without a CRF), lm (tokens, or pitches without a NADE) and forecast runs")
+    return replace(first, model=Ensemble([p.model for p in pipelines]).eval(), bf16=all(p.bf16 for p in pipelines))
 
 
 def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.nn import functional as F
 
 
 @dataclass
@@ -26,3 +28,17 @@ def mean_loss(loss_sum, count):
     Works on tensors and on plain numbers alike.
     """
     return loss_sum / max(float(count), 1.0)
+
+
+def mean_of_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Logits whose softmax is the mean of the softmaxes of `logits` (K tensors of one shape): the
+    mixture of K models' distributions, as log-probabilities."""
+    log_probs = torch.stack([l.float().log_softmax(-1) for l in logits])  # (K, …, V)
+    return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
+
+
+def mean_of_sigmoid(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Logits whose sigmoid is the mean of the sigmoids of `logits`: log p - log(1 - p), with p and
+    1 - p each averaged in log space, so that probabilities near 0 or 1 keep their precision."""
+    stacked = torch.stack([l.float() for l in logits])  # (K, …)
+    return torch.logsumexp(F.logsigmoid(stacked), dim=0) - torch.logsumexp(F.logsigmoid(-stacked), dim=0)

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from seqlab.data.batch import Batch
 from seqlab.encoders import EncoderOutput
-from seqlab.heads import HeadOutput
+from seqlab.heads import HeadOutput, mean_of_sigmoid, mean_of_softmax
 from seqlab.modules.pooling import POOLING
 
 
@@ -24,13 +24,18 @@ class ClassifyHead(nn.Module):
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         summary = encoded.pooled if self.pool is None else self.pool(encoded.hidden, batch.mask)  # (B, H)
         logits = self.out(self.dropout(summary)).float()  # (B, L)
-        if batch.targets is None:
-            return HeadOutput(logits)
+        return HeadOutput(logits) if batch.targets is None else self.score(logits, batch)
+
+    def score(self, logits: torch.Tensor, batch: Batch) -> HeadOutput:
         if self.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, batch.targets.float(), reduction="none").mean(1).sum()
         else:
             loss = F.cross_entropy(logits, batch.targets, reduction="sum")
         return HeadOutput(logits, loss, torch.tensor(len(batch)))
+
+    def mixture(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """The logits of several models' averaged label probabilities."""
+        return mean_of_sigmoid(logits) if self.multi_label else mean_of_softmax(logits)
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         """Probabilities (B, L): softmax for one label, independent sigmoids for several."""

@@ -33,9 +33,14 @@ class ForecastHead(nn.Module):
             features = torch.cat([features, batch.future.flatten(1).to(features.dtype)], dim=1)
         raw = self.out(self.dropout(features)).float().view(-1, self.horizon, self.outputs)  # (B, h, Q)
         forecast = raw * batch.scale.unsqueeze(-1) + batch.loc.unsqueeze(-1)  # (B, h, Q)
-        if batch.targets is None:
-            return HeadOutput(forecast)
+        return HeadOutput(forecast) if batch.targets is None else self.score(forecast, batch)
+
+    def score(self, forecast: torch.Tensor, batch: Batch) -> HeadOutput:
         return HeadOutput(forecast, self.loss(forecast, batch.targets).sum(), torch.tensor(len(batch)))
+
+    def mixture(self, forecasts: list[torch.Tensor]) -> torch.Tensor:
+        """Several models' (B, h, Q) forecasts averaged: points, and quantiles level by level."""
+        return torch.stack(forecasts).mean(dim=0)
 
     def loss(self, forecast: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """(B, h, Q) forecasts and (B, h) targets → (B,) each window's mean loss per point."""

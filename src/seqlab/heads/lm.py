@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.encoders import EncoderOutput
-from seqlab.heads import HeadOutput
+from seqlab.heads import HeadOutput, mean_of_softmax
 
 
 class TokenOutput(nn.Module):
@@ -39,5 +39,12 @@ class LMHead(TokenOutput):
         logits = self.logits(encoded.hidden)  # (B, T, V)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
+        return self.score(logits, batch, encoded.state)
+
+    def score(self, logits: torch.Tensor, batch: Batch, state=None) -> HeadOutput:
         loss, count = token_loss(logits, batch.targets.masked_fill(~batch.mask, IGNORE_INDEX))
-        return HeadOutput(logits, loss, count, state=encoded.state)
+        return HeadOutput(logits, loss, count, state=state)
+
+    def mixture(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """The logits of several models' averaged next-token probabilities."""
+        return mean_of_softmax(logits)

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from seqlab.data.batch import Batch
 from seqlab.encoders import EncoderOutput
-from seqlab.heads import HeadOutput
+from seqlab.heads import HeadOutput, mean_of_sigmoid
 
 
 def frame_nll(logits: torch.Tensor, batch: Batch, state=None) -> HeadOutput:
@@ -35,7 +35,14 @@ class PitchHead(nn.Module):
         logits = self.out(self.dropout(encoded.hidden)).float()  # (B, T, P)
         if batch.targets is None:
             return HeadOutput(logits, state=encoded.state)
-        return frame_nll(logits, batch, encoded.state)
+        return self.score(logits, batch, encoded.state)
+
+    def score(self, logits: torch.Tensor, batch: Batch, state=None) -> HeadOutput:
+        return frame_nll(logits, batch, state)
+
+    def mixture(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """The logits of several models' averaged pitch probabilities."""
+        return mean_of_sigmoid(logits)
 
     def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One frame (B, P) of 0/1 pitches drawn given hidden vectors (B, H)."""

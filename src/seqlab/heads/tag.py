@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.encoders import EncoderOutput
-from seqlab.heads import HeadOutput
+from seqlab.heads import HeadOutput, mean_of_softmax
 from seqlab.modules.crf import CRF
 
 
@@ -21,8 +21,9 @@ class TagHead(nn.Module):
 
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         logits = self.out(self.dropout(encoded.hidden)).float()  # (B, T, K)
-        if batch.targets is None:
-            return HeadOutput(logits)
+        return HeadOutput(logits) if batch.targets is None else self.score(logits, batch)
+
+    def score(self, logits: torch.Tensor, batch: Batch) -> HeadOutput:
         count = batch.mask.sum()
         if self.crf is not None:
             loss = self.crf.nll(logits, batch.targets, batch.mask).sum()
@@ -30,6 +31,11 @@ class TagHead(nn.Module):
             loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
                                    reduction="sum")
         return HeadOutput(logits, loss, count)
+
+    def mixture(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """The logits of several models' averaged tag probabilities, position by position (without a CRF,
+        which scores whole tag sequences)."""
+        return mean_of_softmax(logits)
 
     def predict(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tag ids (B, T)."""
