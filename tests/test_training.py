@@ -116,3 +116,32 @@ def test_ema_is_checked(splits, tmp_path):
     with pytest.raises(UserError, match="trained without train.ema"):
         fit(tiny("classify", "gru", **{"train.max_steps": 2, "train.ema": 0.9}), tmp_path / "r",
             splits["classify"], resume=True)
+
+
+class _FlatWeights(torch.nn.Module):
+    """Two weights that are views into one buffer, as cuDNN lays out a recurrent layer's on a GPU,
+    and an output layer tied to an embedding."""
+
+    def __init__(self):
+        super().__init__()
+        flat = torch.randn(10)
+        self.w_ih, self.w_hh = torch.nn.Parameter(flat[:6].view(2, 3)), torch.nn.Parameter(flat[6:].view(2, 2))
+        self.embed = torch.nn.Embedding(3, 2)
+        self.out = torch.nn.Linear(2, 3, bias=False)
+        self.out.weight = self.embed.weight
+
+
+def test_weights_in_one_buffer_and_tied_weights_round_trip(tmp_path):
+    from safetensors.torch import load_file
+
+    from seqlab.training import run_dir as rd
+
+    saved, loaded = _FlatWeights(), _FlatWeights()
+    assert saved.w_ih.untyped_storage().data_ptr() == saved.w_hh.untyped_storage().data_ptr()
+    rd.save_weights(saved, tmp_path / "model.safetensors")
+    assert rd.load_weights(loaded, tmp_path / "model.safetensors") == []
+    assert torch.equal(saved.w_ih, loaded.w_ih) and torch.equal(saved.w_hh, loaded.w_hh)
+    assert torch.equal(saved.embed.weight, loaded.out.weight)
+    assert sorted(load_file(tmp_path / "model.safetensors")) == ["embed.weight", "w_hh", "w_ih"]  # tied: once
+    with pytest.raises(RuntimeError, match="does not fit the model"):
+        rd.load_weights(torch.nn.Linear(2, 2), tmp_path / "model.safetensors")

@@ -16,6 +16,7 @@ import torch
 from seqlab.data.batch import PAD_ID, Batch
 from seqlab.data.text import BOS, EOS
 from seqlab.errors import UserError
+from seqlab.training.hardware import device_of
 
 
 @dataclass
@@ -78,7 +79,8 @@ def generate(model, prompt: torch.Tensor, settings: GenerationConfig, autocast, 
     `context`: the most positions the model can attend to (learned positions), or None.
     """
     model.eval()
-    generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
+    prompt = prompt.to(device_of(model))
+    generator = torch.Generator(prompt.device).manual_seed(settings.seed) if settings.seed is not None else None
     tokens = prompt
     state = None
     feed = prompt if context is None else prompt[:, -context:]

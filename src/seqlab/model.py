@@ -25,6 +25,7 @@ from seqlab.heads.pitches import NADEHead, PitchHead
 from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import FeatureAdapter, PatchAdapter, SentenceAdapter, TokenAdapter
+from seqlab.training.hardware import device_of
 
 
 class SequenceModel(nn.Module):
@@ -35,9 +36,11 @@ class SequenceModel(nn.Module):
         self.head = head
 
     def forward(self, batch: Batch, state=None) -> HeadOutput:
+        batch = batch.to(device_of(self))  # the loaders build batches on the CPU
         return self.head(self.encode(batch, state), batch)
 
     def encode(self, batch: Batch, state=None) -> EncoderOutput:
+        batch = batch.to(device_of(self))
         x = self.adapter(batch)  # (B, T, D)
         return self.encoder(x, batch.mask, state)
 
@@ -55,6 +58,7 @@ class Ensemble(nn.Module):
         return self.members[0].head
 
     def forward(self, batch: Batch, state=None) -> HeadOutput:
+        batch = batch.to(device_of(self))
         unlabelled = replace(batch, targets=None)
         logits = self.head.mixture([member(unlabelled).logits for member in self.members])
         return HeadOutput(logits) if batch.targets is None else self.head.score(logits, batch)

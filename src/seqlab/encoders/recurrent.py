@@ -6,6 +6,8 @@ Padded batches are packed, so padding never enters a recurrence and never change
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 
 import torch
 from torch import nn
@@ -30,6 +32,8 @@ class RecurrentEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, state=None) -> EncoderOutput:
         x, precision = recurrent_precision(x)
+        if x.is_cuda and not torch.backends.cudnn.is_acceptable(x):
+            _warn_off_cudnn(self.cell, x.dtype)
         with precision:
             hidden, final = self._recur(x, mask, state)
         h_n = final[0] if self.cell == "lstm" else final  # (layers * dirs, B, H)
@@ -48,12 +52,23 @@ class RecurrentEncoder(nn.Module):
         return hidden, final
 
 
+@functools.cache
+def _warn_off_cudnn(cell: str, dtype: torch.dtype) -> None:
+    reason = ("torch.backends.cudnn.enabled is False" if not torch.backends.cudnn.enabled else
+              "cuDNN is not available" if not torch.backends.cudnn.is_available() else f"cuDNN does not take {dtype}")
+    warnings.warn(f"the {cell} runs on PyTorch's own GPU kernels, several times slower than cuDNN's: {reason}")
+
+
 def recurrent_precision(x: torch.Tensor):
-    """The input and the precision context for a recurrence: fp32 inside CPU bf16 autocast on a CPU
-    without native bf16 (no AMX, no AVX512-BF16), where oneDNN has no emulated bf16 LSTM kernel and
-    fp32 is faster anyway; unchanged elsewhere."""
+    """The input and the precision context for a recurrence: fp32 inside CUDA autocast, whose cuDNN
+    RNN runs in fp16 whatever dtype autocast was asked for (fp16 with no loss scaling: gradients
+    overflow to NaN), and inside CPU bf16 autocast on a CPU without native bf16 (no AMX, no
+    AVX512-BF16), where oneDNN has no emulated bf16 LSTM kernel and fp32 is faster anyway;
+    unchanged elsewhere."""
     from seqlab.training.hardware import cpu_has_bf16
 
+    if x.is_cuda and torch.is_autocast_enabled("cuda"):
+        return x.float(), torch.autocast("cuda", enabled=False)
     if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not cpu_has_bf16():
         return x.float(), torch.autocast("cpu", enabled=False)
     return x, contextlib.nullcontext()

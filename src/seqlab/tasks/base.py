@@ -13,6 +13,7 @@ from seqlab.data.batch import Batch, length_buckets
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
+from seqlab.training.hardware import device_of
 
 
 class Task:
@@ -90,6 +91,7 @@ class Task:
         outputs: dict[int, object] = {}
         loss_sum, count = 0.0, 0
         for indices, batch in self.batches(examples, batch_size):
+            batch = batch.to(device_of(model))  # decode reads the batch beside the model's output
             with autocast():
                 out = model(batch)
             if out.loss_sum is not None:

@@ -213,14 +213,14 @@ class LMTask(Task):
 
     def evaluate(self, model, stream: torch.Tensor, batch_size: int, autocast) -> dict[str, float]:
         model.eval()
-        loss_sum, count = torch.tensor(0.0), 0
+        loss_sum, count = 0.0, 0  # a tensor after the first batch, on the model's device
         with torch.no_grad():
             for _, batch in self.batches(stream, batch_size):
                 with autocast():
                     out = model(batch)
                 loss_sum += out.loss_sum.float()
                 count += int(out.count)
-        return metrics.language_model(mean_loss(loss_sum, count).item())
+        return metrics.language_model(float(mean_loss(loss_sum, count)))
 
 
 def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:

@@ -27,6 +27,11 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where the module's weights are, and so where its inputs must go."""
+    return next(module.parameters()).device
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     if precision != "auto":
         return precision == "bf16"

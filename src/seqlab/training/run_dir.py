@@ -43,19 +43,38 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import save_model
+    """The weights as safetensors on the CPU, a tied weight once under its first name. (safetensors'
+    own save_model refuses the views into one buffer that cuDNN makes of a recurrent layer's weights.)"""
+    from safetensors.torch import save_file
 
+    state = model.state_dict()
+    tensors = {names[0]: state[names[0]].detach().cpu().contiguous() for names in _tied_names(model).values()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_model(model, str(tmp))  # handles tied weights
+    save_file(tensors, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, path)
 
 
 def load_weights(model: torch.nn.Module, path: Path, strict: bool = True) -> list[str]:
-    from safetensors.torch import load_model
+    """Load saved weights into `model`; returns the names missing or unexpected, which `strict` refuses."""
+    from safetensors.torch import load_file
 
-    missing, unexpected = load_model(model, str(path), strict=strict)
-    return list(missing) + list(unexpected)
+    missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
+    loaded = {name for name in model.state_dict() if name not in missing}
+    tied = {name for names in _tied_names(model).values() if loaded & set(names) for name in names}
+    wrong = [name for name in missing if name not in tied] + list(unexpected)
+    if strict and wrong:
+        raise RuntimeError(f"{path} does not fit the model: {', '.join(wrong[:5])}")
+    return wrong
+
+
+def _tied_names(model: torch.nn.Module) -> dict[tuple, list[str]]:
+    """State-dict names grouped by the tensor they name: a tied weight has several."""
+    groups: dict[tuple, list[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        key = (tensor.device, tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tensor.stride())
+        groups.setdefault(key, []).append(name)
+    return groups
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
