@@ -82,14 +82,15 @@ class Processes:
             dist.barrier()
             dist.destroy_process_group()
 
-    def sum(self, value: float) -> float:
+    def sum(self, value: torch.Tensor) -> torch.Tensor:
+        """The sum over processes of a 0-dim tensor, left on its device (NCCL sums CUDA tensors)."""
         if self.world == 1:
             return value
         import torch.distributed as dist
 
-        tensor = torch.tensor([value], dtype=torch.float64)
-        dist.all_reduce(tensor)
-        return float(tensor)
+        total = value.to(torch.float64).clone()
+        dist.all_reduce(total)
+        return total
 
     def gather(self, value: float) -> list[float]:
         if self.world == 1:

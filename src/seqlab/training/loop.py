@@ -70,14 +70,24 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
     started = time.monotonic() - state.seconds
-    train_loss, train_count = 0.0, 0
+    # Sums on the device since the last evaluation, read only when reported: a step that reads a
+    # number from a GPU waits for it, and the GPU then waits for the next step's launches.
+    train_loss, train_count, unread_items = 0.0, 0, 0
+
+    def settle() -> None:
+        """Wait for the device's queued steps; count their items and their time."""
+        nonlocal unread_items
+        state.items_seen += int(unread_items)
+        unread_items = 0
+        state.seconds = time.monotonic() - started
 
     def evaluate() -> None:
         nonlocal train_loss, train_count
+        settle()
         evaluation_started = time.monotonic()
         kept = model if averaged is None else averaged.module
         metrics = _evaluate(kept, task, val_data, config, out, autocast, processes, state,
-                            mean_loss(train_loss, train_count), optimizer.param_groups[0]["lr"], writer)
+                            float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"], writer)
         if processes.main:
             _checkpoint(model, optimizer, averaged, out, state)
         train_loss, train_count = 0.0, 0
@@ -100,7 +110,7 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             net.train()
             loss_sum, count = _accumulate(net, micro, autocast)
             global_count = processes.sum(count)
-            _scale_gradients(model, processes.world / max(global_count, 1.0))
+            _scale_gradients(model, processes.world / global_count.clamp(min=1))
             if config.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
@@ -110,10 +120,10 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
 
             state.step += 1
             state.batches_done += len(micro)
-            state.items_seen += int(global_count)
+            unread_items = unread_items + global_count
             state.seconds = time.monotonic() - started
             train_loss, train_count = train_loss + loss_sum, train_count + count
-            progress.update(state, mean_loss(train_loss, train_count), optimizer.param_groups[0]["lr"])
+            progress.update(state, lambda: float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"])
             if state.step >= total_steps:
                 state.stopped_by = "steps"
             elif state.seconds >= budget:
@@ -125,14 +135,16 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             state.batches_done = 0
             if not config.eval_every:
                 evaluate()
+    settle()
     progress.close()
     if writer is not None:
         writer.close()
     return state
 
 
-def _accumulate(net: nn.Module, micro: list, autocast) -> tuple[float, int]:
-    """Forward and backward over micro-batches; gradients hold the sum of the item losses."""
+def _accumulate(net: nn.Module, micro: list, autocast) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward and backward over micro-batches; gradients hold the sum of the item losses. Returns
+    the loss sum and the item count as tensors on the model's device, unread."""
     loss_sum, count = 0.0, 0
     for i, batch in enumerate(micro):
         last = i == len(micro) - 1
@@ -141,16 +153,16 @@ def _accumulate(net: nn.Module, micro: list, autocast) -> tuple[float, int]:
             with autocast():
                 out = net(batch)
             out.loss_sum.backward()
-        loss_sum += out.loss_sum.detach().item()
-        count += int(out.count)
+        loss_sum = loss_sum + out.loss_sum.detach().float()
+        count = count + out.count.to(out.loss_sum.device)
     return loss_sum, count
 
 
-def _scale_gradients(model: nn.Module, factor: float) -> None:
+def _scale_gradients(model: nn.Module, factor: torch.Tensor) -> None:
     """Turn summed gradients into the gradient of the mean loss over all items of the step."""
-    for p in model.parameters():
-        if p.grad is not None:
-            p.grad.mul_(factor)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if grads:
+        torch._foreach_mul_(grads, factor.to(grads[0].dtype))
 
 
 def _averaged(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
@@ -242,13 +254,17 @@ class Progress:
             self.bar.start()
             self.task = self.bar.add_task("train", total=total, info="")
 
-    def update(self, state: LoopState, loss: float, lr: float) -> None:
+    def update(self, state: LoopState, loss: Callable[[], float], lr: float) -> None:
+        """`loss()` reads the running training loss, waiting for the device: called only to show it."""
         if not self.enabled:
             return
-        info = f"epoch {state.epoch + 1} loss {loss:.4f} lr {lr:.2e}"
+        shown = self.bar is not None or state.step % self.every == 0 or state.step == 1
+        if not shown:
+            return
+        info = f"epoch {state.epoch + 1} loss {loss():.4f} lr {lr:.2e}"
         if self.bar is not None:
             self.bar.update(self.task, completed=state.step, info=info)
-        elif state.step % self.every == 0 or state.step == 1:
+        else:
             rate = state.step / max(state.seconds, 1e-9)
             print(f"step {state.step}/{self.total} {info} {rate:.1f} steps/s", file=sys.stderr, flush=True)
 
