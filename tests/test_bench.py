@@ -56,7 +56,22 @@ def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
                                                         "loop overhead: plain loop / seqlab at fp32, minus 1"}
     assert all(isinstance(t["met"], bool) for t in results["targets"])
     assert {lever["lever"].split(",")[0] for lever in results["levers"]} >= {
-        "bf16 autocast", "KV cache", "scaled_dot_product_attention (off: attention written out)", "length bucketing"}
+        "bf16 autocast", "KV cache", "scaled_dot_product_attention", "length bucketing"}
+
+
+def test_a_gpu_table_shows_memory_and_kernels_and_judges_cudnn(smoke):
+    from seqlab.bench import speed
+
+    _, results = smoke
+    gpu = {**results, "device": "cuda", "training": {name: {**row, "peak_memory": 2**30} for name, row in
+                                                      results["training"].items()}}
+    gpu["training"]["seqlab lstm fp32"]["kernel"] = "cuDNN"
+    gpu["training"]["seqlab gru fp32"]["kernel"] = "PyTorch"
+    targets = {t["target"]: t for t in speed.targets(gpu)}
+    assert targets["share of seqlab's recurrent rows that ran cuDNN's kernels"]["measured"] == 0.5
+    assert not targets["share of seqlab's recurrent rows that ran cuDNN's kernels"]["met"]
+    table = speed.markdown({**gpu, "targets": list(targets.values())})
+    assert "| seqlab lstm fp32 | fp32 |" in table and "| 1.00 GiB | cuDNN |" in table
 
 
 def test_bench_speed_refuses_rows(capsys):
@@ -76,5 +91,6 @@ def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # importing it fails, as where it is not installed
     with pytest.warns(UserWarning, match="GPT-2 rows and their targets are left out"):
-        rows = speed.training_rows("To be, or not to be, that is the question. " * 20, speed.SMOKE, tmp_path)
+        rows = speed.training_rows("To be, or not to be, that is the question. " * 20, speed.SMOKE, tmp_path,
+                                   speed.torch.device("cpu"))
     assert "seqlab transformer fp32" in rows and not any("GPT-2" in name for name in rows)

@@ -50,7 +50,7 @@ class PlainGPT(nn.Module):
         self.ln = nn.LayerNorm(dim)
 
     def forward(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        x = self.tokens(ids) + self.positions(torch.arange(ids.shape[1]))  # (B, T, D)
+        x = self.tokens(ids) + self.positions(torch.arange(ids.shape[1], device=ids.device))  # (B, T, D)
         for block in self.blocks:
             x = block(x)
         logits = self.ln(x) @ self.tokens.weight.T  # (B, T, V)
@@ -78,25 +78,34 @@ def windows(data: torch.Tensor, batch: int, context: int, generator: torch.Gener
     return rows[:, :-1], rows[:, 1:]
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a clock read after it counts that work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def plain_loop(model: nn.Module, data: torch.Tensor, batch: int, context: int, steps: int, warmup: int,
-               bf16: bool = False, fused: bool | None = None,
-               loss_fn: Callable | None = None) -> float:
-    """Train `model` for `warmup + steps` AdamW steps with gradient clipping, as nanoGPT's train.py
-    does; returns the tokens per second of the last `steps`."""
+               bf16: bool = False, fused: bool | None = None, loss_fn: Callable | None = None,
+               device: torch.device = torch.device("cpu")) -> float:
+    """Train `model` on `device` for `warmup + steps` AdamW steps with gradient clipping, as
+    nanoGPT's train.py does; returns the tokens per second of the last `steps`."""
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=fused)
     generator = torch.Generator().manual_seed(0)
     loss_fn = loss_fn or (lambda m, x, y: m(x, y))
     model.train()
     for step in range(warmup + steps):
         if step == warmup:
+            synchronize(device)
             started = time.perf_counter()
-        x, y = windows(data, batch, context, generator)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x, y = (t.to(device, non_blocking=True) for t in windows(data, batch, context, generator))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss = loss_fn(model, x, y)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+    synchronize(device)
     return batch * context * steps / (time.perf_counter() - started)
 
 
@@ -121,10 +130,14 @@ def hf_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def hf_generate(model, prompt: torch.Tensor, new_tokens: int, use_cache: bool, bf16: bool) -> float:
-    """Greedy tokens per second of transformers' `generate`."""
+    """Greedy tokens per second of transformers' `generate`, on the model's device."""
     model.eval()
+    device = next(model.parameters()).device
+    prompt = prompt.to(device)
+    synchronize(device)
     started = time.perf_counter()
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new_tokens,
                        min_new_tokens=new_tokens, do_sample=False, use_cache=use_cache, pad_token_id=0)
+    synchronize(device)
     return prompt.shape[0] * new_tokens / (time.perf_counter() - started)

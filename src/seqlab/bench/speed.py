@@ -4,6 +4,9 @@ beside the machine's own limit, measured in one run.
     seqlab bench speed                 # the full table (about ten minutes on 2 CPU cores)
     seqlab bench speed --smoke         # every row but torch.compile at toy sizes (the test suite runs it)
 
+On a CUDA GPU every row runs there, the transformer at GPT-2 small's size (12 layers, 12 heads, 768
+wide, context 1024), and the table says whether the recurrent rows took cuDNN's kernels.
+
 Rows, each a ratio of two numbers measured here and now:
 - the limit: fp32 and bf16 matmul throughput and memory bandwidth, so MFU needs no vendor constant;
 - training tokens/s of the nanoGPT Shakespeare-char transformer (6 layers, 6 heads, 384 wide,
@@ -58,6 +61,8 @@ class Sizes:
     predict_texts: int = 1000
 
 
+# GPT-2 small, the size at which a GPU's MFU is judged; the recurrent models keep their size.
+GPU = Sizes(dim=768, layers=12, heads=12, context=1024, batch=16, rnn_batch=256, warmup=3, matmul=8192)
 SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=3,
               warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, predict_texts=16)
 
@@ -66,27 +71,30 @@ SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn
 # The machine's limit
 
 
-def matmul_flops(n: int, dtype: torch.dtype, seconds: float = 1.0) -> float:
-    """FLOP/s of (n, n) @ (n, n) in `dtype`, repeated for about `seconds`."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b  # warm-up
+def matmul_flops(n: int, dtype: torch.dtype, device: torch.device, seconds: float = 1.0) -> float:
+    """FLOP/s of (n, n) @ (n, n) in `dtype` on `device`, repeated for about `seconds`."""
+    a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
+    return 2 * n**3 * _repeat(lambda: a @ b, device, seconds)
+
+
+def memory_bandwidth(megabytes: int, device: torch.device) -> float:
+    """Bytes per second read and written by copying a `megabytes` tensor on `device`."""
+    source = torch.empty(megabytes * 2**18, device=device)  # fp32: 4 bytes each
+    target = torch.empty_like(source)
+    return 2 * source.numel() * 4 * _repeat(lambda: target.copy_(source), device, 0.5)
+
+
+def _repeat(work, device: torch.device, seconds: float, chunk: int = 4) -> float:
+    """Calls of `work` per second, in chunks followed by a wait for the device, for about `seconds`."""
+    work()  # warm-up
+    peers.synchronize(device)
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        a @ b
-        count += 1
-    return 2 * n**3 * count / (time.perf_counter() - started)
-
-
-def memory_bandwidth(megabytes: int = 256) -> float:
-    """Bytes per second read and written by copying a `megabytes` tensor."""
-    source = torch.empty(megabytes * 2**18)  # fp32: 4 bytes each
-    target = torch.empty_like(source)
-    target.copy_(source)
-    started, count = time.perf_counter(), 0
-    while time.perf_counter() - started < 0.5:
-        target.copy_(source)
-        count += 1
-    return 2 * source.numel() * 4 * count / (time.perf_counter() - started)
+        for _ in range(chunk):
+            work()
+        peers.synchronize(device)
+        count += chunk
+    return count / (time.perf_counter() - started)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,10 +137,10 @@ def train_flops_per_token(model: torch.nn.Module, layers: int = 0, context: int 
 # Training throughput
 
 
-def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) -> dict:
+def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path, device: torch.device) -> dict:
     """Tokens/s of seqlab's own `fit` on `text`, measured over the steps after the warm-up from the
     loop's history (training time only, as the plain loop, which neither validates nor checkpoints),
-    and the model's training FLOPs per token."""
+    the model's training FLOPs per token and, on a GPU, the peak memory and the recurrent kernel."""
     from seqlab.config import load_config
     from seqlab.pipeline import fit
 
@@ -146,14 +154,52 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path) 
         "train.max_steps": sizes.warmup + sizes.steps, "train.eval_every": sizes.warmup, "train.warmup": 0,
         "train.precision": precision, "train.log_every": 10**9})
     val = text[: 2 * sizes.context + 2]  # evaluation is not what is measured: keep it short
+    _reset_peak_memory(device)
     pipeline = fit(config, out, {"train": [text], "val": [val]})
+    memory = _peak_memory(device)
     history = rd.read_history(out / "history.csv")  # rows at the warm-up's end and at the last step
     first, last = history[0], history[-1]
     training_seconds = (last["seconds"] - last["eval_seconds"]) - (first["seconds"] - first["eval_seconds"])
     rate = (last["items_seen"] - first["items_seen"]) / training_seconds
     flops = train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim) if transformer else \
         train_flops_per_token(pipeline.model)
-    return {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model)}
+    row = {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model), **memory}
+    if device.type == "cuda" and not transformer:
+        row["kernel"] = recurrent_kernel(pipeline.model.to(device), sizes, precision == "bf16")
+    return row
+
+
+def recurrent_kernel(model: torch.nn.Module, sizes: Sizes, bf16: bool) -> str:
+    """'cuDNN' where a training step of this recurrent language model runs cuDNN's kernel, read off
+    the operators torch.profiler records; else 'PyTorch'."""
+    from torch.profiler import profile
+
+    step = lm_batch(2, sizes.rnn_batch, sizes.context, next(model.parameters()).device)
+    model.train()
+    with profile() as prof:
+        with torch.autocast(step.inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = model(step).loss_sum
+        loss.backward()
+    return "cuDNN" if any("cudnn_rnn" in event.key for event in prof.key_averages()) else "PyTorch"
+
+
+def lm_batch(vocab: int, batch: int, context: int, device: torch.device):
+    """A training batch of random token windows, (batch, context) each way."""
+    from seqlab.data.batch import Batch
+
+    tokens = torch.randint(vocab, (batch, context + 1), device=device)
+    return Batch(inputs=tokens[:, :-1], mask=torch.ones(batch, context, dtype=torch.bool, device=device),
+                 targets=tokens[:, 1:])
+
+
+def _reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_memory(device: torch.device) -> dict:
+    """{"peak_memory": bytes} of the GPU since the last reset; nothing on a CPU, where no per-row figure exists."""
+    return {"peak_memory": torch.cuda.max_memory_allocated(device)} if device.type == "cuda" else {}
 
 
 def plain_gpt(vocab: int, sizes: Sizes, sdpa: bool = True) -> peers.PlainGPT:
@@ -161,38 +207,41 @@ def plain_gpt(vocab: int, sizes: Sizes, sdpa: bool = True) -> peers.PlainGPT:
     return peers.PlainGPT(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context, sdpa)
 
 
-def plain_row(model, data: torch.Tensor, sizes: Sizes, batch: int, bf16: bool = False, **options) -> dict:
-    rate = peers.plain_loop(model, data, batch, sizes.context, sizes.steps, sizes.warmup, bf16, **options)
-    return {"tokens_per_second": rate, "parameters": _parameters(model)}
+def plain_row(model, data: torch.Tensor, sizes: Sizes, batch: int, device: torch.device, bf16: bool = False,
+              **options) -> dict:
+    _reset_peak_memory(device)
+    rate = peers.plain_loop(model, data, batch, sizes.context, sizes.steps, sizes.warmup, bf16, device=device,
+                            **options)
+    return {"tokens_per_second": rate, "parameters": _parameters(model), **_peak_memory(device)}
 
 
 def _parameters(model) -> int:
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
-def training_rows(text: str, sizes: Sizes, tmp: Path) -> dict[str, dict]:
+def training_rows(text: str, sizes: Sizes, tmp: Path, device: torch.device) -> dict[str, dict]:
     """Every training row: (name → tokens/s, FLOPs per token, precision, parameters)."""
     data, vocab = char_ids(text)
     rows = {}
     for precision in ("fp32", "bf16"):
-        row = seqlab_lm("transformer", text, sizes, precision, tmp / f"transformer-{precision}")
+        row = seqlab_lm("transformer", text, sizes, precision, tmp / f"transformer-{precision}", device)
         rows[f"seqlab transformer {precision}"] = {**row, "precision": precision}
     flops = rows["seqlab transformer fp32"]["flops_per_token"]
     for precision in ("fp32", "bf16"):
-        row = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, bf16=precision == "bf16")
+        row = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, device, bf16=precision == "bf16")
         rows[f"plain PyTorch transformer {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
     if gpt2 is not None:
         for precision in ("fp32", "bf16"):
-            row = plain_row(gpt2, data, sizes, sizes.batch, bf16=precision == "bf16", loss_fn=peers.hf_loss)
+            row = plain_row(gpt2, data, sizes, sizes.batch, device, bf16=precision == "bf16", loss_fn=peers.hf_loss)
             rows[f"transformers GPT-2 {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
     for cell in ("lstm", "gru", "rnn"):
         for precision in ("fp32", "bf16"):
-            row = seqlab_lm(cell, text, sizes, precision, tmp / f"{cell}-{precision}")
+            row = seqlab_lm(cell, text, sizes, precision, tmp / f"{cell}-{precision}", device)
             rows[f"seqlab {cell} {precision}"] = {**row, "precision": precision}
         torch.manual_seed(0)
         model = peers.PlainRecurrentLM(cell, vocab, sizes.rnn_hidden, sizes.rnn_hidden, sizes.rnn_layers)
-        row = plain_row(model, data, sizes, sizes.rnn_batch)
+        row = plain_row(model, data, sizes, sizes.rnn_batch, device)
         rows[f"plain nn.{cell.upper()} fp32"] = {**row, "precision": "fp32",
                                                  "flops_per_token": train_flops_per_token(model)}
     return rows
@@ -202,9 +251,9 @@ def training_rows(text: str, sizes: Sizes, tmp: Path) -> dict[str, dict]:
 # Inference
 
 
-def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
-    """Greedy tokens/s with and without the cache or state, by model, batch and new tokens; the
-    weights are random, which does not change the speed."""
+def generation_rows(vocab: int, sizes: Sizes, device: torch.device) -> dict[str, dict]:
+    """Greedy tokens/s on `device` with and without the cache or state, by model, batch and new
+    tokens; the weights are random, which does not change the speed."""
     from seqlab.config import load_config
     from seqlab.generation import GenerationConfig, generate
     from seqlab.model import build_model
@@ -212,9 +261,12 @@ def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
     def seqlab_rate(model, context, batch: int, new: int, use_cache: bool) -> float:
         prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
         settings = GenerationConfig(max_new_tokens=new, temperature=0, use_cache=use_cache)
+        prompt = prompt.to(device)
+        peers.synchronize(device)
         started = time.perf_counter()
         with torch.no_grad():
             generate(model, prompt, settings, contextlib.nullcontext, context)
+        peers.synchronize(device)
         return batch * new / (time.perf_counter() - started)
 
     torch.manual_seed(0)
@@ -222,10 +274,10 @@ def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
         "seqlab transformer": (build_model(load_config(None, task="lm", **{
             "model.encoder": "transformer", "model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim,
             "model.num_layers": sizes.layers, "model.num_heads": sizes.heads, "model.dropout": 0.0,
-            "data.block_size": sizes.context}), vocab_size=vocab).eval(), sizes.context),
+            "data.block_size": sizes.context}), vocab_size=vocab).to(device).eval(), sizes.context),
         "seqlab lstm": (build_model(load_config(None, task="lm", **{
             "model.encoder": "lstm", "model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-            "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=vocab).eval(), None),
+            "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=vocab).to(device).eval(), None),
     }
     rows = {}
     for name, (model, context) in models.items():
@@ -236,6 +288,7 @@ def generation_rows(vocab: int, sizes: Sizes) -> dict[str, dict]:
         rows[f"{name}, batch 1, first token"] = {"latency_seconds": 1 / seqlab_rate(model, context, 1, 1, True)}
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
     if gpt2 is not None:
+        gpt2.to(device)
         for batch, new in ((1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
             prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
             rows[f"transformers GPT-2, batch {batch}, {new} new"] = {
@@ -288,9 +341,10 @@ def startup_seconds() -> dict[str, float]:
 # Levers
 
 
-def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict) -> list[dict]:
+def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device: torch.device) -> list[dict]:
     """Each lever's tokens/s (or padding share) off and on. bf16 and the cache come from the rows
-    above; the others are measured on the plain transformer, so seqlab's code is not in question."""
+    above; the others are measured on the plain transformer, so seqlab's code is not in question,
+    in fp32 on a CPU and in bf16 on a GPU, each device's usual precision."""
     data, vocab = char_ids(text)
     levers = []
 
@@ -304,34 +358,41 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict) -> lis
     lever(f"KV cache, transformer, {sizes.new_tokens} new tokens", cached["uncached"], cached["cached"])
     state = generation[f"seqlab lstm, batch 1, {sizes.new_tokens} new"]
     lever(f"recurrent state carried, lstm, {sizes.new_tokens} new tokens", state["uncached"], state["cached"])
-    plain = training["plain PyTorch transformer fp32"]["tokens_per_second"]
-    lever("scaled_dot_product_attention (off: attention written out)",
-          plain_row(plain_gpt(vocab, sizes, sdpa=False), data, sizes, sizes.batch)["tokens_per_second"], plain)
-    lever("fused AdamW (off: foreach)", plain,
-          plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, fused=True)["tokens_per_second"])
+    bf16 = device.type == "cuda"
+    precision = "bf16" if bf16 else "fp32"
+    plain = training[f"plain PyTorch transformer {precision}"]["tokens_per_second"]
+
+    def plain_rate(**options) -> float:
+        sdpa = options.pop("sdpa", True)
+        return plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16,
+                         **options)["tokens_per_second"]
+
+    lever(f"scaled_dot_product_attention, {precision} (off: attention written out)", plain_rate(sdpa=False), plain)
+    lever(f"fused AdamW, {precision} (off: foreach)", plain, plain_rate(fused=True))
     threads = torch.get_num_threads()
-    if threads > 1:
+    if threads > 1 and device.type == "cpu":
         torch.set_num_threads(1)
         try:
-            one = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch)["tokens_per_second"]
+            one = plain_rate()
         finally:
             torch.set_num_threads(threads)
         lever(f"{threads} threads (off: 1)", one, plain)
     if sizes != SMOKE:  # compiling costs a minute or more on a cold cache: not at toy sizes
-        levers.append(_compile_lever(vocab, data, sizes, plain))
+        levers.append(_compile_lever(vocab, data, sizes, plain, device, bf16))
     levers.append(_bucketing_lever(text, sizes))
     return levers
 
 
-def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float) -> dict:
+def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float, device: torch.device,
+                   bf16: bool) -> dict:
     """torch.compile of the plain transformer; its compile time is reported apart from the rate."""
-    row = {"lever": "torch.compile (off: eager)", "off": eager, "unit": "tokens/s"}
+    row = {"lever": f"torch.compile, {'bf16' if bf16 else 'fp32'} (off: eager)", "off": eager, "unit": "tokens/s"}
     try:
         started = time.perf_counter()
         compiled = torch.compile(plain_gpt(vocab, sizes))
-        peers.plain_loop(compiled, data, sizes.batch, sizes.context, 1, 0)  # compiles
+        peers.plain_loop(compiled, data, sizes.batch, sizes.context, 1, 0, bf16, device=device)  # compiles
         row["compile_seconds"] = time.perf_counter() - started
-        row["on"] = plain_row(compiled, data, sizes, sizes.batch)["tokens_per_second"]
+        row["on"] = plain_row(compiled, data, sizes, sizes.batch, device, bf16)["tokens_per_second"]
         row["ratio"] = row["on"] / eager
     except Exception as exc:  # no C++ compiler, an unsupported op: the table says so
         row.update(on=None, ratio=None, failed=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
@@ -363,11 +424,10 @@ def _bucketing_lever(text: str, sizes: Sizes) -> dict:
 # Profiles: where the time of a row goes
 
 
-def profiles(out: Path, sizes: Sizes) -> dict[str, Path]:
-    """torch.profiler tables (operators by self CPU time) of seqlab's transformer, LSTM and GRU
-    training steps in fp32 and bf16 and of cached generation at batch 1, into `out`."""
+def profiles(out: Path, sizes: Sizes, device: torch.device) -> dict[str, Path]:
+    """torch.profiler tables (operators by self time on `device`) of seqlab's transformer, LSTM and
+    GRU training steps in fp32 and bf16 and of cached generation at batch 1, into `out`."""
     from seqlab.config import load_config
-    from seqlab.data.batch import Batch
     from seqlab.generation import GenerationConfig, generate
     from seqlab.model import build_model
     from seqlab.training.optim import make_optimizer
@@ -382,40 +442,43 @@ def profiles(out: Path, sizes: Sizes) -> dict[str, Path]:
         config = load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
                                                            "data.block_size": sizes.context})
         torch.manual_seed(0)
-        model = build_model(config, vocab_size=vocab)
-        tokens = torch.randint(vocab, (batch, sizes.context + 1))
-        step = Batch(inputs=tokens[:, :-1], mask=torch.ones(batch, sizes.context, dtype=torch.bool),
-                     targets=tokens[:, 1:])
+        model = build_model(config, vocab_size=vocab).to(device)
+        step = lm_batch(vocab, batch, sizes.context, device)
         optimizer = make_optimizer(model, 1e-3, 0.0)
         for precision in ("fp32", "bf16"):
             def train_step():
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     out_ = model(step)
                 out_.loss_sum.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
 
-            written[f"train-{encoder}-{precision}"] = _profiled(train_step, out / f"train-{encoder}-{precision}.txt")
+            written[f"train-{encoder}-{precision}"] = _profiled(train_step, out / f"train-{encoder}-{precision}.txt",
+                                                                device)
         if encoder == "transformer":
             model.eval()
-            prompt = torch.randint(vocab, (1, 16))
+            prompt = torch.randint(vocab, (1, 16), device=device)
             settings = GenerationConfig(max_new_tokens=min(50, sizes.new_tokens), temperature=0)
             written["generate-transformer-cached"] = _profiled(
                 lambda: generate(model, prompt, settings, contextlib.nullcontext, sizes.context),
-                out / "generate-transformer-cached.txt", no_grad=True)
+                out / "generate-transformer-cached.txt", device, no_grad=True)
     return written
 
 
-def _profiled(work, path: Path, no_grad: bool = False, rows: int = 25) -> Path:
-    """Run `work` once to warm up, then once under torch.profiler; write the operator table to `path`."""
+def _profiled(work, path: Path, device: torch.device, no_grad: bool = False, rows: int = 25) -> Path:
+    """Run `work` once to warm up, then once under torch.profiler; write the operator table, by self
+    time on `device`, to `path`."""
     from torch.profiler import ProfilerActivity, profile
 
+    cuda = device.type == "cuda"
     grad = torch.no_grad() if no_grad else contextlib.nullcontext()
     with grad:
         work()
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as prof:
             work()
-    rd.atomic_write(path, prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows) + "\n")
+            peers.synchronize(device)
+    order = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    rd.atomic_write(path, prof.key_averages().table(sort_by=order, row_limit=rows) + "\n")
     return path
 
 
@@ -426,42 +489,49 @@ def _profiled(work, path: Path, no_grad: bool = False, rows: int = 25) -> Path:
 def run(out: Path, smoke: bool = False, profile: bool = False) -> dict:
     """Measure everything, write SPEED.md, speed.json and speed.png to `out` (and, with `profile`,
     operator tables to `out/profiles/`), and return the results."""
-    sizes = SMOKE if smoke else Sizes()
+    from seqlab.training.hardware import pick_device
+
+    device = pick_device()
+    sizes = SMOKE if smoke else GPU if device.type == "cuda" else Sizes()
     name, text = corpus()
     if smoke:
         text = text[:20_000]
     _, vocab = char_ids(text)
     seconds = 0.05 if smoke else 1.0
-    limit = {"fp32_flops": matmul_flops(sizes.matmul, torch.float32, seconds),
-             "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, seconds),
-             "memory_bytes_per_second": memory_bandwidth(8 if smoke else 256)}
+    limit = {"fp32_flops": matmul_flops(sizes.matmul, torch.float32, device, seconds),
+             "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, device, seconds),
+             "memory_bytes_per_second": memory_bandwidth(8 if smoke else 256 if device.type == "cpu" else 4096,
+                                                         device)}
     with tempfile.TemporaryDirectory() as tmp:
-        training = training_rows(text, sizes, Path(tmp))
+        training = training_rows(text, sizes, Path(tmp), device)
         for row in training.values():
             peak = limit["bf16_flops" if row["precision"] == "bf16" else "fp32_flops"]
             row["mfu"] = row["tokens_per_second"] * row["flops_per_token"] / peak
-        generation = generation_rows(vocab, sizes)
+        generation = generation_rows(vocab, sizes, device)
         prediction = prediction_row(sizes, Path(tmp))
     results = {
-        "date": date.today().isoformat(), "machine": machine(), "torch": torch.__version__,
-        "threads": torch.get_num_threads(), "smoke": smoke, "corpus": name, "sizes": dataclasses.asdict(sizes),
-        "limit": limit, "training": training, "generation": generation, "prediction": prediction,
-        "startup": startup_seconds(), "levers": lever_rows(text, sizes, training, generation),
+        "date": date.today().isoformat(), "machine": machine(device), "device": device.type,
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "smoke": smoke, "corpus": name,
+        "sizes": dataclasses.asdict(sizes), "limit": limit, "training": training, "generation": generation,
+        "prediction": prediction, "startup": startup_seconds(),
+        "levers": lever_rows(text, sizes, training, generation, device),
     }
     results["targets"] = targets(results)
     if profile:
-        results["profiles"] = {name: str(path) for name, path in profiles(out / "profiles", sizes).items()}
+        tables = profiles(out / "profiles", sizes, device)
+        results["profiles"] = {name: str(path) for name, path in tables.items()}
     write(results, out)
     return results
 
 
-def machine() -> str:
+def machine(device: torch.device) -> str:
     cpu = platform.processor()
     try:
         cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+    host = f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+    return f"{torch.cuda.get_device_name(device)} (host: {host})" if device.type == "cuda" else host
 
 
 def targets(r: dict) -> list[dict]:
@@ -469,12 +539,14 @@ def targets(r: dict) -> list[dict]:
     t, g = r["training"], r["generation"]
     rate = {name: row["tokens_per_second"] for name, row in t.items()}
     best = max(("fp32", "bf16"), key=lambda p: rate[f"seqlab transformer {p}"])
+    gpu = r.get("device") == "cuda"
+    mfu = 0.40 if gpu else 0.30  # a GPU's bound is set at GPT-2 small's size, the size its rows use
     found = [
         ("transformer LM training vs the plain fp32 loop", ">= 2.5x",
          rate[f"seqlab transformer {best}"] / rate["plain PyTorch transformer fp32"], 2.5),
-        ("transformer MFU against the machine's best measured matmul peak (bf16 where it is native)", ">= 0.30",
+        ("transformer MFU against the machine's best measured matmul peak (bf16 where it is native)", f">= {mfu:.2f}",
          rate[f"seqlab transformer {best}"] * t["seqlab transformer fp32"]["flops_per_token"]
-         / max(r["limit"]["bf16_flops"], r["limit"]["fp32_flops"]), 0.30),
+         / max(r["limit"]["bf16_flops"], r["limit"]["fp32_flops"]), mfu),
         ("loop overhead: plain loop / seqlab at fp32, minus 1", "<= 0.05",
          rate["plain PyTorch transformer fp32"] / rate["seqlab transformer fp32"] - 1, -0.05),
     ]
@@ -495,6 +567,10 @@ def targets(r: dict) -> list[dict]:
     found.append((f"cached vs uncached generation, transformer, {new} new tokens", ">= 5x",
                   cached["cached"] / cached["uncached"], 5.0))
     found.append(("`seqlab --help` wall time, seconds", "<= 0.3", r["startup"]["seqlab --help"], -0.3))
+    if gpu:
+        recurrent = [row for name, row in t.items() if name.startswith("seqlab") and "kernel" in row]
+        found.append(("share of seqlab's recurrent rows that ran cuDNN's kernels", "= 1",
+                      sum(row["kernel"] == "cuDNN" for row in recurrent) / max(len(recurrent), 1), 1.0))
     # a negative bound is an upper limit on the value
     return [{"target": name, "wanted": wanted, "measured": value,
              "met": value >= bound if bound > 0 else value <= -bound} for name, wanted, value, bound in found]
@@ -508,12 +584,12 @@ def write(r: dict, out: Path) -> None:
 
 
 def markdown(r: dict) -> str:
-    limit = r["limit"]
+    limit, gpu = r["limit"], r.get("device") == "cuda"
     lines = ["# Benchmarks: speed", "",
              f"`seqlab bench speed`, {r['date']}, on {r['machine']}, torch {r['torch']}, {r['threads']} threads"
              + (" (smoke sizes: not a measurement)" if r["smoke"] else "") + f". Training text: {r['corpus']}.", "",
-             f"The limit, measured in the same run: fp32 matmul {limit['fp32_flops'] / 1e9:.1f} GFLOP/s, bf16 "
-             f"matmul {limit['bf16_flops'] / 1e9:.1f} GFLOP/s ({r['sizes']['matmul']}² matrices), memory copy "
+             f"The limit, measured in the same run: fp32 matmul {limit['fp32_flops'] / 1e9:,.1f} GFLOP/s, bf16 "
+             f"matmul {limit['bf16_flops'] / 1e9:,.1f} GFLOP/s ({r['sizes']['matmul']}² matrices), memory copy "
              f"{limit['memory_bytes_per_second'] / 1e9:.1f} GB/s.", "",
              "## Targets", "", "| target | wanted | measured | met |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['wanted']} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
@@ -523,10 +599,16 @@ def markdown(r: dict) -> str:
               f"Tokens per second over {s['steps']} optimizer steps after {s['warmup']} of warm-up. Transformer: "
               f"{s['layers']} layers, {s['heads']} heads, {s['dim']} wide, context {s['context']}, batch {s['batch']}; "
               f"recurrent: {s['rnn_layers']} layers of {s['rnn_hidden']}, batch {s['rnn_batch']}. MFU against the "
-              "measured peak of the row's precision.", "",
-              "| row | precision | parameters | tokens/s | MFU |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {row['precision']} | {row['parameters']:,} | {row['tokens_per_second']:.0f} | "
-              f"{row['mfu']:.1%} |" for name, row in r["training"].items()]
+              "measured peak of the row's precision." + (" Peak memory: the most GPU memory allocated during the "
+              "row; kernel: whether a training step of the recurrent model ran cuDNN's." if gpu else ""), "",
+              "| row | precision | parameters | tokens/s | MFU |" + (" peak memory | kernel |" if gpu else ""),
+              "|---|---|---|---|---|" + ("---|---|" if gpu else "")]
+    for name, row in r["training"].items():
+        line = (f"| {name} | {row['precision']} | {row['parameters']:,} | {row['tokens_per_second']:.0f} | "
+                f"{row['mfu']:.1%} |")
+        if gpu:
+            line += f" {row['peak_memory'] / 2**30:.2f} GiB | {row.get('kernel', '')} |"
+        lines.append(line)
     lines += ["", "## Generation", "", "Greedy, random weights, a 16-token prompt.", "",
               "| model and setting | with cache/state, tokens/s | without, tokens/s | speed-up | first token |",
               "|---|---|---|---|---|"]
