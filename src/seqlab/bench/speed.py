@@ -524,7 +524,9 @@ def run(out: Path, smoke: bool = False, profile: bool = False) -> dict:
     return results
 
 
-def machine(device: torch.device) -> str:
+def machine(device: torch.device | None = None) -> str:
+    """The processor (and the GPU, where `device` is one) that a table was measured on."""
+    device = device or torch.device("cpu")
     cpu = platform.processor()
     try:
         cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
