@@ -66,6 +66,20 @@ def test_transposition_moves_whole_pieces_within_the_range(chorales):
                for indices, batch in task.batches(examples[:1], 1) for r, i in enumerate(indices))
 
 
+def test_eval_reads_a_roll_json_by_its_splits(tmp_path, chorales, capsys):
+    from seqlab.pipeline import fit
+
+    config = tiny("lm", "gru", **{"data.input": "music"})
+    pipeline = fit(config, tmp_path / "run", splits={k: list(v) for k, v in chorales.items()})
+    rolls = tmp_path / "chorales.json"
+    rolls.write_text(json.dumps({"train": chorales["train"], "valid": chorales["val"], "test": chorales["test"]}))
+    capsys.readouterr()
+    for split in ("test", "val"):
+        assert main(["eval", str(tmp_path / "run"), "--data", str(rolls), "--split", split]) == 0
+        nll = json.loads(capsys.readouterr().out)["nll"]
+        assert nll == pytest.approx(pipeline.evaluate(chorales[split])["nll"], rel=1e-5)
+
+
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_every_encoder_models_frames(tmp_path, chorales, encoder):
     from seqlab.pipeline import fit, load

@@ -195,11 +195,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from seqlab.data.datasets import load_splits, read_records, retarget
+    from seqlab.data.datasets import holds_splits, load_splits, read_records, retarget
     pipeline = _load(args.run_dirs)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
-    if Path(args.data).is_file() or (task == "seq2seq" and data.source_lang and not Path(args.data).is_dir()):
-        records = read_records(task, Path(args.data), data)
+    path = Path(args.data)
+    if path.is_file() and not holds_splits(task, path, data) or (
+            task == "seq2seq" and data.source_lang and not path.is_dir()):
+        records = read_records(task, path, data)
     else:
         splits = load_splits(task, data)
         records = splits.get(args.split) or splits["val"]

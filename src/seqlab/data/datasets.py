@@ -567,10 +567,9 @@ def load_splits(task: str, data) -> dict[str, list]:
             splits = {s: read_records(task, p, data) for s, p in locate(dataset).items()}
     else:
         path = Path(data.path)
-        if task == "lm" and data.input == "music":
-            splits = music_io.read_roll_json(path) if path.suffix.lower() == ".json" else \
-                {"train": music_io.read_pieces(path)}
-        elif _is_audio(task, path, data) or task == "lm" and data.input == "melody":
+        if holds_splits(task, path, data):
+            splits = music_io.read_roll_json(path)
+        elif _is_audio(task, path, data) or task == "lm" and data.input in ("melody", "music"):
             splits = {"train": read_records(task, path, data)}
         elif task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
             splits = _pair_splits(path, data)
@@ -657,6 +656,10 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         return dna_io.read_labelled(path, data, labelled)
     if task == "lm" and data.input == "melody":
         return ["\n".join(music_io.read_melodies(path)) + "\n"]
+    if task == "lm" and data.input == "music":
+        if holds_splits(task, Path(path), data):
+            return [piece for pieces in music_io.read_roll_json(path).values() for piece in pieces]
+        return music_io.read_pieces(path)
     if task == "lm":
         return [text_io.read_text(path)]
     if task == "extract" and not labelled and suffix == ".txt":
@@ -674,6 +677,11 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
         for record in records:
             record["label"] = [p.strip() for p in str(record["label"]).split(data.label_separator) if p.strip()]
     return records
+
+
+def holds_splits(task: str, path: Path, data) -> bool:
+    """True for one file that names its own splits: a piano-roll JSON of train, valid and test."""
+    return task == "lm" and data.input == "music" and path.suffix.lower() == ".json"
 
 
 def _is_audio(task: str, path: Path, data) -> bool:
