@@ -379,6 +379,7 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
         lever(f"{threads} threads (off: 1)", one, plain)
     if sizes != SMOKE:  # compiling costs a minute or more on a cold cache: not at toy sizes
         levers.append(_compile_lever(vocab, data, sizes, plain, device, bf16))
+    levers.append(_packing_lever(text, sizes, device))
     levers.append(_bucketing_lever(text, sizes))
     return levers
 
@@ -397,6 +398,42 @@ def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float, d
     except Exception as exc:  # no C++ compiler, an unsupported op: the table says so
         row.update(on=None, ratio=None, failed=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
     return row
+
+
+def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
+    """Real tokens/s of a training step (forward and backward) of seqlab's GRU language model on
+    lines of different lengths: the padding packed away, as seqlab's encoder does given the real
+    mask, against run through the recurrence with a mask of all ones."""
+    from seqlab.config import load_config
+    from seqlab.data.batch import IGNORE_INDEX, Batch, pad
+    from seqlab.model import build_model
+
+    index = {c: i for i, c in enumerate(sorted(set(text)))}
+    lines = [line for line in text.splitlines() if len(line) > 1]
+    chosen = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))[: sizes.rnn_batch].tolist()
+    ids = pad([[index[c] for c in lines[i]] for i in chosen]).to(device)  # (B, T)
+    lengths = torch.tensor([len(lines[i]) for i in chosen], device=device)
+    real = torch.arange(ids.shape[1] - 1, device=device) < (lengths - 1)[:, None]  # (B, T - 1) next-token positions
+    targets = ids[:, 1:].masked_fill(~real, IGNORE_INDEX)
+    torch.manual_seed(0)
+    model = build_model(load_config(None, task="lm", **{
+        "model.encoder": "gru", "model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
+        "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=len(index)).to(device)
+
+    def rate(mask: torch.Tensor) -> float:
+        batch = Batch(inputs=ids[:, :-1], mask=mask, targets=targets)
+        model(batch).loss_sum.backward()  # warm-up
+        peers.synchronize(device)
+        started = time.perf_counter()
+        for _ in range(sizes.steps):
+            model(batch).loss_sum.backward()
+        peers.synchronize(device)
+        return int(real.sum()) * sizes.steps / (time.perf_counter() - started)
+
+    padded = rate(torch.ones_like(real))
+    packed = rate(real)
+    return {"lever": f"packed sequences, GRU, batches of {len(chosen)} lines (off: padding run through)",
+            "off": padded, "on": packed, "unit": "tokens/s", "ratio": packed / padded}
 
 
 def _bucketing_lever(text: str, sizes: Sizes) -> dict:
