@@ -58,13 +58,16 @@ class Sizes:
     peer_new_tokens: int = 240  # beside GPT-2, whose positions end at `context`
     batched_new_tokens: int = 64  # generation at batch 32
     matmul: int = 2048
+    copy_megabytes: int = 256  # the tensor copied to measure memory bandwidth
     predict_texts: int = 1000
 
 
 # GPT-2 small, the size at which a GPU's MFU is judged; the recurrent models keep their size.
-GPU = Sizes(dim=768, layers=12, heads=12, context=1024, batch=16, rnn_batch=256, warmup=3, matmul=8192)
+GPU = Sizes(dim=768, layers=12, heads=12, context=1024, batch=16, rnn_batch=256, warmup=3, matmul=8192,
+            copy_megabytes=4096)
 SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=3,
-              warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, predict_texts=16)
+              warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, copy_megabytes=8,
+              predict_texts=16)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,11 +120,27 @@ def corpus() -> tuple[str, str]:
         return "random letters", "".join(letters[i] for i in torch.randint(len(letters), (400_000,), generator=generator))
 
 
+def char_index(text: str) -> dict[str, int]:
+    """Each character of the text → its id, in sorted order."""
+    return {c: i for i, c in enumerate(sorted(set(text)))}
+
+
 def char_ids(text: str) -> tuple[torch.Tensor, int]:
     """The text as a tensor of character ids, and the vocabulary size."""
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    return torch.tensor([index[c] for c in text], dtype=torch.long), len(chars)
+    index = char_index(text)
+    return torch.tensor([index[c] for c in text], dtype=torch.long), len(index)
+
+
+def lm_config(encoder: str, sizes: Sizes, **settings):
+    """The run config of a language model of `encoder` at the harness's sizes, without dropout."""
+    from seqlab.config import load_config
+
+    shape = ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim, "model.num_layers": sizes.layers,
+              "model.num_heads": sizes.heads} if encoder == "transformer" else
+             {"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
+              "model.num_layers": sizes.rnn_layers})
+    return load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
+                                                    "data.block_size": sizes.context, **settings})
 
 
 def train_flops_per_token(model: torch.nn.Module, layers: int = 0, context: int = 0, dim: int = 0,
@@ -141,16 +160,11 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path, 
     """Tokens/s of seqlab's own `fit` on `text`, measured over the steps after the warm-up from the
     loop's history (training time only, as the plain loop, which neither validates nor checkpoints),
     the model's training FLOPs per token and, on a GPU, the peak memory and the recurrent kernel."""
-    from seqlab.config import load_config
     from seqlab.pipeline import fit
 
     transformer = encoder == "transformer"
-    shape = ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim, "model.num_layers": sizes.layers,
-              "model.num_heads": sizes.heads, "train.batch_size": sizes.batch} if transformer else
-             {"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-              "model.num_layers": sizes.rnn_layers, "train.batch_size": sizes.rnn_batch})
-    config = load_config(None, task="lm", **shape, **{
-        "model.encoder": encoder, "model.dropout": 0.0, "data.tokenizer": "char", "data.block_size": sizes.context,
+    config = lm_config(encoder, sizes, **{
+        "data.tokenizer": "char", "train.batch_size": sizes.batch if transformer else sizes.rnn_batch,
         "train.max_steps": sizes.warmup + sizes.steps, "train.eval_every": sizes.warmup, "train.warmup": 0,
         "train.precision": precision, "train.log_every": 10**9})
     val = text[: 2 * sizes.context + 2]  # evaluation is not what is measured: keep it short
@@ -174,7 +188,9 @@ def recurrent_kernel(model: torch.nn.Module, sizes: Sizes, bf16: bool) -> str:
     the operators torch.profiler records; else 'PyTorch'."""
     from torch.profiler import profile
 
-    step = lm_batch(2, sizes.rnn_batch, sizes.context, next(model.parameters()).device)
+    from seqlab.training.hardware import device_of
+
+    step = lm_batch(2, sizes.rnn_batch, sizes.context, device_of(model))
     model.train()
     with profile() as prof:
         with torch.autocast(step.inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -254,14 +270,12 @@ def training_rows(text: str, sizes: Sizes, tmp: Path, device: torch.device) -> d
 def generation_rows(vocab: int, sizes: Sizes, device: torch.device) -> dict[str, dict]:
     """Greedy tokens/s on `device` with and without the cache or state, by model, batch and new
     tokens; the weights are random, which does not change the speed."""
-    from seqlab.config import load_config
     from seqlab.generation import GenerationConfig, generate
     from seqlab.model import build_model
 
     def seqlab_rate(model, context, batch: int, new: int, use_cache: bool) -> float:
-        prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
+        prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0)).to(device)
         settings = GenerationConfig(max_new_tokens=new, temperature=0, use_cache=use_cache)
-        prompt = prompt.to(device)
         peers.synchronize(device)
         started = time.perf_counter()
         with torch.no_grad():
@@ -270,15 +284,8 @@ def generation_rows(vocab: int, sizes: Sizes, device: torch.device) -> dict[str,
         return batch * new / (time.perf_counter() - started)
 
     torch.manual_seed(0)
-    models = {
-        "seqlab transformer": (build_model(load_config(None, task="lm", **{
-            "model.encoder": "transformer", "model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim,
-            "model.num_layers": sizes.layers, "model.num_heads": sizes.heads, "model.dropout": 0.0,
-            "data.block_size": sizes.context}), vocab_size=vocab).to(device).eval(), sizes.context),
-        "seqlab lstm": (build_model(load_config(None, task="lm", **{
-            "model.encoder": "lstm", "model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-            "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=vocab).to(device).eval(), None),
-    }
+    models = {f"seqlab {encoder}": (build_model(lm_config(encoder, sizes), vocab_size=vocab).to(device).eval(), context)
+              for encoder, context in (("transformer", sizes.context), ("lstm", None))}
     rows = {}
     for name, (model, context) in models.items():
         for batch, new in ((1, sizes.new_tokens), (1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
@@ -362,8 +369,7 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
     precision = "bf16" if bf16 else "fp32"
     plain = training[f"plain PyTorch transformer {precision}"]["tokens_per_second"]
 
-    def plain_rate(**options) -> float:
-        sdpa = options.pop("sdpa", True)
+    def plain_rate(sdpa: bool = True, **options) -> float:
         return plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16,
                          **options)["tokens_per_second"]
 
@@ -404,11 +410,10 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
     """Real tokens/s of a training step (forward and backward) of seqlab's GRU language model on
     lines of different lengths: the padding packed away, as seqlab's encoder does given the real
     mask, against run through the recurrence with a mask of all ones."""
-    from seqlab.config import load_config
     from seqlab.data.batch import IGNORE_INDEX, Batch, pad
     from seqlab.model import build_model
 
-    index = {c: i for i, c in enumerate(sorted(set(text)))}
+    index = char_index(text)
     lines = [line for line in text.splitlines() if len(line) > 1]
     chosen = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))[: sizes.rnn_batch].tolist()
     ids = pad([[index[c] for c in lines[i]] for i in chosen]).to(device)  # (B, T)
@@ -416,9 +421,7 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
     real = torch.arange(ids.shape[1] - 1, device=device) < (lengths - 1)[:, None]  # (B, T - 1) next-token positions
     targets = ids[:, 1:].masked_fill(~real, IGNORE_INDEX)
     torch.manual_seed(0)
-    model = build_model(load_config(None, task="lm", **{
-        "model.encoder": "gru", "model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-        "model.num_layers": sizes.rnn_layers, "model.dropout": 0.0}), vocab_size=len(index)).to(device)
+    model = build_model(lm_config("gru", sizes), vocab_size=len(index)).to(device)
 
     def rate(mask: torch.Tensor) -> float:
         batch = Batch(inputs=ids[:, :-1], mask=mask, targets=targets)
@@ -464,22 +467,15 @@ def _bucketing_lever(text: str, sizes: Sizes) -> dict:
 def profiles(out: Path, sizes: Sizes, device: torch.device) -> dict[str, Path]:
     """torch.profiler tables (operators by self time on `device`) of seqlab's transformer, LSTM and
     GRU training steps in fp32 and bf16 and of cached generation at batch 1, into `out`."""
-    from seqlab.config import load_config
     from seqlab.generation import GenerationConfig, generate
     from seqlab.model import build_model
     from seqlab.training.optim import make_optimizer
 
     vocab, written = 65, {}
-    shapes = {"transformer": ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim,
-                               "model.num_layers": sizes.layers, "model.num_heads": sizes.heads}, sizes.batch),
-              **{cell: ({"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-                         "model.num_layers": sizes.rnn_layers}, sizes.rnn_batch) for cell in ("lstm", "gru")}}
     out.mkdir(parents=True, exist_ok=True)
-    for encoder, (shape, batch) in shapes.items():
-        config = load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
-                                                           "data.block_size": sizes.context})
+    for encoder, batch in (("transformer", sizes.batch), ("lstm", sizes.rnn_batch), ("gru", sizes.rnn_batch)):
         torch.manual_seed(0)
-        model = build_model(config, vocab_size=vocab).to(device)
+        model = build_model(lm_config(encoder, sizes), vocab_size=vocab).to(device)
         step = lm_batch(vocab, batch, sizes.context, device)
         optimizer = make_optimizer(model, 1e-3, 0.0)
         for precision in ("fp32", "bf16"):
@@ -537,8 +533,7 @@ def run(out: Path, smoke: bool = False, profile: bool = False) -> dict:
     seconds = 0.05 if smoke else 1.0
     limit = {"fp32_flops": matmul_flops(sizes.matmul, torch.float32, device, seconds),
              "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, device, seconds),
-             "memory_bytes_per_second": memory_bandwidth(8 if smoke else 256 if device.type == "cpu" else 4096,
-                                                         device)}
+             "memory_bytes_per_second": memory_bandwidth(sizes.copy_megabytes, device)}
     with tempfile.TemporaryDirectory() as tmp:
         training = training_rows(text, sizes, Path(tmp), device)
         for row in training.values():

@@ -27,8 +27,11 @@ class Batch:
         return self.mask.sum(dim=1)
 
     def to(self, device: torch.device | str) -> Batch:
-        moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        return replace(self, **{k: v.to(device) for k, v in moved.items() if v is not None})
+        """The batch on `device`: itself where it is there already, as after the first move."""
+        tensors = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if all(t.device == torch.device(device) for t in tensors.values()):
+            return self
+        return replace(self, **{k: v.to(device) for k, v in tensors.items()})
 
     def __len__(self) -> int:
         return self.inputs.shape[0]

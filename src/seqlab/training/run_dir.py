@@ -48,7 +48,7 @@ def save_weights(model: torch.nn.Module, path: Path) -> None:
     from safetensors.torch import save_file
 
     state = model.state_dict()
-    tensors = {names[0]: state[names[0]].detach().cpu().contiguous() for names in _tied_names(model).values()}
+    tensors = {names[0]: state[names[0]].detach().cpu().contiguous() for names in _tied_names(state)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt"})
@@ -60,21 +60,22 @@ def load_weights(model: torch.nn.Module, path: Path, strict: bool = True) -> lis
     from safetensors.torch import load_file
 
     missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
-    loaded = {name for name in model.state_dict() if name not in missing}
-    tied = {name for names in _tied_names(model).values() if loaded & set(names) for name in names}
+    state = model.state_dict()
+    loaded = set(state) - set(missing)
+    tied = {name for names in _tied_names(state) if loaded & set(names) for name in names}
     wrong = [name for name in missing if name not in tied] + list(unexpected)
     if strict and wrong:
         raise RuntimeError(f"{path} does not fit the model: {', '.join(wrong[:5])}")
     return wrong
 
 
-def _tied_names(model: torch.nn.Module) -> dict[tuple, list[str]]:
-    """State-dict names grouped by the tensor they name: a tied weight has several."""
+def _tied_names(state: dict[str, torch.Tensor]) -> list[list[str]]:
+    """The names of a state dict grouped by the tensor they name: a tied weight has several."""
     groups: dict[tuple, list[str]] = {}
-    for name, tensor in model.state_dict(keep_vars=True).items():
+    for name, tensor in state.items():
         key = (tensor.device, tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tensor.stride())
         groups.setdefault(key, []).append(name)
-    return groups
+    return list(groups.values())
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
