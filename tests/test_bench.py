@@ -56,7 +56,8 @@ def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
                                                         "loop overhead: plain loop / seqlab at fp32, minus 1"}
     assert all(isinstance(t["met"], bool) for t in results["targets"])
     assert {lever["lever"].split(",")[0] for lever in results["levers"]} >= {
-        "bf16 autocast", "KV cache", "scaled_dot_product_attention", "packed sequences", "length bucketing"}
+        "bf16 autocast", "KV cache", "scaled_dot_product_attention", "packed sequences", "length bucketing",
+        "pre-tokenised stream", "training windows from the uint16 memory map (off: an int64 array in memory)"}
 
 
 def test_a_gpu_table_shows_memory_and_kernels_and_judges_cudnn(smoke):

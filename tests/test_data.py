@@ -3,12 +3,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from conftest import shared
 from seqlab.config import load_config
 from seqlab.data.datasets import REGISTRY, complete_splits, load_splits, local_path
-from seqlab.data.text import PAD, UNK, TextTokenizer, read_conll, read_table
+from seqlab.data.text import PAD, UNK, TextTokenizer, read_conll, read_table, token_stream
 from seqlab.errors import UserError
 
 
@@ -77,6 +78,18 @@ def test_char_and_bpe_tokenizers_round_trip(kind, shakespeare_text, tmp_path):
     again = TextTokenizer.load(tmp_path / "t.json", kind)
     assert again.encode(sample) == tokenizer.encode(sample)
     assert min(tokenizer.encode(sample)) > PAD
+
+
+def test_a_token_stream_is_tokenised_once_then_memory_mapped(shakespeare_text, tmp_path):
+    text = shakespeare_text[:20_000]
+    tokenizer = TextTokenizer.train("bpe", [text], vocab_size=300)
+    first = token_stream(text, tokenizer, tmp_path)
+    assert first.dtype == np.uint16 and first.tolist() == tokenizer.encode(text)
+    again = token_stream(text, tokenizer, tmp_path)
+    assert isinstance(again, np.memmap) and np.array_equal(again, first)
+    other = TextTokenizer.train("char", [text])
+    assert token_stream(text, other, tmp_path).tolist() == other.encode(text)  # another tokenizer, another file
+    assert len(list(tmp_path.glob("*.npy"))) == 2 and not list(tmp_path.glob("*.partial"))
 
 
 def test_word_tokenizer_keeps_words_whole_and_marks_unknown():

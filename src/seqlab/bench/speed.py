@@ -14,8 +14,8 @@ Rows, each a ratio of two numbers measured here and now:
   PyTorch loop of the same model, and transformers' GPT-2 class at the same size;
 - generation tokens/s with and without the KV cache or recurrent state, first-token latency, batch
   prediction throughput, and the wall time of `import seqlab` and `seqlab --help`;
-- the levers (bf16 autocast, SDPA, fused AdamW, length bucketing, threads, torch.compile), each on
-  and off.
+- the levers (bf16 autocast, SDPA, fused AdamW, threads, torch.compile, the memory-mapped token
+  stream, packed sequences, length bucketing), each on and off.
 The table goes to `SPEED.md`, `speed.json` and `speed.png` in `--out`.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from seqlab.bench import peers
@@ -385,6 +387,7 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
         lever(f"{threads} threads (off: 1)", one, plain)
     if sizes != SMOKE:  # compiling costs a minute or more on a cold cache: not at toy sizes
         levers.append(_compile_lever(vocab, data, sizes, plain, device, bf16))
+    levers.extend(_stream_levers(text, sizes))
     levers.append(_packing_lever(text, sizes, device))
     levers.append(_bucketing_lever(text, sizes))
     return levers
@@ -404,6 +407,44 @@ def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float, d
     except Exception as exc:  # no C++ compiler, an unsupported op: the table says so
         row.update(on=None, ratio=None, failed=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
     return row
+
+
+def _stream_levers(text: str, sizes: Sizes) -> list[dict]:
+    """A language model's training data: its token stream opened from the memory-mapped cache
+    against tokenised afresh, as tokens made ready per second; and training windows sampled from
+    the uint16 map against from an int64 array in memory, the loader's ceiling to set beside the
+    training rows. Each the best of three tries."""
+    from seqlab.data.text import TextTokenizer, token_stream
+    from seqlab.tasks.text import LMTask
+
+    tokenizer = TextTokenizer.train("char", [text])
+    task = LMTask(lm_config("transformer", sizes), tokenizer)
+
+    def best_rate(count_tokens) -> float:
+        rates = []
+        for _ in range(3):
+            started = time.perf_counter()
+            tokens = count_tokens()
+            rates.append(tokens / (time.perf_counter() - started))
+        return max(rates)
+
+    def sampled(stream: np.ndarray) -> int:
+        batches = task.batches(stream, sizes.batch, torch.Generator().manual_seed(0))
+        return sum(batch.inputs.numel() for _, batch in itertools.islice(batches, 200))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        token_stream(text, tokenizer, Path(tmp))  # tokenises and writes the cache
+        tokenised = best_rate(lambda: len(token_stream(text, tokenizer, None)))
+        opened = best_rate(lambda: len(token_stream(text, tokenizer, Path(tmp))))
+        mapped = token_stream(text, tokenizer, Path(tmp))
+        array = np.array(mapped, dtype=np.int64)
+        in_memory = best_rate(lambda: sampled(array))
+        from_map = best_rate(lambda: sampled(mapped))
+    return [{"lever": "pre-tokenised stream, memory-mapped (off: tokenised at the start of a run)",
+             "off": tokenised, "on": opened, "unit": "tokens ready/s", "ratio": opened / tokenised},
+            {"lever": f"training windows from the uint16 memory map (off: an int64 array in memory), "
+                      f"batch {sizes.batch} x {sizes.context}",
+             "off": in_memory, "on": from_map, "unit": "tokens/s", "ratio": from_map / in_memory}]
 
 
 def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:

@@ -9,10 +9,16 @@ Readers return plain records; the task turns them into tensors:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import itertools
 import json
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from seqlab.errors import UserError
 
@@ -105,6 +111,45 @@ class TextTokenizer:
         from tokenizers import Tokenizer
 
         return cls(Tokenizer.from_file(str(path)), kind)
+
+
+def line_chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
+    """Long text in line-aligned pieces, so tokenizers never see one giant string."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end == -1 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.ndarray:
+    """The token ids of running text, (N,) uint16 (uint32 past 65,536 tokens in the vocabulary).
+
+    Tokenised once per text and tokenizer, saved as `cache/<digest>.npy` and memory-mapped from
+    there: later runs, and every process of a distributed one, share the operating system's pages
+    of one file instead of tokenising again into a private int64 copy (nanoGPT's `train.bin`).
+    A cache folder that cannot be written only costs the next run the tokenising."""
+    digest = hashlib.sha256(tokenizer.backend.to_str().encode())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    path = None if cache is None else cache / f"{digest.hexdigest()[:32]}.npy"
+    if path is not None and path.is_file():
+        return np.load(path, mmap_mode="r")
+    dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.uint32
+    chunks = list(line_chunks(text))
+    pieces = [np.fromiter(itertools.chain.from_iterable(tokenizer.encode_batch(chunks[at : at + 64])), dtype)
+              for at in range(0, len(chunks), 64)]
+    ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype)
+    if path is not None and len(ids) > 1:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, ids)
+            os.replace(partial, path)
+        except OSError:
+            pass
+    return ids
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
 from seqlab.data.dna import reverse_complement
-from seqlab.data.text import TextTokenizer
+from seqlab.data.datasets import derived_dir
+from seqlab.data.text import TextTokenizer, line_chunks, token_stream
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
 from seqlab.tasks.base import Task, padding_mask
@@ -176,19 +178,19 @@ class LMTask(Task):
 
     def fit(self, train: list) -> None:
         d = self.config.data
-        self.tokenizer = TextTokenizer.train(d.tokenizer, _chunks(train[0]), d.vocab_size, d.min_freq,
+        self.tokenizer = TextTokenizer.train(d.tokenizer, line_chunks(train[0]), d.vocab_size, d.min_freq,
                                              d.lowercase, pretokenized=d.input == "melody", kmer=d.kmer)
 
     def model_sizes(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}
 
-    def encode(self, records: list, with_targets: bool = True) -> torch.Tensor:
-        ids = [i for chunk in _chunks(records[0]) for i in self.tokenizer.encode(chunk)]
-        if len(ids) < 2:
+    def encode(self, records: list, with_targets: bool = True) -> np.ndarray:
+        stream = token_stream(records[0], self.tokenizer, derived_dir() / "tokens")  # (N,), memory-mapped
+        if len(stream) < 2:
             raise UserError("the text is too short to model: it needs at least 2 tokens")
-        return torch.tensor(ids, dtype=torch.long)  # (N,)
+        return stream
 
-    def batches(self, stream: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
+    def batches(self, stream: np.ndarray, batch_size: int, generator: torch.Generator | None = None
                 ) -> Iterator[tuple[list[int], Batch]]:
         """Training: random windows (nanoGPT's sampling). Evaluation: consecutive windows."""
         T = min(self.config.data.block_size, len(stream) - 1)
@@ -201,17 +203,17 @@ class LMTask(Task):
             for b in range(0, len(starts), batch_size):
                 yield [], self._window(stream, starts[b : b + batch_size], T)
 
-    def num_batches(self, stream: torch.Tensor, batch_size: int) -> int:
+    def num_batches(self, stream: np.ndarray, batch_size: int) -> int:
         return max(1, len(stream) // (batch_size * self.config.data.block_size))
 
     @staticmethod
-    def _window(stream: torch.Tensor, starts: torch.Tensor, T: int) -> Batch:
+    def _window(stream: np.ndarray, starts: torch.Tensor, T: int) -> Batch:
         offsets = starts.unsqueeze(1) + torch.arange(T + 1)  # (B, T + 1)
         valid = offsets < len(stream)
-        chunk = stream[offsets.clamp(max=len(stream) - 1)]
+        chunk = torch.from_numpy(stream[offsets.clamp(max=len(stream) - 1).numpy()].astype(np.int64))
         return Batch(inputs=chunk[:, :-1], mask=valid[:, 1:], targets=chunk[:, 1:])
 
-    def evaluate(self, model, stream: torch.Tensor, batch_size: int, autocast) -> dict[str, float]:
+    def evaluate(self, model, stream: np.ndarray, batch_size: int, autocast) -> dict[str, float]:
         model.eval()
         loss_sum, count = 0.0, 0  # a tensor after the first batch, on the model's device
         with torch.no_grad():
@@ -222,12 +224,3 @@ class LMTask(Task):
                 count += int(out.count)
         return metrics.language_model(float(mean_loss(loss_sum, count)))
 
-
-def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
-    """Long text in line-aligned pieces, so tokenizers never see one giant string."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + size)
-        end = len(text) if end == -1 else end + 1
-        yield text[start:end]
-        start = end
