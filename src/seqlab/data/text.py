@@ -14,7 +14,6 @@ import io
 import itertools
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -141,14 +140,14 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
               for at in range(0, len(chunks), 64)]
     ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype)
     if path is not None and len(ids) > 1:
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")  # one per process of a distributed run
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-            with os.fdopen(fd, "wb") as f:
+            with open(partial, "wb") as f:
                 np.save(f, ids)
             os.replace(partial, path)
         except OSError:
-            pass
+            partial.unlink(missing_ok=True)
     return ids
 
 
