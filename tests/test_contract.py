@@ -21,7 +21,7 @@ CASES = [(task, encoder, {}) for task in ("classify", "tag", "lm", "seq2seq") fo
     ("seq2seq", "transformer", {"model.positions": "sinusoidal"}),
     ("classify", "gru", {"model.bidirectional": False, "model.pooling": "mean"}),
     ("classify", "transformer", {"model.positions": "sinusoidal", "model.pooling": "max"}),
-    ("classify", "lstm", {"data.tokenizer": "bpe", "data.vocab_size": 300}),
+    ("classify", "lstm", {"data.tokenizer": "bpe", "data.vocab_size": 300, "model.pooling": "attention"}),
     ("classify", "rnn", {"data.tokenizer": "char"}),
     ("tag", "lstm", {"model.crf": True, "model.char_dim": 8, "model.char_filters": 8}),
     ("tag", "transformer", {"model.crf": True}),

@@ -108,7 +108,7 @@ class ModelConfig:
     ff_mult: int = 4  # transformer feed-forward width = ff_mult * hidden_size
     positions: str = "learned"  # transformer: learned | sinusoidal
     dropout: float = 0.1
-    pooling: str = "auto"  # classify: auto | mean | max | last
+    pooling: str = "auto"  # classify: auto | mean | max | last | attention
     char_dim: int = 0  # > 0 adds a character CNN to every word (tagging)
     char_filters: int = 64
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
@@ -203,7 +203,7 @@ class RunConfig:
         _choice("data.tokenizer", self.data.tokenizer, TOKENIZERS)
         _choice("train.precision", self.train.precision, PRECISIONS)
         _choice("model.positions", self.model.positions, ("learned", "sinusoidal"))
-        _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last"))
+        _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last", "attention"))
         _choice("model.loss", self.model.loss, ("mse", "mae"))
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
         _choice("data.input", self.data.input, INPUTS)

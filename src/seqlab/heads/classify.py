@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from seqlab.data.batch import Batch
 from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput, mean_of_sigmoid, mean_of_softmax
-from seqlab.modules.pooling import POOLING
+from seqlab.modules.pooling import pooling as make_pooling
 
 
 class ClassifyHead(nn.Module):
@@ -17,7 +17,7 @@ class ClassifyHead(nn.Module):
                  pooling: str = "auto", dropout: float = 0.0):
         super().__init__()
         self.multi_label = multi_label
-        self.pool = POOLING.get(pooling)  # None: the encoder's own summary
+        self.pool = make_pooling(pooling, in_dim)  # None: the encoder's own summary
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(in_dim, num_labels)
 
