@@ -145,3 +145,14 @@ def test_weights_in_one_buffer_and_tied_weights_round_trip(tmp_path):
     assert sorted(load_file(tmp_path / "model.safetensors")) == ["embed.weight", "w_hh", "w_ih"]  # tied: once
     with pytest.raises(RuntimeError, match="does not fit the model"):
         rd.load_weights(torch.nn.Linear(2, 2), tmp_path / "model.safetensors")
+
+
+def test_auto_precision_keeps_recurrent_models_in_fp32_on_a_gpu(monkeypatch):
+    from seqlab.training import hardware
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    gpu = torch.device("cuda")
+    assert hardware.use_bf16("auto", gpu) and not hardware.use_bf16("auto", gpu, recurrent=True)
+    assert hardware.use_bf16("bf16", gpu, recurrent=True) and not hardware.use_bf16("fp32", gpu)
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
+    assert hardware.use_bf16("auto", torch.device("cpu"), recurrent=True)  # oneDNN's bf16 LSTM is faster

@@ -142,7 +142,7 @@ class TrainConfig:
     monitor: str | None = None  # the validation metric for the best checkpoint and patience; None: the task's
     seed: int = 0
     deterministic: bool = False
-    precision: str = "auto"  # auto (bf16 where the hardware has it) | bf16 | fp32
+    precision: str = "auto"  # auto (bf16 where the hardware has it, but fp32 for recurrent models on a GPU) | bf16 | fp32
     threads: int | None = None  # torch intra-op threads; None: torch's default
     log_every: int = 50
     init_from: str | None = None  # a run directory whose encoder (and matching parts) start this run

@@ -245,7 +245,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")
 
-    bf16 = use_bf16(t.precision, device)
+    bf16 = use_bf16(t.precision, device, recurrent=config.model.encoder != "transformer")
     autocast = autocast_factory(device, bf16)
     if processes.main:
         out.mkdir(parents=True, exist_ok=True)

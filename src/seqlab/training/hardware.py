@@ -32,11 +32,15 @@ def device_of(module: torch.nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def use_bf16(precision: str, device: torch.device) -> bool:
+def use_bf16(precision: str, device: torch.device, recurrent: bool = False) -> bool:
+    """Whether to train under bf16 autocast. "auto": where the hardware multiplies bf16, except a
+    recurrent model on a GPU, whose recurrences stay in fp32 there (cuDNN's RNN runs in fp16 under
+    autocast), so that bf16 only adds conversions (an H200 trained an LSTM at 2.77 M tokens/s in bf16
+    against 3.81 in fp32)."""
     if precision != "auto":
         return precision == "bf16"
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return not recurrent and torch.cuda.is_bf16_supported()
     return cpu_has_bf16()
 
 
