@@ -63,7 +63,8 @@ def cache_dir() -> Path:
 
 def derived_dir() -> Path:
     """Where seqlab keeps what it derives from data: audio frames, token streams, parsed music
-    corpora, synthesised clips (`$SEQLAB_FEATURES`, else `~/.cache/seqlab/features`), apart from the datasets themselves."""
+    corpora, synthesised clips (`$SEQLAB_FEATURES`, else `~/.cache/seqlab/features`), apart from the
+    datasets themselves."""
     return Path(os.environ.get("SEQLAB_FEATURES") or Path.home() / ".cache" / "seqlab" / "features")
 
 
