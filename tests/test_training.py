@@ -116,6 +116,9 @@ def test_ema_is_checked(splits, tmp_path):
     with pytest.raises(UserError, match="trained without train.ema"):
         fit(tiny("classify", "gru", **{"train.max_steps": 2, "train.ema": 0.9}), tmp_path / "r",
             splits["classify"], resume=True)
+    fit(tiny("classify", "gru", **{"train.max_steps": 1, "train.ema": 0.9}), tmp_path / "e", splits["classify"])
+    with pytest.warns(UserWarning, match="resuming with train.ema=0 drops it"):
+        fit(tiny("classify", "gru", **{"train.max_steps": 2}), tmp_path / "e", splits["classify"], resume=True)
 
 
 class _FlatWeights(torch.nn.Module):

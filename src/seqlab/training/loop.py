@@ -15,6 +15,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -229,6 +230,9 @@ def _restore(model, optimizer, averaged, out: Path) -> LoopState:
         if not (folder / "last.ema.safetensors").exists():
             raise UserError(f"{out} was trained without train.ema; resume it with train.ema=0")
         rd.load_weights(averaged, folder / "last.ema.safetensors")
+    elif (folder / "last.ema.safetensors").exists():
+        warnings.warn(f"{out} kept an average of its weights (train.ema); resuming with train.ema=0 drops it, "
+                      "and validation judges the raw weights from here")
     saved = json.loads((folder / "last.json").read_text())
     saved["stopped_by"] = ""  # a resumed run goes on to the (possibly raised) limits of this call
     return LoopState(**saved, history=rd.read_history(out / "history.csv"))
