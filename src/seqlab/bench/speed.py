@@ -376,6 +376,10 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
                          **options)["tokens_per_second"]
 
     lever(f"scaled_dot_product_attention, {precision} (off: attention written out)", plain_rate(sdpa=False), plain)
+    if device.type == "cpu":  # in bf16 seqlab writes short attention out there (encoders/transformer.py)
+        written = plain_row(plain_gpt(vocab, sizes, sdpa=False), data, sizes, sizes.batch, device, True)
+        lever(f"scaled_dot_product_attention, bf16, {sizes.context} keys (off: attention written out)",
+              written["tokens_per_second"], training["plain PyTorch transformer bf16"]["tokens_per_second"])
     lever(f"fused AdamW, {precision} (off: foreach)", plain, plain_rate(fused=True))
     threads = torch.get_num_threads()
     if threads > 1 and device.type == "cpu":
