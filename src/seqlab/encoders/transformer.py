@@ -1,8 +1,8 @@
 """Transformer encoder: pre-norm blocks, learned or sinusoidal positions, causal or bidirectional.
 
-Attention runs on `scaled_dot_product_attention` (written out where that is faster: short inputs on
-a CPU in bf16). In causal mode the encoder keeps a KV cache, so
-generation feeds one new token per step instead of the whole prefix.
+Attention runs on `scaled_dot_product_attention`, or written out where that is faster (short inputs
+on a CPU in bf16). In causal mode the encoder keeps a KV cache, so generation feeds one new token per
+step instead of the whole prefix.
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.T
         attn_mask = torch.ones(q.shape[2], S, dtype=torch.bool, device=q.device).tril(S - q.shape[2])
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, float("-inf"))
-    weights = F.dropout(scores.softmax(-1), dropout_p) if dropout_p else scores.softmax(-1)
-    return weights.to(v.dtype) @ v
+    return F.dropout(scores.softmax(-1), dropout_p).to(v.dtype) @ v
 
 
 class SelfAttention(nn.Module):
