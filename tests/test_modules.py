@@ -75,7 +75,7 @@ def test_accumulated_micro_batches_give_the_gradient_of_the_whole_batch(splits):
 def test_attention_written_out_in_bf16_matches_the_fused_kernel():
     from torch.nn import functional as F
 
-    from seqlab.encoders.transformer import WRITTEN_OUT_KEYS, attend
+    from seqlab.encoders.transformer import WRITTEN_OUT_KEYS, dot_product_attention
 
     torch.manual_seed(0)
     q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)  # (B, heads, T, head_dim) each
@@ -84,10 +84,10 @@ def test_attention_written_out_in_bf16_matches_the_fused_kernel():
     for queries, mask, causal in ((q, None, True), (q[:, :, 3:], prefix, False), (q, keys, False), (q, None, False)):
         expected = F.scaled_dot_product_attention(queries, k, v, attn_mask=mask, is_causal=causal)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            written = attend(queries, k, v, mask, causal, 0.0)
+            written = dot_product_attention(queries, k, v, mask, causal, 0.0)
         assert written.dtype == torch.bfloat16
         assert torch.allclose(written.float(), expected, atol=0.05), (mask, causal)
     long = torch.randn(1, 1, WRITTEN_OUT_KEYS + 1, 8)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # past the bound, the fused kernel again
-        assert torch.equal(attend(long, long, long, None, True, 0.0),
+        assert torch.equal(dot_product_attention(long, long, long, None, True, 0.0),
                            F.scaled_dot_product_attention(long, long, long, is_causal=True))

@@ -17,11 +17,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from seqlab.encoders import EncoderOutput
 from seqlab.encoders.recurrent import CELLS, recurrent_precision
-from seqlab.encoders.transformer import SelfAttention, init_weights, position_vectors
+from seqlab.encoders.transformer import SelfAttention, dot_product_attention, init_weights, position_vectors
 from seqlab.modules.attention import ATTENTION, attend
 
 
@@ -122,8 +121,7 @@ class CrossAttention(nn.Module):
         q = self.q(x).view(B, T, self.num_heads, D // self.num_heads).transpose(1, 2)  # (B, heads, T, head_dim)
         k, v = kv
         key_mask = mask[:, None, None, :]  # (B, 1, 1, S)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        y = dot_product_attention(q, k, v, key_mask, False, self.dropout if self.training else 0.0)
         weights = None
         if need_weights:  # averaged over heads, for attention plots
             scores = (q @ k.transpose(-1, -2)).float() / (D // self.num_heads) ** 0.5

@@ -35,8 +35,8 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
 WRITTEN_OUT_KEYS = 512
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None,
-           is_causal: bool, dropout_p: float) -> torch.Tensor:
+def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None,
+                          is_causal: bool, dropout_p: float) -> torch.Tensor:
     """softmax(q kᵀ / √d) v over (B, heads, T|S, head_dim); `attn_mask` is True where a query may
     look. `scaled_dot_product_attention`, except where the scores written out are faster."""
     S = k.shape[2]
@@ -76,7 +76,8 @@ class SelfAttention(nn.Module):
             attn_mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
         elif key_mask is not None:
             attn_mask = key_mask[:, None, None, :]  # (B, 1, 1, S)
-        y = attend(q, k, v, attn_mask, is_causal, self.dropout if self.training else 0.0)  # (B, heads, T, head_dim)
+        dropout = self.dropout if self.training else 0.0
+        y = dot_product_attention(q, k, v, attn_mask, is_causal, dropout)  # (B, heads, T, head_dim)
         y = y.transpose(1, 2).reshape(B, T, D)
         return self.proj(y), (k, v)
 
