@@ -25,6 +25,7 @@ from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
 from seqlab.data.text import SPECIAL_TOKENS
 from seqlab.data.series import future_timestamps
+from seqlab.encoders.recurrent import CELLS
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, generate
 from seqlab.model import Ensemble, SequenceModel, build_model
@@ -245,7 +246,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")
 
-    bf16 = use_bf16(t.precision, device, recurrent=config.model.encoder != "transformer")
+    bf16 = use_bf16(t.precision, device, recurrent=config.model.encoder in CELLS)
     autocast = autocast_factory(device, bf16)
     if processes.main:
         out.mkdir(parents=True, exist_ok=True)

@@ -350,6 +350,11 @@ def startup_seconds() -> dict[str, float]:
 # Levers
 
 
+def lever_row(name: str, off: float, on: float, unit: str = "tokens/s") -> dict:
+    """One lever of the table: its rate off and on, and on/off."""
+    return {"lever": name, "off": off, "on": on, "unit": unit, "ratio": on / off if off else None}
+
+
 def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device: torch.device) -> list[dict]:
     """Each lever's tokens/s (or padding share) off and on. bf16 and the cache come from the rows
     above; the others are measured on the plain transformer, so seqlab's code is not in question,
@@ -358,7 +363,7 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
     levers = []
 
     def lever(name: str, off: float, on: float, unit: str = "tokens/s") -> None:
-        levers.append({"lever": name, "off": off, "on": on, "unit": unit, "ratio": on / off if off else None})
+        levers.append(lever_row(name, off, on, unit))
 
     for model in ("transformer", "lstm"):
         lever(f"bf16 autocast, seqlab {model}", training[f"seqlab {model} fp32"]["tokens_per_second"],
@@ -417,38 +422,32 @@ def _stream_levers(text: str, sizes: Sizes) -> list[dict]:
     """A language model's training data: its token stream opened from the memory-mapped cache
     against tokenised afresh, as tokens made ready per second; and training windows sampled from
     the uint16 map against from an int64 array in memory, the loader's ceiling to set beside the
-    training rows. Each the best of three tries."""
+    training rows."""
     from seqlab.data.text import TextTokenizer, token_stream
     from seqlab.tasks.text import LMTask
 
     tokenizer = TextTokenizer.train("char", [text])
     task = LMTask(lm_config("transformer", sizes), tokenizer)
+    cpu = torch.device("cpu")
 
-    def best_rate(count_tokens) -> float:
-        rates = []
-        for _ in range(3):
-            started = time.perf_counter()
-            tokens = count_tokens()
-            rates.append(tokens / (time.perf_counter() - started))
-        return max(rates)
-
-    def sampled(stream: np.ndarray) -> int:
+    def sample(stream: np.ndarray) -> int:
+        """Tokens in 200 training batches drawn from `stream`."""
         batches = task.batches(stream, sizes.batch, torch.Generator().manual_seed(0))
         return sum(batch.inputs.numel() for _, batch in itertools.islice(batches, 200))
 
     with tempfile.TemporaryDirectory() as tmp:
-        token_stream(text, tokenizer, Path(tmp))  # tokenises and writes the cache
-        tokenised = best_rate(lambda: len(token_stream(text, tokenizer, None)))
-        opened = best_rate(lambda: len(token_stream(text, tokenizer, Path(tmp))))
+        tokens = len(token_stream(text, tokenizer, Path(tmp)))  # tokenises and writes the cache
+        tokenised = tokens * _repeat(lambda: token_stream(text, tokenizer, None), cpu, 0.5, chunk=1)
+        opened = tokens * _repeat(lambda: token_stream(text, tokenizer, Path(tmp)), cpu, 0.5, chunk=1)
         mapped = token_stream(text, tokenizer, Path(tmp))
         array = np.array(mapped, dtype=np.int64)
-        in_memory = best_rate(lambda: sampled(array))
-        from_map = best_rate(lambda: sampled(mapped))
-    return [{"lever": "pre-tokenised stream, memory-mapped (off: tokenised at the start of a run)",
-             "off": tokenised, "on": opened, "unit": "tokens ready/s", "ratio": opened / tokenised},
-            {"lever": f"training windows from the uint16 memory map (off: an int64 array in memory), "
-                      f"batch {sizes.batch} x {sizes.context}",
-             "off": in_memory, "on": from_map, "unit": "tokens/s", "ratio": from_map / in_memory}]
+        window_tokens = sample(mapped)
+        in_memory = window_tokens * _repeat(lambda: sample(array), cpu, 0.5, chunk=1)
+        from_map = window_tokens * _repeat(lambda: sample(mapped), cpu, 0.5, chunk=1)
+    return [lever_row("pre-tokenised stream, memory-mapped (off: tokenised at the start of a run)",
+                      tokenised, opened, "tokens ready/s"),
+            lever_row(f"training windows from the uint16 memory map (off: an int64 array in memory), "
+                      f"batch {sizes.batch} x {sizes.context}", in_memory, from_map)]
 
 
 def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
@@ -480,8 +479,8 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
 
     padded = rate(torch.ones_like(real))
     packed = rate(real)
-    return {"lever": f"packed sequences, GRU, batches of {len(chosen)} lines (off: padding run through)",
-            "off": padded, "on": packed, "unit": "tokens/s", "ratio": packed / padded}
+    return lever_row(f"packed sequences, GRU, batches of {len(chosen)} lines (off: padding run through)",
+                     padded, packed)
 
 
 def _bucketing_lever(text: str, sizes: Sizes) -> dict:

@@ -35,6 +35,11 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
 WRITTEN_OUT_KEYS = 512
 
 
+def causal_mask(T: int, S: int, device: torch.device) -> torch.Tensor:
+    """(T, S): True where each of the last T of S positions may look, itself and what precedes it."""
+    return torch.ones(T, S, dtype=torch.bool, device=device).tril(S - T)
+
+
 def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None,
                           is_causal: bool, dropout_p: float) -> torch.Tensor:
     """softmax(q kᵀ / √d) v over (B, heads, T|S, head_dim); `attn_mask` is True where a query may
@@ -46,7 +51,7 @@ def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, att
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p)
     scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # (B, heads, T, S)
     if is_causal:
-        attn_mask = torch.ones(q.shape[2], S, dtype=torch.bool, device=q.device).tril(S - q.shape[2])
+        attn_mask = causal_mask(q.shape[2], S, q.device)
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, float("-inf"))
     return F.dropout(scores.softmax(-1), dropout_p).to(v.dtype) @ v
@@ -73,7 +78,7 @@ class SelfAttention(nn.Module):
         if causal and T > 1 and S == T:
             is_causal = True
         elif causal and T > 1:  # new tokens after a cached prefix: see the prefix and their past
-            attn_mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
+            attn_mask = causal_mask(T, S, x.device)
         elif key_mask is not None:
             attn_mask = key_mask[:, None, None, :]  # (B, 1, 1, S)
         dropout = self.dropout if self.training else 0.0
