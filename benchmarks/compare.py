@@ -43,7 +43,8 @@ DATASETS = {
 def run(name: str, auto: bool, threads: int | None, compared: dict | None = None) -> dict:
     """Compare the encoders on `name` (unless `compared` holds that comparison already), then search."""
     from seqlab.compare import compare
-    from seqlab.config import ENCODERS, load_config
+    from seqlab.config import load_config
+    from seqlab.registry import ENCODERS
 
     family, config_file, overrides = DATASETS[name]
     threads = compared["threads"] if compared else threads

@@ -147,7 +147,7 @@ def test_existing_output_and_resume_without_checkpoint(capsys, tmp_path, spam_ru
 
 def test_usage_errors(capsys, spam_run):
     _bad(capsys, "train", "--task", "translate", fragment="invalid choice: 'translate'")
-    _bad(capsys, "generate", spam_run[0], fragment="generate needs a language model")
+    _bad(capsys, "generate", spam_run[0], fragment="generate needs a model of task lm")
     _bad(capsys, "datasets", "fetch", "imagenet", fragment="unknown dataset 'imagenet'")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import tiny
 from seqlab.cli import main
-from seqlab.config import ENCODERS
+from seqlab.registry import ENCODERS
 
 pytest.importorskip("optuna")
 

@@ -194,7 +194,7 @@ def test_chat_refuses_a_model_of_another_task(tmp_path, spam_file, capsys):
     assert main(["train", "--task", "classify", "--data", str(spam_file), "--out", str(tmp_path / "run"),
                  "--max-steps", "1", "model.hidden_size=8", "model.embed_dim=8"]) == 0
     assert main(["chat", str(tmp_path / "run")]) == 2
-    assert "chat needs a seq2seq model" in capsys.readouterr().err
+    assert "chat needs a model of task seq2seq" in capsys.readouterr().err
 
 
 def test_estimator_fits_translates_and_reloads(pair_records, tmp_path):

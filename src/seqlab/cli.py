@@ -12,8 +12,8 @@ import warnings
 from pathlib import Path
 
 from seqlab import __version__
-from seqlab.config import TASKS
 from seqlab.errors import UserError
+from seqlab.registry import ENCODERS, TASKS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write its run directory")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
                    help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
-    p.add_argument("--task", choices=TASKS)
+    p.add_argument("--task", choices=TASKS.names())
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
-    p.add_argument("--encoder", choices=("rnn", "lstm", "gru", "transformer", "auto"),
+    p.add_argument("--encoder", choices=(*ENCODERS.names(), "auto"),
                    help="auto: search encoder, size, learning rate and dropout within --max-minutes")
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
     p.add_argument("--trials", type=int, help="--encoder auto: stop the search after this many trials")
@@ -95,10 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="train every encoder on the same data and budget over seeds, side by side")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]")
-    p.add_argument("--task", choices=TASKS)
+    p.add_argument("--task", choices=TASKS.names())
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
-    p.add_argument("--encoders", default=",".join(("rnn", "lstm", "gru", "transformer")),
-                   help="comma-separated (default: all four)")
+    p.add_argument("--encoders", default=",".join(ENCODERS.names()),
+                   help=f"comma-separated (default: all, {','.join(ENCODERS.names())})")
     p.add_argument("--budget-minutes", type=float, default=2.0, help="training wall time of every run")
     p.add_argument("--seeds", type=int, default=3, help="runs per encoder, seeds 0 … K-1")
     p.add_argument("--equal", choices=("time", "params"), default="time",
@@ -200,7 +200,7 @@ def cmd_eval(args) -> int:
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
     path = Path(args.data)
     if path.is_file() and not holds_splits(task, path, data) or (
-            task == "seq2seq" and data.source_lang and not path.is_dir()):
+            pipeline.task.decodes and data.source_lang and not path.is_dir()):
         records = read_records(task, path, data)
     else:
         splits = load_splits(task, data)
@@ -208,45 +208,22 @@ def cmd_eval(args) -> int:
     if args.baselines:
         scores = pipeline.evaluate_baselines(records, args.baselines.split(","))
     else:
-        scores = pipeline.evaluate(records, _decoding(args) if task == "seq2seq" else None)
+        scores = pipeline.evaluate(records, _decoding(args) if pipeline.task.decodes else None)
     print(json.dumps(scores))
     return 0
 
 
 def cmd_predict(args) -> int:
     from seqlab.data.datasets import read_records, retarget
+
     pipeline = _load(args.run_dirs)
-    task = pipeline.config.task
-    if task == "forecast":
-        raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
     if args.text:
-        if task == "anomaly":
-            raise UserError("anomaly detection reads series: give --data FILE")
-        field = {"tag": "tokens", "seq2seq": "source", "extract": "source"}.get(task, "text")
-        if task != "tag":
-            records = [{field: t} for t in args.text]
-        elif pipeline.config.data.input == "dna":  # every base is a token
-            records = [{field: list("".join(t.split()).upper())} for t in args.text]
-        else:
-            records = [{field: t.split()} for t in args.text]
+        records = pipeline.task.records_from_texts(args.text)
     else:
         data = retarget(pipeline.config.data, args.data)
-        records = read_records(task, Path(args.data), data, labelled=False)
-    if task == "seq2seq":
-        for record, output in zip(records, pipeline.translate([r["source"] for r in records], _decoding(args))):
-            print(json.dumps({"source": record["source"], "output": output}, ensure_ascii=False))
-        return 0
-    if task == "anomaly":  # a row per scored point, not per record
-        for row in pipeline.predict(records):
-            print(json.dumps(row))
-        return 0
-    for record, result in zip(records, pipeline.predict(records)):
-        if task == "tag":
-            result = {"tokens": record["tokens"], "tags": result}
-        elif "audio" in record:
-            result = {"path": record["audio"].clips[0],
-                      **({"transcript": result} if task == "ctc" else result)}
-        print(json.dumps(result, ensure_ascii=False))
+        records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
+    for row in pipeline.task.prediction_rows(pipeline, records, _decoding(args)):
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
@@ -258,18 +235,17 @@ def cmd_forecast(args) -> int:
     from seqlab.training.run_dir import atomic_write
 
     pipeline = _load(args.run_dirs)
-    if pipeline.config.task != "forecast":
-        raise UserError(f"{args.run_dirs[0]} holds a {pipeline.config.task} model, not a forecaster")
+    forecast = pipeline.verb("forecast", "seqlab forecast")  # checked before any reading
     data = retarget(pipeline.config.data, args.data)
     if Path(args.data).is_file():
-        series = read_records("forecast", Path(args.data), data)
+        series = read_records(pipeline.config.task, Path(args.data), data)
     else:  # a dataset or a folder: the whole history, the test part included
-        series = load_splits("forecast", data)["test"]
+        series = load_splits(pipeline.config.task, data)["test"]
     if args.future:
         from seqlab.data.series import read_frame, with_future
 
         series = with_future(series, read_frame(Path(args.future)), args.horizon or data.horizon, data, args.future)
-    rows = pipeline.forecast(series, args.horizon)
+    rows = forecast(series, args.horizon)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -287,10 +263,9 @@ def cmd_transcribe(args) -> int:
 
     if args.beam < 1:
         raise UserError(f"--beam must be at least 1; got {args.beam}")
-    pipeline = load(args.run_dir)
-    pipeline.require_task("ctc", "seqlab transcribe")
+    transcribe = load(args.run_dir).verb("transcribe", "seqlab transcribe")
     records = [record for name in args.files for record in read_clips(Path(name), labelled=False)]
-    for record, transcript in zip(records, pipeline.transcribe(records, args.beam)):
+    for record, transcript in zip(records, transcribe(records, args.beam)):
         print(json.dumps({"path": record["audio"].clips[0], "transcript": transcript}, ensure_ascii=False))
     return 0
 
@@ -342,8 +317,7 @@ def cmd_chat(args) -> int:
     """Each line of standard input is a turn; each reply goes to standard output. `/reset` forgets."""
     from seqlab.pipeline import load
 
-    pipeline = load(args.run_dir)
-    pipeline.require_task("seq2seq", "chat")
+    reply = load(args.run_dir).verb("reply", "chat")
     settings = _decoding(args).check()
     interactive = sys.stdin.isatty()
     if interactive:
@@ -360,7 +334,7 @@ def cmd_chat(args) -> int:
             history = []
         elif text:
             history.append(text)
-            history.append(pipeline.reply(history, settings))
+            history.append(reply(history, settings))
             print(history[-1], flush=True)
 
 

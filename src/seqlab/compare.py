@@ -19,9 +19,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seqlab.config import ENCODERS, RunConfig
+from seqlab.config import RunConfig
 from seqlab.errors import UserError
 from seqlab.metrics import LOWER_IS_BETTER
+from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
 
 EQUAL = ("time", "params")  # what the encoders share besides the data: the wall-time budget, or also a parameter count
@@ -144,7 +145,7 @@ def _hidden_sizes(config: RunConfig, sizes: dict, encoders: list[str], equal: st
         return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
     target = parameters(encoders[0], base)
-    step = max(config.model.num_heads if "transformer" in encoders else 1, 2)
+    step = max(2, *(ENCODERS[e].width_multiple(config.model) for e in encoders))
     chosen = {}
     for encoder in encoders:
         low, high = step, 8 * base  # parameters grow with the width: bisect on multiples of `step`

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,9 +19,7 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TASKS = ("classify", "tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "ctc")
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
-ENCODERS = ("rnn", "lstm", "gru", "transformer")
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
 INPUTS = ("auto", "text", "series", "dna", "music", "melody", "audio")
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -99,7 +98,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    encoder: str = "lstm"  # rnn | lstm | gru | transformer
+    encoder: str = "lstm"  # rnn | lstm | gru | transformer | tcn, or a plug-in's (seqlab.registry.ENCODERS)
     embed_dim: int = 128
     hidden_size: int = 256  # per direction for recurrent encoders; the width of a transformer
     num_layers: int = 2
@@ -152,9 +151,9 @@ class TrainConfig:
 @dataclass
 class RunConfig:
     task: str = "classify"
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=lambda: section_types()["data"]())
+    model: ModelConfig = field(default_factory=lambda: section_types()["model"]())
+    train: TrainConfig = field(default_factory=lambda: section_types()["train"]())
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,9 +196,13 @@ class RunConfig:
         raise UserError(f"unknown config key '{key}'{_suggest(key)}")
 
     def resolved(self) -> RunConfig:
-        """Check choices and fill the task-dependent defaults."""
-        _choice("task", self.task, TASKS)
-        _choice("model.encoder", self.model.encoder, ENCODERS)
+        """Check choices and fill the task-dependent defaults; the task and the encoder family check
+        their own settings."""
+        from seqlab.registry import ENCODERS, TASKS
+
+        _choice("task", self.task, TASKS.names())
+        _choice("model.encoder", self.model.encoder, ENCODERS.names())
+        task, encoder = TASKS[self.task], ENCODERS[self.model.encoder]
         _choice("data.tokenizer", self.data.tokenizer, TOKENIZERS)
         _choice("train.precision", self.train.precision, PRECISIONS)
         _choice("model.positions", self.model.positions, ("learned", "sinusoidal"))
@@ -227,21 +230,12 @@ class RunConfig:
             from seqlab.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 
             _choice("train.monitor", self.train.monitor, LOWER_IS_BETTER + HIGHER_IS_BETTER)
-        if self.task == "anomaly":
-            if self.data.horizon == DataConfig.horizon:
-                self.data.horizon = 1
-            elif self.data.horizon != 1:
-                raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
         if self.data.tokenizer == "auto":
-            self.data.tokenizer = ("nucleotide" if self.data.input == "dna" and self.task != "tag" else
-                                   "word" if self.data.input == "melody" else
-                                   {"lm": "char", "seq2seq": "bpe"}.get(self.task, "word"))
-        if self.model.bidirectional is None:
-            self.model.bidirectional = self.task != "lm"
-        if self.task == "lm" and self.model.bidirectional:
-            raise UserError("model.bidirectional=true cannot predict the next token; use false for task lm")
-        if self.task == "tag" and self.data.tokenizer != "word":
-            raise UserError("task tag labels whole words: use data.tokenizer=word (char features: model.char_dim=50)")
+            own = {"dna": "nucleotide", "melody": "word"}.get(self.data.input)
+            self.data.tokenizer = own if own in task.tokenizers else task.default_tokenizer
+        task.check_config(self)
+        if encoder.check is not None:
+            encoder.check(self.model)
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
                     "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
                     "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns",
@@ -250,8 +244,6 @@ class RunConfig:
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
-        if self.task == "ctc" and self.data.input not in ("auto", "audio"):
-            raise UserError(f"task ctc transcribes audio; data.input={self.data.input} cannot be transcribed")
         if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
             raise UserError(f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})")
         if not 0 <= self.train.ema < 1:
@@ -260,13 +252,6 @@ class RunConfig:
             raise UserError(f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}")
         if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:
             raise UserError("data.pitch_low and data.pitch_high must be MIDI pitches (0-127), low first")
-        if self.model.strategy == "autoregressive" and (self.model.ar_step < 1 or self.data.horizon % self.model.ar_step):
-            raise UserError(f"model.ar_step ({self.model.ar_step}) must divide data.horizon ({self.data.horizon})")
-        if self.model.encoder == "transformer" and self.model.hidden_size % self.model.num_heads:
-            raise UserError(
-                f"model.hidden_size ({self.model.hidden_size}) must be divisible by model.num_heads "
-                f"({self.model.num_heads})"
-            )
         return self
 
     def to_yaml(self) -> str:
@@ -276,6 +261,34 @@ class RunConfig:
 
 
 _SECTIONS = ("data", "model", "train")
+
+
+@functools.cache
+def section_types() -> dict[str, type]:
+    """Each section's dataclass: seqlab's own keys, then the keys that registered parts declare (an
+    encoder family's `settings` join `model.`, a task's `settings` the sections they name)."""
+    from seqlab.registry import ENCODERS, TASKS
+
+    declared: dict[str, list[tuple[str, type]]] = {section: [] for section in _SECTIONS}
+    for name, spec in ENCODERS.items():
+        if spec.settings is not None:
+            declared["model"].append((f"encoder {name}", spec.settings))
+    for name, task in TASKS.items():
+        for section, settings in task.settings.items():
+            declared[section].append((f"task {name}", settings))
+    types_ = {}
+    for section, base in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+        known = {f.name: "seqlab" for f in dataclasses.fields(base)}
+        for owner, settings in declared[section]:
+            for f in dataclasses.fields(settings):
+                if f.name in known:
+                    raise UserError(f"{owner} declares the config key '{section}.{f.name}', which {known[f.name]} "
+                                    "already has; a part's own keys need names of their own")
+                known[f.name] = owner
+        extras = tuple(dict.fromkeys(settings for _, settings in declared[section]))
+        types_[section] = (dataclasses.make_dataclass(base.__name__, [], bases=(*reversed(extras), base))
+                           if extras else base)
+    return types_
 
 
 def points_per_pass(config: RunConfig) -> int:

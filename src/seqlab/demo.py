@@ -152,7 +152,7 @@ def _first_test_prediction(pipeline, record: dict) -> str:
 def _compare(console, out: Path) -> dict | None:
     """`seqlab compare` on the COMPARE data set, or None where its package is missing."""
     from seqlab.compare import compare
-    from seqlab.config import ENCODERS
+    from seqlab.registry import ENCODERS
     from seqlab.errors import UserError
 
     task, dataset, settings, seeds, minutes = COMPARE

@@ -2,9 +2,9 @@
 
 Greedy (temperature 0), sampling (temperature, top-k, top-p) and, for sequence to sequence, beam
 search (beam size, length penalty, early stop once a source has `num_beams` ended hypotheses), all
-batched. The state travels between steps (an RNN's hidden state, a transformer's KV cache), so each
-new token costs one step, not a pass over the whole prefix. `use_cache=False` recomputes the prefix
-every step; it exists to check the cache and to measure what it saves.
+batched. The state travels between steps (an RNN's hidden state, a transformer's KV cache, a TCN's
+past frames), so each new token costs one step, not a pass over the whole prefix. `use_cache=False`
+recomputes the prefix every step; it exists to check the cache and to measure what it saves.
 """
 
 from __future__ import annotations
@@ -76,38 +76,31 @@ def next_token(logits: torch.Tensor, settings: GenerationConfig, generator: torc
 def generate(model, prompt: torch.Tensor, settings: GenerationConfig, autocast, context: int | None) -> torch.Tensor:
     """Continue each row of `prompt` (B, T) by `max_new_tokens` tokens; returns only the new ones.
 
-    `context`: the most positions the model can attend to (learned positions), or None.
+    `context`: the most positions the model can see (an encoder with `bounded_context`), or None.
     """
     model.eval()
     prompt = prompt.to(device_of(model))
     generator = torch.Generator(prompt.device).manual_seed(settings.seed) if settings.seed is not None else None
     tokens = prompt
-    state = None
+    state, seen = None, 0  # seen: the positions the state holds
     feed = prompt if context is None else prompt[:, -context:]
     new = []
     for _ in range(settings.max_new_tokens):
         if not settings.use_cache:
-            state = None
+            state, seen = None, 0
             feed = tokens if context is None else tokens[:, -context:]
-        elif context is not None and state is not None and _cached(state) + feed.shape[1] > context:
-            state = None  # the cache is full: start again from the last half-context of tokens
+        elif context is not None and seen + feed.shape[1] > context:
+            state, seen = None, 0  # the context is full: start again from the last half-context of tokens
             feed = tokens[:, -(context // 2):]
         batch = Batch(inputs=feed, mask=torch.ones_like(feed, dtype=torch.bool))
         with autocast():
             out = model(batch, state)
-        state = out.state
+        state, seen = out.state, seen + feed.shape[1]
         token = next_token(out.logits[:, -1], settings, generator)  # (B,)
         new.append(token)
         tokens = torch.cat([tokens, token[:, None]], dim=1)
         feed = token[:, None]
     return torch.stack(new, dim=1) if new else prompt[:, :0]
-
-
-def _cached(state) -> int:
-    """Positions held in a transformer KV cache; 0 for recurrent state, which has no limit."""
-    if isinstance(state, list):
-        return state[0][0].shape[2]
-    return 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -20,15 +21,11 @@ import torch
 from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data import audio as audio_io
-from seqlab.data import music as music_io
-from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
-from seqlab.data.text import SPECIAL_TOKENS
-from seqlab.data.series import future_timestamps
-from seqlab.encoders.recurrent import CELLS
 from seqlab.errors import UserError
-from seqlab.generation import GenerationConfig, generate
+from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
+from seqlab.registry import ENCODERS, TASKS
 from seqlab.tasks import Task, task_type
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes, autocast_factory, pick_device, use_bf16
@@ -50,157 +47,54 @@ class Pipeline:
     def autocast(self):
         return autocast_factory(torch.device("cpu"), self.bf16)
 
+    @property
+    def batch_size(self) -> int:
+        return self.config.train.batch_size
+
     # -- use ----------------------------------------------------------------------------------
 
     def predict(self, records: list) -> list:
-        """Classify: per record the label (or labels) and the probability of each label.
-        Tag: per record the list of tags."""
-        if self.config.task == "lm":
-            raise UserError("a language model generates text: use generate")
-        if self.config.task == "ctc":
-            return self.transcribe(records)
-        records = audio_io.featurize(records, self.config.data)
-        if self.config.data.input == "dna" and self.config.task == "classify":
-            from seqlab.data.dna import clean_all
-
-            texts = clean_all([r["text"] for r in records], self.config.data.ambiguous, "sequence")
-            records = [{**r, "text": t} for r, t in zip(records, texts)]
-        if self.config.task == "forecast":
-            return self.forecast(records)
-        if self.config.task == "anomaly":
-            return self.task.detect(self.model, records, self.config.train.batch_size, self.autocast)
-        if self.config.task == "seq2seq":
-            return self.translate([r["source"] for r in records])
-        if self.config.task == "extract":
-            examples = self.task.encode(records, with_targets=False)
-            return self.task.summarize(self.model, examples, self.config.train.batch_size, self.autocast)
-        examples = self.task.encode(records, with_targets=False)
-        outputs, _ = self.task.run(self.model, examples, self.config.train.batch_size, self.autocast)
-        results = [outputs[i] for i in range(len(examples))]
-        if self.config.task == "tag":
-            return results
-        labels = self.task.labels
-        if self.config.data.multi_label:
-            return [{"labels": [l for l, p in zip(labels, probs) if p > 0.5],
-                     "probabilities": dict(zip(labels, probs))} for probs in results]
-        return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
-                 "probabilities": dict(zip(labels, probs))} for probs in results]
-
-    def forecast(self, series: list, horizon: int | None = None) -> list[dict]:
-        """The next `horizon` points (at most the trained horizon) after the end of every series: one
-        row per series and step, with the point forecast and any quantiles."""
-        trained = self.config.data.horizon
-        horizon = horizon or trained
-        if not 1 <= horizon <= trained:
-            raise UserError(f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}")
-        import pandas as pd
-
-        windows = self.task.encode(series, with_targets=False)
-        values, _ = self.task.forecast(self.model, windows, self.config.train.batch_size, self.autocast)
-        quantiles = self.model.head.quantiles.tolist()
-        point = self.model.head.point(torch.from_numpy(values)).numpy()  # (S, h)
-        rows = []
-        for s, path, forecast in zip(series, point, values):
-            stamps = (pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
-                      if s.timestamps is not None else range(len(s), len(s) + horizon))
-            for step in range(horizon):
-                row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(path[step])}
-                row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
-                rows.append(row)
-        return rows
-
-    def evaluate_baselines(self, series: list, names: list[str]) -> dict[str, dict[str, float]]:
-        """The metrics of the model (`"model"`) and of statsforecast baselines on the last horizon of
-        every series: one forecast origin per series, as in M4, each method seeing only the points
-        before it."""
-        from seqlab.baselines import forecast_baselines
-
-        if self.config.task != "forecast":
-            raise UserError("baselines are for forecasting runs")
-        d = self.config.data
-        last = [s.head(len(s), start=len(s) - d.horizon) for s in series]
-        windows = self.task.encode(last)
-        forecasts = forecast_baselines(last, d.horizon, d.season, names)
-        return {"model": self.evaluate(last),
-                **{name: self.task.judge(windows, values[..., None], []) for name, values in forecasts.items()}}
-
-    @torch.no_grad()
-    def tag_marginals(self, records: list) -> list[list[dict[str, float]]]:
-        """Per record, per word, the probability of each tag (CRF marginals when there is a CRF)."""
-        examples = self.task.encode(records, with_targets=False)
-        results: dict[int, list] = {}
-        for indices, batch in self.task.batches(examples, self.config.train.batch_size):
-            with self.autocast():
-                logits = self.model(batch).logits  # (B, T, K)
-            crf = self.model.head.crf
-            probs = crf.marginals(logits, batch.mask) if crf is not None else logits.float().softmax(-1)
-            for i, row, n in zip(indices, probs.tolist(), batch.lengths.tolist()):
-                results[i] = [dict(zip(self.task.labels, p)) for p in row[:n]]
-        return [results[i] for i in range(len(examples))]
-
-    @torch.no_grad()
-    def next_token_probabilities(self, prefixes: list[str]) -> list[dict[str, float]]:
-        """For each prefix, the language model's distribution of the next token."""
-        tokenizer = self.task.tokenizer
-        vocab = {i: t for t, i in tokenizer.backend.get_vocab().items()}
-        results = []
-        for prefix in prefixes:
-            ids = tokenizer.encode(prefix or "\n")[-self.config.data.block_size :]
-            batch = Batch(inputs=torch.tensor([ids]), mask=torch.ones(1, len(ids), dtype=torch.bool))
-            with self.autocast():
-                logits = self.model(batch).logits[0, -1]  # (V,)
-            probs = logits.float().softmax(-1).tolist()
-            results.append({tokenizer.decode([i]) if tokenizer.kind == "bpe" else vocab[i]: p
-                            for i, p in enumerate(probs) if i >= len(SPECIAL_TOKENS)})
-        return results
+        """What the model makes of every record: a label and its probabilities, tags, a translation,
+        a transcript, a forecast … as its task predicts."""
+        return self.task.predict(self, prepare(self.config, records))
 
     def evaluate(self, records: list, decoding: GenerationConfig | None = None) -> dict[str, float]:
-        """The task's metrics on labelled records; `decoding`: how a seq2seq model decodes (greedy by default)."""
-        examples = self.task.encode(audio_io.featurize(records, self.config.data))
-        if decoding is not None:
-            self.require_task("seq2seq", "decoding settings")
-            return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast,
-                                      decoding.check())
-        return self.task.evaluate(self.model, examples, self.config.train.batch_size, self.autocast)
+        """The task's metrics on labelled records; `decoding`: how a model that writes text decodes
+        (greedy by default)."""
+        examples = self.task.encode(prepare(self.config, records))
+        if decoding is None:
+            return self.task.evaluate(self.model, examples, self.batch_size, self.autocast)
+        if not self.task.decodes:
+            raise UserError(f"decoding settings are for models that write text; this run is task {self.config.task}")
+        return self.task.evaluate(self.model, examples, self.batch_size, self.autocast, decoding.check())
 
-    def translate(self, sources: list[str], decoding: GenerationConfig | None = None) -> list[str]:
-        """The target a seq2seq model writes for every source text (greedy unless `decoding` says otherwise)."""
-        self.require_task("seq2seq", "translate")
-        examples = self.task.encode([{"source": s} for s in sources], with_targets=False)
-        settings = (decoding or GenerationConfig(temperature=0.0)).check()
-        return self.task.translate(self.model, examples, self.config.train.batch_size, self.autocast, settings)
+    def __getattr__(self, name: str):
+        """The task's own verbs (translate, generate, forecast, transcribe …) as methods of the pipeline."""
+        if name.startswith("_") or "task" not in self.__dict__:
+            raise AttributeError(name)
+        return self.verb(name)
 
-    def transcribe(self, records: list, beam: int = 1) -> list[str]:
-        """The transcript a recognition model hears in every record (`{"audio": Utterance}` or
-        `{"values": frames}`): best path (`beam` 1) or prefix beam search."""
-        self.require_task("ctc", "transcribe")
-        examples = self.task.encode(audio_io.featurize(records, self.config.data), with_targets=False)
-        return self.task.transcribe(self.model, examples, self.config.train.batch_size, self.autocast, beam)
+    def verb(self, name: str, what: str | None = None):
+        """The task's verb `name`, bound to this pipeline. A UserError, naming `what` (the verb, or the
+        command that needs it), where this run's task does not offer it."""
+        if name in self.task.verbs:
+            return functools.partial(getattr(self.task, name), self)
+        offered_by = [task_name for task_name, task_class in TASKS.items() if name in task_class.verbs]
+        if not offered_by:
+            raise AttributeError(f"a {self.config.task} pipeline has no attribute '{name}'")
+        raise UserError(f"{what or name} needs a model of task {' or '.join(offered_by)}; "
+                        f"this run is task {self.config.task}")
 
-    def reply(self, history: list[str], decoding: GenerationConfig | None = None) -> str:
-        """A dialogue model's next turn after `history` (the turns so far, the user's last)."""
-        from seqlab.tasks.seq2seq import reply_source
 
-        return self.translate([reply_source(history, self.config.data.context_turns)], decoding)[0]
+def prepare(config: RunConfig, records: list) -> list:
+    """Records as the task reads them: audio turned into frames, DNA cleaned of what the run refuses."""
+    records = audio_io.featurize(records, config.data)
+    if config.data.input == "dna" and config.task == "classify":
+        from seqlab.data.dna import clean_all
 
-    def require_task(self, task: str, what: str) -> None:
-        if self.config.task != task:
-            raise UserError(f"{what} needs a {task} model; this run is task {self.config.task}")
-
-    def generate(self, prompt: str, settings: GenerationConfig | None = None, num_samples: int = 1) -> list[str]:
-        if self.config.task != "lm":
-            raise UserError(f"generate needs a language model; this run is task {self.config.task}")
-        settings = (settings or GenerationConfig()).check()
-        if settings.num_beams > 1:
-            raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
-        start = music_io.END if self.config.data.input == "melody" else "\n"  # what a tune or a line follows
-        ids = self.task.tokenizer.encode(prompt or start)
-        if not ids:
-            raise UserError(f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt")
-        prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
-        context = self.config.data.block_size if self.config.model.encoder == "transformer" else None
-        new = generate(self.model, prompt_ids, settings, self.autocast, context)
-        return [self.task.tokenizer.continuation(ids, row) for row in new.tolist()]
+        texts = clean_all([r["text"] for r in records], config.data.ambiguous, "sequence")
+        records = [{**r, "text": t} for r, t in zip(records, texts)]
+    return records
 
 
 def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,
@@ -246,7 +140,7 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")
 
-    bf16 = use_bf16(t.precision, device, recurrent=config.model.encoder in CELLS)
+    bf16 = use_bf16(t.precision, device, recurrent=ENCODERS[config.model.encoder].recurrent)
     autocast = autocast_factory(device, bf16)
     if processes.main:
         out.mkdir(parents=True, exist_ok=True)

@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 
 from seqlab.compare import threads
-from seqlab.config import ENCODERS, RunConfig
+from seqlab.config import RunConfig
 from seqlab.errors import UserError
 from seqlab.metrics import LOWER_IS_BETTER
+from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
 
 HIDDEN_SIZES = (64, 128, 256, 512)
@@ -130,12 +131,11 @@ def _suggested(config: RunConfig, trial) -> RunConfig:
     run = copy.deepcopy(config)
     m = run.model
     m.encoder = trial.suggest_categorical("encoder", list(ENCODERS))
-    m.hidden_size = trial.suggest_categorical("hidden_size", list(HIDDEN_SIZES))
+    multiple = ENCODERS[m.encoder].width_multiple(m)  # e.g. a transformer's heads share its width
+    m.hidden_size = round(trial.suggest_categorical("hidden_size", list(HIDDEN_SIZES)) / multiple) * multiple
     m.num_layers = trial.suggest_categorical("num_layers", list(LAYERS))
     m.dropout = trial.suggest_float("dropout", *DROPOUT)
     run.train.lr = trial.suggest_float("lr", *LR, log=True)
-    if m.encoder == "transformer":
-        m.num_heads = math.gcd(m.hidden_size, m.num_heads) or 1
     return run
 
 

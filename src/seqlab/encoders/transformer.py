@@ -1,4 +1,5 @@
-"""Transformer encoder: pre-norm blocks, learned or sinusoidal positions, causal or bidirectional.
+"""Transformer encoder and decoder: pre-norm blocks, learned or sinusoidal positions, causal or
+bidirectional; the decoder adds cross-attention over the encoder's states.
 
 Attention runs on `scaled_dot_product_attention`, or written out where that is faster (short inputs
 on a CPU in bf16). In causal mode the encoder keeps a KV cache, so generation feeds one new token per
@@ -8,12 +9,14 @@ step instead of the whole prefix.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.encoders import EncoderOutput
+from seqlab.encoders import DecoderState, EncoderOutput, EncoderSpec
+from seqlab.errors import UserError
 from seqlab.modules.pooling import last_pool, mean_pool
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (B, heads, S, head_dim)
@@ -154,3 +157,105 @@ def _normal(module: nn.Module) -> None:
         nn.init.normal_(module.weight, std=0.02)
     if isinstance(module, nn.Linear) and module.bias is not None:
         nn.init.zeros_(module.bias)
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, dim: int, num_heads: int, dropout: float):
+        super().__init__()
+        self.num_heads = num_heads
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def memory_kv(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        B, S, D = memory.shape
+        k, v = self.kv(memory).view(B, S, 2, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
+        return k, v  # each (B, heads, S, head_dim)
+
+    def forward(self, x: torch.Tensor, kv, mask: torch.Tensor, need_weights: bool):
+        B, T, D = x.shape
+        q = self.q(x).view(B, T, self.num_heads, D // self.num_heads).transpose(1, 2)  # (B, heads, T, head_dim)
+        k, v = kv
+        key_mask = mask[:, None, None, :]  # (B, 1, 1, S)
+        y = dot_product_attention(q, k, v, key_mask, False, self.dropout if self.training else 0.0)
+        weights = None
+        if need_weights:  # averaged over heads, for attention plots
+            scores = (q @ k.transpose(-1, -2)).float() / (D // self.num_heads) ** 0.5
+            weights = scores.masked_fill(~key_mask, float("-inf")).softmax(-1).mean(1)  # (B, T, S)
+        return self.proj(y.transpose(1, 2).reshape(B, T, D)), weights
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int, ff_mult: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, num_heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.cross = CrossAttention(dim, num_heads, dropout)
+        self.norm3 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Linear(ff_mult * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, memory_kv, mask, cache, need_weights: bool):
+        attended, cache = self.attn(self.norm1(x), None, True, cache)
+        x = x + self.dropout(attended)
+        crossed, weights = self.cross(self.norm2(x), memory_kv, mask, need_weights)
+        x = x + self.dropout(crossed)
+        x = x + self.dropout(self.mlp(self.norm3(x)))
+        return x, cache, weights
+
+
+class TransformerDecoder(nn.Module):
+    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, num_heads: int, ff_mult: int = 4,
+                 dropout: float = 0.1, max_len: int = 512, positions: str = "learned"):
+        super().__init__()
+        self.hidden_size, self.max_len = hidden_size, max_len
+        self.in_proj = nn.Linear(input_dim, hidden_size) if input_dim != hidden_size else nn.Identity()
+        self.positions = nn.Embedding(max_len, hidden_size) if positions == "learned" else None
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(DecoderBlock(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(hidden_size)
+        self.out_dim = hidden_size
+        init_weights(self, num_layers)
+
+    def start(self, encoded: EncoderOutput, mask: torch.Tensor) -> DecoderState:
+        keys = [block.cross.memory_kv(encoded.hidden) for block in self.blocks]
+        return DecoderState(encoded.hidden, mask, keys, None)
+
+    def forward(self, x: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
+        T = x.shape[1]
+        if self.positions is not None and state.positions + T > self.max_len:
+            raise ValueError(f"target of {state.positions + T} positions exceeds the model's {self.max_len}")
+        x = self.dropout(self.in_proj(x) + position_vectors(self.positions, state.positions, T, self.hidden_size,
+                                                            x.device))  # (B, T, H)
+        cache, weights = [], None
+        for i, block in enumerate(self.blocks):
+            last = i == len(self.blocks) - 1
+            x, layer_cache, weights = block(x, state.keys[i], state.mask, state.cache[i] if state.cache else None,
+                                            need_weights=last and not self.training)
+            cache.append(layer_cache)
+        return self.norm(x), replace(state, cache=cache, positions=state.positions + T, attention=weights)
+
+
+def build_encoder(m, input_dim: int, max_len: int, causal: bool) -> TransformerEncoder:
+    return TransformerEncoder(input_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
+                              max_len=max_len, positions=m.positions, causal=causal)
+
+
+def build_decoder(m, memory_dim: int, max_len: int) -> TransformerDecoder:
+    return TransformerDecoder(m.embed_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
+                              max_len=max_len, positions=m.positions)
+
+
+def check(m) -> None:
+    if m.hidden_size % m.num_heads:
+        raise UserError(f"model.hidden_size ({m.hidden_size}) must be divisible by model.num_heads ({m.num_heads})")
+
+
+# A token embedding that feeds a transformer starts small (std 0.02, as GPT-2's): its layer norms rescale
+# what it reads. A recurrent net's gates read it unnormalised and keep PyTorch's N(0, 1): started at 0.02,
+# a GRU translating Multi30k reached validation BLEU 1.9 after two epochs; at N(0, 1), 23 after one.
+TRANSFORMER = EncoderSpec("transformer", build_encoder, build_decoder, cache="keys and values of every layer",
+                          bounded_context=True, token_embedding_std=0.02, check=check,
+                          width_multiple=lambda m: m.num_heads)

@@ -7,8 +7,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from seqlab.data.batch import IGNORE_INDEX, Batch
-from seqlab.encoders import EncoderOutput
+from seqlab.encoders import EncoderOutput, EncoderSpec
 from seqlab.heads import HeadOutput, mean_of_softmax
+
+
+def init_token_embedding(embed: nn.Embedding, encoder: EncoderSpec) -> None:
+    """The token embedding of a model that writes tokens (lm, seq2seq), which may also produce its
+    logits, started as the encoder family asks (`EncoderSpec.token_embedding_std`)."""
+    if encoder.token_embedding_std is not None:
+        nn.init.normal_(embed.weight, std=encoder.token_embedding_std)
 
 
 class TokenOutput(nn.Module):

@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from seqlab.data.batch import Batch
-from seqlab.decoders import DecoderState
-from seqlab.encoders import EncoderOutput
+from seqlab.encoders import DecoderState, EncoderOutput
 from seqlab.heads import HeadOutput
 from seqlab.heads.lm import TokenOutput, token_loss
 

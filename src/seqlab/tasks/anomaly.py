@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from seqlab import metrics
+from seqlab.config import DataConfig, RunConfig
 from seqlab.data.series import Series
 from seqlab.errors import UserError
 from seqlab.heads.forecast import median_index
@@ -27,10 +28,20 @@ from seqlab.tasks.forecast import ForecastTask, Windows
 class AnomalyTask(ForecastTask):
     name = "anomaly"
     judged_stride = 1  # every point of a judged part gets a score
+    verbs = ()
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """One-step-ahead forecasts: data.horizon is 1."""
+        if config.data.horizon == DataConfig.horizon:
+            config.data.horizon = 1
+        elif config.data.horizon != 1:
+            raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
+        super().check_config(config)
 
     def errors(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
         """(M,) for each window's first forecast point: |truth - forecast| on the standardised scale."""
-        forecasts, _ = self.forecast(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
+        forecasts, _ = self.forecast_windows(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = windows.values[windows.starts + self.config.data.lookback].numpy()
         predicted = self.to_scaled(forecasts[:, 0, median_index(model.head.quantiles.tolist())], mean, spread)
@@ -84,6 +95,16 @@ class AnomalyTask(ForecastTask):
                 "scores": scores.tolist(),
                 "labels": None if windows.labels is None else windows.labels[owned.numpy()].astype(int).tolist(),
                 "threshold": self.stats["threshold"]}
+
+    def predict(self, pipeline, records: list[Series]) -> list[dict]:
+        return self.detect(pipeline.model, records, pipeline.batch_size, pipeline.autocast)
+
+    def records_from_texts(self, texts: list[str]) -> list:
+        raise UserError("anomaly detection reads series: give --data FILE")
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        """A row per scored point, not per record."""
+        yield from self.predict(pipeline, records)
 
     def detect(self, model, series: list[Series], batch_size: int, autocast) -> list[dict]:
         """A row per point with a full lookback before it: its score and whether it is flagged."""

@@ -1,4 +1,6 @@
-"""The `Task` contract: what turns records into batches and model outputs into predictions and metrics."""
+"""The `Task` contract: everything particular to a task. Its config checks, the input adapter and head
+it builds around any encoder, how records become batches and outputs become predictions, the verbs it
+offers its users and the metrics that judge it. `seqlab.registry.TASKS` names every task."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch, length_buckets
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
+from seqlab.encoders import EncoderSpec
 from seqlab.heads import mean_loss
+from seqlab.modules.adapters import FeatureAdapter, TokenAdapter
 from seqlab.training.hardware import device_of
 
 
@@ -23,6 +28,12 @@ class Task:
     files = ("tokenizer.json",)  # what `save` writes to the run directory and `load` needs
     primary_metric = ""  # the validation metric for early stopping and the best checkpoint
     higher_is_better = True
+    causal = False  # the encoder sees only the past: the task predicts what comes next
+    tokenizers: tuple[str, ...] = ("char", "word", "bpe", "nucleotide", "kmer")  # the data.tokenizer it takes
+    default_tokenizer = "word"  # data.tokenizer=auto, unless the input kind has its own
+    verbs: tuple[str, ...] = ()  # what a trained pipeline of this task offers beside predict and evaluate
+    decodes = False  # evaluate and predict take decoding settings (`GenerationConfig`)
+    settings: dict[str, type] = {}  # config section → a dataclass of the task's own keys in it
 
     def __init__(self, config: RunConfig, tokenizer: TextTokenizer | None = None,
                  labels: list[str] | None = None, chars: TextTokenizer | None = None):
@@ -30,6 +41,38 @@ class Task:
         self.tokenizer = tokenizer
         self.labels = labels or []
         self.chars = chars
+
+    # -- configuration and model -------------------------------------------------------------
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """Refuse settings the task cannot use (UserError); fill the defaults that depend on it."""
+        if config.model.bidirectional is None:
+            config.model.bidirectional = not cls.causal
+        if cls.causal and config.model.bidirectional:
+            raise UserError(f"model.bidirectional=true cannot predict what comes next; use false for task {cls.name}")
+        if config.data.tokenizer not in ("auto", *cls.tokenizers):
+            raise UserError(f"task {cls.name} takes data.tokenizer={' or '.join(cls.tokenizers)}; "
+                            f"got {config.data.tokenizer}")
+
+    @classmethod
+    def build_adapter(cls, config: RunConfig, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
+        """What turns a batch into vectors (B, T, D): float features, or token embeddings."""
+        m = config.model
+        if sizes.get("num_features"):
+            return FeatureAdapter(sizes["num_features"], m.embed_dim, m.dropout)
+        return TokenAdapter(sizes["vocab_size"], m.embed_dim, m.dropout, num_chars=sizes.get("num_chars", 0),
+                            char_dim=m.char_dim, char_filters=m.char_filters)
+
+    @classmethod
+    def context_length(cls, config: RunConfig, adapter: nn.Module) -> int:
+        """The most positions the encoder reads at once."""
+        return config.data.max_length
+
+    @classmethod
+    def build_head(cls, config: RunConfig, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        raise NotImplementedError
 
     # -- vocabularies -------------------------------------------------------------------------
 
@@ -103,6 +146,21 @@ class Task:
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         raise NotImplementedError
+
+    def predict(self, pipeline, records: list) -> list:
+        """Per record, what the trained `pipeline` makes of it: here, the decoded outputs of `run`."""
+        examples = self.encode(records, with_targets=False)
+        outputs, _ = self.run(pipeline.model, examples, pipeline.batch_size, pipeline.autocast)
+        return [outputs[i] for i in range(len(examples))]
+
+    def records_from_texts(self, texts: list[str]) -> list:
+        """The records that `seqlab predict --text` makes of typed texts."""
+        return [{"text": t} for t in texts]
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        """The JSON lines `seqlab predict` prints: one per record, beside the record's own identity."""
+        for record, result in zip(records, pipeline.predict(records)):
+            yield {"path": record["audio"].clips[0], **result} if "audio" in record else result
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         raise NotImplementedError

@@ -13,12 +13,16 @@ import warnings
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.pairs import extractive_labels, split_sentences
 from seqlab.data.text import UNK, TextTokenizer
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
+from seqlab.heads.tag import TagHead
+from seqlab.modules.adapters import SentenceAdapter
 from seqlab.tasks.base import Task, padding_mask
 
 LABELS = ["other", "summary"]
@@ -94,6 +98,25 @@ class ExtractTask(Task):
 
     def summary_size(self, sentences: int) -> int:
         return max(1, round(self.share * sentences))
+
+    @classmethod
+    def build_adapter(cls, config, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
+        """Sentences are encoded, then the document: the same encoder family at both levels."""
+        m = config.model
+        words = encoder.build(m, m.embed_dim, config.data.sentence_length, False)
+        return SentenceAdapter(sizes["vocab_size"], m.embed_dim, words, m.dropout)
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
+
+    def predict(self, pipeline, records: list) -> list[dict]:
+        examples = self.encode(records, with_targets=False)
+        return self.summarize(pipeline.model, examples, pipeline.batch_size, pipeline.autocast)
+
+    def records_from_texts(self, texts: list[str]) -> list[dict]:
+        return [{"source": t} for t in texts]
 
     def summarize(self, model, examples: list, batch_size: int, autocast) -> list[dict]:
         """Per document: the chosen sentences' indices, in document order, and the summary they make."""

@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from seqlab import metrics
 from seqlab.config import RunConfig, points_per_pass
 from seqlab.data.batch import Batch
 from seqlab.data.series import Series, calendar_features, future_timestamps
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
-from seqlab.heads.forecast import median_index
-from seqlab.modules.adapters import patch_count
+from seqlab.heads.forecast import ForecastHead, median_index
+from seqlab.modules.adapters import PatchAdapter, patch_count
 from seqlab.tasks.base import Task
 
 _EPS = 1e-5
@@ -53,6 +55,31 @@ class ForecastTask(Task):
     judged_stride: int | None = None  # origins of judged windows this far apart (None: data.eval_stride)
     primary_metric = "loss"
     higher_is_better = False
+    verbs = ("forecast", "evaluate_baselines")
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        super().check_config(config)
+        m = config.model
+        if m.strategy == "autoregressive" and (m.ar_step < 1 or config.data.horizon % m.ar_step):
+            raise UserError(f"model.ar_step ({config.model.ar_step}) must divide data.horizon ({config.data.horizon})")
+
+    @classmethod
+    def build_adapter(cls, config: RunConfig, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
+        """Patches of the lookback window (PatchTST's input), each with its features."""
+        m, d = config.model, config.data
+        return PatchAdapter(sizes["num_features"], d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout)
+
+    @classmethod
+    def context_length(cls, config: RunConfig, adapter: nn.Module) -> int:
+        return adapter.num_patches
+
+    @classmethod
+    def build_head(cls, config: RunConfig, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        m = config.model
+        return ForecastHead(encoder_dim, adapter.num_patches, points_per_pass(config), sizes.get("num_future", 0),
+                            m.quantiles, m.loss, m.dropout)
 
     def __init__(self, config: RunConfig, stats: dict | None = None):
         super().__init__(config)
@@ -255,7 +282,7 @@ class ForecastTask(Task):
     # -- use ----------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def forecast(self, model, windows: Windows, batch_size: int, autocast) -> tuple[np.ndarray, float]:
+    def forecast_windows(self, model, windows: Windows, batch_size: int, autocast) -> tuple[np.ndarray, float]:
         """(M, h, Q) forecasts of every window on the series' own scale, and the mean loss."""
         model.eval()
         L, h = self.config.data.lookback, self.config.data.horizon
@@ -277,7 +304,7 @@ class ForecastTask(Task):
         return unscaled, (mean_loss(loss_sum, count) if count else float("nan"))
 
     def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
-        forecasts, loss = self.forecast(model, windows, batch_size, autocast)
+        forecasts, loss = self.forecast_windows(model, windows, batch_size, autocast)
         return {**self.judge(windows, forecasts, model.head.quantiles.tolist()), "loss": loss}
 
     def artifacts(self, model, held_out: Windows, batch_size: int, autocast) -> dict[str, object]:
@@ -290,7 +317,7 @@ class ForecastTask(Task):
         chosen = [int((windows.series == s).nonzero()[-1, 0]) for s in windows.series.unique()[:count].tolist()]
         picked = dataclasses.replace(windows, starts=windows.starts[chosen], series=windows.series[chosen],
                                      origins=windows.origins[chosen], labels=None)
-        forecasts, _ = self.forecast(model, picked, len(chosen), autocast)  # (n, h, Q)
+        forecasts, _ = self.forecast_windows(model, picked, len(chosen), autocast)  # (n, h, Q)
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
         observed = self.from_scaled(picked.values[span].numpy(), mean[:, None], spread[:, None])
@@ -299,6 +326,52 @@ class ForecastTask(Task):
                  "forecast": forecasts[i, :, point].tolist(), "low": forecasts[i, :, 0].tolist(),
                  "high": forecasts[i, :, -1].tolist()}
                 for i, (s, o) in enumerate(zip(picked.series.tolist(), picked.origins.tolist()))]
+
+    def predict(self, pipeline, records: list[Series]) -> list[dict]:
+        return self.forecast(pipeline, records)
+
+    def records_from_texts(self, texts: list[str]) -> list:
+        raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        raise UserError("a forecaster predicts with: seqlab forecast RUN_DIR --data FILE")
+
+    def forecast(self, pipeline, series: list[Series], horizon: int | None = None) -> list[dict]:
+        """The next `horizon` points (at most the trained horizon) after the end of every series: one
+        row per series and step, with the point forecast and any quantiles."""
+        trained = self.config.data.horizon
+        horizon = horizon or trained
+        if not 1 <= horizon <= trained:
+            raise UserError(f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}")
+        import pandas as pd
+
+        windows = self.encode(series, with_targets=False)
+        values, _ = self.forecast_windows(pipeline.model, windows, pipeline.batch_size, pipeline.autocast)
+        head = pipeline.model.head
+        quantiles = head.quantiles.tolist()
+        point = head.point(torch.from_numpy(values)).numpy()  # (S, h)
+        rows = []
+        for s, path, forecast in zip(series, point, values):
+            stamps = (pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
+                      if s.timestamps is not None else range(len(s), len(s) + horizon))
+            for step in range(horizon):
+                row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(path[step])}
+                row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
+                rows.append(row)
+        return rows
+
+    def evaluate_baselines(self, pipeline, series: list[Series], names: list[str]) -> dict[str, dict[str, float]]:
+        """The metrics of the model (`"model"`) and of statsforecast baselines on the last horizon of
+        every series: one forecast origin per series, as in M4, each method seeing only the points
+        before it."""
+        from seqlab.baselines import forecast_baselines
+
+        d = self.config.data
+        last = [s.head(len(s), start=len(s) - d.horizon) for s in series]
+        windows = self.encode(last)
+        forecasts = forecast_baselines(last, d.horizon, d.season, names)
+        return {"model": pipeline.evaluate(last),
+                **{name: self.judge(windows, values[..., None], []) for name, values in forecasts.items()}}
 
     def judge(self, windows: Windows, forecasts: np.ndarray, quantiles: list[float]) -> dict[str, float]:
         """Metrics of (M, h, Q) forecasts of `windows` (quantiles: the Q levels, or [] for points)."""

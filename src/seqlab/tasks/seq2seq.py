@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from seqlab import metrics
-from seqlab.data.batch import IGNORE_INDEX, Batch, pad
+from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.text import BOS, EOS, TextTokenizer
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, decode
 from seqlab.heads import mean_loss
+from seqlab.heads.lm import init_token_embedding
+from seqlab.heads.seq2seq import Seq2SeqHead
+from seqlab.modules.adapters import TokenAdapter
 from seqlab.tasks.base import Task, padding_mask
 
 GREEDY = GenerationConfig(temperature=0.0)
@@ -25,6 +31,23 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     primary_metric = "loss"
     higher_is_better = False
+    default_tokenizer = "bpe"
+    verbs = ("translate", "reply")
+    decodes = True
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the target."""
+        m, d = config.model, config.data
+        assert isinstance(adapter, TokenAdapter)
+        if d.shared_vocab:
+            embed = adapter.embed
+        else:
+            embed = nn.Embedding(sizes["target_vocab_size"], m.embed_dim, padding_idx=PAD_ID)
+        decoder = encoder.build_decoder(m, encoder_dim, d.max_length + 1)  # [BOS] + max_length
+        init_token_embedding(embed, encoder)
+        return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)
 
     def __init__(self, config, tokenizer: TextTokenizer | None = None, labels=None, chars=None,
                  target_tokenizer: TextTokenizer | None = None):
@@ -104,8 +127,8 @@ class Seq2SeqTask(Task):
 
     # -- use ----------------------------------------------------------------------------------
 
-    def translate(self, model, examples: list, batch_size: int, autocast,
-                  settings: GenerationConfig = GREEDY) -> list[str]:
+    def decode_examples(self, model, examples: list, batch_size: int, autocast,
+                        settings: GenerationConfig = GREEDY) -> list[str]:
         """The decoded target of every example, in order."""
         outputs: dict[int, str] = {}
         for indices, batch in self.batches(examples, batch_size):
@@ -123,10 +146,30 @@ class Seq2SeqTask(Task):
             with autocast():
                 out = model(batch)
             loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
-        outputs = self.translate(model, examples, batch_size, autocast, settings)
+        outputs = self.decode_examples(model, examples, batch_size, autocast, settings)
         references = [e["reference"] for e in examples]
         return {**metrics.language_model(mean_loss(loss_sum, count)), **metrics.translation(outputs, references),
                 **metrics.summarization(outputs, references)}
+
+    def predict(self, pipeline, records: list) -> list[str]:
+        return self.translate(pipeline, [r["source"] for r in records])
+
+    def records_from_texts(self, texts: list[str]) -> list[dict]:
+        return [{"source": t} for t in texts]
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        for record, output in zip(records, self.translate(pipeline, [r["source"] for r in records], decoding)):
+            yield {"source": record["source"], "output": output}
+
+    def translate(self, pipeline, sources: list[str], decoding: GenerationConfig | None = None) -> list[str]:
+        """The target the model writes for every source text (greedy unless `decoding` says otherwise)."""
+        examples = self.encode([{"source": s} for s in sources], with_targets=False)
+        settings = (decoding or GREEDY).check()
+        return self.decode_examples(pipeline.model, examples, pipeline.batch_size, pipeline.autocast, settings)
+
+    def reply(self, pipeline, history: list[str], decoding: GenerationConfig | None = None) -> str:
+        """A dialogue model's next turn after `history` (the turns so far, the user's last)."""
+        return self.translate(pipeline, [reply_source(history, self.config.data.context_turns)], decoding)[0]
 
     @torch.no_grad()
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:

@@ -8,15 +8,19 @@ statistics, as for numeric series.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from seqlab import metrics
 from seqlab.config import RunConfig
+from seqlab.data.audio import featurize
 from seqlab.data.batch import Batch, pad
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
-from seqlab.heads.ctc import beam_paths, greedy_paths
+from seqlab.heads.ctc import CTCHead, beam_paths, greedy_paths
 from seqlab.tasks.base import Task
 from seqlab.tasks.series import augmented, fit_scaling, padded_frames, standardise
 
@@ -26,6 +30,18 @@ class CTCTask(Task):
     files = ("alphabet.json", "scaling.json")
     primary_metric = "wer"
     higher_is_better = False
+    verbs = ("transcribe",)
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        super().check_config(config)
+        if config.data.input not in ("auto", "audio"):
+            raise UserError(f"task ctc transcribes audio; data.input={config.data.input} cannot be transcribed")
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        return CTCHead(encoder_dim, sizes["num_labels"], config.model.dropout)
 
     def __init__(self, config: RunConfig, alphabet: list[str] | None = None, stats: dict | None = None):
         super().__init__(config)
@@ -88,7 +104,20 @@ class CTCTask(Task):
         paths = greedy_paths(logits, batch.lengths) if beam <= 1 else beam_paths(logits, batch.lengths, beam)
         return ["".join(self.alphabet[s - 1] for s in path) for path in paths]
 
-    def transcribe(self, model, examples: list, batch_size: int, autocast, beam: int = 1) -> list[str]:
+    def predict(self, pipeline, records: list) -> list[str]:
+        return self.transcribe(pipeline, records)
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        for record, transcript in zip(records, self.transcribe(pipeline, records)):
+            yield {"path": record["audio"].clips[0], "transcript": transcript} if "audio" in record else transcript
+
+    def transcribe(self, pipeline, records: list, beam: int = 1) -> list[str]:
+        """The transcript the model hears in every record (`{"audio": Utterance}` or `{"values": frames}`):
+        best path (`beam` 1) or prefix beam search."""
+        examples = self.encode(featurize(records, self.config.data), with_targets=False)
+        return self.transcribe_examples(pipeline.model, examples, pipeline.batch_size, pipeline.autocast, beam)
+
+    def transcribe_examples(self, model, examples: list, batch_size: int, autocast, beam: int = 1) -> list[str]:
         """One transcript per example: greedy (`beam` 1) or by prefix beam search."""
         model.eval()
         out: dict[int, str] = {}

@@ -7,20 +7,35 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
 from seqlab.data.dna import reverse_complement
 from seqlab.data.datasets import derived_dir
-from seqlab.data.text import TextTokenizer, line_chunks, token_stream
+from seqlab.data.music import END
+from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer, line_chunks, token_stream
 from seqlab.errors import UserError
+from seqlab.generation import GenerationConfig, generate
+from seqlab.encoders import EncoderSpec
 from seqlab.heads import mean_loss
+from seqlab.heads.classify import ClassifyHead
+from seqlab.heads.lm import LMHead, init_token_embedding
+from seqlab.heads.tag import TagHead
+from seqlab.registry import ENCODERS
+from seqlab.modules.adapters import TokenAdapter
 from seqlab.tasks.base import Task, padding_mask
 
 
 class ClassifyTask(Task):
     name = "classify"
     primary_metric = "accuracy"
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        m = config.model
+        return ClassifyHead(encoder_dim, sizes["num_labels"], config.data.multi_label, m.pooling, m.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -97,6 +112,16 @@ class ClassifyTask(Task):
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         return model.head.predict(logits).tolist()  # probabilities per label
 
+    def predict(self, pipeline, records: list) -> list[dict]:
+        """Per record the label (or labels) and the probability of each label."""
+        labels = self.labels
+        results = super().predict(pipeline, records)
+        if self.config.data.multi_label:
+            return [{"labels": [l for l, p in zip(labels, probs) if p > 0.5],
+                     "probabilities": dict(zip(labels, probs))} for probs in results]
+        return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
+                 "probabilities": dict(zip(labels, probs))} for probs in results]
+
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         probs, loss = self.run(model, examples, batch_size, autocast)
         truth = [e["target"] for e in examples]
@@ -122,6 +147,13 @@ class ClassifyTask(Task):
 class TagTask(Task):
     name = "tag"
     primary_metric = "f1"
+    tokenizers = ("word",)  # tags label whole words (character features: model.char_dim=50)
+    verbs = ("tag_marginals",)
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -168,6 +200,30 @@ class TagTask(Task):
         truth = [[self.labels[t] for t in e["target"]] for e in examples]
         return {**metrics.tagging(truth, [predicted[i] for i in range(len(examples))]), "loss": loss}
 
+    def records_from_texts(self, texts: list[str]) -> list[dict]:
+        """Words split on spaces; a DNA sequence's bases are its words."""
+        if self.config.data.input == "dna":
+            return [{"tokens": list("".join(t.split()).upper())} for t in texts]
+        return [{"tokens": t.split()} for t in texts]
+
+    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
+        for record, tags in zip(records, pipeline.predict(records)):
+            yield {"tokens": record["tokens"], "tags": tags}
+
+    @torch.no_grad()
+    def tag_marginals(self, pipeline, records: list) -> list[list[dict[str, float]]]:
+        """Per record, per word, the probability of each tag (CRF marginals when there is a CRF)."""
+        examples = self.encode(records, with_targets=False)
+        results: dict[int, list] = {}
+        for indices, batch in self.batches(examples, pipeline.batch_size):
+            with pipeline.autocast():
+                logits = pipeline.model(batch).logits  # (B, T, K)
+            crf = pipeline.model.head.crf
+            probs = crf.marginals(logits, batch.mask) if crf is not None else logits.float().softmax(-1)
+            for i, row, n in zip(indices, probs.tolist(), batch.lengths.tolist()):
+                results[i] = [dict(zip(self.labels, p)) for p in row[:n]]
+        return [results[i] for i in range(len(examples))]
+
 
 class LMTask(Task):
     """Next-token prediction over running text, in windows of `data.block_size` tokens."""
@@ -175,6 +231,21 @@ class LMTask(Task):
     name = "lm"
     primary_metric = "loss"
     higher_is_better = False
+    causal = True
+    default_tokenizer = "char"
+    verbs = ("generate", "next_token_probabilities")
+
+    @classmethod
+    def context_length(cls, config, adapter: nn.Module) -> int:
+        return config.data.block_size
+
+    @classmethod
+    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
+                   encoder: EncoderSpec) -> nn.Module:
+        assert isinstance(adapter, TokenAdapter)
+        init_token_embedding(adapter.embed, encoder)
+        tied = adapter.embed if config.model.tie_weights else None
+        return LMHead(encoder_dim, sizes["vocab_size"], tied, config.model.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -223,4 +294,39 @@ class LMTask(Task):
                 loss_sum += out.loss_sum.float()
                 count += int(out.count)
         return metrics.language_model(float(mean_loss(loss_sum, count)))
+
+    def predict(self, pipeline, records: list) -> list:
+        raise UserError("a language model generates text: use generate")
+
+    def generate(self, pipeline, prompt: str, settings: GenerationConfig | None = None,
+                 num_samples: int = 1) -> list[str]:
+        """`num_samples` continuations of `prompt` (without the prompt)."""
+        settings = (settings or GenerationConfig()).check()
+        if settings.num_beams > 1:
+            raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
+        start = END if self.config.data.input == "melody" else "\n"  # what a tune or a line follows
+        ids = self.tokenizer.encode(prompt or start)
+        if not ids:
+            raise UserError(f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt")
+        prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
+        bounded = ENCODERS[self.config.model.encoder].bounded_context
+        new = generate(pipeline.model, prompt_ids, settings, pipeline.autocast,
+                       self.config.data.block_size if bounded else None)
+        return [self.tokenizer.continuation(ids, row) for row in new.tolist()]
+
+    @torch.no_grad()
+    def next_token_probabilities(self, pipeline, prefixes: list[str]) -> list[dict[str, float]]:
+        """For each prefix, the language model's distribution of the next token."""
+        tokenizer = self.tokenizer
+        vocab = {i: t for t, i in tokenizer.backend.get_vocab().items()}
+        results = []
+        for prefix in prefixes:
+            ids = tokenizer.encode(prefix or "\n")[-self.config.data.block_size :]
+            batch = Batch(inputs=torch.tensor([ids]), mask=torch.ones(1, len(ids), dtype=torch.bool))
+            with pipeline.autocast():
+                logits = pipeline.model(batch).logits[0, -1]  # (V,)
+            probs = logits.float().softmax(-1).tolist()
+            results.append({tokenizer.decode([i]) if tokenizer.kind == "bpe" else vocab[i]: p
+                            for i, p in enumerate(probs) if i >= len(SPECIAL_TOKENS)})
+        return results
 
