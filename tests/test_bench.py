@@ -87,6 +87,17 @@ def test_bench_quality_names_its_rows_and_refuses_unknown_ones(capsys):
     assert "unknown row no-such-row" in capsys.readouterr().err
 
 
+def test_bench_quality_runs_in_a_checkout_and_says_so_elsewhere(capsys, monkeypatch, tmp_path):
+    from seqlab.bench import quality
+
+    checkout = Path(__file__).resolve().parents[1]
+    assert quality.checkout(checkout) == checkout  # configs/ to read, benchmarks/ to write
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "quality", "sms-spam-gru"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no configs/ or benchmarks/" in err and "benchmarks/run.py" in err
+
+
 def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
     from seqlab.bench import peers, speed
 

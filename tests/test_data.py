@@ -8,7 +8,9 @@ import pytest
 
 from conftest import shared
 from seqlab.config import load_config
-from seqlab.data.datasets import REGISTRY, complete_splits, load_splits, local_path
+from seqlab.data.datasets import REGISTRY, load_splits
+from seqlab.data.download import local_path
+from seqlab.data.splits import complete_splits
 from seqlab.data.text import PAD, UNK, TextTokenizer, read_conll, read_table, token_stream
 from seqlab.errors import UserError
 
@@ -142,17 +144,17 @@ def test_retarget_drops_what_a_registry_entry_imposed():
 
 def _sword_modules():
     pytest.importorskip("pysword")
-    from seqlab.data.datasets import BIBLES, SWORD_ROOT
+    from seqlab.data.bible import BIBLES, SWORD_ROOT
 
     if not all((SWORD_ROOT / "mods.d" / f"{module}.conf").is_file() for module, _ in BIBLES.values()):
         pytest.skip("Debian's sword-text-kjv and sword-text-sparv are not installed")
 
 
 def test_bible_verses_pair_up_and_chapter_capitals_become_words():
-    from seqlab.data.datasets import _read_bibles
+    from seqlab.data.bible import read_bibles
 
     _sword_modules()
-    ruth = _read_bibles(["Ruth"])
+    ruth = read_bibles(["Ruth"])
     assert len(ruth) == 85  # four chapters: 22 + 23 + 18 + 22 verses
     assert ruth[0]["en"].startswith("Now it came to pass in the days when the judges ruled")
     assert ruth[0]["es"].startswith("Y Aconteció en los días que gobernaban los jueces")  # "Y ACONTECIÓ" in print
@@ -161,22 +163,22 @@ def test_bible_verses_pair_up_and_chapter_capitals_become_words():
 
 
 def test_bible_pairs_are_read_once_then_come_from_the_cache(tmp_path, monkeypatch):
-    from seqlab.data import datasets
+    from seqlab.data import bible
 
     monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
-    monkeypatch.setattr(datasets, "_read_bibles", lambda: [{"en": "In the beginning", "es": "En el principio"}])
-    assert datasets._bible("en", "es") == {"train": [{"source": "In the beginning", "target": "En el principio"}]}
-    monkeypatch.setattr(datasets, "_read_bibles", lambda: pytest.fail("read again"))
-    assert datasets._bible("es", "en")["train"] == [{"source": "En el principio", "target": "In the beginning"}]
+    monkeypatch.setattr(bible, "read_bibles", lambda: [{"en": "In the beginning", "es": "En el principio"}])
+    assert bible.verse_pairs("en", "es") == {"train": [{"source": "In the beginning", "target": "En el principio"}]}
+    monkeypatch.setattr(bible, "read_bibles", lambda: pytest.fail("read again"))
+    assert bible.verse_pairs("es", "en")["train"] == [{"source": "En el principio", "target": "In the beginning"}]
     assert [p.name for p in (tmp_path / "bible").iterdir()] == ["verses.jsonl"]  # no temporary file left
 
 
 def test_bible_without_the_sword_modules_names_the_debian_packages(tmp_path, monkeypatch):
-    from seqlab.data import datasets
+    from seqlab.data import bible
 
     pytest.importorskip("pysword")
     monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
-    monkeypatch.setattr(datasets, "SWORD_ROOT", tmp_path / "sword")
+    monkeypatch.setattr(bible, "SWORD_ROOT", tmp_path / "sword")
     with pytest.raises(UserError, match="apt-get install sword-text-kjv sword-text-sparv"):
         load_splits("seq2seq", load_config(None, task="seq2seq", **{"data.path": "bible-en-es"}).data)
 

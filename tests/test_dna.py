@@ -13,6 +13,7 @@ from conftest import ENCODERS, shared, tiny
 from seqlab.cli import main
 from seqlab.config import DataConfig
 from seqlab.data import dna
+from seqlab.data.text import dna_tokenizer
 from seqlab.errors import UserError
 
 pytest.importorskip("Bio")
@@ -57,11 +58,11 @@ def test_reverse_complement():
 
 
 def test_kmer_and_nucleotide_tokens():
-    kmers = dna.dna_tokenizer("kmer", 3)
+    kmers = dna_tokenizer("kmer", 3)
     assert kmers.vocab_size == 4 + 4 + 16 + 64 + 1
     ids = kmers.encode("ACGTACNNA\nAC")
     assert len(ids) == 5 and ids[2] == 1 and kmers.decode(ids) == "ACGTAC\nAC"  # NNA is [UNK]
-    bases = dna.dna_tokenizer("nucleotide")
+    bases = dna_tokenizer("nucleotide")
     assert bases.decode(bases.encode("ACGTN\nR")) == "ACGTN\nR"
     assert 1 not in bases.encode("ACGTNRYSWKMBDHV")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared
-from seqlab.data.datasets import LEPTOSPIRA
+from seqlab.data.loaders import LEPTOSPIRA
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORECASTING = README.parent / "docs" / "forecasting.md"

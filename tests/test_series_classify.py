@@ -11,7 +11,8 @@ import torch
 
 from conftest import ENCODERS, shared, tiny
 from seqlab.cli import main
-from seqlab.data.datasets import load_dataset, read_records
+from seqlab.data.datasets import load_dataset
+from seqlab.data.splits import read_records
 from seqlab.model import build_model
 from seqlab.pipeline import fit, load
 from seqlab.tasks import SeriesClassifyTask

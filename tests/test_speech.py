@@ -111,13 +111,14 @@ def test_layouts_folder_subfolders_and_manifests(tmp_path, fsdd):
 
 
 def test_fsdd_split_is_by_take():
-    from seqlab.data.datasets import REGISTRY, _fsdd_folder
+    from seqlab.data.datasets import REGISTRY
+    from seqlab.data.loaders import fsdd_folder
 
     shared("free-spoken-digit")
-    splits = audio.fsdd_words(_fsdd_folder())
+    splits = audio.fsdd_words(fsdd_folder(REGISTRY["fsdd"]))
     assert {k: len(v) for k, v in splits.items()} == {"train": 2400, "val": 300, "test": 300}
     assert all(r["audio"].clips[0].endswith(tuple(f"_{t}.wav" for t in range(5))) for r in splits["test"])
-    speaker = audio.fsdd_words(_fsdd_folder(), held_out_speaker="theo")
+    speaker = audio.fsdd_words(fsdd_folder(REGISTRY["fsdd"]), held_out_speaker="theo")
     assert len(speaker["test"]) == 500 and all("_theo_" in r["audio"].clips[0] for r in speaker["test"])
     assert not any("_theo_" in r["audio"].clips[0] for r in speaker["train"] + speaker["val"])
     assert REGISTRY["fsdd"].defaults["sample_rate"] == 8000
@@ -228,7 +229,7 @@ def test_spoken_digits_classified_from_a_folder_of_clips(tmp_path, fsdd, capsys)
     result = json.loads(capsys.readouterr().out)
     assert result["path"] == str(clip) and set(result["probabilities"]) == {"0", "1", "2"}
     assert main(["transcribe", str(out), str(clip)]) == 2
-    assert "needs a ctc model" in capsys.readouterr().err
+    assert "needs a model of task ctc" in capsys.readouterr().err
 
 
 def test_ctc_refuses_text_input(capsys):

@@ -109,7 +109,8 @@ def _repeat(work, device: torch.device, seconds: float, chunk: int = 4) -> float
 def corpus() -> tuple[str, str]:
     """(name, text): Tiny Shakespeare where the dataset cache has it, else the Fine Food reviews the
     demo installs, else a fixed pseudo-random text."""
-    from seqlab.data.datasets import REGISTRY, local_path
+    from seqlab.data.datasets import REGISTRY
+    from seqlab.data.download import local_path
 
     path = local_path(REGISTRY["tinyshakespeare"], "train")
     if path.is_file():

@@ -1,1 +1,2 @@
-"""Raw data to `Batch`: one file per modality, the batch type, and the named-dataset registry."""
+"""Raw data to `Batch`: one file per modality, the batch type, the named-dataset registry with its downloads
+and loaders, and the carving of splits."""

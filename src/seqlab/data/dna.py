@@ -1,4 +1,5 @@
-"""DNA: checking sequences, the nucleotide and k-mer tokenizers, and FASTA, FASTQ and GenBank files.
+"""DNA: the alphabet, checking sequences, and FASTA, FASTQ and GenBank files. (The nucleotide and k-mer
+tokenizers over this alphabet live with the other tokenizers, in `seqlab.data.text`.)
 
 Files are read with Biopython. A sequence may hold A, C, G, T and N; the IUPAC ambiguity codes
 (R, Y, S, W, K, M, B, D, H, V) follow `data.ambiguous`: `n` reads them as N and warns, `keep`
@@ -15,12 +16,12 @@ Readers return the records the text tasks take:
 from __future__ import annotations
 
 import gzip
-import itertools
 import re
 import warnings
 from pathlib import Path
 
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, read_text
 
 BASES = "ACGT"
 AMBIGUOUS = "RYSWKMBDHV"  # IUPAC codes for two to three bases; N is any base
@@ -63,30 +64,6 @@ def clean_all(sequences: list[str], ambiguous: str, what: str) -> list[str]:
 
 def reverse_complement(sequence: str) -> str:
     return sequence.translate(COMPLEMENT)[::-1]
-
-
-# ---------------------------------------------------------------------------------------------
-# Tokenizers: Hugging Face WordLevel models over a fixed alphabet, so they need no training
-
-
-def dna_tokenizer(kind: str, k: int = 3):
-    """`nucleotide`: a token per base. `kmer`: non-overlapping k-mers (the last may be shorter);
-    a k-mer with N or an ambiguity code in it is [UNK]. A line break is a token of its own."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-
-    from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer
-
-    if kind == "nucleotide":
-        words, pattern = list(LETTERS), r"[\s\S]"
-    else:
-        words = ["".join(p) for n in range(1, k + 1) for p in itertools.product(BASES, repeat=n)]
-        pattern = rf"[^\n]{{1,{k}}}|\n"
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + words + ["\n"])}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    backend.add_special_tokens(SPECIAL_TOKENS)  # ids 0-3 already: decoding skips them
-    backend.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
-    backend.decoder = decoders.Fuse()
-    return TextTokenizer(backend, kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,8 +162,6 @@ def split_by_sequence(windows: list[dict], every: int = 10) -> dict[str, list[di
 def read_splice(path: Path, data, labelled: bool = True) -> list[dict]:
     """UCI splice junctions (`data.format=splice`): `class, instance name, 60 bases` per line
     (EI, IE or N); unlabelled, a line may hold the bases alone."""
-    from seqlab.data.text import read_text
-
     rows = [line.split(",") for line in read_text(path).splitlines() if line.strip()]
     if labelled and any(len(row) < 3 for row in rows):
         n = next(i for i, row in enumerate(rows) if len(row) < 3)
@@ -202,8 +177,6 @@ def write_fasta(path: Path, sequences: list[str], prefix: str = "generated") -> 
     from Bio import SeqIO
     from Bio.Seq import Seq
     from Bio.SeqRecord import SeqRecord
-
-    from seqlab.training.run_dir import atomic_write
 
     text = io.StringIO()
     SeqIO.write([SeqRecord(Seq(s), id=f"{prefix}_{i + 1}", description="") for i, s in enumerate(sequences)],

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, read_text
 
 JSON_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
 
@@ -21,8 +22,6 @@ JSON_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
 def read_roll_json(path: Path) -> dict[str, list[list[list[int]]]]:
     """Pieces by split from `{"train": [...], "valid": [...], "test": [...]}` (each piece a list of
     frames, each frame a list of pitches), or a bare list of pieces (all train)."""
-    from seqlab.data.text import read_text
-
     try:
         raw = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
@@ -88,8 +87,6 @@ def score_roll(source) -> list[list[int]]:
 def bach_chorales(cache: Path) -> dict[str, list]:
     """The four-part Bach chorales of music21's corpus as quarter-note rolls, parsed once and kept in
     `cache` as JSON; every tenth chorale tests, the one before it validates."""
-    from seqlab.training.run_dir import atomic_write
-
     if not cache.is_file():
         try:
             from music21 import corpus
@@ -185,8 +182,6 @@ def write_melody_midi(tokens: list[str], path: Path, seconds_per_beat: float = 0
 
     import pretty_midi
 
-    from seqlab.training.run_dir import atomic_write
-
     midi = pretty_midi.PrettyMIDI()
     track = pretty_midi.Instrument(program=program)
     now = 0.0
@@ -208,8 +203,6 @@ def write_melody_midi(tokens: list[str], path: Path, seconds_per_beat: float = 0
 def essen_melodies(cache: Path, files: tuple[str, ...] = ("altdeu10.abc", "altdeu20.abc", "kinder0.abc")) -> str:
     """German folk songs of the Essen collection in music21's corpus as event-token lines, parsed once
     and kept in `cache`."""
-    from seqlab.training.run_dir import atomic_write
-
     if not cache.is_file():
         try:
             from music21 import corpus
@@ -254,8 +247,6 @@ def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float 
 
     import pretty_midi
 
-    from seqlab.training.run_dir import atomic_write
-
     midi = pretty_midi.PrettyMIDI()
     track = pretty_midi.Instrument(program=program)
     padded = np.vstack([np.zeros((1, roll.shape[1])), roll, np.zeros((1, roll.shape[1]))]) > 0.5  # (T + 2, P)
@@ -284,8 +275,6 @@ def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from seqlab.training.run_dir import atomic_write
 
     sounding = np.flatnonzero(roll.any(axis=0))
     bottom, top = (sounding.min(), sounding.max()) if len(sounding) else (0, roll.shape[1] - 1)

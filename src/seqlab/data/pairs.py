@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 
 from seqlab.data import text as text_io
+from seqlab.data.text import SOURCE_COLUMNS, TARGET_COLUMNS
 from seqlab.errors import UserError
+from seqlab.files import read_text
 
-SOURCE_COLUMNS = ("source", "src", "input", "article", "document", "text", "question", "prompt")
-TARGET_COLUMNS = ("target", "tgt", "output", "summary", "translation", "response", "answer", "label")
 SOURCE_FOLDERS = ("News Articles", "articles", "documents", "sources", "source")
 TARGET_FOLDERS = ("Summaries", "summaries", "targets", "target")
 
@@ -34,7 +34,7 @@ def read_lines(path: Path) -> list[str]:
             return raw.decode("utf-8-sig").splitlines()
         except UnicodeDecodeError as exc:
             raise UserError(f"{path} is not UTF-8 text (undecodable byte at offset {exc.start})") from None
-    return text_io.read_text(path).splitlines()
+    return read_text(path).splitlines()
 
 
 def read_aligned(source_path: Path, target_path: Path) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Text: tokenizers (char, word, BPE with Hugging Face `tokenizers`) and the readers of text files.
+"""Text: tokenizers (char, word, BPE with Hugging Face `tokenizers`; DNA's nucleotide and k-mer ones over
+its fixed alphabet) and the readers of text files and tables.
 
 Readers return plain records; the task turns them into tensors:
 - classification: {"text": str, "label": str | list[str]}
@@ -19,13 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.dna import BASES, LETTERS
 from seqlab.errors import UserError
+from seqlab.files import read_text
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
 
 TEXT_COLUMNS = ("text", "sentence", "content", "message", "sms", "review", "document", "body")
 LABEL_COLUMNS = ("label", "labels", "category", "class", "target", "score", "sentiment", "y")
+# The columns of a pair table, which seqlab.data.pairs reads; a first row naming any column above is a header.
+SOURCE_COLUMNS = ("source", "src", "input", "article", "document", "text", "question", "prompt")
+TARGET_COLUMNS = ("target", "tgt", "output", "summary", "translation", "response", "answer", "label")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,8 +56,6 @@ class TextTokenizer:
         from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
         if kind in ("nucleotide", "kmer"):
-            from seqlab.data.dna import dna_tokenizer
-
             return dna_tokenizer(kind, kmer)
         if kind == "bpe":
             backend = Tokenizer(models.BPE(unk_token="[UNK]"))
@@ -112,6 +116,26 @@ class TextTokenizer:
         return cls(Tokenizer.from_file(str(path)), kind)
 
 
+def dna_tokenizer(kind: str, k: int = 3) -> TextTokenizer:
+    """DNA's tokenizers, Hugging Face WordLevel models over a fixed alphabet, so they need no training.
+
+    `nucleotide`: a token per base. `kmer`: non-overlapping k-mers (the last may be shorter); a k-mer
+    with N or an ambiguity code in it is [UNK]. A line break is a token of its own."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    if kind == "nucleotide":
+        words, pattern = list(LETTERS), r"[\s\S]"
+    else:
+        words = ["".join(p) for n in range(1, k + 1) for p in itertools.product(BASES, repeat=n)]
+        pattern = rf"[^\n]{{1,{k}}}|\n"
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + words + ["\n"])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.add_special_tokens(SPECIAL_TOKENS)  # ids 0-3 already: decoding skips them
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    backend.decoder = decoders.Fuse()
+    return TextTokenizer(backend, kind)
+
+
 def line_chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
     """Long text in line-aligned pieces, so tokenizers never see one giant string."""
     start = 0
@@ -153,25 +177,6 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
 
 # ---------------------------------------------------------------------------------------------
 # Readers
-
-
-def read_text(path: Path) -> str:
-    """A whole file as UTF-8 text; undecodable bytes and emptiness are user errors."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"data file not found: {path}")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder; give a file, or a folder with train/valid/test files")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(
-            f"{path} is not UTF-8 text (undecodable byte at offset {exc.start}); re-encode it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise UserError(f"{path} is empty")
-    return text
 
 
 def read_table(path: Path, fmt: str = "auto", text_column: str | None = None,
@@ -284,8 +289,6 @@ def _jsonl_rows(path: Path, text: str) -> list[dict]:
 
 def _split_header(table: list[list[str]], *named: str | None) -> tuple[list[str], list[list[str]]]:
     """Use the first row as header when it names a known or requested column; else number them."""
-    from seqlab.data.pairs import SOURCE_COLUMNS, TARGET_COLUMNS
-
     known = set(TEXT_COLUMNS + LABEL_COLUMNS + SOURCE_COLUMNS + TARGET_COLUMNS) | {n for n in named if n}
     first = [c.strip().lstrip("\ufeff") for c in table[0]]
     if any(c.lower() in known or c in known for c in first):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,9 @@ import torch
 
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, write_json  # noqa: F401  (also read as run_dir.atomic_write)
 
 REQUIRED = ("meta.json", "config.yaml", "model.safetensors")  # and the files of the run's task
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, value: Any) -> None:
-    atomic_write(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:

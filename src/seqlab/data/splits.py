@@ -1,0 +1,244 @@
+"""From files to split records: reading a folder or one file the way a task needs it, carving the splits
+the data does not bring out of its training split, and readying them for a run.
+
+A folder holds `train`, `valid` (or `val`, `dev`, `validation`) and `test` files; one file is the
+training split. Named datasets (`seqlab.data.datasets`) come here for their records' last steps.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+from seqlab.config import SERIES_TASKS
+from seqlab.data import audio as audio_io
+from seqlab.data import dna as dna_io
+from seqlab.data import music as music_io
+from seqlab.data import pairs as pairs_io
+from seqlab.data import series as series_io
+from seqlab.data import text as text_io
+from seqlab.data.download import derived_dir
+from seqlab.errors import UserError
+from seqlab.files import read_text
+
+_SPLIT_NAMES = {"train": ("train",), "val": ("valid", "val", "dev", "validation"), "test": ("test",)}
+_SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_splits(task: str, path: Path, data) -> dict[str, list]:
+    """The records of a folder or one file by split, as many splits as the data brings."""
+    if holds_splits(task, path, data):
+        return music_io.read_roll_json(path)
+    if _is_audio(task, path, data) or task == "lm" and data.input in ("melody", "music"):
+        return {"train": read_records(task, path, data)}
+    if task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
+        return _pair_splits(path, data)
+    if path.is_dir():
+        return {s: read_records(task, p, data) for s, p in _split_files(path).items()}
+    return {"train": read_records(task, path, data)}
+
+
+def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
+    """The records of one file, read the way `task` needs them.
+
+    Unlabelled files (`labelled=False`, for prediction) may also be plain text: one text per line
+    for classification, one word per line for tagging.
+    """
+    fmt = data.format
+    suffix = Path(path).suffix.lower()
+    if task in SERIES_TASKS:
+        return series_io.read_series(path, data)
+    if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
+        return series_io.read_labelled_series(path, data)
+    if _is_audio(task, Path(path), data):
+        return audio_io.read_clips(path, transcripts=task == "ctc", labelled=labelled)
+    if data.input == "dna" and task in ("classify", "lm", "tag"):
+        if task == "tag":
+            return dna_io.read_feature_tags(path, data, labelled)
+        if task == "lm":
+            return [dna_io.read_genome_text(path, data)]
+        if fmt == "splice":
+            return dna_io.read_splice(path, data, labelled)
+        return dna_io.read_labelled(path, data, labelled)
+    if task == "lm" and data.input == "melody":
+        return ["\n".join(music_io.read_melodies(path)) + "\n"]
+    if task == "lm" and data.input == "music":
+        if holds_splits(task, Path(path), data):
+            return [piece for pieces in music_io.read_roll_json(path).values() for piece in pieces]
+        return music_io.read_pieces(path)
+    if task == "lm":
+        return [read_text(path)]
+    if task == "extract" and not labelled and suffix == ".txt":
+        return [{"source": read_text(path)}]  # one document to summarise
+    if task in ("seq2seq", "extract"):
+        return _read_pairs(Path(path), data, labelled)
+    if task == "tag":
+        if fmt == "jsonl" or (fmt == "auto" and suffix in (".jsonl", ".json")):
+            return text_io.read_token_jsonl(path, data.tokens_column, data.tags_column)
+        return text_io.read_conll(path, need_tags=labelled)
+    if not labelled and fmt in ("auto", "text") and suffix == ".txt":
+        return [{"text": line} for line in read_text(path).splitlines() if line.strip()]
+    records = text_io.read_table(path, fmt, data.text_column, data.label_column, need_label=labelled)
+    if data.multi_label and labelled:
+        for record in records:
+            parts = str(record["label"]).split(data.label_separator)
+            record["label"] = [p.strip() for p in parts if p.strip()]
+    return records
+
+
+def holds_splits(task: str, path: Path, data) -> bool:
+    """True for one file that names its own splits: a piano-roll JSON of train, valid and test."""
+    return task == "lm" and data.input == "music" and path.suffix.lower() == ".json"
+
+
+def _is_audio(task: str, path: Path, data) -> bool:
+    return task == "ctc" or data.input == "audio" or data.input == "auto" and audio_io.is_audio(path)
+
+
+def _read_pairs(path: Path, data, labelled: bool) -> list[dict]:
+    """Pairs from a table, line-aligned files or document folders; without `labelled`, sources alone
+    may come one per line in a plain or gzip text file."""
+    if data.source_lang and not labelled:
+        source, _ = pairs_io.aligned_files(path, data.source_lang, data.source_lang)
+        return [{"source": line} for line in pairs_io.read_lines(source) if line.strip()]
+    if data.source_lang or path.is_dir():
+        return _pair_splits(path, data)["train"]
+    if not labelled and data.format in ("auto", "text") and path.name.endswith((".txt", ".gz")):
+        return [{"source": line} for line in pairs_io.read_lines(path) if line.strip()]
+    return pairs_io.read_pair_table(path, data.format, data.source_column, data.target_column,
+                                    need_target=labelled)
+
+
+def _pair_splits(path: Path, data) -> dict[str, list]:
+    """Pairs from line-aligned files (a folder of SPLIT.LANG files, or one PREFIX) or a folder of documents
+    and summaries."""
+    if not data.source_lang:
+        return {"train": pairs_io.read_document_folders(path)}
+    if not data.target_lang:
+        raise UserError("data.source_lang needs data.target_lang: the files PREFIX.SOURCE_LANG and "
+                        "PREFIX.TARGET_LANG")
+    if not path.is_dir():
+        return {"train": pairs_io.read_aligned(*pairs_io.aligned_files(path, data.source_lang,
+                                                                       data.target_lang))}
+    splits = {}
+    for split, names in _SPLIT_NAMES.items():
+        for name in names:
+            if split not in splits and any(path.glob(f"{name}.{data.source_lang}*")):
+                splits[split] = pairs_io.read_aligned(*pairs_io.aligned_files(path / name, data.source_lang,
+                                                                              data.target_lang))
+    if "train" not in splits:
+        raise UserError(f"{path} has no train.{data.source_lang} (or .gz) file")
+    return splits
+
+
+def _has_split_files(folder: Path) -> bool:
+    return any((folder / f"{name}{suffix}").is_file() for names in _SPLIT_NAMES.values() for name in names
+               for suffix in _SUFFIXES)
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    found = {}
+    for split, names in _SPLIT_NAMES.items():
+        for name in names:
+            for suffix in _SUFFIXES:
+                candidate = folder / f"{name}{suffix}"
+                if candidate.is_file() and split not in found:
+                    found[split] = candidate
+    if "train" not in found:
+        raise UserError(f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl or "
+                        "train.txt)")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Carving and readying
+
+
+def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,
+                    seed: int, horizon: int = 1, lookback: int = 0) -> dict[str, list]:
+    """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
+
+    Language-model text is cut contiguously (train first); classification is stratified by label.
+    """
+    missing = [s for s in ("val", "test") if s not in splits]
+    fractions = {"val": val_fraction, "test": test_fraction}
+    if task in SERIES_TASKS:
+        return _complete_series_splits(splits, fractions, horizon, lookback)
+    if task == "lm" and isinstance(splits["train"][0], str):  # running text; otherwise pieces of music
+        text = splits["train"][0]
+        cut = {s: int(len(text) * fractions[s]) for s in missing}
+        end = len(text)
+        for split in reversed(missing):
+            if cut[split]:
+                splits[split] = [text[end - cut[split] : end]]
+                end -= cut[split]
+        splits["train"] = [text[:end]]
+    elif missing:
+        train = splits["train"]
+        groups: dict[str, list[int]] = {}
+        for i, record in enumerate(train):
+            key = str(record.get("label", "")) if task == "classify" else ""
+            groups.setdefault(key, []).append(i)
+        rng = random.Random(seed)
+        taken: dict[str, list[int]] = {s: [] for s in missing}
+        for indices in groups.values():
+            rng.shuffle(indices)
+            start = 0
+            for split in missing:
+                count = round(len(indices) * fractions[split])
+                taken[split] += indices[start : start + count]
+                start += count
+        held = {i for split in missing for i in taken[split]}
+        for split in missing:
+            if taken[split]:
+                splits[split] = [train[i] for i in sorted(taken[split])]
+        splits["train"] = [r for i, r in enumerate(train) if i not in held]
+    if not splits["train"] or (task == "lm" and not splits["train"][0]):
+        raise UserError("the training split is empty after holding out validation and test data")
+    if "val" not in splits and val_fraction == 0:
+        warnings.warn("data.val_fraction=0: checkpoints are judged on the training data, which every "
+                      "example trains on (InceptionTime's choice for small sets)")
+        splits["val"] = splits["train"]
+    if "val" not in splits:
+        raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
+    return splits
+
+
+def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int,
+                            lookback: int) -> dict[str, list]:
+    """Series splits are cuts in time. A val or test file continues the training series (the M4
+    layout); what no file gives is held out from the last points of every training series."""
+    train = splits["train"]
+    given = {name: series_io.continue_series(train, splits[name])
+             for name in ("val", "test") if name in splits}
+    if "val" in given:
+        carved = {"train": train}
+    else:
+        test = 0.0 if "test" in given else fractions["test"]
+        carved = series_io.split_in_time(train, fractions["val"], test, horizon, lookback)
+    parts = {**carved, **given}
+    if "val" not in parts:
+        raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
+    return parts
+
+
+def _as_pairs(records: list[dict], context_turns: int) -> list[dict]:
+    if records and "turns" in records[0]:
+        return pairs_io.dialogue_pairs([r["turns"] for r in records], context_turns)
+    return records
+
+
+def finish_splits(task: str, splits: dict[str, list], data) -> dict[str, list]:
+    """The splits a run uses: the missing ones carved out of train (a fixed seed), audio turned into
+    frames, dialogues cut into (context, reply) pairs."""
+    splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0,
+                             horizon=data.horizon, lookback=data.lookback)
+    splits = {name: audio_io.featurize(records, data, derived_dir()) for name, records in splits.items()}
+    if task == "seq2seq":  # dialogues are split whole, then cut into (context, reply) pairs
+        splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}
+    return splits
