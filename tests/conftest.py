@@ -13,7 +13,9 @@ if SHARED_DATA.is_dir():
     os.environ.setdefault("SEQLAB_DATA", str(SHARED_DATA))
 os.environ.setdefault("SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-"))  # audio frames of this run
 
-ENCODERS = ("rnn", "lstm", "gru", "transformer")
+from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
+
+ENCODERS = _REGISTERED.names()  # every registered encoder: seqlab's own and installed plug-ins'
 
 
 def shared(*parts: str) -> Path:

@@ -234,7 +234,7 @@ def test_spoken_digits_classified_from_a_folder_of_clips(tmp_path, fsdd, capsys)
 
 def test_ctc_refuses_text_input(capsys):
     assert main(["train", "--task", "ctc", "--data", "x.csv", "data.input=text"]) == 2
-    assert "task ctc transcribes audio" in capsys.readouterr().err
+    assert "task ctc reads audio: data.input=text is not for it" in capsys.readouterr().err
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["train", "--task", "ctc", "--data", "x", "data.features=spectrum"]) == 2

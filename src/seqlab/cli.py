@@ -273,24 +273,22 @@ def cmd_transcribe(args) -> int:
 def cmd_generate(args) -> int:
     from seqlab.pipeline import load
 
+    from seqlab.data.inputs import kind_of
+
     pipeline = load(args.run_dir)
-    if pipeline.config.data.input == "music":
+    if "compose" in pipeline.task.verbs:
         return _generate_music(pipeline, args)
-    if pipeline.config.data.input == "melody" and args.out and not args.out.lower().endswith((".mid", ".midi")):
-        raise UserError("a melody model writes MIDI: give --out FILE.mid (or no --out for its event tokens)")
+    kind = kind_of(pipeline.config.data)
+    if args.out and kind.suffixes and not args.out.lower().endswith(kind.suffixes):
+        raise UserError(f"a {kind.name} model writes {kind.suffixes[0]} files: give --out FILE{kind.suffixes[0]} "
+                        "(or no --out for its tokens)")
     samples = [args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)]
     if not args.out:
         print("\n".join(samples))
-    elif pipeline.config.data.input == "melody":
-        from seqlab.data.music import write_melody_midi
-
-        write_melody_midi(samples[0].split(), Path(args.out))
-    elif pipeline.config.data.input == "dna":
-        from seqlab.data.dna import write_fasta
-
-        write_fasta(Path(args.out), [piece for sample in samples for piece in sample.split() if piece])
+    elif kind.write is not None:  # FASTA for DNA, MIDI for melodies
+        kind.write(samples, Path(args.out))
     else:
-        from seqlab.training.run_dir import atomic_write
+        from seqlab.files import atomic_write
 
         atomic_write(Path(args.out), "\n".join(samples) + "\n")
     return 0
@@ -308,7 +306,7 @@ def _generate_music(pipeline, args) -> int:
     except ValueError:
         raise UserError(f"--prompt for a music model is the first frame's MIDI pitches, e.g. '60 64 67'; "
                         f"got '{args.prompt}'") from None
-    roll = pipeline.task.compose(pipeline.model, first, args.frames, pipeline.autocast, args.seed, where="--prompt")
+    roll = pipeline.compose(first, args.frames, args.seed, where="--prompt")
     write_piece(roll, Path(args.out), pipeline.config.data.pitch_low, f"{Path(args.out).name}: {len(roll)} frames")
     return 0
 

@@ -21,7 +21,6 @@ from seqlab.errors import UserError
 FORMAT_VERSION = 1
 SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
-INPUTS = ("auto", "text", "series", "dna", "music", "melody", "audio")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -93,7 +92,8 @@ class DataConfig:
     window_ms: float = 25.0  # analysed by one frame
     stack_frames: int = 1  # frames (or a classified series' points) joined side by side into one step, for
     # fewer, wider steps
-    spec_augment: bool = False  # training masks bands of features and spans of frames (SpecAugment)
+    spec_augment: bool = False  # training masks bands of features and spans of frames (SpecAugment; audio and
+    # classified series)
 
 
 @dataclass
@@ -198,7 +198,7 @@ class RunConfig:
     def resolved(self) -> RunConfig:
         """Check choices and fill the task-dependent defaults; the task and the encoder family check
         their own settings."""
-        from seqlab.registry import ENCODERS, TASKS
+        from seqlab.registry import ENCODERS, INPUTS, TASKS
 
         _choice("task", self.task, TASKS.names())
         _choice("model.encoder", self.model.encoder, ENCODERS.names())
@@ -209,7 +209,7 @@ class RunConfig:
         _choice("model.pooling", self.model.pooling, ("auto", "mean", "max", "last", "attention"))
         _choice("model.loss", self.model.loss, ("mse", "mae"))
         _choice("data.missing", self.data.missing, ("error", "interpolate"))
-        _choice("data.input", self.data.input, INPUTS)
+        _choice("data.input", self.data.input, ("auto", *INPUTS.names()))
         _choice("data.ambiguous", self.data.ambiguous, ("n", "keep", "error"))
         _choice("data.anomaly_score", self.data.anomaly_score, ("error", "likelihood"))
         _choice("data.scaling", self.data.scaling, ("standard", "seasonal", "none"))
@@ -231,9 +231,9 @@ class RunConfig:
 
             _choice("train.monitor", self.train.monitor, LOWER_IS_BETTER + HIGHER_IS_BETTER)
         if self.data.tokenizer == "auto":
-            own = {"dna": "nucleotide", "melody": "word"}.get(self.data.input)
-            self.data.tokenizer = own if own in task.tokenizers else task.default_tokenizer
-        task.check_config(self)
+            own = INPUTS[self.data.input].tokenizers[:1] if self.data.input != "auto" else ()
+            self.data.tokenizer = own[0] if own and own[0] in task.tokenizers else task.default_tokenizer
+        task.check_config(self, encoder)
         if encoder.check is not None:
             encoder.check(self.model)
         for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
@@ -266,13 +266,16 @@ _SECTIONS = ("data", "model", "train")
 @functools.cache
 def section_types() -> dict[str, type]:
     """Each section's dataclass: seqlab's own keys, then the keys that registered parts declare (an
-    encoder family's `settings` join `model.`, a task's `settings` the sections they name)."""
-    from seqlab.registry import ENCODERS, TASKS
+    encoder family's `settings` join `model.`, an input kind's `data.`, a task's the sections it names)."""
+    from seqlab.registry import ENCODERS, INPUTS, TASKS
 
     declared: dict[str, list[tuple[str, type]]] = {section: [] for section in _SECTIONS}
     for name, spec in ENCODERS.items():
         if spec.settings is not None:
             declared["model"].append((f"encoder {name}", spec.settings))
+    for name, kind in INPUTS.items():
+        if kind.settings is not None:
+            declared["data"].append((f"input {name}", kind.settings))
     for name, task in TASKS.items():
         for section, settings in task.settings.items():
             declared[section].append((f"task {name}", settings))

@@ -51,6 +51,7 @@ METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm"
 # The last stop asks which encoder suits one of the data sets: all four, two seeds each, a short budget.
 COMPARE = ("classify", "gunpoint", {"model.hidden_size": 32, "model.embed_dim": 32, "train.batch_size": 8,
                                     "train.monitor": "loss", "train.epochs": 500}, 2, 0.2)
+EXAMPLES = ("fsdd", "espeak-digits", "splice", "leptospira-cds")  # stops that show a test example: a clip or bases
 TRANSLATE = ["In the beginning was the Word, and the Word was with God.", "And God said, Let there be light."]
 
 
@@ -89,13 +90,14 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         row = {"name": name, "task": task, "dataset": dataset, "encoder": config.model.encoder, "run_dir": str(run_dir),
                "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics}}
-        if task == "lm" and config.data.input == "music":
+        verbs = pipeline.task.verbs
+        if "compose" in verbs:
             row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
-        elif task == "lm":
+        elif "generate" in verbs:
             row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[0]
-        if task == "seq2seq":
+        if "translate" in verbs:
             row["translations"] = dict(zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4))))
-        if config.data.input in ("audio", "dna"):
+        if dataset in EXAMPLES:
             row["example"] = _first_test_prediction(pipeline, splits["test"][0])
         rows.append(row)
 
@@ -133,7 +135,7 @@ def _chorale(pipeline, path: Path, frames: int = 32) -> str:
     """`frames` quarter notes after a C major chord, written as MIDI and as a piano-roll plot."""
     from seqlab.data.music import write_piece
 
-    roll = pipeline.task.compose(pipeline.model, [48, 60, 64, 67], frames, pipeline.autocast, seed=0)
+    roll = pipeline.compose([48, 60, 64, 67], frames, seed=0)
     write_piece(roll, path, pipeline.config.data.pitch_low, "a generated chorale")
     return str(path)
 
@@ -141,7 +143,7 @@ def _chorale(pipeline, path: Path, frames: int = 32) -> str:
 def _first_test_prediction(pipeline, record: dict) -> str:
     """What the model makes of a test example: a clip, a sequence or a window of bases."""
     predicted = pipeline.predict([record])[0]
-    if pipeline.config.task == "tag":
+    if pipeline.task.records == "tagged":
         coding = sum(tag != "O" for tag in predicted)
         truth = sum(tag != "O" for tag in record["tags"])
         return f"{coding} of {len(predicted)} bases tagged coding (annotated: {truth})"

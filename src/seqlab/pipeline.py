@@ -20,12 +20,12 @@ import torch
 
 from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
-from seqlab.data import audio as audio_io
 from seqlab.data.datasets import load_splits
+from seqlab.data.inputs import kind_of
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
-from seqlab.registry import ENCODERS, TASKS
+from seqlab.registry import ENCODERS, INPUTS, TASKS
 from seqlab.tasks import Task, task_type
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes, autocast_factory, pick_device, use_bf16
@@ -87,14 +87,9 @@ class Pipeline:
 
 
 def prepare(config: RunConfig, records: list) -> list:
-    """Records as the task reads them: audio turned into frames, DNA cleaned of what the run refuses."""
-    records = audio_io.featurize(records, config.data)
-    if config.data.input == "dna" and config.task == "classify":
-        from seqlab.data.dna import clean_all
-
-        texts = clean_all([r["text"] for r in records], config.data.ambiguous, "sequence")
-        records = [{**r, "text": t} for r, t in zip(records, texts)]
-    return records
+    """Records as the model reads them, readied by the run's input kind (audio into frames, DNA cleaned)."""
+    kind = kind_of(config.data)
+    return kind.prepare(records, config.data) if kind.prepare is not None else records
 
 
 def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,
@@ -118,8 +113,8 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
-    splits = {name: audio_io.featurize(records, config.data) for name, records in splits.items()}
     resolve_input(config, splits["train"])
+    splits = {name: prepare(config, records) for name, records in splits.items()}
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
     if resume:
@@ -169,14 +164,14 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
 
 def resolve_input(config: RunConfig, train: list) -> None:
-    """data.input=auto: audio, series or text, as the training records hold. DNA is read in
-    nucleotides unless the run asks for k-mers (or tags bases, each a word of its own)."""
-    if config.data.input == "auto" and audio_io.holds_audio(train):
-        config.data.input = "audio"
-    if config.task == "classify" and config.data.input == "auto":
-        config.data.input = "series" if "values" in train[0] else "text"
-    if config.data.input == "dna" and config.task != "tag" and config.data.tokenizer not in ("nucleotide", "kmer"):
-        config.data.tokenizer = "nucleotide"
+    """data.input=auto: the kind of input whose records the training data holds (audio, numbers), if
+    any; and the kind's own tokenizer where the run's cannot read it (DNA in nucleotides, unless in k-mers)."""
+    d = config.data
+    if d.input == "auto":
+        d.input = next((name for name, kind in INPUTS.items() if kind.holds is not None and kind.holds(train)), "auto")
+    own, task = kind_of(d).tokenizers, TASKS[config.task]
+    if own and d.tokenizer not in own and own[0] in task.tokenizers:
+        d.tokenizer = own[0]
 
 
 def load(run_dir: str | Path) -> Pipeline:

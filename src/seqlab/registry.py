@@ -25,6 +25,12 @@ from seqlab.errors import UserError
 T = TypeVar("T")
 
 
+def load_path(path: str):
+    """The object an import path "module:attribute" names."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class Registry(Generic[T]):
     """Named parts of one kind: seqlab's own, then those of the entry-point group `group`."""
 
@@ -54,8 +60,7 @@ class Registry(Generic[T]):
             if name not in self._paths:
                 raise UserError(f"unknown {self.kind} '{name}'{self._suggest(name)}; "
                                 f"choose from {', '.join(self._paths)}")
-            module, _, attribute = self._paths[name].partition(":")
-            self._loaded[name] = getattr(importlib.import_module(module), attribute)
+            self._loaded[name] = load_path(self._paths[name])
         return self._loaded[name]
 
     def items(self) -> Iterator[tuple[str, T]]:
@@ -83,4 +88,12 @@ ENCODERS: Registry = Registry("seqlab.encoders", "encoder", {
     "gru": "seqlab.encoders.recurrent:GRU",
     "transformer": "seqlab.encoders.transformer:TRANSFORMER",
     "tcn": "seqlab.encoders.tcn:TCN",
+})
+INPUTS: Registry = Registry("seqlab.inputs", "input", {
+    "text": "seqlab.data.text:TEXT",
+    "series": "seqlab.data.series:SERIES",
+    "dna": "seqlab.data.dna:DNA",
+    "music": "seqlab.data.music:MUSIC",
+    "melody": "seqlab.data.music:MELODY",
+    "audio": "seqlab.data.audio:AUDIO",
 })

@@ -147,6 +147,7 @@ def checkout(root: Path) -> Path:
 def run_row(row: Row, root: Path) -> dict:
     from seqlab.config import load_config
     from seqlab.data.datasets import load_splits
+    from seqlab.data.inputs import kind_of
     from seqlab.pipeline import fit
 
     if row.ensemble:
@@ -171,11 +172,11 @@ def run_row(row: Row, root: Path) -> dict:
     if row.baselines:
         test = load_splits(config.task, config.data)["test"]
         extra["baselines"] = pipeline.evaluate_baselines(test, list(row.baselines))
-    if row.beam and config.task == "ctc":
+    if row.beam and "transcribe" in pipeline.task.verbs:
         extra["recognition"] = transcription_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
     elif row.beam:
         extra["decoding"] = decoding_speed(pipeline, load_splits(config.task, config.data)["test"], row.beam)
-    if config.data.input == "audio":
+    if kind_of(config.data).stacked:  # frames computed from audio as records are readied
         extra["features_per_second"] = feature_speed(config.data)
     return {**extra, **result(row, config, value, [meta], seconds, metrics.get(row.versus))}
 
@@ -444,7 +445,7 @@ def forecast_speed(root: Path) -> dict:
     backtest = [s.head(len(s), start=len(s) - 2 * h) for s in test]
     windows = pipeline.task.encode(backtest)
     started = time.perf_counter()
-    pipeline.task.forecast(pipeline.model, windows, 1024, pipeline.autocast)
+    pipeline.task.forecast_windows(pipeline.model, windows, 1024, pipeline.autocast)
     result["backtest"] = {"windows": len(windows.starts),
                           "windows_per_second": round(len(windows.starts) / (time.perf_counter() - started))}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.inputs import InputKind
 from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
 
@@ -339,3 +340,13 @@ def fsdd_digit_strings(folder: Path, sizes: dict[str, int], longest: int = 5, se
             records.append({"audio": utterance, "text": " ".join(DIGITS[d] for d, _ in chosen)})
         splits[split] = records
     return splits
+
+
+def _read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
+    return read_clips(path, transcripts=shape == "transcribed", labelled=labelled)
+
+
+AUDIO = InputKind("audio", read=_read, reads=("labelled", "transcribed"), detect=lambda path, data: is_audio(path),
+                  holds=holds_audio,
+                  tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"}, folders=True, prepare=featurize,
+                  stacked=True)

@@ -20,6 +20,7 @@ import re
 import warnings
 from pathlib import Path
 
+from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_text
 
@@ -182,3 +183,29 @@ def write_fasta(path: Path, sequences: list[str], prefix: str = "generated") -> 
     SeqIO.write([SeqRecord(Seq(s), id=f"{prefix}_{i + 1}", description="") for i, s in enumerate(sequences)],
                 text, "fasta")
     atomic_write(Path(path), text.getvalue())
+
+
+def _read(shape: str, path: Path, data, labelled: bool) -> list:
+    if shape == "tagged":
+        return read_feature_tags(path, data, labelled)
+    if shape == "stream":
+        return [read_genome_text(path, data)]
+    if data.format == "splice":
+        return read_splice(path, data, labelled)
+    return read_labelled(path, data, labelled)
+
+
+def _cleaned(records: list, data) -> list:
+    """Sequences to classify, with the ambiguity codes the run does not keep read as N (or refused)."""
+    if not records or not isinstance(records[0], dict) or "text" not in records[0]:
+        return records
+    texts = clean_all([r["text"] for r in records], data.ambiguous, "sequence")
+    return [{**r, "text": t} for r, t in zip(records, texts)]
+
+
+def _write(samples: list[str], path: Path) -> None:
+    write_fasta(path, [piece for sample in samples for piece in sample.split() if piece])
+
+
+DNA = InputKind("dna", read=_read, reads=("labelled", "tagged", "stream"), tokenizers=("nucleotide", "kmer"),
+                prepare=_cleaned, words=lambda text: list("".join(text.split()).upper()), write=_write)

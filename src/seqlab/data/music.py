@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_text
 
@@ -289,3 +290,28 @@ def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     atomic_write(Path(path), buffer.getvalue())
+
+
+def _roll_splits(path: Path) -> dict[str, list] | None:
+    return read_roll_json(path) if path.suffix.lower() == ".json" else None
+
+
+def _read_pieces(shape: str, path: Path, data, labelled: bool) -> list:
+    splits = _roll_splits(Path(path))
+    return [p for pieces in splits.values() for p in pieces] if splits is not None else read_pieces(path)
+
+
+def _read_melodies(shape: str, path: Path, data, labelled: bool) -> list[str]:
+    return ["\n".join(read_melodies(path)) + "\n"]
+
+
+def _write_melody(samples: list[str], path: Path) -> None:
+    write_melody_midi(samples[0].split(), path)
+
+
+# Piano rolls (the JSB Chorales JSON layout, MIDI, MusicXML): a frame's pitches at once, modelled by their task.
+MUSIC = InputKind("music", read=_read_pieces, reads=("stream",), folders=True, split_file=_roll_splits,
+                  tasks={"lm": "seqlab.tasks.music:PianoRollTask"})
+# Melodies as event tokens ("60_1.0", "rest_0.5"): text to a language model, MIDI when written.
+MELODY = InputKind("melody", read=_read_melodies, reads=("stream",), folders=True, tokenizers=("word",), start=END,
+                   write=_write_melody, suffixes=(".mid", ".midi"))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 
 ID_COLUMNS = ("unique_id", "id", "series", "series_id")
@@ -403,3 +404,18 @@ def _read_ts(path: Path) -> list[dict]:
             raise UserError(f"{path}: a series labelled {label} has a missing or infinite value")
         records.append({"values": values, "label": str(label)})
     return records
+
+
+def _read_labelled(shape: str, path: Path, data, labelled: bool) -> list[dict]:
+    return read_labelled_series(path, data)
+
+
+def _detect(path: Path, data) -> bool:
+    return data.format in ("ucr", "ts") or path.suffix.lower() == ".ts"
+
+
+# Numbers to classify (the UCR and UEA archives); series to forecast are read by their tasks.
+SERIES = InputKind("series", read=_read_labelled, reads=("labelled",), detect=_detect,
+                   holds=lambda records: isinstance(records[0], dict) and "values" in records[0]
+                   and "audio" not in records[0],  # clips already turned into frames are audio's
+                   tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"})

@@ -11,7 +11,6 @@ import random
 import warnings
 from pathlib import Path
 
-from seqlab.config import SERIES_TASKS
 from seqlab.data import audio as audio_io
 from seqlab.data import dna as dna_io
 from seqlab.data import music as music_io
@@ -19,8 +18,10 @@ from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.data.download import derived_dir
+from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 from seqlab.files import read_text
+from seqlab.registry import INPUTS, TASKS
 
 _SPLIT_NAMES = {"train": ("train",), "val": ("valid", "val", "dev", "validation"), "test": ("test",)}
 _SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
@@ -30,60 +31,52 @@ _SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
 # Reading
 
 
+def input_kind(task: str, path: Path, data) -> InputKind:
+    """The kind of input a task reads at `path`: data.input, what the task always reads, or (auto) the
+    first kind that recognises the path; plain text otherwise."""
+    name = data.input if data.input != "auto" else TASKS[task].input
+    if name is None:
+        name = next((n for n, kind in INPUTS.items() if kind.detect is not None and kind.detect(Path(path), data)),
+                    "text")
+    return INPUTS[name]
+
+
 def read_splits(task: str, path: Path, data) -> dict[str, list]:
     """The records of a folder or one file by split, as many splits as the data brings."""
-    if holds_splits(task, path, data):
-        return music_io.read_roll_json(path)
-    if _is_audio(task, path, data) or task == "lm" and data.input in ("melody", "music"):
+    kind, reader = input_kind(task, path, data), TASKS[task]
+    own = kind.split_file(path) if kind.split_file is not None else None
+    if own is not None:
+        return own
+    if kind.folders and reader.records in kind.reads:  # a folder of the kind's files, or a manifest of them
         return {"train": read_records(task, path, data)}
-    if task in ("seq2seq", "extract") and (data.source_lang or path.is_dir() and not _has_split_files(path)):
-        return _pair_splits(path, data)
+    own = reader.read_splits(path, data)
+    if own is not None:
+        return own
     if path.is_dir():
         return {s: read_records(task, p, data) for s, p in _split_files(path).items()}
     return {"train": read_records(task, path, data)}
 
 
 def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
-    """The records of one file, read the way `task` needs them.
+    """The records of one file, read by the input kind where it reads what the task needs, by the
+    task otherwise. Unlabelled files (`labelled=False`, for prediction) may also be plain text."""
+    kind, reader = input_kind(task, path, data), TASKS[task]
+    if kind.read is not None and reader.records in kind.reads:
+        return kind.read(reader.records, Path(path), data, labelled)
+    return reader.read(Path(path), data, labelled)
 
-    Unlabelled files (`labelled=False`, for prediction) may also be plain text: one text per line
-    for classification, one word per line for tagging.
-    """
-    fmt = data.format
-    suffix = Path(path).suffix.lower()
-    if task in SERIES_TASKS:
-        return series_io.read_series(path, data)
-    if task == "classify" and (data.input == "series" or fmt in ("ucr", "ts") or suffix == ".ts"):
-        return series_io.read_labelled_series(path, data)
-    if _is_audio(task, Path(path), data):
-        return audio_io.read_clips(path, transcripts=task == "ctc", labelled=labelled)
-    if data.input == "dna" and task in ("classify", "lm", "tag"):
-        if task == "tag":
-            return dna_io.read_feature_tags(path, data, labelled)
-        if task == "lm":
-            return [dna_io.read_genome_text(path, data)]
-        if fmt == "splice":
-            return dna_io.read_splice(path, data, labelled)
-        return dna_io.read_labelled(path, data, labelled)
-    if task == "lm" and data.input == "melody":
-        return ["\n".join(music_io.read_melodies(path)) + "\n"]
-    if task == "lm" and data.input == "music":
-        if holds_splits(task, Path(path), data):
-            return [piece for pieces in music_io.read_roll_json(path).values() for piece in pieces]
-        return music_io.read_pieces(path)
-    if task == "lm":
-        return [read_text(path)]
-    if task == "extract" and not labelled and suffix == ".txt":
-        return [{"source": read_text(path)}]  # one document to summarise
-    if task in ("seq2seq", "extract"):
-        return _read_pairs(Path(path), data, labelled)
-    if task == "tag":
-        if fmt == "jsonl" or (fmt == "auto" and suffix in (".jsonl", ".json")):
-            return text_io.read_token_jsonl(path, data.tokens_column, data.tags_column)
-        return text_io.read_conll(path, need_tags=labelled)
-    if not labelled and fmt in ("auto", "text") and suffix == ".txt":
+
+def holds_splits(task: str, path: Path, data) -> bool:
+    """True for one file that names its own splits (a piano-roll JSON of train, valid and test)."""
+    kind = input_kind(task, path, data)
+    return kind.split_file is not None and kind.split_file(path) is not None
+
+
+def read_table(path: Path, data, labelled: bool) -> list[dict]:
+    """Texts and their labels from a table; unlabelled, also one text per line of a .txt file."""
+    if not labelled and data.format in ("auto", "text") and path.suffix.lower() == ".txt":
         return [{"text": line} for line in read_text(path).splitlines() if line.strip()]
-    records = text_io.read_table(path, fmt, data.text_column, data.label_column, need_label=labelled)
+    records = text_io.read_table(path, data.format, data.text_column, data.label_column, need_label=labelled)
     if data.multi_label and labelled:
         for record in records:
             parts = str(record["label"]).split(data.label_separator)
@@ -91,30 +84,35 @@ def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     return records
 
 
-def holds_splits(task: str, path: Path, data) -> bool:
-    """True for one file that names its own splits: a piano-roll JSON of train, valid and test."""
-    return task == "lm" and data.input == "music" and path.suffix.lower() == ".json"
+def read_tagged(path: Path, data, labelled: bool) -> list[dict]:
+    """Sentences of words and their tags: CoNLL columns, or JSON lines of token and tag lists."""
+    if data.format == "jsonl" or (data.format == "auto" and path.suffix.lower() in (".jsonl", ".json")):
+        return text_io.read_token_jsonl(path, data.tokens_column, data.tags_column)
+    return text_io.read_conll(path, need_tags=labelled)
 
 
-def _is_audio(task: str, path: Path, data) -> bool:
-    return task == "ctc" or data.input == "audio" or data.input == "auto" and audio_io.is_audio(path)
-
-
-def _read_pairs(path: Path, data, labelled: bool) -> list[dict]:
+def read_pairs(path: Path, data, labelled: bool) -> list[dict]:
     """Pairs from a table, line-aligned files or document folders; without `labelled`, sources alone
     may come one per line in a plain or gzip text file."""
     if data.source_lang and not labelled:
         source, _ = pairs_io.aligned_files(path, data.source_lang, data.source_lang)
         return [{"source": line} for line in pairs_io.read_lines(source) if line.strip()]
     if data.source_lang or path.is_dir():
-        return _pair_splits(path, data)["train"]
+        return pair_splits(path, data)["train"]
     if not labelled and data.format in ("auto", "text") and path.name.endswith((".txt", ".gz")):
         return [{"source": line} for line in pairs_io.read_lines(path) if line.strip()]
     return pairs_io.read_pair_table(path, data.format, data.source_column, data.target_column,
                                     need_target=labelled)
 
 
-def _pair_splits(path: Path, data) -> dict[str, list]:
+def pair_splits_of(path: Path, data) -> dict[str, list] | None:
+    """The splits of line-aligned files or a folder of documents and summaries; None for other layouts."""
+    if data.source_lang or path.is_dir() and not _has_split_files(path):
+        return pair_splits(path, data)
+    return None
+
+
+def pair_splits(path: Path, data) -> dict[str, list]:
     """Pairs from line-aligned files (a folder of SPLIT.LANG files, or one PREFIX) or a folder of documents
     and summaries."""
     if not data.source_lang:
@@ -167,9 +165,10 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     """
     missing = [s for s in ("val", "test") if s not in splits]
     fractions = {"val": val_fraction, "test": test_fraction}
-    if task in SERIES_TASKS:
+    shape = TASKS[task].records
+    if shape == "series":
         return _complete_series_splits(splits, fractions, horizon, lookback)
-    if task == "lm" and isinstance(splits["train"][0], str):  # running text; otherwise pieces of music
+    if shape == "stream" and isinstance(splits["train"][0], str):  # running text; otherwise pieces of music
         text = splits["train"][0]
         cut = {s: int(len(text) * fractions[s]) for s in missing}
         end = len(text)
@@ -182,7 +181,7 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
         train = splits["train"]
         groups: dict[str, list[int]] = {}
         for i, record in enumerate(train):
-            key = str(record.get("label", "")) if task == "classify" else ""
+            key = str(record.get("label", "")) if shape == "labelled" else ""
             groups.setdefault(key, []).append(i)
         rng = random.Random(seed)
         taken: dict[str, list[int]] = {s: [] for s in missing}
@@ -198,7 +197,7 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
             if taken[split]:
                 splits[split] = [train[i] for i in sorted(taken[split])]
         splits["train"] = [r for i, r in enumerate(train) if i not in held]
-    if not splits["train"] or (task == "lm" and not splits["train"][0]):
+    if not splits["train"] or (shape == "stream" and not splits["train"][0]):
         raise UserError("the training split is empty after holding out validation and test data")
     if "val" not in splits and val_fraction == 0:
         warnings.warn("data.val_fraction=0: checkpoints are judged on the training data, which every "
@@ -239,6 +238,6 @@ def finish_splits(task: str, splits: dict[str, list], data) -> dict[str, list]:
     splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0,
                              horizon=data.horizon, lookback=data.lookback)
     splits = {name: audio_io.featurize(records, data, derived_dir()) for name, records in splits.items()}
-    if task == "seq2seq":  # dialogues are split whole, then cut into (context, reply) pairs
+    if TASKS[task].records == "pairs":  # dialogues are split whole, then cut into (context, reply) pairs
         splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}
     return splits

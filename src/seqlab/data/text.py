@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.data.dna import BASES, LETTERS
+from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 from seqlab.files import read_text
 
@@ -313,3 +314,6 @@ def pick_column(path: Path, header: list[str], chosen: str | None, candidates: t
     raise UserError(
         f"{path} has no {role} column (columns: {', '.join(header)}); name it with data.{role}_column=NAME"
     )
+
+
+TEXT = InputKind("text")  # plain text: each task reads its own formats (tables, CoNLL, running text, pairs)

@@ -65,8 +65,9 @@ class EncoderSpec:
 
     name: str
     build: Callable[[Any, int, int, bool], nn.Module]  # (model settings, input_dim, max_len, causal)
-    build_decoder: Callable[[Any, int, int], nn.Module]  # (model settings, memory_dim, max_len)
     cache: str  # what generation carries from step to step, in words
+    build_decoder: Callable[[Any, int, int], nn.Module] | None = None  # (model settings, memory_dim,
+    # max_len): the family's seq2seq decoder; None: the family does not write sequences from a source
     recurrent: bool = False  # steps through time one position after the other (kept in fp32 on a GPU)
     bounded_context: bool = False  # sees at most `max_len` positions: generation keeps a window of them
     token_embedding_std: float | None = None  # a token embedding that feeds it starts at N(0, std);

@@ -138,8 +138,8 @@ def build_decoder(cell: str, m, memory_dim: int, max_len: int) -> RecurrentDecod
 
 
 def _spec(cell: str) -> EncoderSpec:
-    return EncoderSpec(cell, functools.partial(build_encoder, cell), functools.partial(build_decoder, cell),
-                       cache="the hidden state (and an LSTM's cell state)", recurrent=True)
+    return EncoderSpec(cell, functools.partial(build_encoder, cell), "the hidden state (and an LSTM's cell state)",
+                       functools.partial(build_decoder, cell), recurrent=True)
 
 
 RNN, LSTM, GRU = _spec("rnn"), _spec("lstm"), _spec("gru")

@@ -150,5 +150,5 @@ def build_decoder(m, memory_dim: int, max_len: int) -> TCNDecoder:
 
 # A tied token embedding started at N(0, 0.02) beat PyTorch's N(0, 1) in a 300-step character model of
 # Tiny Shakespeare (validation loss 2.24 against 2.75; 0.01, the paper's, 2.29).
-TCN = EncoderSpec("tcn", build_encoder, build_decoder, cache="each convolution's last (k - 1) * dilation inputs",
+TCN = EncoderSpec("tcn", build_encoder, "each convolution's last (k - 1) * dilation inputs", build_decoder,
                   token_embedding_std=0.02, settings=TCNSettings)

@@ -256,6 +256,6 @@ def check(m) -> None:
 # A token embedding that feeds a transformer starts small (std 0.02, as GPT-2's): its layer norms rescale
 # what it reads. A recurrent net's gates read it unnormalised and keep PyTorch's N(0, 1): started at 0.02,
 # a GRU translating Multi30k reached validation BLEU 1.9 after two epochs; at N(0, 1), 23 after one.
-TRANSFORMER = EncoderSpec("transformer", build_encoder, build_decoder, cache="keys and values of every layer",
+TRANSFORMER = EncoderSpec("transformer", build_encoder, "keys and values of every layer", build_decoder,
                           bounded_context=True, token_embedding_std=0.02, check=check,
                           width_multiple=lambda m: m.num_heads)

@@ -1,8 +1,10 @@
 """Tasks: what turns records into batches and model outputs into predictions and metrics.
 
-The model is the same for every task; a task owns the data side: its vocabularies (tokenizer,
-label map, scaling), how records become `Batch`es, how outputs become predictions, and which
-metrics judge them. What it learns from the data is saved to and loaded from the run directory.
+The model is the same for every task; a task owns what is particular to it: its settings, the files
+it reads, its vocabularies (tokenizer, label map, scaling), the adapter and head it builds around any
+encoder, how records become `Batch`es and outputs become predictions, its verbs and its metrics. What
+it learns from the data is saved to and loaded from the run directory. `seqlab.registry.TASKS` names
+every task.
 """
 
 from seqlab.tasks.anomaly import AnomalyTask, Detector, Likelihood
@@ -14,18 +16,13 @@ from seqlab.tasks.seq2seq import Seq2SeqTask
 from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.speech import CTCTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
-
-TASKS: dict[str, type[Task]] = {"classify": ClassifyTask, "tag": TagTask, "lm": LMTask, "seq2seq": Seq2SeqTask,
-                                "extract": ExtractTask, "forecast": ForecastTask, "anomaly": AnomalyTask, "ctc": CTCTask}
-
+from seqlab.registry import INPUTS, TASKS, load_path
 
 def task_type(config) -> type[Task]:
-    """The task class of a run: its task name and what its input is (text, numbers, audio, a piano roll)."""
-    if config.task == "classify" and config.data.input in ("series", "audio"):
-        return SeriesClassifyTask
-    if config.task == "lm" and config.data.input == "music":
-        return PianoRollTask
-    return TASKS[config.task]
+    """The task class of a run: the registered task, or the class its input kind brings for it (numbers
+    and audio classified by `SeriesClassifyTask`, piano rolls modelled by `PianoRollTask`)."""
+    own = INPUTS[config.data.input].tasks.get(config.task) if config.data.input != "auto" else None
+    return load_path(own) if own else TASKS[config.task]
 
 
-__all__ = ["TASKS", "AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Likelihood", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = ["AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Likelihood", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]

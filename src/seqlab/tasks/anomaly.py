@@ -20,6 +20,7 @@ import numpy as np
 from seqlab import metrics
 from seqlab.config import DataConfig, RunConfig
 from seqlab.data.series import Series
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads.forecast import median_index
 from seqlab.tasks.forecast import ForecastTask, Windows
@@ -31,13 +32,13 @@ class AnomalyTask(ForecastTask):
     verbs = ()
 
     @classmethod
-    def check_config(cls, config: RunConfig) -> None:
+    def check_config(cls, config: RunConfig, encoder: EncoderSpec) -> None:
         """One-step-ahead forecasts: data.horizon is 1."""
         if config.data.horizon == DataConfig.horizon:
             config.data.horizon = 1
         elif config.data.horizon != 1:
             raise UserError("task anomaly scores one-step-ahead forecasts: data.horizon must be 1")
-        super().check_config(config)
+        super().check_config(config, encoder)
 
     def errors(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
         """(M,) for each window's first forecast point: |truth - forecast| on the standardised scale."""

@@ -28,6 +28,8 @@ class Task:
     files = ("tokenizer.json",)  # what `save` writes to the run directory and `load` needs
     primary_metric = ""  # the validation metric for early stopping and the best checkpoint
     higher_is_better = True
+    records = "labelled"  # the shape of the records it reads (see seqlab.data.inputs)
+    input: str | None = None  # the input kind it always reads; None: data.input, or what the data holds
     causal = False  # the encoder sees only the past: the task predicts what comes next
     tokenizers: tuple[str, ...] = ("char", "word", "bpe", "nucleotide", "kmer")  # the data.tokenizer it takes
     default_tokenizer = "word"  # data.tokenizer=auto, unless the input kind has its own
@@ -45,15 +47,28 @@ class Task:
     # -- configuration and model -------------------------------------------------------------
 
     @classmethod
-    def check_config(cls, config: RunConfig) -> None:
+    def check_config(cls, config: RunConfig, encoder: EncoderSpec) -> None:
         """Refuse settings the task cannot use (UserError); fill the defaults that depend on it."""
         if config.model.bidirectional is None:
             config.model.bidirectional = not cls.causal
         if cls.causal and config.model.bidirectional:
             raise UserError(f"model.bidirectional=true cannot predict what comes next; use false for task {cls.name}")
+        if cls.input is not None and config.data.input not in ("auto", cls.input):
+            raise UserError(f"task {cls.name} reads {cls.input}: data.input={config.data.input} is not for it")
         if config.data.tokenizer not in ("auto", *cls.tokenizers):
             raise UserError(f"task {cls.name} takes data.tokenizer={' or '.join(cls.tokenizers)}; "
                             f"got {config.data.tokenizer}")
+
+    @classmethod
+    def read(cls, path: Path, data, labelled: bool) -> list:
+        """The records of one file in the task's own formats (an input kind reads the others)."""
+        raise UserError(f"task {cls.name} reads no files of its own: set data.input to the kind of input it reads")
+
+    @classmethod
+    def read_splits(cls, path: Path, data) -> dict[str, list] | None:
+        """The splits of a layout the task reads whole (aligned files, document folders); None for
+        the usual folder of train, valid and test files, or one file."""
+        return None
 
     @classmethod
     def build_adapter(cls, config: RunConfig, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:

@@ -19,8 +19,10 @@ from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.pairs import extractive_labels, split_sentences
 from seqlab.data.text import UNK, TextTokenizer
+from seqlab.data.splits import pair_splits_of, read_pairs
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
+from seqlab.files import read_text
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import SentenceAdapter
 from seqlab.tasks.base import Task, padding_mask
@@ -34,6 +36,15 @@ class ExtractTask(Task):
     name = "extract"
     files = ("tokenizer.json", "labels.json", "extract.json")
     primary_metric = "rouge2"
+    records = "pairs"
+    read_splits = staticmethod(pair_splits_of)
+
+    @classmethod
+    def read(cls, path: Path, data, labelled: bool) -> list[dict]:
+        """Document/summary pairs; unlabelled, a .txt file is one document to summarise."""
+        if not labelled and path.suffix.lower() == ".txt":
+            return [{"source": read_text(path)}]
+        return read_pairs(path, data, labelled)
 
     def __init__(self, config, tokenizer: TextTokenizer | None = None, labels=None, chars=None,
                  share: float | None = None):

@@ -22,7 +22,7 @@ from torch import nn
 from seqlab import metrics
 from seqlab.config import RunConfig, points_per_pass
 from seqlab.data.batch import Batch
-from seqlab.data.series import Series, calendar_features, future_timestamps
+from seqlab.data.series import Series, calendar_features, future_timestamps, read_series
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
@@ -55,11 +55,16 @@ class ForecastTask(Task):
     judged_stride: int | None = None  # origins of judged windows this far apart (None: data.eval_stride)
     primary_metric = "loss"
     higher_is_better = False
+    records = "series"
     verbs = ("forecast", "evaluate_baselines")
 
     @classmethod
-    def check_config(cls, config: RunConfig) -> None:
-        super().check_config(config)
+    def read(cls, path: Path, data, labelled: bool) -> list[Series]:
+        return read_series(path, data)
+
+    @classmethod
+    def check_config(cls, config: RunConfig, encoder: EncoderSpec) -> None:
+        super().check_config(config, encoder)
         m = config.model
         if m.strategy == "autoregressive" and (m.ar_step < 1 or config.data.horizon % m.ar_step):
             raise UserError(f"model.ar_step ({config.model.ar_step}) must divide data.horizon ({config.data.horizon})")

@@ -88,12 +88,12 @@ class PianoRollTask(Task):
         _, nll = self.run(model, examples, batch_size, autocast)
         return {"nll": nll, "loss": nll}
 
-    def compose(self, model, first: list[int], frames: int, autocast, seed: int | None = None,
+    def compose(self, pipeline, first: list[int], frames: int, seed: int | None = None,
                 where: str = "the first frame") -> np.ndarray:
         """A (1 + frames, P) roll: one frame of the MIDI pitches `first` (range-checked), then `frames` sampled."""
         d = self.config.data
         start = roll_matrix([first, first], d.pitch_low, d.pitch_high, where)[:1]  # (1, P)
-        return self.sample(model, start, frames, autocast, seed)
+        return self.sample(pipeline.model, start, frames, pipeline.autocast, seed)
 
     @torch.no_grad()
     def sample(self, model, first: np.ndarray, frames: int, autocast, seed: int | None = None) -> np.ndarray:

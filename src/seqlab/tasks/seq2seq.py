@@ -12,6 +12,7 @@ from torch import nn
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.text import BOS, EOS, TextTokenizer
+from seqlab.data.splits import pair_splits_of, read_pairs
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, decode
@@ -31,9 +32,18 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     primary_metric = "loss"
     higher_is_better = False
+    records = "pairs"
     default_tokenizer = "bpe"
+    read = staticmethod(read_pairs)
+    read_splits = staticmethod(pair_splits_of)
     verbs = ("translate", "reply")
     decodes = True
+
+    @classmethod
+    def check_config(cls, config, encoder: EncoderSpec) -> None:
+        super().check_config(config, encoder)
+        if encoder.build_decoder is None:
+            raise UserError(f"encoder {encoder.name} has no decoder, and task seq2seq writes the target with one")
 
     @classmethod
     def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
@@ -45,6 +55,7 @@ class Seq2SeqTask(Task):
             embed = adapter.embed
         else:
             embed = nn.Embedding(sizes["target_vocab_size"], m.embed_dim, padding_idx=PAD_ID)
+        assert encoder.build_decoder is not None  # check_config refused the run otherwise
         decoder = encoder.build_decoder(m, encoder_dim, d.max_length + 1)  # [BOS] + max_length
         init_token_embedding(embed, encoder)
         return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)

@@ -11,6 +11,7 @@ import torch
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
+from seqlab.data.inputs import kind_of
 from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
 from seqlab.tasks.text import ClassifyTask
@@ -35,8 +36,9 @@ def padded_frames(examples: list) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def augmented(examples: list, data, generator: torch.Generator | None) -> list:
-    """Training examples of audio with SpecAugment masks, when data.spec_augment asks for them."""
-    if generator is None or not data.spec_augment or data.input != "audio":
+    """Training examples with SpecAugment masks (bands of features, spans of frames), when
+    data.spec_augment asks for them."""
+    if generator is None or not data.spec_augment:
         return examples
     from seqlab.data.audio import spec_augment
 
@@ -61,8 +63,8 @@ class SeriesClassifyTask(ClassifyTask):
 
     @property
     def stack(self) -> int:
-        """Points per step: data.stack_frames for numeric series (audio frames are stacked as they are made)."""
-        return self.config.data.stack_frames if self.config.data.input != "audio" else 1
+        """Points per step: data.stack_frames, unless the input kind stacked its frames as it made them."""
+        return 1 if kind_of(self.config.data).stacked else self.config.data.stack_frames
 
     def model_sizes(self) -> dict[str, int]:
         return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"]) * self.stack}

@@ -30,13 +30,9 @@ class CTCTask(Task):
     files = ("alphabet.json", "scaling.json")
     primary_metric = "wer"
     higher_is_better = False
+    records = "transcribed"
+    input = "audio"
     verbs = ("transcribe",)
-
-    @classmethod
-    def check_config(cls, config: RunConfig) -> None:
-        super().check_config(config)
-        if config.data.input not in ("auto", "audio"):
-            raise UserError(f"task ctc transcribes audio; data.input={config.data.input} cannot be transcribed")
 
     @classmethod
     def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,9 +14,11 @@ from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
 from seqlab.data.dna import reverse_complement
 from seqlab.data.datasets import derived_dir
-from seqlab.data.music import END
+from seqlab.data.inputs import kind_of
+from seqlab.data.splits import read_table, read_tagged
 from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer, line_chunks, token_stream
 from seqlab.errors import UserError
+from seqlab.files import read_text
 from seqlab.generation import GenerationConfig, generate
 from seqlab.encoders import EncoderSpec
 from seqlab.heads import mean_loss
@@ -30,6 +33,7 @@ from seqlab.tasks.base import Task, padding_mask
 class ClassifyTask(Task):
     name = "classify"
     primary_metric = "accuracy"
+    read = staticmethod(read_table)
 
     @classmethod
     def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
@@ -147,6 +151,8 @@ class ClassifyTask(Task):
 class TagTask(Task):
     name = "tag"
     primary_metric = "f1"
+    records = "tagged"
+    read = staticmethod(read_tagged)
     tokenizers = ("word",)  # tags label whole words (character features: model.char_dim=50)
     verbs = ("tag_marginals",)
 
@@ -201,10 +207,9 @@ class TagTask(Task):
         return {**metrics.tagging(truth, [predicted[i] for i in range(len(examples))]), "loss": loss}
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
-        """Words split on spaces; a DNA sequence's bases are its words."""
-        if self.config.data.input == "dna":
-            return [{"tokens": list("".join(t.split()).upper())} for t in texts]
-        return [{"tokens": t.split()} for t in texts]
+        """The words of each text, as the input kind splits them."""
+        words = kind_of(self.config.data).words  # a DNA sequence's bases are its words
+        return [{"tokens": words(t)} for t in texts]
 
     def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
         for record, tags in zip(records, pipeline.predict(records)):
@@ -231,8 +236,13 @@ class LMTask(Task):
     name = "lm"
     primary_metric = "loss"
     higher_is_better = False
+    records = "stream"
     causal = True
     default_tokenizer = "char"
+
+    @classmethod
+    def read(cls, path: Path, data, labelled: bool) -> list[str]:
+        return [read_text(path)]
     verbs = ("generate", "next_token_probabilities")
 
     @classmethod
@@ -304,7 +314,7 @@ class LMTask(Task):
         settings = (settings or GenerationConfig()).check()
         if settings.num_beams > 1:
             raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
-        start = END if self.config.data.input == "melody" else "\n"  # what a tune or a line follows
+        start = kind_of(self.config.data).start  # what a line (or a tune) follows
         ids = self.tokenizer.encode(prompt or start)
         if not ids:
             raise UserError(f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt")

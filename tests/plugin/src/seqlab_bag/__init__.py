@@ -1,0 +1,1 @@
+"""A seqlab plug-in: the `bag` encoder and the `regress` task."""
