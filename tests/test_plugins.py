@@ -1,6 +1,7 @@
-"""Parts from another installed package: tests/plugin is such a package, with a task (`regress`) and an
-encoder family (`bag`) declared as entry points. Installed beside seqlab, both train and predict
-through the same commands as seqlab's own parts, and nothing in seqlab names them."""
+"""Parts from another installed package: tests/plugin is such a package, with an encoder family (`bag`),
+a task (`regress`) and an input kind (`textfolder`) declared as entry points. Installed beside seqlab,
+each trains and predicts through the same commands as seqlab's own parts, and nothing in seqlab names
+them."""
 
 from __future__ import annotations
 
@@ -69,6 +70,46 @@ def test_what_a_plugin_encoder_cannot_do_is_refused_in_one_line(site, tmp_path):
     assert done.stderr.strip() == "error: encoder bag has no decoder, and task seq2seq writes the target with one"
 
 
+def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
+    folder = tmp_path / "messages"
+    for n, record in enumerate(spam_records):
+        (folder / record["label"]).mkdir(parents=True, exist_ok=True)
+        (folder / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
+    run = tmp_path / "run"
+    done = seqlab(site, "train", "--task", "classify", "--encoder", "gru", "--data", str(folder), "--out", str(run),
+                  "data.input=textfolder", *TINY)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "meta.json").read_text())["split_sizes"]["train"] == 128  # 160 less val and test
+    predicted = seqlab(site, "predict", str(run), "--data", str(folder / "spam"))
+    assert predicted.returncode == 0, predicted.stderr
+    rows = [json.loads(line) for line in predicted.stdout.splitlines()]
+    assert len(rows) == sum(r["label"] == "spam" for r in spam_records) and {r["label"] for r in rows} <= {"ham", "spam"}
+
+
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
     done = seqlab(tmp_path, "train", "--task", "regress", "--data", "x.csv")
     assert done.returncode == 2 and "invalid choice: 'regress'" in done.stderr
+
+
+def test_extending_guide_runs(site, ratings, spam_records, tmp_path, monkeypatch):
+    """docs/extending.md: its commands as written (training capped at two steps), the plug-in installed
+    as its `pip install` line says."""
+    import re
+    import shlex
+
+    guide = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
+    lines = [line.strip() for body in re.findall(r"```bash\n(.*?)```", guide.read_text(), flags=re.S)
+             for line in body.splitlines() if line.strip()]
+    assert "pip install ./tests/plugin" in lines
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spamminess.csv").symlink_to(ratings)
+    for n, record in enumerate(spam_records):
+        (tmp_path / "messages" / record["label"]).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "messages" / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("seqlab ")]
+    assert len(commands) >= 5
+    for args in commands:
+        if args[0] in ("train", "compare"):
+            args += ["train.max_steps=2", "train.eval_every=2"]
+        done = seqlab(site, *args)
+        assert done.returncode == 0, f"seqlab {' '.join(args)}: {done.stderr}"

@@ -178,7 +178,7 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
     held_out = splits["test"] if "test" in splits else splits["val"]
     started = time.perf_counter()
     pipeline.evaluate(held_out)
-    count = len(held_out[0]) if config.task == "lm" else len(held_out)  # lm: characters or tokens of text
+    count = len(held_out[0]) if isinstance(held_out[0], str) else len(held_out)  # running text: its characters
     trial.latency_ms = 1000 * (time.perf_counter() - started) / max(count, 1)
     if trial.train_seconds > 1.5 * budget_minutes * 60:
         trial.status = "over budget"

@@ -19,7 +19,6 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-SERIES_TASKS = ("forecast", "anomaly")  # tasks on numeric series, read as `Series`
 TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
 PRECISIONS = ("auto", "bf16", "fp32")
 

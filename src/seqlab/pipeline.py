@@ -243,7 +243,7 @@ def _load_matching(model: SequenceModel, weights: Path) -> None:
 
 def _write_meta(out: Path, config: RunConfig, model, state: LoopState, splits, held_out: str, bf16: bool,
                 seconds: float, checksums: list[float]) -> None:
-    sizes = {s: (len(r[0]) if config.task == "lm" and isinstance(r[0], str) else len(r)) for s, r in splits.items()}
+    sizes = {s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()}  # text: characters
     rd.write_json(out / "meta.json", {
         "format_version": FORMAT_VERSION,
         "seqlab_version": __version__,

@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from seqlab.errors import UserError
+from seqlab.registry import ENCODERS
 
 
 @dataclass
@@ -287,7 +288,7 @@ def generation_speed() -> dict:
     for name, values in shapes.items():
         config = load_config(None, task="lm", **values)
         model = build_model(config, vocab_size=69).eval()
-        context = config.data.block_size if config.model.encoder == "transformer" else None
+        context = config.data.block_size if ENCODERS[config.model.encoder].bounded_context else None
         prompt = torch.randint(4, 69, (1, 16))
         rates = {}
         for use_cache in (True, False):

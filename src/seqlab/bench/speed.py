@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from seqlab.bench import peers
+from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
 
 
@@ -139,7 +140,7 @@ def lm_config(encoder: str, sizes: Sizes, **settings):
     from seqlab.config import load_config
 
     shape = ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim, "model.num_layers": sizes.layers,
-              "model.num_heads": sizes.heads} if encoder == "transformer" else
+              "model.num_heads": sizes.heads} if not ENCODERS[encoder].recurrent else
              {"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
               "model.num_layers": sizes.rnn_layers})
     return load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
@@ -165,7 +166,7 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path, 
     the model's training FLOPs per token and, on a GPU, the peak memory and the recurrent kernel."""
     from seqlab.pipeline import fit
 
-    transformer = encoder == "transformer"
+    transformer = not ENCODERS[encoder].recurrent  # the harness's one attention model, at nanoGPT's size
     config = lm_config(encoder, sizes, **{
         "data.tokenizer": "char", "train.batch_size": sizes.batch if transformer else sizes.rnn_batch,
         "train.max_steps": sizes.warmup + sizes.steps, "train.eval_every": sizes.warmup, "train.warmup": 0,
@@ -533,7 +534,7 @@ def profiles(out: Path, sizes: Sizes, device: torch.device) -> dict[str, Path]:
 
             written[f"train-{encoder}-{precision}"] = _profiled(train_step, out / f"train-{encoder}-{precision}.txt",
                                                                 device)
-        if encoder == "transformer":
+        if ENCODERS[encoder].bounded_context:
             model.eval()
             prompt = torch.randint(vocab, (1, 16), device=device)
             settings = GenerationConfig(max_new_tokens=min(50, sizes.new_tokens), temperature=0)

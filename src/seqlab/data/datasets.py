@@ -14,18 +14,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from seqlab.config import SERIES_TASKS, DataConfig
+from seqlab.config import DataConfig
 from seqlab.data import bible, loaders
 from seqlab.data.download import RemoteFile, locate
 from seqlab.data.splits import finish_splits, read_records, read_splits
 from seqlab.errors import UserError
+from seqlab.registry import TASKS
 
 # Still imported from here by cli, compare, search, estimators, pipeline and tasks/text; their homes are
 # seqlab.data.download and seqlab.data.splits, and this block goes once those imports have moved.
 from seqlab.data.download import cache_dir, derived_dir, fetch  # noqa: F401
 from seqlab.data.splits import complete_splits, holds_splits  # noqa: F401
-
-_KINDRED = (SERIES_TASKS, ("seq2seq", "extract"))  # tasks that read the same records
 
 
 @dataclass(frozen=True)
@@ -286,7 +285,7 @@ def load_splits(task: str, data) -> dict[str, list]:
                         f"{', '.join(REGISTRY)})")
     dataset = REGISTRY.get(data.path)
     if dataset is not None:
-        if dataset.task != task and not any({dataset.task, task} <= set(kin) for kin in _KINDRED):
+        if dataset.task != task and TASKS[dataset.task].records != TASKS[task].records:
             raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
         for key, value in dataset.options.items():
             setattr(data, key, value)

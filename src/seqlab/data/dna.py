@@ -208,4 +208,4 @@ def _write(samples: list[str], path: Path) -> None:
 
 
 DNA = InputKind("dna", read=_read, reads=("labelled", "tagged", "stream"), tokenizers=("nucleotide", "kmer"),
-                prepare=_cleaned, words=lambda text: list("".join(text.split()).upper()), write=_write)
+                prepare=_cleaned, reverse=reverse_complement, words=lambda text: list("".join(text.split()).upper()), write=_write)

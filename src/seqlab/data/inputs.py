@@ -39,6 +39,9 @@ class InputKind:
     folders: bool = False  # a folder is one set of the kind's files (clips, MIDI files), not split files
     split_file: Callable[[Path], dict[str, list] | None] | None = None  # one file that holds its splits
     prepare: Callable[[list, Any], list] | None = None  # (records, data settings) → what a model reads
+    pretokenized: bool = False  # its text is tokens between spaces, to be read whole (melody events)
+    reverse: Callable[[str], str] | None = None  # the sequence read from its other end (DNA's reverse
+    # complement), for data.reverse_complement and data.strand_symmetric
     stacked: bool = False  # `prepare` already joins data.stack_frames frames into each step
     words: Callable[[str], list[str]] = str.split  # the words of a typed text, to be tagged
     start: str = "\n"  # what a generated sample follows when the prompt is empty

@@ -313,5 +313,6 @@ def _write_melody(samples: list[str], path: Path) -> None:
 MUSIC = InputKind("music", read=_read_pieces, reads=("stream",), folders=True, split_file=_roll_splits,
                   tasks={"lm": "seqlab.tasks.music:PianoRollTask"})
 # Melodies as event tokens ("60_1.0", "rest_0.5"): text to a language model, MIDI when written.
-MELODY = InputKind("melody", read=_read_melodies, reads=("stream",), folders=True, tokenizers=("word",), start=END,
+MELODY = InputKind("melody", read=_read_melodies, reads=("stream",), folders=True, tokenizers=("word",),
+                   pretokenized=True, start=END,
                    write=_write_melody, suffixes=(".mid", ".midi"))

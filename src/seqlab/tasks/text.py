@@ -12,7 +12,6 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
-from seqlab.data.dna import reverse_complement
 from seqlab.data.datasets import derived_dir
 from seqlab.data.inputs import kind_of
 from seqlab.data.splits import read_table, read_tagged
@@ -54,6 +53,7 @@ class ClassifyTask(Task):
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         limit, truncated = self.config.data.max_length, 0
+        reverse = kind_of(self.config.data).reverse
         ids = self.tokenizer.encode_batch([r["text"] for r in records])
         index = {label: i for i, label in enumerate(self.labels)}
         examples = []
@@ -64,7 +64,7 @@ class ClassifyTask(Task):
                 seq, truncated = seq[:limit], truncated + 1
             example = {"ids": seq or [0]}
             if self._both_strands:
-                example["rc_ids"] = self.tokenizer.encode(reverse_complement(record["text"]))[:limit] or [0]
+                example["rc_ids"] = self.tokenizer.encode(reverse(record["text"]))[:limit] or [0]
             if with_targets:
                 example["target"] = self._target(record["label"], index)
             examples.append(example)
@@ -75,7 +75,7 @@ class ClassifyTask(Task):
     @property
     def _both_strands(self) -> bool:
         d = self.config.data
-        return d.input == "dna" and (d.reverse_complement or d.strand_symmetric)
+        return kind_of(d).reverse is not None and (d.reverse_complement or d.strand_symmetric)
 
     def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
                 ) -> Iterator[tuple[list[int], Batch]]:
@@ -260,7 +260,7 @@ class LMTask(Task):
     def fit(self, train: list) -> None:
         d = self.config.data
         self.tokenizer = TextTokenizer.train(d.tokenizer, line_chunks(train[0]), d.vocab_size, d.min_freq,
-                                             d.lowercase, pretokenized=d.input == "melody", kmer=d.kmer)
+                                             d.lowercase, pretokenized=kind_of(d).pretokenized, kmer=d.kmer)
 
     def model_sizes(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}

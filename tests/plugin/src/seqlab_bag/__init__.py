@@ -1,1 +1,0 @@
-"""A seqlab plug-in: the `bag` encoder and the `regress` task."""
