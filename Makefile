@@ -12,7 +12,7 @@ SYSTEM_DATA := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d
                /usr/bin/espeak-ng /usr/share/doc/any2fasta/examples/test.gbk.gz
 PACKAGES    := sword-text-kjv sword-text-sparv espeak-ng any2fasta-examples
 
-.PHONY: demo test bench bench-speed bench-quality clean system-data
+.PHONY: demo test lint bench bench-speed bench-quality clean system-data
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,8 +30,13 @@ system-data:
 demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
-test: $(STAMP) system-data
+test: $(STAMP) system-data lint
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: bench-speed bench-quality
 

@@ -13,18 +13,22 @@ BASELINES = ("naive", "seasonal_naive", "auto_ets", "auto_theta", "auto_arima")
 def _models(names: list[str], season: int) -> list:
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive, SeasonalNaive
 
-    make = {"naive": lambda: Naive(alias="naive"),
-            "seasonal_naive": lambda: SeasonalNaive(season, alias="seasonal_naive"),
-            "auto_ets": lambda: AutoETS(season_length=season, alias="auto_ets"),
-            "auto_theta": lambda: AutoTheta(season_length=season, alias="auto_theta"),
-            "auto_arima": lambda: AutoARIMA(season_length=season, alias="auto_arima")}
+    make = {
+        "naive": lambda: Naive(alias="naive"),
+        "seasonal_naive": lambda: SeasonalNaive(season, alias="seasonal_naive"),
+        "auto_ets": lambda: AutoETS(season_length=season, alias="auto_ets"),
+        "auto_theta": lambda: AutoTheta(season_length=season, alias="auto_theta"),
+        "auto_arima": lambda: AutoARIMA(season_length=season, alias="auto_arima"),
+    }
     unknown = [n for n in names if n not in make]
     if unknown:
         raise UserError(f"unknown baseline '{unknown[0]}'; choose from {', '.join(BASELINES)}")
     return [make[n]() for n in names]
 
 
-def forecast_baselines(series: list[Series], horizon: int, season: int, names: list[str]) -> dict[str, np.ndarray]:
+def forecast_baselines(
+    series: list[Series], horizon: int, season: int, names: list[str]
+) -> dict[str, np.ndarray]:
     """Each baseline's (S, h) forecasts from every series' judged start (its one forecast origin).
 
     The baselines see only the points before that origin, as the model does.
@@ -35,11 +39,15 @@ def forecast_baselines(series: list[Series], horizon: int, season: int, names: l
     histories = []
     for s in series:
         if len(s) - s.start != horizon:
-            raise UserError(f"baselines forecast once per series, and series '{s.id}' is judged over "
-                            f"{len(s) - s.start} points, not one horizon of {horizon}")
+            raise UserError(
+                f"baselines forecast once per series, and series '{s.id}' is judged over "
+                f"{len(s) - s.start} points, not one horizon of {horizon}"
+            )
         if s.start < 2:
             raise UserError(f"series '{s.id}' has no history before its forecast origin for the baselines")
-        histories.append(pd.DataFrame({"unique_id": s.id, "ds": np.arange(s.start), "y": s.values[: s.start]}))
+        histories.append(
+            pd.DataFrame({"unique_id": s.id, "ds": np.arange(s.start), "y": s.values[: s.start]})
+        )
     frame = pd.concat(histories, ignore_index=True)
     engine = StatsForecast(models=_models(names, season), freq=1, n_jobs=1)
     predicted = engine.forecast(df=frame, h=horizon)

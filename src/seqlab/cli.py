@@ -22,18 +22,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="seqlab", description="One toolkit for sequence models: the model stays the "
-                     "same, only the data changes.")
+    parser = _Parser(
+        prog="seqlab",
+        description="One toolkit for sequence models: the model stays the same, only the data changes.",
+    )
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a model and write its run directory")
-    p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]",
-                   help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512")
+    p.add_argument(
+        "settings",
+        nargs="*",
+        metavar="[CONFIG.yaml] [key=value]",
+        help="a YAML config, then overrides such as train.lr=3e-4 or model.hidden_size=512",
+    )
     p.add_argument("--task", choices=TASKS.names())
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
-    p.add_argument("--encoder", choices=(*ENCODERS.names(), "auto"),
-                   help="auto: search encoder, size, learning rate and dropout within --max-minutes")
+    p.add_argument(
+        "--encoder",
+        choices=(*ENCODERS.names(), "auto"),
+        help="auto: search encoder, size, learning rate and dropout within --max-minutes",
+    )
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
     p.add_argument("--trials", type=int, help="--encoder auto: stop the search after this many trials")
     p.add_argument("--epochs", type=int)
@@ -44,10 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="print a run's metrics on labelled data as JSON")
     _run_dirs(p)
     p.add_argument("--data", required=True, help="a labelled file, a folder, or a dataset name")
-    p.add_argument("--split", default="test", choices=("train", "val", "test"),
-                   help="which split of a folder or dataset to score (default: test)")
-    p.add_argument("--baselines", help="forecast: also score these statsforecast models, comma-separated "
-                   "(naive, seasonal_naive, auto_ets, auto_theta, auto_arima)")
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test"),
+        help="which split of a folder or dataset to score (default: test)",
+    )
+    p.add_argument(
+        "--baselines",
+        help="forecast: also score these statsforecast models, comma-separated "
+        "(naive, seasonal_naive, auto_ets, auto_theta, auto_arima)",
+    )
     _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("predict", help="label texts, tag sentences or translate; JSON lines on stdout")
@@ -59,29 +75,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
     _run_dirs(p)
-    p.add_argument("--data", required=True, help="a series file, a folder or a dataset name; forecasts "
-                   "follow the end of every series")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="a series file, a folder or a dataset name; forecasts follow the end of every series",
+    )
     p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
-    p.add_argument("--future", help="a long CSV (unique_id, ds and the data.future_covariates columns) with "
-                   "the covariates known over the horizon, for a model trained with them")
+    p.add_argument(
+        "--future",
+        help="a long CSV (unique_id, ds and the data.future_covariates columns) with "
+        "the covariates known over the horizon, for a model trained with them",
+    )
     p.add_argument("--out", help="write the CSV here instead of standard output")
 
     p = sub.add_parser("generate", help="continue a prompt with a language model")
     p.add_argument("run_dir")
     p.add_argument("--prompt", default="")
     p.add_argument("--num-samples", type=int, default=1)
-    p.add_argument("--out", help="write the samples here instead of standard output (FASTA for a DNA model, "
-                   "a MIDI file and its piano-roll plot for a music model)")
+    p.add_argument(
+        "--out",
+        help="write the samples here instead of standard output (FASTA for a DNA model, "
+        "a MIDI file and its piano-roll plot for a music model)",
+    )
     p.add_argument("--frames", type=int, default=64, help="music: piano-roll frames to generate")
     _decoding_options(p, temperature=1.0)
 
     p = sub.add_parser("transcribe", help="what a speech recognition model hears in audio files; JSON lines")
     p.add_argument("run_dir")
-    p.add_argument("files", nargs="+", help="WAV, FLAC or OGG files, folders of them, or manifests (a path column)")
-    p.add_argument("--beam", type=int, default=1, help="prefix beam search keeping this many transcripts "
-                   "(default 1: the best path)")
+    p.add_argument(
+        "files", nargs="+", help="WAV, FLAC or OGG files, folders of them, or manifests (a path column)"
+    )
+    p.add_argument(
+        "--beam",
+        type=int,
+        default=1,
+        help="prefix beam search keeping this many transcripts (default 1: the best path)",
+    )
 
-    p = sub.add_parser("chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered")
+    p = sub.add_parser(
+        "chat", help="talk with a dialogue model: a line in, a reply out, the turns remembered"
+    )
     p.add_argument("run_dir")
     _decoding_options(p, temperature=0.0)
 
@@ -93,31 +126,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
 
-    p = sub.add_parser("compare", help="train every encoder on the same data and budget over seeds, side by side")
+    p = sub.add_parser(
+        "compare", help="train every encoder on the same data and budget over seeds, side by side"
+    )
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]")
     p.add_argument("--task", choices=TASKS.names())
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
-    p.add_argument("--encoders", default=",".join(ENCODERS.names()),
-                   help=f"comma-separated (default: all, {','.join(ENCODERS.names())})")
+    p.add_argument(
+        "--encoders",
+        default=",".join(ENCODERS.names()),
+        help=f"comma-separated (default: all, {','.join(ENCODERS.names())})",
+    )
     p.add_argument("--budget-minutes", type=float, default=2.0, help="training wall time of every run")
     p.add_argument("--seeds", type=int, default=3, help="runs per encoder, seeds 0 … K-1")
-    p.add_argument("--equal", choices=("time", "params"), default="time",
-                   help="params: also size every encoder to the first one's parameter count")
-    p.add_argument("--out", help="the folder for the runs and compare.json/.html (default: runs/compare-TASK-TIME)")
+    p.add_argument(
+        "--equal",
+        choices=("time", "params"),
+        default="time",
+        help="params: also size every encoder to the first one's parameter count",
+    )
+    p.add_argument(
+        "--out", help="the folder for the runs and compare.json/.html (default: runs/compare-TASK-TIME)"
+    )
 
-    p = sub.add_parser("bench", help="speed against the machine's limit and the peers, or the published-results rows")
+    p = sub.add_parser(
+        "bench", help="speed against the machine's limit and the peers, or the published-results rows"
+    )
     p.add_argument("table", choices=("speed", "quality"))
     p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
-    p.add_argument("--out", default="benchmarks", help="speed: the folder for SPEED.md, speed.json, speed.png")
+    p.add_argument(
+        "--out", default="benchmarks", help="speed: the folder for SPEED.md, speed.json, speed.png"
+    )
     p.add_argument("--smoke", action="store_true", help="speed: every row at toy sizes, to check the harness")
-    p.add_argument("--profile", action="store_true", help="speed: also write torch.profiler tables to OUT/profiles/")
+    p.add_argument(
+        "--profile", action="store_true", help="speed: also write torch.profiler tables to OUT/profiles/"
+    )
     p.add_argument("--list", action="store_true", help="quality: name the rows")
     return parser
 
 
 def _run_dirs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dirs", nargs="+", metavar="run_dir", help="a run directory; several runs of one task "
-                   "trained on the same data predict as one ensemble, their probabilities (or forecasts) averaged")
+    p.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="run_dir",
+        help="a run directory; several runs of one task "
+        "trained on the same data predict as one ensemble, their probabilities (or forecasts) averaged",
+    )
 
 
 def _load(run_dirs: list[str]):
@@ -129,20 +184,32 @@ def _load(run_dirs: list[str]):
 def _decoding_options(p: argparse.ArgumentParser, temperature: float) -> None:
     group = p.add_argument_group("decoding (seq2seq and generate)")
     group.add_argument("--max-new-tokens", type=int, default=200)
-    group.add_argument("--temperature", type=float, default=temperature, help=f"0 decodes greedily (default {temperature:g})")
+    group.add_argument(
+        "--temperature", type=float, default=temperature, help=f"0 decodes greedily (default {temperature:g})"
+    )
     group.add_argument("--top-k", type=int)
     group.add_argument("--top-p", type=float)
     group.add_argument("--seed", type=int)
     group.add_argument("--beam", type=int, default=1, help="seq2seq: beam search with this many beams")
-    group.add_argument("--length-penalty", type=float, default=1.0, help="beam search: score / length ** this")
+    group.add_argument(
+        "--length-penalty", type=float, default=1.0, help="beam search: score / length ** this"
+    )
     group.add_argument("--no-cache", action="store_true", help="recompute the prefix each step (slow)")
 
 
 def _decoding(args):
     from seqlab.generation import GenerationConfig
 
-    return GenerationConfig(args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed,
-                            use_cache=not args.no_cache, num_beams=args.beam, length_penalty=args.length_penalty)
+    return GenerationConfig(
+        args.max_new_tokens,
+        args.temperature,
+        args.top_k,
+        args.top_p,
+        args.seed,
+        use_cache=not args.no_cache,
+        num_beams=args.beam,
+        length_penalty=args.length_penalty,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
-        if extra and (args.command not in ("train", "compare") or any(e.startswith("-") or "=" not in e for e in extra)):
+        if extra and (
+            args.command not in ("train", "compare") or any(e.startswith("-") or "=" not in e for e in extra)
+        ):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if extra:  # key=value settings given after the options
             args.settings += extra
@@ -169,9 +238,14 @@ def cmd_train(args) -> int:
     settings = list(args.settings)
     config_file = settings.pop(0) if settings and settings[0].endswith((".yaml", ".yml")) else None
     auto = args.encoder == "auto"
-    flags = {"task": args.task, "data.path": args.data, "model.encoder": None if auto else args.encoder,
-             "train.epochs": args.epochs, "train.max_steps": args.max_steps,
-             "train.max_minutes": args.max_minutes}
+    flags = {
+        "task": args.task,
+        "data.path": args.data,
+        "model.encoder": None if auto else args.encoder,
+        "train.epochs": args.epochs,
+        "train.max_steps": args.max_steps,
+        "train.max_minutes": args.max_minutes,
+    }
     config = load_config(config_file, settings, **flags)
     if not config.data.path:
         raise UserError("seqlab train needs --data PATH (or data.path in the config file)")
@@ -189,18 +263,28 @@ def cmd_train(args) -> int:
 
         pipeline = fit(config, args.out, resume=args.resume)
     if pipeline.main_process:
-        print(json.dumps({"run_dir": str(pipeline.run_dir),
-                          **json.loads((pipeline.run_dir / "metrics.json").read_text())}))
+        print(
+            json.dumps(
+                {
+                    "run_dir": str(pipeline.run_dir),
+                    **json.loads((pipeline.run_dir / "metrics.json").read_text()),
+                }
+            )
+        )
     return 0
 
 
 def cmd_eval(args) -> int:
     from seqlab.data.datasets import holds_splits, load_splits, read_records, retarget
+
     pipeline = _load(args.run_dirs)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
     path = Path(args.data)
-    if path.is_file() and not holds_splits(task, path, data) or (
-            pipeline.task.decodes and data.source_lang and not path.is_dir()):
+    if (
+        path.is_file()
+        and not holds_splits(task, path, data)
+        or (pipeline.task.decodes and data.source_lang and not path.is_dir())
+    ):
         records = read_records(task, path, data)
     else:
         splits = load_splits(task, data)
@@ -244,7 +328,9 @@ def cmd_forecast(args) -> int:
     if args.future:
         from seqlab.data.series import read_frame, with_future
 
-        series = with_future(series, read_frame(Path(args.future)), args.horizon or data.horizon, data, args.future)
+        series = with_future(
+            series, read_frame(Path(args.future)), args.horizon or data.horizon, data, args.future
+        )
     rows = forecast(series, args.horizon)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
@@ -271,18 +357,21 @@ def cmd_transcribe(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from seqlab.pipeline import load
-
     from seqlab.data.inputs import kind_of
+    from seqlab.pipeline import load
 
     pipeline = load(args.run_dir)
     if "compose" in pipeline.task.verbs:
         return _generate_music(pipeline, args)
     kind = kind_of(pipeline.config.data)
     if args.out and kind.suffixes and not args.out.lower().endswith(kind.suffixes):
-        raise UserError(f"a {kind.name} model writes {kind.suffixes[0]} files: give --out FILE{kind.suffixes[0]} "
-                        "(or no --out for its tokens)")
-    samples = [args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)]
+        raise UserError(
+            f"a {kind.name} model writes {kind.suffixes[0]} files: give --out FILE{kind.suffixes[0]} "
+            "(or no --out for its tokens)"
+        )
+    samples = [
+        args.prompt + text for text in pipeline.generate(args.prompt, _decoding(args), args.num_samples)
+    ]
     if not args.out:
         print("\n".join(samples))
     elif kind.write is not None:  # FASTA for DNA, MIDI for melodies
@@ -304,10 +393,14 @@ def _generate_music(pipeline, args) -> int:
     try:
         first = [int(p) for p in (args.prompt or "60 64 67").replace(",", " ").split()]
     except ValueError:
-        raise UserError(f"--prompt for a music model is the first frame's MIDI pitches, e.g. '60 64 67'; "
-                        f"got '{args.prompt}'") from None
+        raise UserError(
+            f"--prompt for a music model is the first frame's MIDI pitches, e.g. '60 64 67'; "
+            f"got '{args.prompt}'"
+        ) from None
     roll = pipeline.compose(first, args.frames, args.seed, where="--prompt")
-    write_piece(roll, Path(args.out), pipeline.config.data.pitch_low, f"{Path(args.out).name}: {len(roll)} frames")
+    write_piece(
+        roll, Path(args.out), pipeline.config.data.pitch_low, f"{Path(args.out).name}: {len(roll)} frames"
+    )
     return 0
 
 
@@ -379,8 +472,11 @@ def cmd_compare(args) -> int:
     if not config.data.path:
         raise UserError("seqlab compare needs --data PATH (or data.path in the config file)")
     out = Path(args.out or f"runs/compare-{config.task}-{datetime.now():%Y%m%d-%H%M%S}")
-    print(f"{len(encoders)} encoder(s) x {args.seeds} seed(s) x {args.budget_minutes:g} min: "
-          f"about {len(encoders) * args.seeds * args.budget_minutes:g} minutes of training", file=sys.stderr)
+    print(
+        f"{len(encoders)} encoder(s) x {args.seeds} seed(s) x {args.budget_minutes:g} min: "
+        f"about {len(encoders) * args.seeds * args.budget_minutes:g} minutes of training",
+        file=sys.stderr,
+    )
     result = compare(config, encoders, args.seeds, args.budget_minutes, out, args.equal)
     Console().print(table(result))
     print(f"report: {out / 'compare.html'}")
@@ -403,7 +499,16 @@ def cmd_bench(args) -> int:
     return quality_rows()(args.rows + (["--list"] if args.list else []))
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "forecast": cmd_forecast,
-            "generate": cmd_generate, "transcribe": cmd_transcribe, "chat": cmd_chat,
-            "datasets": cmd_datasets, "demo": cmd_demo, "compare": cmd_compare,
-            "bench": cmd_bench}
+COMMANDS = {
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "predict": cmd_predict,
+    "forecast": cmd_forecast,
+    "generate": cmd_generate,
+    "transcribe": cmd_transcribe,
+    "chat": cmd_chat,
+    "datasets": cmd_datasets,
+    "demo": cmd_demo,
+    "compare": cmd_compare,
+    "bench": cmd_bench,
+}

@@ -25,7 +25,10 @@ from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
 
-EQUAL = ("time", "params")  # what the encoders share besides the data: the wall-time budget, or also a parameter count
+EQUAL = (
+    "time",
+    "params",
+)  # what the encoders share besides the data: the wall-time budget, or also a parameter count
 NOISE_P = 0.05  # a difference is larger than the noise when Welch's t-test gives p below this
 
 
@@ -50,13 +53,22 @@ def parse_encoders(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in ENCODERS]
     if unknown or not names:
-        raise UserError(f"unknown encoder '{unknown[0] if unknown else text}' in --encoders; "
-                        f"choose from {', '.join(ENCODERS)}")
+        raise UserError(
+            f"unknown encoder '{unknown[0] if unknown else text}' in --encoders; "
+            f"choose from {', '.join(ENCODERS)}"
+        )
     return list(dict.fromkeys(names))
 
 
-def compare(config: RunConfig, encoders: list[str], seeds: int, budget_minutes: float, out: Path,
-            equal: str = "time", splits: dict[str, list] | None = None) -> dict:
+def compare(
+    config: RunConfig,
+    encoders: list[str],
+    seeds: int,
+    budget_minutes: float,
+    out: Path,
+    equal: str = "time",
+    splits: dict[str, list] | None = None,
+) -> dict:
     """Train every encoder `seeds` times within `budget_minutes` each; write compare.json,
     compare.html and its plots to `out`, and return the comparison."""
     from seqlab.data.datasets import load_splits
@@ -72,15 +84,29 @@ def compare(config: RunConfig, encoders: list[str], seeds: int, budget_minutes: 
     _check_budget(config, encoders[0], task, sizes, splits, budget_minutes)
     hidden = _hidden_sizes(config, sizes, encoders, equal)
 
-    result = {"task": config.task, "data": config.data.path, "encoders": encoders, "seeds": seeds,
-              "budget_minutes": budget_minutes, "equal": equal, "threads": threads(config),
-              "metric": task.primary_metric if config.train.monitor is None else config.train.monitor,
-              "trials": [], "summary": {}}
+    result = {
+        "task": config.task,
+        "data": config.data.path,
+        "encoders": encoders,
+        "seeds": seeds,
+        "budget_minutes": budget_minutes,
+        "equal": equal,
+        "threads": threads(config),
+        "metric": task.primary_metric if config.train.monitor is None else config.train.monitor,
+        "trials": [],
+        "summary": {},
+    }
     out.mkdir(parents=True)
     try:
         for encoder in encoders:
             for seed in range(seeds):
-                trial = Trial(encoder, seed, str(out / f"{encoder}-seed{seed}"), "interrupted", hidden_size=hidden[encoder])
+                trial = Trial(
+                    encoder,
+                    seed,
+                    str(out / f"{encoder}-seed{seed}"),
+                    "interrupted",
+                    hidden_size=hidden[encoder],
+                )
                 result["trials"].append(trial)
                 _train(config, trial, splits, budget_minutes)
                 _write(result, out)
@@ -108,7 +134,9 @@ def _fitted_task(config: RunConfig, splits: dict[str, list]):
     return task, task.model_sizes()
 
 
-def _check_budget(config: RunConfig, encoder: str, task, sizes: dict, splits: dict, budget_minutes: float) -> None:
+def _check_budget(
+    config: RunConfig, encoder: str, task, sizes: dict, splits: dict, budget_minutes: float
+) -> None:
     """Refuse a budget shorter than one evaluation of the validation split by the first encoder's model."""
     import torch
 
@@ -125,8 +153,10 @@ def _check_budget(config: RunConfig, encoder: str, task, sizes: dict, splits: di
     task.evaluate(model, examples, config.train.batch_size, autocast_factory(torch.device("cpu"), False))
     needed = time.perf_counter() - started
     if budget_minutes * 60 < needed:
-        raise UserError(f"--budget-minutes {budget_minutes:g} is too small to finish one evaluation of the "
-                        f"validation split ({needed:.1f} s here); give at least {math.ceil(needed / 6) / 10:g}")
+        raise UserError(
+            f"--budget-minutes {budget_minutes:g} is too small to finish one evaluation of the "
+            f"validation split ({needed:.1f} s here); give at least {math.ceil(needed / 6) / 10:g}"
+        )
 
 
 def _hidden_sizes(config: RunConfig, sizes: dict, encoders: list[str], equal: str) -> dict[str, int]:
@@ -170,7 +200,9 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
     trial.status = "ok"
     folder = Path(trial.run_dir)
     meta = json.loads((folder / "meta.json").read_text())
-    trial.metrics = {k: v for k, v in json.loads((folder / "metrics.json").read_text()).items() if k != "split"}
+    trial.metrics = {
+        k: v for k, v in json.loads((folder / "metrics.json").read_text()).items() if k != "split"
+    }
     trial.parameters, trial.steps = meta["parameters"], meta["steps"]
     history = rd.read_history(folder / "history.csv")
     trial.train_seconds = history[-1]["seconds"] if history else meta["train_seconds"]
@@ -178,7 +210,9 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
     held_out = splits["test"] if "test" in splits else splits["val"]
     started = time.perf_counter()
     pipeline.evaluate(held_out)
-    count = len(held_out[0]) if isinstance(held_out[0], str) else len(held_out)  # running text: its characters
+    count = (
+        len(held_out[0]) if isinstance(held_out[0], str) else len(held_out)
+    )  # running text: its characters
     trial.latency_ms = 1000 * (time.perf_counter() - started) / max(count, 1)
     if trial.train_seconds > 1.5 * budget_minutes * 60:
         trial.status = "over budget"
@@ -197,26 +231,40 @@ def summarise(trials: list[Trial], metric: str) -> dict[str, dict]:
     for encoder, done in by_encoder.items():
         names = sorted({k for t in done for k in t.metrics})
         summary[encoder] = {
-            "runs": len(done), "failed": sum(t.encoder == encoder and t.status not in ("ok", "over budget")
-                                             for t in trials),
+            "runs": len(done),
+            "failed": sum(t.encoder == encoder and t.status not in ("ok", "over budget") for t in trials),
             "metrics": {k: _spread([t.metrics[k] for t in done if k in t.metrics]) for k in names},
-            **{k: statistics.fmean(getattr(t, k) for t in done) if done else None
-               for k in ("parameters", "train_seconds", "items_per_second", "latency_ms")},
+            **{
+                k: statistics.fmean(getattr(t, k) for t in done) if done else None
+                for k in ("parameters", "train_seconds", "items_per_second", "latency_ms")
+            },
         }
-    ranked = sorted((e for e in summary if metric in summary[e]["metrics"]),
-                    key=lambda e: summary[e]["metrics"][metric]["mean"], reverse=higher)
+    ranked = sorted(
+        (e for e in summary if metric in summary[e]["metrics"]),
+        key=lambda e: summary[e]["metrics"][metric]["mean"],
+        reverse=higher,
+    )
     for rank, encoder in enumerate(ranked, 1):
         summary[encoder]["rank"] = rank
-        summary[encoder]["p_vs_best"] = None if rank == 1 else _welch_p(
-            [t.metrics[metric] for t in by_encoder[ranked[0]]], [t.metrics[metric] for t in by_encoder[encoder]])
+        summary[encoder]["p_vs_best"] = (
+            None
+            if rank == 1
+            else _welch_p(
+                [t.metrics[metric] for t in by_encoder[ranked[0]]],
+                [t.metrics[metric] for t in by_encoder[encoder]],
+            )
+        )
         p = summary[encoder]["p_vs_best"]
         summary[encoder]["beyond_noise"] = None if p is None else p < NOISE_P
     return summary
 
 
 def _spread(values: list[float]) -> dict[str, float]:
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+    }
 
 
 def _welch_p(a: list[float], b: list[float]) -> float | None:
@@ -248,28 +296,50 @@ def _write(result: dict, out: Path) -> None:
 def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:
     """The comparison's columns and its rows, best first: what the terminal table and Markdown show."""
     metric, summary = result["metric"], result["summary"]
-    shown = [metric] + [k for k in ("accuracy", "f1_macro", "f1", "bleu", "loss", "perplexity", "mse", "mae")
-                        if k != metric and any(k in s["metrics"] for s in summary.values())][:2]
+    shown = [metric] + [
+        k
+        for k in ("accuracy", "f1_macro", "f1", "bleu", "loss", "perplexity", "mse", "mae")
+        if k != metric and any(k in s["metrics"] for s in summary.values())
+    ][:2]
     columns = ["rank", "encoder", *shown, "parameters", "train s", "items/s", "ms/example", "vs best"]
     rows = []
     for encoder in sorted(summary, key=lambda e: summary[e].get("rank", 99)):
         s = summary[encoder]
-        cells = [f"{s['metrics'][k]['mean']:.4g} ± {s['metrics'][k]['std']:.2g}" if k in s["metrics"] else "—"
-                 for k in shown]
-        verdict = ("best" if s.get("rank") == 1 else "no finished run" if not s["runs"] else
-                   "one seed: no noise estimate" if s.get("beyond_noise") is None else
-                   f"{'beyond' if s['beyond_noise'] else 'within'} noise (p={s['p_vs_best']:.2f})")
+        cells = [
+            f"{s['metrics'][k]['mean']:.4g} ± {s['metrics'][k]['std']:.2g}" if k in s["metrics"] else "—"
+            for k in shown
+        ]
+        verdict = (
+            "best"
+            if s.get("rank") == 1
+            else "no finished run"
+            if not s["runs"]
+            else "one seed: no noise estimate"
+            if s.get("beyond_noise") is None
+            else f"{'beyond' if s['beyond_noise'] else 'within'} noise (p={s['p_vs_best']:.2f})"
+        )
         if s["failed"]:
             verdict += f"; {s['failed']} failed"
-        rows.append([str(s.get("rank", "—")), encoder, *cells, _num(s["parameters"], ",.0f"),
-                     _num(s["train_seconds"], ".0f"), _num(s["items_per_second"], ",.0f"),
-                     _num(s["latency_ms"], ".2f"), verdict])
+        rows.append(
+            [
+                str(s.get("rank", "—")),
+                encoder,
+                *cells,
+                _num(s["parameters"], ",.0f"),
+                _num(s["train_seconds"], ".0f"),
+                _num(s["items_per_second"], ",.0f"),
+                _num(s["latency_ms"], ".2f"),
+                verdict,
+            ]
+        )
     return columns, rows
 
 
 def title(result: dict) -> str:
-    return (f"seqlab compare: {result['task']} on {result['data']}, {result['seeds']} seed(s), "
-            f"{result['budget_minutes']:g} min each")
+    return (
+        f"seqlab compare: {result['task']} on {result['data']}, {result['seeds']} seed(s), "
+        f"{result['budget_minutes']:g} min each"
+    )
 
 
 def table(result: dict):
@@ -288,8 +358,16 @@ def table(result: dict):
 def markdown(result: dict) -> str:
     """The comparison as a Markdown table, best first."""
     columns, rows = table_rows(result)
-    return "\n".join([f"| {' | '.join(columns)} |", "|" + "---|" * len(columns),
-                      *(f"| {' | '.join(row)} |" for row in rows)]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"| {' | '.join(columns)} |",
+                "|" + "---|" * len(columns),
+                *(f"| {' | '.join(row)} |" for row in rows),
+            ]
+        )
+        + "\n"
+    )
 
 
 def _num(value, fmt: str) -> str:
@@ -307,13 +385,26 @@ def _plots(result: dict, out: Path) -> None:
     fig, (curves, scatter) = plt.subplots(1, 2, figsize=(11, 4))
     for trial in result["trials"]:
         history = rd.read_history(Path(trial.run_dir) / "history.csv")
-        points = [(h["seconds"], h[f"val_{metric}"]) for h in history if not math.isnan(h.get(f"val_{metric}", math.nan))]
+        points = [
+            (h["seconds"], h[f"val_{metric}"])
+            for h in history
+            if not math.isnan(h.get(f"val_{metric}", math.nan))
+        ]
         if points:
-            curves.plot(*zip(*points), color=colours[trial.encoder], alpha=0.8, marker=".",
-                        label=trial.encoder if trial.seed == 0 else None)
+            curves.plot(
+                *zip(*points),
+                color=colours[trial.encoder],
+                alpha=0.8,
+                marker=".",
+                label=trial.encoder if trial.seed == 0 else None,
+            )
         if metric in trial.metrics:
-            scatter.scatter(trial.train_seconds, trial.metrics[metric], color=colours[trial.encoder],
-                            label=trial.encoder if trial.seed == 0 else None)
+            scatter.scatter(
+                trial.train_seconds,
+                trial.metrics[metric],
+                color=colours[trial.encoder],
+                label=trial.encoder if trial.seed == 0 else None,
+            )
     curves.set(xlabel="training seconds", ylabel=f"validation {metric}", title="learning curves")
     scatter.set(xlabel="training seconds", ylabel=f"held-out {metric}", title=f"{metric} against time")
     for axes in (curves, scatter):
@@ -326,25 +417,54 @@ def _plots(result: dict, out: Path) -> None:
 
 def _page(result: dict) -> str:
     metric, summary = result["metric"], result["summary"]
-    head = "".join(f"<th>{h}</th>" for h in ("rank", "encoder", f"{metric} (mean ± std)", "runs", "parameters",
-                                             "train s", "items/s", "ms/example", "p vs best"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "rank",
+            "encoder",
+            f"{metric} (mean ± std)",
+            "runs",
+            "parameters",
+            "train s",
+            "items/s",
+            "ms/example",
+            "p vs best",
+        )
+    )
     rows = ""
     for encoder in sorted(summary, key=lambda e: summary[e].get("rank", 99)):
         s = summary[encoder]
         m = s["metrics"].get(metric)
-        rows += ("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            s.get("rank", "—"), encoder, f"{m['mean']:.4g} ± {m['std']:.2g}" if m else "—",
-            f"{s['runs']} ({s['failed']} failed)", _num(s["parameters"], ",.0f"), _num(s["train_seconds"], ".0f"),
-            _num(s["items_per_second"], ",.0f"), _num(s["latency_ms"], ".2f"),
-            "" if s.get("p_vs_best") is None else f"{s['p_vs_best']:.3f}")) + "</tr>")
-    trials = "".join(f"<li>{html.escape(t.encoder)} seed {t.seed}: {html.escape(t.status)} — "
-                     f'<a href="{html.escape(Path(t.run_dir).name)}/report.html">run</a></li>'
-                     for t in result["trials"])
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab compare</title>'
-            f"<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}td,th{{padding:.2em .8em}}"
-            f"img{{max-width:100%}}</style></head><body><h1>seqlab compare: {html.escape(result['task'])} on "
-            f"{html.escape(str(result['data']))}</h1><p>{result['seeds']} seed(s) per encoder, "
-            f"{result['budget_minutes']:g} minutes each, equal {html.escape(result['equal'])}; a difference "
-            f"from the best is beyond the noise when Welch's t-test gives p &lt; {NOISE_P}.</p>"
-            f"<table><tr>{head}</tr>{rows}</table><img src=\"compare.png\" alt=\"learning curves\">"
-            f"<h2>Runs</h2><ul>{trials}</ul></body></html>\n")
+        rows += (
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(c))}</td>"
+                for c in (
+                    s.get("rank", "—"),
+                    encoder,
+                    f"{m['mean']:.4g} ± {m['std']:.2g}" if m else "—",
+                    f"{s['runs']} ({s['failed']} failed)",
+                    _num(s["parameters"], ",.0f"),
+                    _num(s["train_seconds"], ".0f"),
+                    _num(s["items_per_second"], ",.0f"),
+                    _num(s["latency_ms"], ".2f"),
+                    "" if s.get("p_vs_best") is None else f"{s['p_vs_best']:.3f}",
+                )
+            )
+            + "</tr>"
+        )
+    trials = "".join(
+        f"<li>{html.escape(t.encoder)} seed {t.seed}: {html.escape(t.status)} — "
+        f'<a href="{html.escape(Path(t.run_dir).name)}/report.html">run</a></li>'
+        for t in result["trials"]
+    )
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab compare</title>'
+        f"<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}td,th{{padding:.2em .8em}}"
+        f"img{{max-width:100%}}</style></head><body><h1>seqlab compare: {html.escape(result['task'])} on "
+        f"{html.escape(str(result['data']))}</h1><p>{result['seeds']} seed(s) per encoder, "
+        f"{result['budget_minutes']:g} minutes each, equal {html.escape(result['equal'])}; a difference "
+        f"from the best is beyond the noise when Welch's t-test gives p &lt; {NOISE_P}.</p>"
+        f'<table><tr>{head}</tr>{rows}</table><img src="compare.png" alt="learning curves">'
+        f"<h2>Runs</h2><ul>{trials}</ul></body></html>\n"
+    )

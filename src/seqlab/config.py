@@ -27,7 +27,9 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio;
+    input: str = (
+        "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio;
+    )
     # auto: what the data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
@@ -52,7 +54,9 @@ class DataConfig:
     target_lang: str | None = None
     shared_vocab: bool = True  # one tokenizer for source and target (and one embedding, when tied)
     context_turns: int = 2  # dialogue: the turns a reply sees, the last one included
-    sentence_length: int = 80  # extract: tokens per sentence (longer ones are cut); data.max_length: sentences
+    sentence_length: int = (
+        80  # extract: tokens per sentence (longer ones are cut); data.max_length: sentences
+    )
     # numeric series (forecast)
     id_column: str | None = None  # long layout; None: the first of unique_id, id, series, …
     time_column: str | None = None  # None: the first of ds, date, timestamp, time, …
@@ -111,8 +115,12 @@ class ModelConfig:
     char_filters: int = 64
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
     tie_weights: bool = True  # lm, seq2seq: the output layer shares the (target) input embedding
-    attention: str = "bahdanau"  # seq2seq with a recurrent decoder: bahdanau (additive) | luong (multiplicative)
-    label_smoothing: float = 0.1  # seq2seq: the training loss spreads this much probability over the vocabulary
+    attention: str = (
+        "bahdanau"  # seq2seq with a recurrent decoder: bahdanau (additive) | luong (multiplicative)
+    )
+    label_smoothing: float = (
+        0.1  # seq2seq: the training loss spreads this much probability over the vocabulary
+    )
     patch_len: int = 16  # forecast: points per input step (1: every point is a step)
     patch_stride: int = 8  # forecast: points between the starts of two patches
     quantiles: list[float] | None = None  # forecast: predict these quantiles (pinball loss)
@@ -131,7 +139,9 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.01
-    warmup: float = 0.05  # < 1: a share of training, by steps or the time budget, whichever ends it; >= 1: steps
+    warmup: float = (
+        0.05  # < 1: a share of training, by steps or the time budget, whichever ends it; >= 1: steps
+    )
     grad_clip: float = 1.0
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights, with this decay
     accumulate: int = 1  # micro-batches per optimizer step
@@ -140,11 +150,50 @@ class TrainConfig:
     monitor: str | None = None  # the validation metric for the best checkpoint and patience; None: the task's
     seed: int = 0
     deterministic: bool = False
-    precision: str = "auto"  # auto (bf16 where the hardware has it, but fp32 for recurrent models on a GPU) | bf16 | fp32
+    precision: str = (
+        "auto"  # auto (bf16 where the hardware has it, but fp32 for recurrent models on a GPU) | bf16 | fp32
+    )
     threads: int | None = None  # torch intra-op threads; None: torch's default
     log_every: int = 50
     init_from: str | None = None  # a run directory whose encoder (and matching parts) start this run
     tensorboard: bool = False
+
+
+_SECTIONS = ("data", "model", "train")
+
+
+@functools.cache
+def section_types() -> dict[str, type]:
+    """Each section's dataclass: seqlab's own keys, then the keys that registered parts declare (an
+    encoder family's `settings` join `model.`, an input kind's `data.`, a task's the sections it names)."""
+    from seqlab.registry import ENCODERS, INPUTS, TASKS
+
+    declared: dict[str, list[tuple[str, type]]] = {section: [] for section in _SECTIONS}
+    for name, spec in ENCODERS.items():
+        if spec.settings is not None:
+            declared["model"].append((f"encoder {name}", spec.settings))
+    for name, kind in INPUTS.items():
+        if kind.settings is not None:
+            declared["data"].append((f"input {name}", kind.settings))
+    for name, task in TASKS.items():
+        for section, settings in task.settings.items():
+            declared[section].append((f"task {name}", settings))
+    types_ = {}
+    for section, base in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+        known = {f.name: "seqlab" for f in dataclasses.fields(base)}
+        for owner, settings in declared[section]:
+            for f in dataclasses.fields(settings):
+                if f.name in known:
+                    raise UserError(
+                        f"{owner} declares the config key '{section}.{f.name}', which {known[f.name]} "
+                        "already has; a part's own keys need names of their own"
+                    )
+                known[f.name] = owner
+        extras = tuple(dict.fromkeys(settings for _, settings in declared[section]))
+        types_[section] = (
+            dataclasses.make_dataclass(base.__name__, [], bases=(*reversed(extras), base)) if extras else base
+        )
+    return types_
 
 
 @dataclass
@@ -235,20 +284,43 @@ class RunConfig:
         task.check_config(self, encoder)
         if encoder.check is not None:
             encoder.check(self.model)
-        for key in ("model.hidden_size", "model.embed_dim", "model.num_layers", "train.batch_size",
-                    "train.accumulate", "data.max_length", "data.block_size", "data.lookback", "data.horizon",
-                    "data.season", "data.eval_stride", "model.patch_len", "model.patch_stride", "data.context_turns",
-                    "data.sentence_length", "data.kmer", "data.sample_rate", "data.n_mels", "data.n_mfcc",
-                    "data.hop_ms", "data.window_ms", "data.stack_frames"):
+        for key in (
+            "model.hidden_size",
+            "model.embed_dim",
+            "model.num_layers",
+            "train.batch_size",
+            "train.accumulate",
+            "data.max_length",
+            "data.block_size",
+            "data.lookback",
+            "data.horizon",
+            "data.season",
+            "data.eval_stride",
+            "model.patch_len",
+            "model.patch_stride",
+            "data.context_turns",
+            "data.sentence_length",
+            "data.kmer",
+            "data.sample_rate",
+            "data.n_mels",
+            "data.n_mfcc",
+            "data.hop_ms",
+            "data.window_ms",
+            "data.stack_frames",
+        ):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise UserError(f"{key} must be at least 1")
         if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
-            raise UserError(f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})")
+            raise UserError(
+                f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})"
+            )
         if not 0 <= self.train.ema < 1:
             raise UserError(f"train.ema must be a decay in [0, 1), e.g. 0.999 (0: off); got {self.train.ema}")
         if self.model.nade_hidden < 0:
-            raise UserError(f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}")
+            raise UserError(
+                f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}"
+            )
         if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:
             raise UserError("data.pitch_low and data.pitch_high must be MIDI pitches (0-127), low first")
         return self
@@ -259,47 +331,14 @@ class RunConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-_SECTIONS = ("data", "model", "train")
-
-
-@functools.cache
-def section_types() -> dict[str, type]:
-    """Each section's dataclass: seqlab's own keys, then the keys that registered parts declare (an
-    encoder family's `settings` join `model.`, an input kind's `data.`, a task's the sections it names)."""
-    from seqlab.registry import ENCODERS, INPUTS, TASKS
-
-    declared: dict[str, list[tuple[str, type]]] = {section: [] for section in _SECTIONS}
-    for name, spec in ENCODERS.items():
-        if spec.settings is not None:
-            declared["model"].append((f"encoder {name}", spec.settings))
-    for name, kind in INPUTS.items():
-        if kind.settings is not None:
-            declared["data"].append((f"input {name}", kind.settings))
-    for name, task in TASKS.items():
-        for section, settings in task.settings.items():
-            declared[section].append((f"task {name}", settings))
-    types_ = {}
-    for section, base in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
-        known = {f.name: "seqlab" for f in dataclasses.fields(base)}
-        for owner, settings in declared[section]:
-            for f in dataclasses.fields(settings):
-                if f.name in known:
-                    raise UserError(f"{owner} declares the config key '{section}.{f.name}', which {known[f.name]} "
-                                    "already has; a part's own keys need names of their own")
-                known[f.name] = owner
-        extras = tuple(dict.fromkeys(settings for _, settings in declared[section]))
-        types_[section] = (dataclasses.make_dataclass(base.__name__, [], bases=(*reversed(extras), base))
-                           if extras else base)
-    return types_
-
-
 def points_per_pass(config: RunConfig) -> int:
     """How many points a forecaster's head predicts in one pass of the model."""
     return config.model.ar_step if config.model.strategy == "autoregressive" else config.data.horizon
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                **values: Any) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, **values: Any
+) -> RunConfig:
     """Defaults, then the YAML file at `path`, then `key=value` strings, then keyword values."""
     import yaml
 

@@ -13,45 +13,165 @@ from seqlab.config import load_config
 
 # (name, task, dataset, encoder, settings): the same code path serves every row.
 TOUR = [
-    ("sentiment", "classify", "fine-foods", "gru",
-     {"model.hidden_size": 128, "data.min_freq": 2, "data.lowercase": True, "data.max_length": 256}),
-    ("entities", "tag", "wnut16", "lstm",
-     {"model.crf": True, "model.char_dim": 30, "model.hidden_size": 128, "train.batch_size": 16}),
-    ("text generation", "lm", "fine-food-text", "transformer",
-     {"model.hidden_size": 192, "model.num_layers": 4, "model.num_heads": 6, "model.embed_dim": 192,
-      "data.block_size": 128, "train.batch_size": 32, "train.lr": 2e-3, "train.eval_every": 150}),
-    ("gestures", "classify", "gunpoint", "lstm", {"model.hidden_size": 64, "train.batch_size": 8,
-                                                  "train.max_minutes": 1.0, "train.monitor": "loss",
-                                                  "train.patience": 40}),
-    ("stock forecast", "forecast", "eu-stocks", "gru",
-     {"model.hidden_size": 64, "model.embed_dim": 32, "model.patch_len": 10, "model.patch_stride": 5,
-      "model.quantiles": [0.1, 0.5, 0.9], "train.batch_size": 64, "train.eval_every": 100,
-      "train.max_minutes": 0.75}),
-    ("heartbeat anomalies", "anomaly", "mitdb", "lstm",
-     {"model.hidden_size": 64, "model.embed_dim": 32, "model.patch_len": 8, "model.patch_stride": 4,
-      "data.calendar": False, "train.batch_size": 64, "train.eval_every": 100, "train.max_minutes": 0.75}),
-    ("translation", "seq2seq", "bible-en-es", "transformer",
-     {"model.hidden_size": 192, "model.embed_dim": 192, "model.num_layers": 2, "model.num_heads": 4,
-      "model.ff_mult": 2, "data.vocab_size": 4000, "data.max_length": 96, "train.batch_size": 64,
-      "train.lr": 2e-3, "train.max_minutes": 3.0}),
-    ("spoken digits", "classify", "fsdd", "gru",
-     {"model.hidden_size": 64, "model.pooling": "mean", "data.spec_augment": True, "train.lr": 2e-3}),
-    ("splice junctions", "classify", "splice", "transformer",
-     {"model.embed_dim": 32, "model.hidden_size": 64, "model.num_layers": 2, "model.pooling": "mean",
-      "train.lr": 2e-3}),
-    ("chorales", "lm", "jsb-chorales", "gru", {"model.hidden_size": 128, "train.batch_size": 16, "train.lr": 2e-3}),
+    (
+        "sentiment",
+        "classify",
+        "fine-foods",
+        "gru",
+        {"model.hidden_size": 128, "data.min_freq": 2, "data.lowercase": True, "data.max_length": 256},
+    ),
+    (
+        "entities",
+        "tag",
+        "wnut16",
+        "lstm",
+        {"model.crf": True, "model.char_dim": 30, "model.hidden_size": 128, "train.batch_size": 16},
+    ),
+    (
+        "text generation",
+        "lm",
+        "fine-food-text",
+        "transformer",
+        {
+            "model.hidden_size": 192,
+            "model.num_layers": 4,
+            "model.num_heads": 6,
+            "model.embed_dim": 192,
+            "data.block_size": 128,
+            "train.batch_size": 32,
+            "train.lr": 2e-3,
+            "train.eval_every": 150,
+        },
+    ),
+    (
+        "gestures",
+        "classify",
+        "gunpoint",
+        "lstm",
+        {
+            "model.hidden_size": 64,
+            "train.batch_size": 8,
+            "train.max_minutes": 1.0,
+            "train.monitor": "loss",
+            "train.patience": 40,
+        },
+    ),
+    (
+        "stock forecast",
+        "forecast",
+        "eu-stocks",
+        "gru",
+        {
+            "model.hidden_size": 64,
+            "model.embed_dim": 32,
+            "model.patch_len": 10,
+            "model.patch_stride": 5,
+            "model.quantiles": [0.1, 0.5, 0.9],
+            "train.batch_size": 64,
+            "train.eval_every": 100,
+            "train.max_minutes": 0.75,
+        },
+    ),
+    (
+        "heartbeat anomalies",
+        "anomaly",
+        "mitdb",
+        "lstm",
+        {
+            "model.hidden_size": 64,
+            "model.embed_dim": 32,
+            "model.patch_len": 8,
+            "model.patch_stride": 4,
+            "data.calendar": False,
+            "train.batch_size": 64,
+            "train.eval_every": 100,
+            "train.max_minutes": 0.75,
+        },
+    ),
+    (
+        "translation",
+        "seq2seq",
+        "bible-en-es",
+        "transformer",
+        {
+            "model.hidden_size": 192,
+            "model.embed_dim": 192,
+            "model.num_layers": 2,
+            "model.num_heads": 4,
+            "model.ff_mult": 2,
+            "data.vocab_size": 4000,
+            "data.max_length": 96,
+            "train.batch_size": 64,
+            "train.lr": 2e-3,
+            "train.max_minutes": 3.0,
+        },
+    ),
+    (
+        "spoken digits",
+        "classify",
+        "fsdd",
+        "gru",
+        {"model.hidden_size": 64, "model.pooling": "mean", "data.spec_augment": True, "train.lr": 2e-3},
+    ),
+    (
+        "splice junctions",
+        "classify",
+        "splice",
+        "transformer",
+        {
+            "model.embed_dim": 32,
+            "model.hidden_size": 64,
+            "model.num_layers": 2,
+            "model.pooling": "mean",
+            "train.lr": 2e-3,
+        },
+    ),
+    (
+        "chorales",
+        "lm",
+        "jsb-chorales",
+        "gru",
+        {"model.hidden_size": 128, "train.batch_size": 16, "train.lr": 2e-3},
+    ),
 ]
 # Where the benchmark data of a stop is not in the cache, package-borne data takes its place.
-FALLBACKS = {"fsdd": ("classify", "espeak-digits", {}),
-             "splice": ("tag", "leptospira-cds", {"model.encoder": "gru", "model.hidden_size": 64,
-                                                  "train.batch_size": 32, "train.eval_every": 100}),
-             "jsb-chorales": ("lm", "bach-chorales", {})}
-METRICS = {"classify": ("accuracy", "f1_macro"), "tag": ("f1", "accuracy"), "lm": ("loss", "perplexity", "nll"),
-           "forecast": ("mase", "coverage_80"), "anomaly": ("roc_auc", "f1"), "seq2seq": ("bleu", "chrf")}
+FALLBACKS = {
+    "fsdd": ("classify", "espeak-digits", {}),
+    "splice": (
+        "tag",
+        "leptospira-cds",
+        {"model.encoder": "gru", "model.hidden_size": 64, "train.batch_size": 32, "train.eval_every": 100},
+    ),
+    "jsb-chorales": ("lm", "bach-chorales", {}),
+}
+METRICS = {
+    "classify": ("accuracy", "f1_macro"),
+    "tag": ("f1", "accuracy"),
+    "lm": ("loss", "perplexity", "nll"),
+    "forecast": ("mase", "coverage_80"),
+    "anomaly": ("roc_auc", "f1"),
+    "seq2seq": ("bleu", "chrf"),
+}
 # The last stop asks which encoder suits one of the data sets: all four, two seeds each, a short budget.
-COMPARE = ("classify", "gunpoint", {"model.hidden_size": 32, "model.embed_dim": 32, "train.batch_size": 8,
-                                    "train.monitor": "loss", "train.epochs": 500}, 2, 0.2)
-EXAMPLES = ("fsdd", "espeak-digits", "splice", "leptospira-cds")  # stops that show a test example: a clip or bases
+COMPARE = (
+    "classify",
+    "gunpoint",
+    {
+        "model.hidden_size": 32,
+        "model.embed_dim": 32,
+        "train.batch_size": 8,
+        "train.monitor": "loss",
+        "train.epochs": 500,
+    },
+    2,
+    0.2,
+)
+EXAMPLES = (
+    "fsdd",
+    "espeak-digits",
+    "splice",
+    "leptospira-cds",
+)  # stops that show a test example: a clip or bases
 TRANSLATE = ["In the beginning was the Word, and the Word was with God.", "And God said, Let there be light."]
 
 
@@ -76,27 +196,44 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
             choices.append((fallback_task, fallback, {**settings, **changes}))
         for task, dataset, settings in choices:
             console.rule(f"{name}: {task} on {dataset} with {encoder}")
-            tour = {"data.path": dataset, "model.encoder": encoder, "train.max_minutes": minutes, "train.epochs": 50,
-                    "train.patience": 3}
+            tour = {
+                "data.path": dataset,
+                "model.encoder": encoder,
+                "train.max_minutes": minutes,
+                "train.epochs": 50,
+                "train.patience": 3,
+            }
             config = load_config(None, task=task, **{**tour, **settings})
             try:
                 splits = load_splits(config.task, config.data)
                 pipeline = fit(config, run_dir, splits)
                 break
-            except UserError as exc:  # benchmark data out of the cache, or package-borne data this machine lacks
+            except (
+                UserError
+            ) as exc:  # benchmark data out of the cache, or package-borne data this machine lacks
                 console.print(f"[yellow]skipped {dataset}:[/yellow] {exc}")
         else:
             continue
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        row = {"name": name, "task": task, "dataset": dataset, "encoder": config.model.encoder, "run_dir": str(run_dir),
-               "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics}}
+        row = {
+            "name": name,
+            "task": task,
+            "dataset": dataset,
+            "encoder": config.model.encoder,
+            "run_dir": str(run_dir),
+            "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics},
+        }
         verbs = pipeline.task.verbs
         if "compose" in verbs:
             row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
         elif "generate" in verbs:
-            row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[0]
+            row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[
+                0
+            ]
         if "translate" in verbs:
-            row["translations"] = dict(zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4))))
+            row["translations"] = dict(
+                zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4)))
+            )
         if dataset in EXAMPLES:
             row["example"] = _first_test_prediction(pipeline, splits["test"][0])
         rows.append(row)
@@ -119,8 +256,10 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
         if "example" in row:
             console.print(f"{row['dataset']}: {row['example']}", markup=False)
         if "chorale" in row:
-            console.print(f"{row['dataset']}: a generated chorale in {row['chorale']} and its piano roll beside it",
-                          markup=False)
+            console.print(
+                f"{row['dataset']}: a generated chorale in {row['chorale']} and its piano roll beside it",
+                markup=False,
+            )
     if compared is not None:
         from seqlab.compare import table as compare_table
 
@@ -148,14 +287,16 @@ def _first_test_prediction(pipeline, record: dict) -> str:
         truth = sum(tag != "O" for tag in record["tags"])
         return f"{coding} of {len(predicted)} bases tagged coding (annotated: {truth})"
     heard = record["audio"].clips[0] if "audio" in record else record["text"]
-    return f"{Path(heard).name if 'audio' in record else heard} → {predicted['label']} (true {record['label']})"
+    return (
+        f"{Path(heard).name if 'audio' in record else heard} → {predicted['label']} (true {record['label']})"
+    )
 
 
 def _compare(console, out: Path) -> dict | None:
     """`seqlab compare` on the COMPARE data set, or None where its package is missing."""
     from seqlab.compare import compare
-    from seqlab.registry import ENCODERS
     from seqlab.errors import UserError
+    from seqlab.registry import ENCODERS
 
     task, dataset, settings, seeds, minutes = COMPARE
     console.rule(f"which encoder: compare on {dataset}, {seeds} seeds, {minutes * 60:.0f} s each")
@@ -170,21 +311,35 @@ def _compare(console, out: Path) -> dict | None:
 def _index(rows: list[dict], compared: dict | None = None) -> str:
     items = "".join(
         f'<li><a href="{html.escape(Path(r["run_dir"]).name)}/report.html">{html.escape(r["name"])}</a>: '
-        f'{html.escape(r["task"])} on {html.escape(r["dataset"])} with {html.escape(r["encoder"])}</li>'
-        for r in rows)
+        f"{html.escape(r['task'])} on {html.escape(r['dataset'])} with {html.escape(r['encoder'])}</li>"
+        for r in rows
+    )
     samples = "".join(f"<pre>This coffee{html.escape(r['sample'])}</pre>" for r in rows if "sample" in r)
-    translations = "".join(f"<li>{html.escape(source)} → {html.escape(output)}</li>"
-                           for r in rows for source, output in r.get("translations", {}).items())
-    examples = "".join(f"<li>{html.escape(r['dataset'])}: {html.escape(r['example'])}</li>" for r in rows
-                       if "example" in r)
-    chorales = "".join(f'<p><a href="{html.escape(Path(r["run_dir"]).name)}/generated.mid">a generated chorale</a>'
-                       f'<br><img src="{html.escape(Path(r["run_dir"]).name)}/generated.png" alt="its piano roll"></p>'
-                       for r in rows if "chorale" in r)
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab demo</title></head><body>'
-            f"<h1>seqlab demo</h1><ul>{items}</ul>"
-            + (f'<p><a href="compare/compare.html">Which encoder?</a> seqlab compare on {compared["data"]}</p>'
-               if compared else "")
-            + f"<h2>Generated text</h2>{samples}"
-            + (f"<h2>Translations</h2><ul>{translations}</ul>" if translations else "")
-            + (f"<h2>Audio and DNA</h2><ul>{examples}</ul>" if examples else "")
-            + (f"<h2>Music</h2>{chorales}" if chorales else "") + "</body></html>\n")
+    translations = "".join(
+        f"<li>{html.escape(source)} → {html.escape(output)}</li>"
+        for r in rows
+        for source, output in r.get("translations", {}).items()
+    )
+    examples = "".join(
+        f"<li>{html.escape(r['dataset'])}: {html.escape(r['example'])}</li>" for r in rows if "example" in r
+    )
+    chorales = "".join(
+        f'<p><a href="{html.escape(Path(r["run_dir"]).name)}/generated.mid">a generated chorale</a>'
+        f'<br><img src="{html.escape(Path(r["run_dir"]).name)}/generated.png" alt="its piano roll"></p>'
+        for r in rows
+        if "chorale" in r
+    )
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab demo</title></head><body>'
+        f"<h1>seqlab demo</h1><ul>{items}</ul>"
+        + (
+            f'<p><a href="compare/compare.html">Which encoder?</a> seqlab compare on {compared["data"]}</p>'
+            if compared
+            else ""
+        )
+        + f"<h2>Generated text</h2>{samples}"
+        + (f"<h2>Translations</h2><ul>{translations}</ul>" if translations else "")
+        + (f"<h2>Audio and DNA</h2><ul>{examples}</ul>" if examples else "")
+        + (f"<h2>Music</h2>{chorales}" if chorales else "")
+        + "</body></html>\n"
+    )

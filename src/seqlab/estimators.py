@@ -21,10 +21,23 @@ from seqlab.errors import UserError
 class _Estimator:
     task = ""
 
-    def __init__(self, encoder: str = "lstm", *, epochs: int = 10, max_minutes: float | None = None,
-                 batch_size: int = 32, lr: float = 1e-3, tokenizer: str = "auto", embed_dim: int = 128,
-                 hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.1, seed: int = 0,
-                 out: str | None = None, options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        encoder: str = "lstm",
+        *,
+        epochs: int = 10,
+        max_minutes: float | None = None,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        tokenizer: str = "auto",
+        embed_dim: int = 128,
+        hidden_size: int = 256,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        seed: int = 0,
+        out: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
         self.encoder = encoder
         self.epochs = epochs
         self.max_minutes = max_minutes
@@ -68,12 +81,20 @@ class _Estimator:
         from seqlab.config import load_config
 
         values = {
-            **self._own_settings(), "task": self.task, "model.encoder": None if self.encoder == "auto" else self.encoder,
+            **self._own_settings(),
+            "task": self.task,
+            "model.encoder": None if self.encoder == "auto" else self.encoder,
             "train.epochs": self.epochs,
-            "train.max_minutes": self.max_minutes, "train.batch_size": self.batch_size, "train.lr": self.lr,
-            "data.tokenizer": self.tokenizer, "model.embed_dim": self.embed_dim,
-            "model.hidden_size": self.hidden_size, "model.num_layers": self.num_layers,
-            "model.dropout": self.dropout, "train.seed": self.seed, "data.test_fraction": 0.0,
+            "train.max_minutes": self.max_minutes,
+            "train.batch_size": self.batch_size,
+            "train.lr": self.lr,
+            "data.tokenizer": self.tokenizer,
+            "model.embed_dim": self.embed_dim,
+            "model.hidden_size": self.hidden_size,
+            "model.num_layers": self.num_layers,
+            "model.dropout": self.dropout,
+            "train.seed": self.seed,
+            "data.test_fraction": 0.0,
         }
         return load_config(None, **{**values, **(self.options or {})})  # options win
 
@@ -83,8 +104,15 @@ class _Estimator:
 
         config = self._config()
         splits = {"train": train} if val is None else {"train": train, "val": val}
-        splits = complete_splits(self.task, splits, config.data.val_fraction, 0.0, seed=self.seed,
-                                 horizon=config.data.horizon, lookback=config.data.lookback)
+        splits = complete_splits(
+            self.task,
+            splits,
+            config.data.val_fraction,
+            0.0,
+            seed=self.seed,
+            horizon=config.data.horizon,
+            lookback=config.data.lookback,
+        )
         out = Path(self.out) if self.out else Path(tempfile.mkdtemp(prefix=f"seqlab-{self.task}-")) / "run"
         if self.encoder == "auto":  # a search within max_minutes; the winner's run is this estimator's
             from seqlab.search import search
@@ -116,8 +144,14 @@ class _Estimator:
         if pipeline.config.task != cls.task:
             raise UserError(f"{path} holds a {pipeline.config.task} model, not one for {cls.__name__}")
         m = pipeline.config.model
-        estimator = cls(encoder=m.encoder, embed_dim=m.embed_dim, hidden_size=m.hidden_size,
-                        num_layers=m.num_layers, dropout=m.dropout, tokenizer=pipeline.config.data.tokenizer)
+        estimator = cls(
+            encoder=m.encoder,
+            embed_dim=m.embed_dim,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            dropout=m.dropout,
+            tokenizer=pipeline.config.data.tokenizer,
+        )
         estimator.pipeline_, estimator.run_dir_ = pipeline, Path(path)
         return estimator._loaded()
 
@@ -192,8 +226,15 @@ class LanguageModel(_Estimator):
         text = X if isinstance(X, str) else "\n".join(X)
         return self._fit([text], None if X_val is None else [X_val])
 
-    def generate(self, prompt: str = "", max_new_tokens: int = 200, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None, seed: int | None = None) -> str:
+    def generate(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ) -> str:
         from seqlab.generation import GenerationConfig
 
         settings = GenerationConfig(max_new_tokens, temperature, top_k, top_p, seed)
@@ -259,9 +300,18 @@ class Forecaster(_Estimator):
     task = "forecast"
     _own_params = ["horizon", "lookback", "season", "quantiles", "future_covariates", "strategy"]
 
-    def __init__(self, encoder: str = "lstm", *, horizon: int = 24, lookback: int = 96, season: int = 1,
-                 quantiles: list[float] | None = None, future_covariates: list[str] | None = None,
-                 strategy: str = "direct", **common):
+    def __init__(
+        self,
+        encoder: str = "lstm",
+        *,
+        horizon: int = 24,
+        lookback: int = 96,
+        season: int = 1,
+        quantiles: list[float] | None = None,
+        future_covariates: list[str] | None = None,
+        strategy: str = "direct",
+        **common,
+    ):
         super().__init__(encoder, **common)
         self.horizon = horizon
         self.lookback = lookback
@@ -271,9 +321,14 @@ class Forecaster(_Estimator):
         self.strategy = strategy
 
     def _own_settings(self) -> dict[str, Any]:
-        return {"data.horizon": self.horizon, "data.lookback": self.lookback, "data.season": self.season,
-                "model.quantiles": self.quantiles, "data.future_covariates": self.future_covariates or [],
-                "model.strategy": self.strategy}
+        return {
+            "data.horizon": self.horizon,
+            "data.lookback": self.lookback,
+            "data.season": self.season,
+            "model.quantiles": self.quantiles,
+            "data.future_covariates": self.future_covariates or [],
+            "model.strategy": self.strategy,
+        }
 
     def _series(self, X) -> list:
         import pandas as pd
@@ -281,7 +336,9 @@ class Forecaster(_Estimator):
         from seqlab.data.series import series_from_frame
 
         if isinstance(X, dict):
-            X = pd.concat([pd.DataFrame({"unique_id": str(k), "ds": range(len(v)), "y": v}) for k, v in X.items()])
+            X = pd.concat(
+                [pd.DataFrame({"unique_id": str(k), "ds": range(len(v)), "y": v}) for k, v in X.items()]
+            )
         data = self.pipeline_.config.data if hasattr(self, "pipeline_") else self._config().data
         return series_from_frame(X, data)
 

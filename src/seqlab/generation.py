@@ -55,7 +55,9 @@ class GenerationConfig:
         return self
 
 
-def next_token(logits: torch.Tensor, settings: GenerationConfig, generator: torch.Generator | None) -> torch.Tensor:
+def next_token(
+    logits: torch.Tensor, settings: GenerationConfig, generator: torch.Generator | None
+) -> torch.Tensor:
     """(B, V) logits → (B,) token ids."""
     if settings.temperature == 0:
         return logits.argmax(dim=-1)
@@ -73,14 +75,18 @@ def next_token(logits: torch.Tensor, settings: GenerationConfig, generator: torc
 
 
 @torch.no_grad()
-def generate(model, prompt: torch.Tensor, settings: GenerationConfig, autocast, context: int | None) -> torch.Tensor:
+def generate(
+    model, prompt: torch.Tensor, settings: GenerationConfig, autocast, context: int | None
+) -> torch.Tensor:
     """Continue each row of `prompt` (B, T) by `max_new_tokens` tokens; returns only the new ones.
 
     `context`: the most positions the model can see (an encoder with `bounded_context`), or None.
     """
     model.eval()
     prompt = prompt.to(device_of(model))
-    generator = torch.Generator(prompt.device).manual_seed(settings.seed) if settings.seed is not None else None
+    generator = (
+        torch.Generator(prompt.device).manual_seed(settings.seed) if settings.seed is not None else None
+    )
     tokens = prompt
     state, seen = None, 0  # seen: the positions the state holds
     feed = prompt if context is None else prompt[:, -context:]
@@ -91,7 +97,7 @@ def generate(model, prompt: torch.Tensor, settings: GenerationConfig, autocast, 
             feed = tokens if context is None else tokens[:, -context:]
         elif context is not None and seen + feed.shape[1] > context:
             state, seen = None, 0  # the context is full: start again from the last half-context of tokens
-            feed = tokens[:, -(context // 2):]
+            feed = tokens[:, -(context // 2) :]
         batch = Batch(inputs=feed, mask=torch.ones_like(feed, dtype=torch.bool))
         with autocast():
             out = model(batch, state)
@@ -166,8 +172,12 @@ def _beam_search(step, start, B: int, settings: GenerationConfig, limit: int) ->
         is_end = token == EOS
         for b, r in (is_end[:, :K]).nonzero().tolist():
             if len(ended[b]) < K:
-                ended[b].append((top[b, r].item() / (t + 1) ** settings.length_penalty,
-                                 tokens[b * K + beam[b, r], 1:].tolist()))
+                ended[b].append(
+                    (
+                        top[b, r].item() / (t + 1) ** settings.length_penalty,
+                        tokens[b * K + beam[b, r], 1:].tolist(),
+                    )
+                )
         go_on = torch.argsort(is_end.to(torch.int8), dim=1, stable=True)[:, :K]  # the K best that do not end
         scores = top.gather(1, go_on)
         origin = (torch.arange(B).unsqueeze(1) * K + beam.gather(1, go_on)).view(-1)  # (B*K,)
@@ -177,8 +187,11 @@ def _beam_search(step, start, B: int, settings: GenerationConfig, limit: int) ->
             break
     length = tokens.shape[1] - 1
     for b in range(B):  # sources without K ended hypotheses: their live ones compete too
-        ended[b] += [(scores[b, k].item() / max(length, 1) ** settings.length_penalty, tokens[b * K + k, 1:].tolist())
-                     for k in range(K) if len(ended[b]) < K and scores[b, k] > float("-inf")]
+        ended[b] += [
+            (scores[b, k].item() / max(length, 1) ** settings.length_penalty, tokens[b * K + k, 1:].tolist())
+            for k in range(K)
+            if len(ended[b]) < K and scores[b, k] > float("-inf")
+        ]
     return [max(e, key=lambda hypothesis: hypothesis[0])[1] for e in ended]
 
 

@@ -4,10 +4,33 @@ from __future__ import annotations
 
 import math
 
-LOWER_IS_BETTER = ("loss", "nll", "perplexity", "mse", "mae", "smape", "mase", "mse_scaled", "mae_scaled",
-                   "quantile_loss", "wer", "cer")
-HIGHER_IS_BETTER = ("accuracy", "f1", "f1_macro", "precision", "recall", "roc_auc", "bleu", "chrf", "rouge1",
-                    "rouge2", "rougeL")
+LOWER_IS_BETTER = (
+    "loss",
+    "nll",
+    "perplexity",
+    "mse",
+    "mae",
+    "smape",
+    "mase",
+    "mse_scaled",
+    "mae_scaled",
+    "quantile_loss",
+    "wer",
+    "cer",
+)
+HIGHER_IS_BETTER = (
+    "accuracy",
+    "f1",
+    "f1_macro",
+    "precision",
+    "recall",
+    "roc_auc",
+    "bleu",
+    "chrf",
+    "rouge1",
+    "rouge2",
+    "rougeL",
+)
 
 
 def classification(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
@@ -23,8 +46,9 @@ def selection(chosen_truth: list[int], chosen: list[int]) -> dict[str, float]:
     """Precision, recall and F1 of items chosen (1) or not (0), such as a summary's sentences."""
     from sklearn.metrics import precision_recall_fscore_support
 
-    precision, recall, f1, _ = precision_recall_fscore_support(chosen_truth, chosen, average="binary",
-                                                               zero_division=0)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        chosen_truth, chosen, average="binary", zero_division=0
+    )
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
@@ -57,11 +81,14 @@ def language_model(mean_nll: float) -> dict[str, float]:
 
 
 def translation(outputs: list[str], references: list[str]) -> dict[str, float]:
-    """Corpus BLEU and chrF (sacrebleu's defaults, 0–100) of detokenised outputs against one reference each."""
+    """Corpus BLEU and chrF (sacrebleu's defaults, 0–100) of detokenised outputs against one reference
+    each."""
     import sacrebleu
 
-    return {"bleu": sacrebleu.corpus_bleu(outputs, [references]).score,
-            "chrf": sacrebleu.corpus_chrf(outputs, [references]).score}
+    return {
+        "bleu": sacrebleu.corpus_bleu(outputs, [references]).score,
+        "chrf": sacrebleu.corpus_chrf(outputs, [references]).score,
+    }
 
 
 def recognition(references: list[str], hypotheses: list[str]) -> dict[str, float]:
@@ -84,8 +111,15 @@ def summarization(outputs: list[str], references: list[str]) -> dict[str, float]
     return {kind: total / max(len(outputs), 1) for kind, total in totals.items()}
 
 
-def forecast(windows: list[str], truth, point, standardised, naive_error, quantiles: list[float] | None = None,
-             quantile_forecasts=None) -> dict[str, float]:
+def forecast(
+    windows: list[str],
+    truth,
+    point,
+    standardised,
+    naive_error,
+    quantiles: list[float] | None = None,
+    quantile_forecasts=None,
+) -> dict[str, float]:
     """Point (and quantile) accuracy of M forecast windows of h points each, via utilsforecast.
 
     `truth`, `point`: (M, h) on the series' own scale; `standardised`: the two of them on the scale
@@ -117,13 +151,16 @@ def forecast(windows: list[str], truth, point, standardised, naive_error, quanti
     if np.isfinite(mase).all():
         result["mase"] = float(np.mean(mase))
     if quantiles:
-        for j, q in enumerate(quantiles):
+        for j in range(len(quantiles)):
             frame[f"q{j}"] = quantile_forecasts[..., j].ravel()
         columns = {"model": [f"q{j}" for j in range(len(quantiles))]}
-        result["quantile_loss"] = float(np.mean(by_window(losses.mqloss(frame, columns, np.array(quantiles)))))
+        result["quantile_loss"] = float(
+            np.mean(by_window(losses.mqloss(frame, columns, np.array(quantiles))))
+        )
         low, high = quantile_forecasts[..., 0], quantile_forecasts[..., -1]
         result[f"coverage_{round(100 * (quantiles[-1] - quantiles[0]))}"] = float(
-            np.mean((truth >= low) & (truth <= high)))
+            np.mean((truth >= low) & (truth <= high))
+        )
     return result
 
 
@@ -135,7 +172,8 @@ def detection(labels, scores, threshold: float | None) -> dict[str, float]:
     result = {"roc_auc": float(roc_auc_score(labels, scores))}
     if threshold is not None:
         precision, recall, f1, _ = precision_recall_fscore_support(
-            labels, scores >= threshold, average="binary", zero_division=0)
+            labels, scores >= threshold, average="binary", zero_division=0
+        )
         result.update(precision=float(precision), recall=float(recall), f1=float(f1))
     return result
 

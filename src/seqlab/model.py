@@ -6,7 +6,9 @@ The builder asks the registries: the task builds its adapter and head, the encod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from torch import nn
 
@@ -40,12 +42,12 @@ class Ensemble(nn.Module):
     """Models of one task on the same data, seen as one: their predictive distributions averaged
     (a mixture of their label, token or pitch probabilities; the mean of their forecasts)."""
 
-    def __init__(self, members: list[SequenceModel]):
+    def __init__(self, members: Sequence[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(members)
 
     @property
-    def head(self) -> nn.Module:
+    def head(self) -> Any:  # the members' head type, which offers `mixture` and `score`
         return self.members[0].head
 
     def forward(self, batch: Batch, state=None) -> HeadOutput:

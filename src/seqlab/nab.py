@@ -74,8 +74,12 @@ def window_positions(n: int, windows: list[tuple[int, int]]) -> tuple[np.ndarray
     return scores, owner
 
 
-def score_file(flags: np.ndarray, windows: list[tuple[int, int]], profile: Profile,
-               positions: tuple[np.ndarray, np.ndarray] | None = None) -> FileScore:
+def score_file(
+    flags: np.ndarray,
+    windows: list[tuple[int, int]],
+    profile: Profile,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FileScore:
     """NAB's score of one file: `flags` (n,) bool, the points the detector raised. `positions`:
     `window_positions(n, windows)`, computed once when one file is scored many times."""
     n = len(flags)
@@ -91,9 +95,14 @@ def score_file(flags: np.ndarray, windows: list[tuple[int, int]], profile: Profi
         hits = np.flatnonzero(flags & counted & (owner == w))
         per_point[first] += sigmoid[hits[0]] / best * profile.tp if len(hits) else -profile.fn
     inside = owner >= 0
-    return FileScore(score=float(per_point.sum()), per_point=per_point,
-                     tp=int((flags & counted & inside).sum()), fp=int(false.sum()),
-                     fn=int((~flags & counted & inside).sum()), tn=int((~flags & counted & ~inside).sum()))
+    return FileScore(
+        score=float(per_point.sum()),
+        per_point=per_point,
+        tp=int((flags & counted & inside).sum()),
+        fp=int(false.sum()),
+        fn=int((~flags & counted & inside).sum()),
+        tn=int((~flags & counted & ~inside).sum()),
+    )
 
 
 def normalised(raw_total: float, windows_total: int, profile: Profile) -> float:

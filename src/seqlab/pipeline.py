@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +39,7 @@ class Pipeline:
 
     config: RunConfig
     task: Task
-    model: SequenceModel
+    model: SequenceModel | Ensemble
     run_dir: Path | None = None
     bf16: bool = False
     main_process: bool = True  # False in the other processes of a torchrun training
@@ -65,8 +66,11 @@ class Pipeline:
         if decoding is None:
             return self.task.evaluate(self.model, examples, self.batch_size, self.autocast)
         if not self.task.decodes:
-            raise UserError(f"decoding settings are for models that write text; this run is task {self.config.task}")
-        return self.task.evaluate(self.model, examples, self.batch_size, self.autocast, decoding.check())
+            raise UserError(
+                f"decoding settings are for models that write text; this run is task {self.config.task}"
+            )
+        evaluate: Callable[..., dict[str, float]] = self.task.evaluate  # a decoding task's takes the settings
+        return evaluate(self.model, examples, self.batch_size, self.autocast, decoding.check())
 
     def __getattr__(self, name: str):
         """The task's own verbs (translate, generate, forecast, transcribe …) as methods of the pipeline."""
@@ -82,8 +86,10 @@ class Pipeline:
         offered_by = [task_name for task_name, task_class in TASKS.items() if name in task_class.verbs]
         if not offered_by:
             raise AttributeError(f"a {self.config.task} pipeline has no attribute '{name}'")
-        raise UserError(f"{what or name} needs a model of task {' or '.join(offered_by)}; "
-                        f"this run is task {self.config.task}")
+        raise UserError(
+            f"{what or name} needs a model of task {' or '.join(offered_by)}; "
+            f"this run is task {self.config.task}"
+        )
 
 
 def prepare(config: RunConfig, records: list) -> list:
@@ -92,8 +98,13 @@ def prepare(config: RunConfig, records: list) -> list:
     return kind.prepare(records, config.data) if kind.prepare is not None else records
 
 
-def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list] | None = None,
-        resume: bool = False, on_evaluate=None) -> Pipeline:
+def fit(
+    config: RunConfig,
+    out: str | Path | None = None,
+    splits: dict[str, list] | None = None,
+    resume: bool = False,
+    on_evaluate=None,
+) -> Pipeline:
     """Train a model as `config` says and write its run directory; returns the trained pipeline.
     `on_evaluate(step, metrics)` hears every validation result of the loop."""
     device = pick_device()
@@ -127,10 +138,14 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
     encoded = {split: task.encode(records) for split, records in splits.items()}
     batches = task.num_batches(encoded["train"], t.batch_size) // processes.world
     if batches < t.accumulate:
-        raise UserError(f"the training data fills {batches} batch(es) per process, fewer than "
-                        f"train.accumulate={t.accumulate}; lower train.batch_size or train.accumulate")
+        raise UserError(
+            f"the training data fills {batches} batch(es) per process, fewer than "
+            f"train.accumulate={t.accumulate}; lower train.batch_size or train.accumulate"
+        )
     if t.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise UserError("train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'")
+        raise UserError(
+            "train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'"
+        )
     model = build_model(config, **task.model_sizes()).to(device)
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")
@@ -142,7 +157,9 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
         rd.atomic_write(out / "config.yaml", config.to_yaml())
         task.save(out)
     started = time.monotonic()
-    state = train(model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume, on_evaluate)
+    state = train(
+        model, task, encoded["train"], encoded["val"], t, out, autocast, processes, resume, on_evaluate
+    )
 
     processes.barrier()  # the main process has written the best weights
     rd.load_weights(model, out / "model.safetensors")
@@ -165,10 +182,13 @@ def fit(config: RunConfig, out: str | Path | None = None, splits: dict[str, list
 
 def resolve_input(config: RunConfig, train: list) -> None:
     """data.input=auto: the kind of input whose records the training data holds (audio, numbers), if
-    any; and the kind's own tokenizer where the run's cannot read it (DNA in nucleotides, unless in k-mers)."""
+    any; and the kind's own tokenizer where the run's cannot read it (DNA in nucleotides, unless in
+    k-mers)."""
     d = config.data
     if d.input == "auto":
-        d.input = next((name for name, kind in INPUTS.items() if kind.holds is not None and kind.holds(train)), "auto")
+        d.input = next(
+            (name for name, kind in INPUTS.items() if kind.holds is not None and kind.holds(train)), "auto"
+        )
     own, task = kind_of(d).tokenizers, TASKS[config.task]
     if own and d.tokenizer not in own and own[0] in task.tokenizers:
         d.tokenizer = own[0]
@@ -190,7 +210,7 @@ def load(run_dir: str | Path) -> Pipeline:
 AUGMENTATIONS = ("transpose", "reverse_complement", "spec_augment")
 
 
-def load_ensemble(run_dirs: list[str | Path]) -> Pipeline:
+def load_ensemble(run_dirs: Sequence[str | Path]) -> Pipeline:
     """One pipeline over several runs of a task trained on the same data (with other seeds, encoders,
     sizes or augmentations): it averages their predictive distributions (`Ensemble`) wherever it
     predicts or scores."""
@@ -198,20 +218,39 @@ def load_ensemble(run_dirs: list[str | Path]) -> Pipeline:
     first = pipelines[0]
     for other in pipelines[1:]:
         if other.config.task != first.config.task:
-            raise UserError(f"an ensemble needs runs of one task; {first.run_dir} is {first.config.task} and "
-                            f"{other.run_dir} is {other.config.task}")
-        differing = [f"data.{k}" for k, v in vars(first.config.data).items()
-                     if getattr(other.config.data, k) != v and k not in AUGMENTATIONS]
-        differing += [f for f in first.task.files if (other.run_dir / f).read_bytes() != (first.run_dir / f).read_bytes()]
-        differing += ["model.quantiles"] if other.config.model.quantiles != first.config.model.quantiles else []
+            raise UserError(
+                f"an ensemble needs runs of one task; {first.run_dir} is {first.config.task} and "
+                f"{other.run_dir} is {other.config.task}"
+            )
+        differing = [
+            f"data.{k}"
+            for k, v in vars(first.config.data).items()
+            if getattr(other.config.data, k) != v and k not in AUGMENTATIONS
+        ]
+        differing += [
+            f
+            for f in first.task.files
+            if Path(str(other.run_dir), f).read_bytes() != Path(str(first.run_dir), f).read_bytes()
+        ]
+        differing += (
+            ["model.quantiles"] if other.config.model.quantiles != first.config.model.quantiles else []
+        )
         if differing:
-            raise UserError(f"an ensemble needs runs trained on the same data for the same outputs; "
-                            f"{other.run_dir} differs from {first.run_dir} in {', '.join(differing)}")
+            raise UserError(
+                f"an ensemble needs runs trained on the same data for the same outputs; "
+                f"{other.run_dir} differs from {first.run_dir} in {', '.join(differing)}"
+            )
     heads = [p.model.head for p in pipelines]
-    if not hasattr(heads[0], "mixture") or any(type(h) is not type(heads[0]) or getattr(h, "crf", None) for h in heads):
-        raise UserError(f"{first.config.task} runs of this kind cannot be averaged; ensembles take classify, tag "
-                        "(without a CRF), lm (tokens, or pitches without a NADE) and forecast runs")
-    return replace(first, model=Ensemble([p.model for p in pipelines]).eval(), bf16=all(p.bf16 for p in pipelines))
+    if not hasattr(heads[0], "mixture") or any(
+        type(h) is not type(heads[0]) or getattr(h, "crf", None) for h in heads
+    ):
+        raise UserError(
+            f"{first.config.task} runs of this kind cannot be averaged; ensembles take classify, tag "
+            "(without a CRF), lm (tokens, or pitches without a NADE) and forecast runs"
+        )
+    return replace(
+        first, model=Ensemble([p.model for p in pipelines]).eval(), bf16=all(p.bf16 for p in pipelines)
+    )
 
 
 def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:
@@ -219,8 +258,16 @@ def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train
     source = rd.read_config(init)
     for key in ("tokenizer", "lowercase", "vocab_size"):
         setattr(config.data, key, getattr(source.data, key))
-    for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions",
-                "bidirectional"):
+    for key in (
+        "encoder",
+        "embed_dim",
+        "hidden_size",
+        "num_layers",
+        "num_heads",
+        "ff_mult",
+        "positions",
+        "bidirectional",
+    ):
         setattr(config.model, key, getattr(source.model, key))
     task = task_class(config)
     task.fit(train_records)
@@ -233,34 +280,53 @@ def _load_matching(model: SequenceModel, weights: Path) -> None:
     from safetensors.torch import load_file
 
     own = model.state_dict()
-    matched = {k: v for k, v in load_file(str(weights)).items() if k in own and own[k].shape == v.shape
-               and not k.startswith("head.")}
+    matched = {
+        k: v
+        for k, v in load_file(str(weights)).items()
+        if k in own and own[k].shape == v.shape and not k.startswith("head.")
+    }
     if not any(k.startswith("encoder.") for k in matched):
-        raise UserError(f"no encoder weights of {weights.parent} fit this model; train.init_from needs the "
-                        "same encoder, sizes and tokenizer")
+        raise UserError(
+            f"no encoder weights of {weights.parent} fit this model; train.init_from needs the "
+            "same encoder, sizes and tokenizer"
+        )
     model.load_state_dict(matched, strict=False)
 
 
-def _write_meta(out: Path, config: RunConfig, model, state: LoopState, splits, held_out: str, bf16: bool,
-                seconds: float, checksums: list[float]) -> None:
-    sizes = {s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()}  # text: characters
-    rd.write_json(out / "meta.json", {
-        "format_version": FORMAT_VERSION,
-        "seqlab_version": __version__,
-        "task": config.task,
-        "encoder": config.model.encoder,
-        "parameters": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
-        "split_sizes": sizes,
-        "metrics_split": held_out,
-        "bf16": bf16,
-        "steps": state.step,
-        "epochs": state.epoch,
-        "items_seen": state.items_seen,
-        "stopped_by": state.stopped_by,
-        "train_seconds": round(seconds, 2),
-        "processes": len(checksums),
-        "replica_checksums": checksums,
-        "torch": torch.__version__,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+def _write_meta(
+    out: Path,
+    config: RunConfig,
+    model,
+    state: LoopState,
+    splits,
+    held_out: str,
+    bf16: bool,
+    seconds: float,
+    checksums: list[float],
+) -> None:
+    sizes = {
+        s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()
+    }  # text: characters
+    rd.write_json(
+        out / "meta.json",
+        {
+            "format_version": FORMAT_VERSION,
+            "seqlab_version": __version__,
+            "task": config.task,
+            "encoder": config.model.encoder,
+            "parameters": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
+            "split_sizes": sizes,
+            "metrics_split": held_out,
+            "bf16": bf16,
+            "steps": state.step,
+            "epochs": state.epoch,
+            "items_seen": state.items_seen,
+            "stopped_by": state.stopped_by,
+            "train_seconds": round(seconds, 2),
+            "processes": len(checksums),
+            "replica_checksums": checksums,
+            "torch": torch.__version__,
+            "machine": f"{platform.machine()} {os.cpu_count()} cores",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )

@@ -58,8 +58,9 @@ class Registry(Generic[T]):
     def __getitem__(self, name: str) -> T:
         if name not in self._loaded:
             if name not in self._paths:
-                raise UserError(f"unknown {self.kind} '{name}'{self._suggest(name)}; "
-                                f"choose from {', '.join(self._paths)}")
+                raise UserError(
+                    f"unknown {self.kind} '{name}'{self._suggest(name)}; choose from {', '.join(self._paths)}"
+                )
             self._loaded[name] = load_path(self._paths[name])
         return self._loaded[name]
 
@@ -72,28 +73,40 @@ class Registry(Generic[T]):
         return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-TASKS: Registry = Registry("seqlab.tasks", "task", {
-    "classify": "seqlab.tasks.text:ClassifyTask",
-    "tag": "seqlab.tasks.text:TagTask",
-    "lm": "seqlab.tasks.text:LMTask",
-    "seq2seq": "seqlab.tasks.seq2seq:Seq2SeqTask",
-    "extract": "seqlab.tasks.extract:ExtractTask",
-    "forecast": "seqlab.tasks.forecast:ForecastTask",
-    "anomaly": "seqlab.tasks.anomaly:AnomalyTask",
-    "ctc": "seqlab.tasks.speech:CTCTask",
-})
-ENCODERS: Registry = Registry("seqlab.encoders", "encoder", {
-    "rnn": "seqlab.encoders.recurrent:RNN",
-    "lstm": "seqlab.encoders.recurrent:LSTM",
-    "gru": "seqlab.encoders.recurrent:GRU",
-    "transformer": "seqlab.encoders.transformer:TRANSFORMER",
-    "tcn": "seqlab.encoders.tcn:TCN",
-})
-INPUTS: Registry = Registry("seqlab.inputs", "input", {
-    "text": "seqlab.data.text:TEXT",
-    "series": "seqlab.data.series:SERIES",
-    "dna": "seqlab.data.dna:DNA",
-    "music": "seqlab.data.music:MUSIC",
-    "melody": "seqlab.data.music:MELODY",
-    "audio": "seqlab.data.audio:AUDIO",
-})
+TASKS: Registry = Registry(
+    "seqlab.tasks",
+    "task",
+    {
+        "classify": "seqlab.tasks.text:ClassifyTask",
+        "tag": "seqlab.tasks.text:TagTask",
+        "lm": "seqlab.tasks.text:LMTask",
+        "seq2seq": "seqlab.tasks.seq2seq:Seq2SeqTask",
+        "extract": "seqlab.tasks.extract:ExtractTask",
+        "forecast": "seqlab.tasks.forecast:ForecastTask",
+        "anomaly": "seqlab.tasks.anomaly:AnomalyTask",
+        "ctc": "seqlab.tasks.speech:CTCTask",
+    },
+)
+ENCODERS: Registry = Registry(
+    "seqlab.encoders",
+    "encoder",
+    {
+        "rnn": "seqlab.encoders.recurrent:RNN",
+        "lstm": "seqlab.encoders.recurrent:LSTM",
+        "gru": "seqlab.encoders.recurrent:GRU",
+        "transformer": "seqlab.encoders.transformer:TRANSFORMER",
+        "tcn": "seqlab.encoders.tcn:TCN",
+    },
+)
+INPUTS: Registry = Registry(
+    "seqlab.inputs",
+    "input",
+    {
+        "text": "seqlab.data.text:TEXT",
+        "series": "seqlab.data.series:SERIES",
+        "dna": "seqlab.data.dna:DNA",
+        "music": "seqlab.data.music:MUSIC",
+        "melody": "seqlab.data.music:MELODY",
+        "audio": "seqlab.data.audio:AUDIO",
+    },
+)

@@ -36,8 +36,12 @@ def write_report(run_dir: Path) -> Path:
     config = (run_dir / "config.yaml").read_text()
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items())
     figures = "".join(f'<img src="plots/{p.name}" alt="{p.stem}">' for p in images)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>seqlab run {html.escape(run_dir.name)}</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.2em 1em}}img{{max-width:48%}}</style>
+    title = html.escape(run_dir.name)
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:.2em 1em}img{max-width:48%}"
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>seqlab run {title}</title>
+<style>{style}</style>
 </head><body><h1>{html.escape(run_dir.name)}</h1><h2>Held-out metrics</h2><table>{rows}</table>
 <h2>Training</h2>{figures}<h2>Configuration</h2><pre>{html.escape(config)}</pre></body></html>
 """
@@ -119,11 +123,21 @@ def _anomalies(trace: dict, path: Path) -> Path:
     flagged = scores >= trace["threshold"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4.8), sharex=True)
     top.plot(x, trace["values"], color="black", lw=0.8)
-    top.scatter(x[flagged], np.array(trace["values"])[flagged], color="tab:red", s=8, label="flagged", zorder=3)
+    top.scatter(
+        x[flagged], np.array(trace["values"])[flagged], color="tab:red", s=8, label="flagged", zorder=3
+    )
     if trace["labels"] is not None:
         labelled = np.array(trace["labels"], bool)
-        top.fill_between(x, 0, 1, where=labelled, transform=top.get_xaxis_transform(), color="tab:orange",
-                         alpha=0.25, label="labelled anomalous")
+        top.fill_between(
+            x,
+            0,
+            1,
+            where=labelled,
+            transform=top.get_xaxis_transform(),
+            color="tab:orange",
+            alpha=0.25,
+            label="labelled anomalous",
+        )
     top.set(title=f"{trace['id']}: held-out points")
     top.legend(loc="upper left")
     bottom.plot(x, scores, color="tab:blue", lw=0.8)

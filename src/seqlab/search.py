@@ -1,7 +1,8 @@
 """`--encoder auto`: a budgeted search over the encoder family and size, the learning rate and the
 dropout, with Optuna's TPE sampler and median pruning (from a trial's third evaluation on), judged
 on the validation split alone. The first trial is the given config itself (its size moved to the
-nearest in the search space), so the search starts from the user's own choice. The winning trial becomes a normal run directory, its
+nearest in the search space), so the search starts from the user's own choice. The winning trial
+becomes a normal run directory, its
 metrics taken on the test split; the search's trials and their table (`search/study.csv`,
 `search/study.json`) stay beside it.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import json
 import math
 import shutil
 import time
@@ -36,8 +36,13 @@ TRIAL_SHARE = 6  # a trial's budget: the total over this many
 PRUNE_FROM = 3  # the evaluation from which a trial may be pruned: the first ones say little
 
 
-def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: dict[str, list] | None = None,
-           max_trials: int | None = None):
+def search(
+    config: RunConfig,
+    out: Path,
+    budget_minutes: float | None,
+    splits: dict[str, list] | None = None,
+    max_trials: int | None = None,
+):
     """Search until the budget (or `max_trials` trials) is spent, then make `out` the winner's run
     directory; returns its loaded pipeline."""
     from seqlab.data.datasets import load_splits
@@ -52,9 +57,11 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
     metric = config.train.monitor or _primary_metric(config)
     higher = metric not in LOWER_IS_BETTER
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if higher else "minimize",
-                                sampler=optuna.samplers.TPESampler(seed=config.train.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=PRUNE_FROM))
+    study = optuna.create_study(
+        direction="maximize" if higher else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=config.train.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=PRUNE_FROM),
+    )
     study.enqueue_trial(_given(config))
     folder = out / "search"
     deadline = time.monotonic() + budget_minutes * 60
@@ -85,7 +92,9 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
         study.optimize(objective, n_trials=1, catch=(RuntimeError, ValueError))
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
-        raise UserError(f"no trial finished within --max-minutes {budget_minutes:g}; give the search more time")
+        raise UserError(
+            f"no trial finished within --max-minutes {budget_minutes:g}; give the search more time"
+        )
     _write_study(study, metric, folder)
     winner = folder / f"trial-{study.best_trial.number:03d}"
     for item in winner.iterdir():
@@ -94,9 +103,17 @@ def search(config: RunConfig, out: Path, budget_minutes: float | None, splits: d
     pipeline = load(out)
     held_out = "test" if "test" in splits else "val"
     rd.write_json(out / "metrics.json", {**pipeline.evaluate(splits[held_out]), "split": held_out})
-    rd.write_json(out / "search.json", {"metric": metric, "winner": study.best_trial.number,
-                                         "validation": study.best_value, "params": study.best_params,
-                                         "trials": len(study.trials), "budget_minutes": budget_minutes})
+    rd.write_json(
+        out / "search.json",
+        {
+            "metric": metric,
+            "winner": study.best_trial.number,
+            "validation": study.best_value,
+            "params": study.best_params,
+            "trials": len(study.trials),
+            "budget_minutes": budget_minutes,
+        },
+    )
     from seqlab import reporting
 
     reporting.write_report(out)
@@ -121,9 +138,13 @@ def _given(config: RunConfig) -> dict:
     """The config's own point in the search space: its size rounded to the nearest there, its learning
     rate and dropout clipped to the searched ranges."""
     m = config.model
-    return {"encoder": m.encoder, "hidden_size": min(HIDDEN_SIZES, key=lambda h: abs(h - m.hidden_size)),
-            "num_layers": min(LAYERS, key=lambda n: abs(n - m.num_layers)),
-            "dropout": min(max(m.dropout, DROPOUT[0]), DROPOUT[1]), "lr": min(max(config.train.lr, LR[0]), LR[1])}
+    return {
+        "encoder": m.encoder,
+        "hidden_size": min(HIDDEN_SIZES, key=lambda h: abs(h - m.hidden_size)),
+        "num_layers": min(LAYERS, key=lambda n: abs(n - m.num_layers)),
+        "dropout": min(max(m.dropout, DROPOUT[0]), DROPOUT[1]),
+        "lr": min(max(config.train.lr, LR[0]), LR[1]),
+    }
 
 
 def _suggested(config: RunConfig, trial) -> RunConfig:
@@ -140,10 +161,19 @@ def _suggested(config: RunConfig, trial) -> RunConfig:
 
 
 def _write_study(study, metric: str, folder: Path) -> None:
-    rows = [{"trial": t.number, "state": t.state.name.lower(), f"val_{metric}": t.value,
-             "evaluations": len(t.intermediate_values),
-             "seconds": round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
-             if t.datetime_complete else None, **t.params} for t in study.trials]
+    rows = [
+        {
+            "trial": t.number,
+            "state": t.state.name.lower(),
+            f"val_{metric}": t.value,
+            "evaluations": len(t.intermediate_values),
+            "seconds": round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
+            if t.datetime_complete
+            else None,
+            **t.params,
+        }
+        for t in study.trials
+    ]
     buffer = io.StringIO()
     columns = list(dict.fromkeys(k for r in rows for k in r))
     writer = csv.DictWriter(buffer, fieldnames=columns)

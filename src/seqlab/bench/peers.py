@@ -26,7 +26,9 @@ class PlainBlock(nn.Module):
 
     def attend(self, x: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, T, d)
+        q, k, v = (
+            self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        )  # (B, h, T, d)
         if self.sdpa:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:  # the attention matrix written out, as before fused kernels
@@ -63,7 +65,9 @@ class PlainRecurrentLM(nn.Module):
     def __init__(self, cell: str, vocab: int, dim: int, hidden: int, layers: int):
         super().__init__()
         self.embed = nn.Embedding(vocab, dim)
-        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](dim, hidden, layers, batch_first=True)
+        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](
+            dim, hidden, layers, batch_first=True
+        )
         self.out = nn.Linear(hidden, vocab)
 
     def forward(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -84,11 +88,21 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def plain_loop(model: nn.Module, data: torch.Tensor, batch: int, context: int, steps: int, warmup: int,
-               bf16: bool = False, fused: bool | None = None, loss_fn: Callable | None = None,
-               device: torch.device = torch.device("cpu")) -> float:
-    """Train `model` on `device` for `warmup + steps` AdamW steps with gradient clipping, as
-    nanoGPT's train.py does; returns the tokens per second of the last `steps`."""
+def plain_loop(
+    model: nn.Module,
+    data: torch.Tensor,
+    batch: int,
+    context: int,
+    steps: int,
+    warmup: int,
+    bf16: bool = False,
+    fused: bool | None = None,
+    loss_fn: Callable | None = None,
+    device: torch.device | None = None,
+) -> float:
+    """Train `model` on `device` (the CPU by default) for `warmup + steps` AdamW steps with gradient
+    clipping, as nanoGPT's train.py does; returns the tokens per second of the last `steps`."""
+    device = device or torch.device("cpu")
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=fused)
     generator = torch.Generator().manual_seed(0)
@@ -115,11 +129,23 @@ def hf_gpt2(vocab: int, dim: int, layers: int, heads: int, context: int):
     try:
         from transformers import GPT2Config, GPT2LMHeadModel
     except ImportError:
-        warnings.warn("transformers is not installed, so the GPT-2 rows and their targets are left out; "
-                      "pip install 'seqlab[bench]' (make bench-speed does) to include them")
+        warnings.warn(
+            "transformers is not installed, so the GPT-2 rows and their targets are left out; "
+            "pip install 'seqlab[bench]' (make bench-speed does) to include them"
+        )
         return None
-    config = GPT2Config(vocab_size=vocab, n_positions=context, n_embd=dim, n_layer=layers, n_head=heads,
-                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        vocab_size=vocab,
+        n_positions=context,
+        n_embd=dim,
+        n_layer=layers,
+        n_head=heads,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     config._attn_implementation = "sdpa"
     return GPT2LMHeadModel(config)
 
@@ -137,7 +163,14 @@ def hf_generate(model, prompt: torch.Tensor, new_tokens: int, use_cache: bool, b
     synchronize(device)
     started = time.perf_counter()
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new_tokens,
-                       min_new_tokens=new_tokens, do_sample=False, use_cache=use_cache, pad_token_id=0)
+        model.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            use_cache=use_cache,
+            pad_token_id=0,
+        )
     synchronize(device)
     return prompt.shape[0] * new_tokens / (time.perf_counter() - started)

@@ -66,11 +66,35 @@ class Sizes:
 
 
 # GPT-2 small, the size at which a GPU's MFU is judged; the recurrent models keep their size.
-GPU = Sizes(dim=768, layers=12, heads=12, context=1024, batch=16, rnn_batch=256, warmup=3, matmul=8192,
-            copy_megabytes=4096)
-SMOKE = Sizes(dim=32, layers=2, heads=2, context=32, batch=2, rnn_hidden=16, rnn_layers=1, rnn_batch=2, steps=3,
-              warmup=1, new_tokens=4, peer_new_tokens=4, batched_new_tokens=2, matmul=64, copy_megabytes=8,
-              predict_texts=16)
+GPU = Sizes(
+    dim=768,
+    layers=12,
+    heads=12,
+    context=1024,
+    batch=16,
+    rnn_batch=256,
+    warmup=3,
+    matmul=8192,
+    copy_megabytes=4096,
+)
+SMOKE = Sizes(
+    dim=32,
+    layers=2,
+    heads=2,
+    context=32,
+    batch=2,
+    rnn_hidden=16,
+    rnn_layers=1,
+    rnn_batch=2,
+    steps=3,
+    warmup=1,
+    new_tokens=4,
+    peer_new_tokens=4,
+    batched_new_tokens=2,
+    matmul=64,
+    copy_megabytes=8,
+    predict_texts=16,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,7 +145,9 @@ def corpus() -> tuple[str, str]:
     except Exception:  # the demo packages are not installed
         generator = torch.Generator().manual_seed(0)
         letters = "abcdefghijklmnopqrstuvwxyz \n"
-        return "random letters", "".join(letters[i] for i in torch.randint(len(letters), (400_000,), generator=generator))
+        return "random letters", "".join(
+            letters[i] for i in torch.randint(len(letters), (400_000,), generator=generator)
+        )
 
 
 def char_index(text: str) -> dict[str, int]:
@@ -139,16 +165,35 @@ def lm_config(encoder: str, sizes: Sizes, **settings):
     """The run config of a language model of `encoder` at the harness's sizes, without dropout."""
     from seqlab.config import load_config
 
-    shape = ({"model.hidden_size": sizes.dim, "model.embed_dim": sizes.dim, "model.num_layers": sizes.layers,
-              "model.num_heads": sizes.heads} if not ENCODERS[encoder].recurrent else
-             {"model.hidden_size": sizes.rnn_hidden, "model.embed_dim": sizes.rnn_hidden,
-              "model.num_layers": sizes.rnn_layers})
-    return load_config(None, task="lm", **shape, **{"model.encoder": encoder, "model.dropout": 0.0,
-                                                    "data.block_size": sizes.context, **settings})
+    shape = (
+        {
+            "model.hidden_size": sizes.dim,
+            "model.embed_dim": sizes.dim,
+            "model.num_layers": sizes.layers,
+            "model.num_heads": sizes.heads,
+        }
+        if not ENCODERS[encoder].recurrent
+        else {
+            "model.hidden_size": sizes.rnn_hidden,
+            "model.embed_dim": sizes.rnn_hidden,
+            "model.num_layers": sizes.rnn_layers,
+        }
+    )
+    return load_config(
+        None,
+        task="lm",
+        **shape,
+        **{"model.encoder": encoder, "model.dropout": 0.0, "data.block_size": sizes.context, **settings},
+    )
 
 
-def train_flops_per_token(model: torch.nn.Module, layers: int = 0, context: int = 0, dim: int = 0,
-                          skip: tuple[str, ...] = ("positions",)) -> float:
+def train_flops_per_token(
+    model: torch.nn.Module,
+    layers: int = 0,
+    context: int = 0,
+    dim: int = 0,
+    skip: tuple[str, ...] = ("positions",),
+) -> float:
     """6 N (forward and backward over every weight a token meets) + 12 L T D for attention, PaLM's
     estimate as nanoGPT uses it; position tables are looked up, not multiplied, and left out."""
     unique = {id(p): (n, p) for n, p in model.named_parameters()}.values()
@@ -167,10 +212,19 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path, 
     from seqlab.pipeline import fit
 
     transformer = not ENCODERS[encoder].recurrent  # the harness's one attention model, at nanoGPT's size
-    config = lm_config(encoder, sizes, **{
-        "data.tokenizer": "char", "train.batch_size": sizes.batch if transformer else sizes.rnn_batch,
-        "train.max_steps": sizes.warmup + sizes.steps, "train.eval_every": sizes.warmup, "train.warmup": 0,
-        "train.precision": precision, "train.log_every": 10**9})
+    config = lm_config(
+        encoder,
+        sizes,
+        **{
+            "data.tokenizer": "char",
+            "train.batch_size": sizes.batch if transformer else sizes.rnn_batch,
+            "train.max_steps": sizes.warmup + sizes.steps,
+            "train.eval_every": sizes.warmup,
+            "train.warmup": 0,
+            "train.precision": precision,
+            "train.log_every": 10**9,
+        },
+    )
     val = text[: 2 * sizes.context + 2]  # evaluation is not what is measured: keep it short
     _reset_peak_memory(device)
     pipeline = fit(config, out, {"train": [text], "val": [val]})
@@ -179,9 +233,17 @@ def seqlab_lm(encoder: str, text: str, sizes: Sizes, precision: str, out: Path, 
     first, last = history[0], history[-1]
     training_seconds = (last["seconds"] - last["eval_seconds"]) - (first["seconds"] - first["eval_seconds"])
     rate = (last["items_seen"] - first["items_seen"]) / training_seconds
-    flops = train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim) if transformer else \
-        train_flops_per_token(pipeline.model)
-    row = {"tokens_per_second": rate, "flops_per_token": flops, "parameters": _parameters(pipeline.model), **memory}
+    flops = (
+        train_flops_per_token(pipeline.model, sizes.layers, sizes.context, sizes.dim)
+        if transformer
+        else train_flops_per_token(pipeline.model)
+    )
+    row = {
+        "tokens_per_second": rate,
+        "flops_per_token": flops,
+        "parameters": _parameters(pipeline.model),
+        **memory,
+    }
     if device.type == "cuda" and not transformer:
         row["kernel"] = recurrent_kernel(pipeline.model.to(device), sizes, precision == "bf16")
     return row
@@ -208,8 +270,11 @@ def lm_batch(vocab: int, batch: int, context: int, device: torch.device):
     from seqlab.data.batch import Batch
 
     tokens = torch.randint(vocab, (batch, context + 1), device=device)
-    return Batch(inputs=tokens[:, :-1], mask=torch.ones(batch, context, dtype=torch.bool, device=device),
-                 targets=tokens[:, 1:])
+    return Batch(
+        inputs=tokens[:, :-1],
+        mask=torch.ones(batch, context, dtype=torch.bool, device=device),
+        targets=tokens[:, 1:],
+    )
 
 
 def _reset_peak_memory(device: torch.device) -> None:
@@ -218,7 +283,8 @@ def _reset_peak_memory(device: torch.device) -> None:
 
 
 def _peak_memory(device: torch.device) -> dict:
-    """{"peak_memory": bytes} of the GPU since the last reset; nothing on a CPU, where no per-row figure exists."""
+    """{"peak_memory": bytes} of the GPU since the last reset; nothing on a CPU, where no per-row figure
+    exists."""
     return {"peak_memory": torch.cuda.max_memory_allocated(device)} if device.type == "cuda" else {}
 
 
@@ -227,11 +293,13 @@ def plain_gpt(vocab: int, sizes: Sizes, sdpa: bool = True) -> peers.PlainGPT:
     return peers.PlainGPT(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context, sdpa)
 
 
-def plain_row(model, data: torch.Tensor, sizes: Sizes, batch: int, device: torch.device, bf16: bool = False,
-              **options) -> dict:
+def plain_row(
+    model, data: torch.Tensor, sizes: Sizes, batch: int, device: torch.device, bf16: bool = False, **options
+) -> dict:
     _reset_peak_memory(device)
-    rate = peers.plain_loop(model, data, batch, sizes.context, sizes.steps, sizes.warmup, bf16, device=device,
-                            **options)
+    rate = peers.plain_loop(
+        model, data, batch, sizes.context, sizes.steps, sizes.warmup, bf16, device=device, **options
+    )
     return {"tokens_per_second": rate, "parameters": _parameters(model), **_peak_memory(device)}
 
 
@@ -249,12 +317,22 @@ def training_rows(text: str, sizes: Sizes, tmp: Path, device: torch.device) -> d
     flops = rows["seqlab transformer fp32"]["flops_per_token"]
     for precision in ("fp32", "bf16"):
         row = plain_row(plain_gpt(vocab, sizes), data, sizes, sizes.batch, device, bf16=precision == "bf16")
-        rows[f"plain PyTorch transformer {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
+        rows[f"plain PyTorch transformer {precision}"] = {
+            **row,
+            "precision": precision,
+            "flops_per_token": flops,
+        }
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
     if gpt2 is not None:
         for precision in ("fp32", "bf16"):
-            row = plain_row(gpt2, data, sizes, sizes.batch, device, bf16=precision == "bf16", loss_fn=peers.hf_loss)
-            rows[f"transformers GPT-2 {precision}"] = {**row, "precision": precision, "flops_per_token": flops}
+            row = plain_row(
+                gpt2, data, sizes, sizes.batch, device, bf16=precision == "bf16", loss_fn=peers.hf_loss
+            )
+            rows[f"transformers GPT-2 {precision}"] = {
+                **row,
+                "precision": precision,
+                "flops_per_token": flops,
+            }
     for cell in ("lstm", "gru", "rnn"):
         for precision in ("fp32", "bf16"):
             row = seqlab_lm(cell, text, sizes, precision, tmp / f"{cell}-{precision}", device)
@@ -262,8 +340,11 @@ def training_rows(text: str, sizes: Sizes, tmp: Path, device: torch.device) -> d
         torch.manual_seed(0)
         model = peers.PlainRecurrentLM(cell, vocab, sizes.rnn_hidden, sizes.rnn_hidden, sizes.rnn_layers)
         row = plain_row(model, data, sizes, sizes.rnn_batch, device)
-        rows[f"plain nn.{cell.upper()} fp32"] = {**row, "precision": "fp32",
-                                                 "flops_per_token": train_flops_per_token(model)}
+        rows[f"plain nn.{cell.upper()} fp32"] = {
+            **row,
+            "precision": "fp32",
+            "flops_per_token": train_flops_per_token(model),
+        }
     return rows
 
 
@@ -288,15 +369,23 @@ def generation_rows(vocab: int, sizes: Sizes, device: torch.device) -> dict[str,
         return batch * new / (time.perf_counter() - started)
 
     torch.manual_seed(0)
-    models = {f"seqlab {encoder}": (build_model(lm_config(encoder, sizes), vocab_size=vocab).to(device).eval(), context)
-              for encoder, context in (("transformer", sizes.context), ("lstm", None))}
+    models = {
+        f"seqlab {encoder}": (
+            build_model(lm_config(encoder, sizes), vocab_size=vocab).to(device).eval(),
+            context,
+        )
+        for encoder, context in (("transformer", sizes.context), ("lstm", None))
+    }
     rows = {}
     for name, (model, context) in models.items():
         for batch, new in ((1, sizes.new_tokens), (1, sizes.peer_new_tokens), (32, sizes.batched_new_tokens)):
             rows[f"{name}, batch {batch}, {new} new"] = {
                 "cached": seqlab_rate(model, context, batch, new, True),
-                "uncached": seqlab_rate(model, context, batch, new, False)}
-        rows[f"{name}, batch 1, first token"] = {"latency_seconds": 1 / seqlab_rate(model, context, 1, 1, True)}
+                "uncached": seqlab_rate(model, context, batch, new, False),
+            }
+        rows[f"{name}, batch 1, first token"] = {
+            "latency_seconds": 1 / seqlab_rate(model, context, 1, 1, True)
+        }
     gpt2 = peers.hf_gpt2(vocab, sizes.dim, sizes.layers, sizes.heads, sizes.context)
     if gpt2 is not None:
         gpt2.to(device)
@@ -304,10 +393,12 @@ def generation_rows(vocab: int, sizes: Sizes, device: torch.device) -> dict[str,
             prompt = torch.randint(vocab, (batch, 16), generator=torch.Generator().manual_seed(0))
             rows[f"transformers GPT-2, batch {batch}, {new} new"] = {
                 "cached": peers.hf_generate(gpt2, prompt, new, True, False),
-                "uncached": peers.hf_generate(gpt2, prompt, new, False, False)}
+                "uncached": peers.hf_generate(gpt2, prompt, new, False, False),
+            }
         prompt = torch.randint(vocab, (1, 16), generator=torch.Generator().manual_seed(0))
         rows["transformers GPT-2, batch 1, first token"] = {
-            "latency_seconds": 1 / peers.hf_generate(gpt2, prompt, 1, True, False)}
+            "latency_seconds": 1 / peers.hf_generate(gpt2, prompt, 1, True, False)
+        }
     return rows
 
 
@@ -322,9 +413,18 @@ def prediction_row(sizes: Sizes, tmp: Path) -> dict | None:
         foods = REGISTRY["fine-foods"].loader()
     except UserError:
         return None
-    config = load_config(None, task="classify", **{
-        "model.encoder": "gru", "model.hidden_size": 128, "data.max_length": 256, "train.max_steps": 2,
-        "train.batch_size": 64, "train.log_every": 10**9})
+    config = load_config(
+        None,
+        task="classify",
+        **{
+            "model.encoder": "gru",
+            "model.hidden_size": 128,
+            "data.max_length": 256,
+            "train.max_steps": 2,
+            "train.batch_size": 64,
+            "train.log_every": 10**9,
+        },
+    )
     train = foods["train"][:512]
     pipeline = fit(config, tmp / "predict", {"train": train, "val": train[:64], "test": train[:64]})
     texts = [{"text": r["text"]} for r in foods["test"][: sizes.predict_texts]]
@@ -335,6 +435,7 @@ def prediction_row(sizes: Sizes, tmp: Path) -> dict | None:
 
 def startup_seconds() -> dict[str, float]:
     """The best of three wall times of `import seqlab` and `seqlab --help`, each in a new process."""
+
     def best(args: list[str]) -> float:
         times = []
         for _ in range(3):
@@ -343,9 +444,11 @@ def startup_seconds() -> dict[str, float]:
             times.append(time.perf_counter() - started)
         return min(times)
 
-    return {"python -c pass": best([sys.executable, "-c", "pass"]),
-            "import seqlab": best([sys.executable, "-c", "import seqlab"]),
-            "seqlab --help": best([sys.executable, "-m", "seqlab", "--help"])}
+    return {
+        "python -c pass": best([sys.executable, "-c", "pass"]),
+        "import seqlab": best([sys.executable, "-c", "import seqlab"]),
+        "seqlab --help": best([sys.executable, "-m", "seqlab", "--help"]),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,8 +471,11 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
         levers.append(lever_row(name, off, on, unit))
 
     for model in ("transformer", "lstm"):
-        lever(f"bf16 autocast, seqlab {model}", training[f"seqlab {model} fp32"]["tokens_per_second"],
-              training[f"seqlab {model} bf16"]["tokens_per_second"])
+        lever(
+            f"bf16 autocast, seqlab {model}",
+            training[f"seqlab {model} fp32"]["tokens_per_second"],
+            training[f"seqlab {model} bf16"]["tokens_per_second"],
+        )
     cached = generation[f"seqlab transformer, batch 1, {sizes.new_tokens} new"]
     lever(f"KV cache, transformer, {sizes.new_tokens} new tokens", cached["uncached"], cached["cached"])
     state = generation[f"seqlab lstm, batch 1, {sizes.new_tokens} new"]
@@ -379,14 +485,22 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
     plain = training[f"plain PyTorch transformer {precision}"]["tokens_per_second"]
 
     def plain_rate(sdpa: bool = True, **options) -> float:
-        return plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16,
-                         **options)["tokens_per_second"]
+        return plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16, **options)[
+            "tokens_per_second"
+        ]
 
-    lever(f"scaled_dot_product_attention, {precision} (off: attention written out)", plain_rate(sdpa=False), plain)
+    lever(
+        f"scaled_dot_product_attention, {precision} (off: attention written out)",
+        plain_rate(sdpa=False),
+        plain,
+    )
     if device.type == "cpu":  # in bf16 seqlab writes short attention out there (encoders/transformer.py)
         written = plain_row(plain_gpt(vocab, sizes, sdpa=False), data, sizes, sizes.batch, device, True)
-        lever(f"scaled_dot_product_attention, bf16, {sizes.context} keys (off: attention written out)",
-              written["tokens_per_second"], training["plain PyTorch transformer bf16"]["tokens_per_second"])
+        lever(
+            f"scaled_dot_product_attention, bf16, {sizes.context} keys (off: attention written out)",
+            written["tokens_per_second"],
+            training["plain PyTorch transformer bf16"]["tokens_per_second"],
+        )
     lever(f"fused AdamW, {precision} (off: foreach)", plain, plain_rate(fused=True))
     threads = torch.get_num_threads()
     if threads > 1 and device.type == "cpu":
@@ -404,10 +518,15 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
     return levers
 
 
-def _compile_lever(vocab: int, data: torch.Tensor, sizes: Sizes, eager: float, device: torch.device,
-                   bf16: bool) -> dict:
+def _compile_lever(
+    vocab: int, data: torch.Tensor, sizes: Sizes, eager: float, device: torch.device, bf16: bool
+) -> dict:
     """torch.compile of the plain transformer; its compile time is reported apart from the rate."""
-    row = {"lever": f"torch.compile, {'bf16' if bf16 else 'fp32'} (off: eager)", "off": eager, "unit": "tokens/s"}
+    row = {
+        "lever": f"torch.compile, {'bf16' if bf16 else 'fp32'} (off: eager)",
+        "off": eager,
+        "unit": "tokens/s",
+    }
     try:
         started = time.perf_counter()
         compiled = torch.compile(plain_gpt(vocab, sizes))
@@ -446,10 +565,20 @@ def _stream_levers(text: str, sizes: Sizes) -> list[dict]:
         window_tokens = sample(mapped)
         in_memory = window_tokens * _repeat(lambda: sample(array), cpu, 0.5, chunk=1)
         from_map = window_tokens * _repeat(lambda: sample(mapped), cpu, 0.5, chunk=1)
-    return [lever_row("pre-tokenised stream, memory-mapped (off: tokenised at the start of a run)",
-                      tokenised, opened, "tokens ready/s"),
-            lever_row(f"training windows from the uint16 memory map (off: an int64 array in memory), "
-                      f"batch {sizes.batch} x {sizes.context}", in_memory, from_map)]
+    return [
+        lever_row(
+            "pre-tokenised stream, memory-mapped (off: tokenised at the start of a run)",
+            tokenised,
+            opened,
+            "tokens ready/s",
+        ),
+        lever_row(
+            f"training windows from the uint16 memory map (off: an int64 array in memory), "
+            f"batch {sizes.batch} x {sizes.context}",
+            in_memory,
+            from_map,
+        ),
+    ]
 
 
 def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
@@ -461,10 +590,14 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
 
     index = char_index(text)
     lines = [line for line in text.splitlines() if len(line) > 1]
-    chosen = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))[: sizes.rnn_batch].tolist()
+    chosen = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))[
+        : sizes.rnn_batch
+    ].tolist()
     ids = pad([[index[c] for c in lines[i]] for i in chosen]).to(device)  # (B, T)
     lengths = torch.tensor([len(lines[i]) for i in chosen], device=device)
-    real = torch.arange(ids.shape[1] - 1, device=device) < (lengths - 1)[:, None]  # (B, T - 1) next-token positions
+    real = (
+        torch.arange(ids.shape[1] - 1, device=device) < (lengths - 1)[:, None]
+    )  # (B, T - 1) next-token positions
     targets = ids[:, 1:].masked_fill(~real, IGNORE_INDEX)
     torch.manual_seed(0)
     model = build_model(lm_config("gru", sizes), vocab_size=len(index)).to(device)
@@ -481,8 +614,9 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
 
     padded = rate(torch.ones_like(real))
     packed = rate(real)
-    return lever_row(f"packed sequences, GRU, batches of {len(chosen)} lines (off: padding run through)",
-                     padded, packed)
+    return lever_row(
+        f"packed sequences, GRU, batches of {len(chosen)} lines (off: padding run through)", padded, packed
+    )
 
 
 def _bucketing_lever(text: str, sizes: Sizes) -> dict:
@@ -502,8 +636,13 @@ def _bucketing_lever(text: str, sizes: Sizes) -> dict:
     bucketed = padding(length_buckets(lengths, batch, generator))
     order = torch.randperm(len(lengths), generator=generator).tolist()
     shuffled = padding([order[i : i + batch] for i in range(0, len(order), batch)])
-    return {"lever": f"length bucketing, batches of {batch} lines", "off": shuffled, "on": bucketed,
-            "unit": "padded share", "ratio": shuffled / bucketed if bucketed else None}
+    return {
+        "lever": f"length bucketing, batches of {batch} lines",
+        "off": shuffled,
+        "on": bucketed,
+        "unit": "padded share",
+        "ratio": shuffled / bucketed if bucketed else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,6 +664,7 @@ def profiles(out: Path, sizes: Sizes, device: torch.device) -> dict[str, Path]:
         step = lm_batch(vocab, batch, sizes.context, device)
         optimizer = make_optimizer(model, 1e-3, 0.0)
         for precision in ("fp32", "bf16"):
+
             def train_step():
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     out_ = model(step)
@@ -532,15 +672,19 @@ def profiles(out: Path, sizes: Sizes, device: torch.device) -> dict[str, Path]:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
 
-            written[f"train-{encoder}-{precision}"] = _profiled(train_step, out / f"train-{encoder}-{precision}.txt",
-                                                                device)
+            written[f"train-{encoder}-{precision}"] = _profiled(
+                train_step, out / f"train-{encoder}-{precision}.txt", device
+            )
         if ENCODERS[encoder].bounded_context:
             model.eval()
             prompt = torch.randint(vocab, (1, 16), device=device)
             settings = GenerationConfig(max_new_tokens=min(50, sizes.new_tokens), temperature=0)
             written["generate-transformer-cached"] = _profiled(
                 lambda: generate(model, prompt, settings, contextlib.nullcontext, sizes.context),
-                out / "generate-transformer-cached.txt", device, no_grad=True)
+                out / "generate-transformer-cached.txt",
+                device,
+                no_grad=True,
+            )
     return written
 
 
@@ -577,9 +721,11 @@ def run(out: Path, smoke: bool = False, profile: bool = False) -> dict:
         text = text[:20_000]
     _, vocab = char_ids(text)
     seconds = 0.05 if smoke else 1.0
-    limit = {"fp32_flops": matmul_flops(sizes.matmul, torch.float32, device, seconds),
-             "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, device, seconds),
-             "memory_bytes_per_second": memory_bandwidth(sizes.copy_megabytes, device)}
+    limit = {
+        "fp32_flops": matmul_flops(sizes.matmul, torch.float32, device, seconds),
+        "bf16_flops": matmul_flops(sizes.matmul, torch.bfloat16, device, seconds),
+        "memory_bytes_per_second": memory_bandwidth(sizes.copy_megabytes, device),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         training = training_rows(text, sizes, Path(tmp), device)
         for row in training.values():
@@ -588,10 +734,19 @@ def run(out: Path, smoke: bool = False, profile: bool = False) -> dict:
         generation = generation_rows(vocab, sizes, device)
         prediction = prediction_row(sizes, Path(tmp))
     results = {
-        "date": date.today().isoformat(), "machine": machine(device), "device": device.type,
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "smoke": smoke, "corpus": name,
-        "sizes": dataclasses.asdict(sizes), "limit": limit, "training": training, "generation": generation,
-        "prediction": prediction, "startup": startup_seconds(),
+        "date": date.today().isoformat(),
+        "machine": machine(device),
+        "device": device.type,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "smoke": smoke,
+        "corpus": name,
+        "sizes": dataclasses.asdict(sizes),
+        "limit": limit,
+        "training": training,
+        "generation": generation,
+        "prediction": prediction,
+        "startup": startup_seconds(),
         "levers": lever_rows(text, sizes, training, generation, device),
     }
     results["targets"] = targets(results)
@@ -607,7 +762,9 @@ def machine(device: torch.device | None = None) -> str:
     device = device or torch.device("cpu")
     cpu = platform.processor()
     try:
-        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
+        cpu = next(
+            (l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu
+        )
     except OSError:
         pass
     host = f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
@@ -622,38 +779,88 @@ def targets(r: dict) -> list[dict]:
     gpu = r.get("device") == "cuda"
     mfu = 0.40 if gpu else 0.30  # a GPU's bound is set at GPT-2 small's size, the size its rows use
     found = [
-        ("transformer LM training vs the plain fp32 loop", ">= 2.5x",
-         rate[f"seqlab transformer {best}"] / rate["plain PyTorch transformer fp32"], 2.5),
-        ("transformer MFU against the machine's best measured matmul peak (bf16 where it is native)", f">= {mfu:.2f}",
-         rate[f"seqlab transformer {best}"] * t["seqlab transformer fp32"]["flops_per_token"]
-         / max(r["limit"]["bf16_flops"], r["limit"]["fp32_flops"]), mfu),
-        ("loop overhead: plain loop / seqlab at fp32, minus 1", "<= 0.05",
-         rate["plain PyTorch transformer fp32"] / rate["seqlab transformer fp32"] - 1, -0.05),
+        (
+            "transformer LM training vs the plain fp32 loop",
+            ">= 2.5x",
+            rate[f"seqlab transformer {best}"] / rate["plain PyTorch transformer fp32"],
+            2.5,
+        ),
+        (
+            "transformer MFU against the machine's best measured matmul peak (bf16 where it is native)",
+            f">= {mfu:.2f}",
+            rate[f"seqlab transformer {best}"]
+            * t["seqlab transformer fp32"]["flops_per_token"]
+            / max(r["limit"]["bf16_flops"], r["limit"]["fp32_flops"]),
+            mfu,
+        ),
+        (
+            "loop overhead: plain loop / seqlab at fp32, minus 1",
+            "<= 0.05",
+            rate["plain PyTorch transformer fp32"] / rate["seqlab transformer fp32"] - 1,
+            -0.05,
+        ),
     ]
     if "transformers GPT-2 fp32" in rate:
         hf_best = max(rate["transformers GPT-2 fp32"], rate["transformers GPT-2 bf16"])
-        found.append(("transformer training vs transformers' GPT-2", ">= 1.2x",
-                      rate[f"seqlab transformer {best}"] / hf_best, 1.2))
+        found.append(
+            (
+                "transformer training vs transformers' GPT-2",
+                ">= 1.2x",
+                rate[f"seqlab transformer {best}"] / hf_best,
+                1.2,
+            )
+        )
         new = r["sizes"]["peer_new_tokens"]
-        found.append(("cached generation vs transformers' GPT-2, batch 1", ">= 1.5x",
-                      g[f"seqlab transformer, batch 1, {new} new"]["cached"]
-                      / g[f"transformers GPT-2, batch 1, {new} new"]["cached"], 1.5))
+        found.append(
+            (
+                "cached generation vs transformers' GPT-2, batch 1",
+                ">= 1.5x",
+                g[f"seqlab transformer, batch 1, {new} new"]["cached"]
+                / g[f"transformers GPT-2, batch 1, {new} new"]["cached"],
+                1.5,
+            )
+        )
     for cell in ("lstm", "gru"):
-        found.append((f"{cell.upper()} training vs fp32 nn.{cell.upper()} in a plain loop", ">= 1.8x",
-                      max(rate[f"seqlab {cell} fp32"], rate[f"seqlab {cell} bf16"]) / rate[f"plain nn.{cell.upper()} fp32"],
-                      1.8))
+        found.append(
+            (
+                f"{cell.upper()} training vs fp32 nn.{cell.upper()} in a plain loop",
+                ">= 1.8x",
+                max(rate[f"seqlab {cell} fp32"], rate[f"seqlab {cell} bf16"])
+                / rate[f"plain nn.{cell.upper()} fp32"],
+                1.8,
+            )
+        )
     new = r["sizes"]["new_tokens"]
     cached = g[f"seqlab transformer, batch 1, {new} new"]
-    found.append((f"cached vs uncached generation, transformer, {new} new tokens", ">= 5x",
-                  cached["cached"] / cached["uncached"], 5.0))
+    found.append(
+        (
+            f"cached vs uncached generation, transformer, {new} new tokens",
+            ">= 5x",
+            cached["cached"] / cached["uncached"],
+            5.0,
+        )
+    )
     found.append(("`seqlab --help` wall time, seconds", "<= 0.3", r["startup"]["seqlab --help"], -0.3))
     if gpu:
         recurrent = [row for name, row in t.items() if name.startswith("seqlab") and "kernel" in row]
-        found.append(("share of seqlab's recurrent rows that ran cuDNN's kernels", "= 1",
-                      sum(row["kernel"] == "cuDNN" for row in recurrent) / max(len(recurrent), 1), 1.0))
+        found.append(
+            (
+                "share of seqlab's recurrent rows that ran cuDNN's kernels",
+                "= 1",
+                sum(row["kernel"] == "cuDNN" for row in recurrent) / max(len(recurrent), 1),
+                1.0,
+            )
+        )
     # a negative bound is an upper limit on the value
-    return [{"target": name, "wanted": wanted, "measured": value,
-             "met": value >= bound if bound > 0 else value <= -bound} for name, wanted, value, bound in found]
+    return [
+        {
+            "target": name,
+            "wanted": wanted,
+            "measured": value,
+            "met": value >= bound if bound > 0 else value <= -bound,
+        }
+        for name, wanted, value, bound in found
+    ]
 
 
 def write(r: dict, out: Path) -> None:
@@ -665,53 +872,91 @@ def write(r: dict, out: Path) -> None:
 
 def markdown(r: dict) -> str:
     limit, gpu = r["limit"], r.get("device") == "cuda"
-    lines = ["# Benchmarks: speed", "",
-             f"`seqlab bench speed`, {r['date']}, on {r['machine']}, torch {r['torch']}, {r['threads']} threads"
-             + (" (smoke sizes: not a measurement)" if r["smoke"] else "") + f". Training text: {r['corpus']}.", "",
-             f"The limit, measured in the same run: fp32 matmul {limit['fp32_flops'] / 1e9:,.1f} GFLOP/s, bf16 "
-             f"matmul {limit['bf16_flops'] / 1e9:,.1f} GFLOP/s ({r['sizes']['matmul']}² matrices), memory copy "
-             f"{limit['memory_bytes_per_second'] / 1e9:.1f} GB/s.", "",
-             "## Targets", "", "| target | wanted | measured | met |", "|---|---|---|---|"]
-    lines += [f"| {t['target']} | {t['wanted']} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
-              for t in r["targets"]]
+    lines = [
+        "# Benchmarks: speed",
+        "",
+        f"`seqlab bench speed`, {r['date']}, on {r['machine']}, torch {r['torch']}, {r['threads']} threads"
+        + (" (smoke sizes: not a measurement)" if r["smoke"] else "")
+        + f". Training text: {r['corpus']}.",
+        "",
+        f"The limit, measured in the same run: fp32 matmul {limit['fp32_flops'] / 1e9:,.1f} GFLOP/s, bf16 "
+        f"matmul {limit['bf16_flops'] / 1e9:,.1f} GFLOP/s ({r['sizes']['matmul']}² matrices), memory copy "
+        f"{limit['memory_bytes_per_second'] / 1e9:.1f} GB/s.",
+        "",
+        "## Targets",
+        "",
+        "| target | wanted | measured | met |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['target']} | {t['wanted']} | {t['measured']:.3f} | {'yes' if t['met'] else 'no'} |"
+        for t in r["targets"]
+    ]
     s = r["sizes"]
-    lines += ["", "## Training", "",
-              f"Tokens per second over {s['steps']} optimizer steps after {s['warmup']} of warm-up. Transformer: "
-              f"{s['layers']} layers, {s['heads']} heads, {s['dim']} wide, context {s['context']}, batch {s['batch']}; "
-              f"recurrent: {s['rnn_layers']} layers of {s['rnn_hidden']}, batch {s['rnn_batch']}. MFU against the "
-              "measured peak of the row's precision." + (" Peak memory: the most GPU memory allocated during the "
-              "row; kernel: whether a training step of the recurrent model ran cuDNN's." if gpu else ""), "",
-              "| row | precision | parameters | tokens/s | MFU |" + (" peak memory | kernel |" if gpu else ""),
-              "|---|---|---|---|---|" + ("---|---|" if gpu else "")]
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"Tokens per second over {s['steps']} optimizer steps after {s['warmup']} of warm-up. Transformer: "
+        f"{s['layers']} layers, {s['heads']} heads, {s['dim']} wide, context {s['context']}, "
+        f"batch {s['batch']}; "
+        f"recurrent: {s['rnn_layers']} layers of {s['rnn_hidden']}, batch {s['rnn_batch']}. MFU against the "
+        "measured peak of the row's precision."
+        + (
+            " Peak memory: the most GPU memory allocated during the "
+            "row; kernel: whether a training step of the recurrent model ran cuDNN's."
+            if gpu
+            else ""
+        ),
+        "",
+        "| row | precision | parameters | tokens/s | MFU |" + (" peak memory | kernel |" if gpu else ""),
+        "|---|---|---|---|---|" + ("---|---|" if gpu else ""),
+    ]
     for name, row in r["training"].items():
-        line = (f"| {name} | {row['precision']} | {row['parameters']:,} | {row['tokens_per_second']:.0f} | "
-                f"{row['mfu']:.1%} |")
+        line = (
+            f"| {name} | {row['precision']} | {row['parameters']:,} | {row['tokens_per_second']:.0f} | "
+            f"{row['mfu']:.1%} |"
+        )
         if gpu:
             line += f" {row['peak_memory'] / 2**30:.2f} GiB | {row.get('kernel', '')} |"
         lines.append(line)
-    lines += ["", "## Generation", "", "Greedy, random weights, a 16-token prompt.", "",
-              "| model and setting | with cache/state, tokens/s | without, tokens/s | speed-up | first token |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Generation",
+        "",
+        "Greedy, random weights, a 16-token prompt.",
+        "",
+        "| model and setting | with cache/state, tokens/s | without, tokens/s | speed-up | first token |",
+        "|---|---|---|---|---|",
+    ]
     for name, row in r["generation"].items():
         if "latency_seconds" in row:
             lines.append(f"| {name} | | | | {row['latency_seconds'] * 1000:.1f} ms |")
         else:
-            lines.append(f"| {name} | {row['cached']:.1f} | {row['uncached']:.1f} | "
-                         f"{row['cached'] / row['uncached']:.2f}x | |")
+            lines.append(
+                f"| {name} | {row['cached']:.1f} | {row['uncached']:.1f} | "
+                f"{row['cached'] / row['uncached']:.2f}x | |"
+            )
     if r["prediction"]:
         p = r["prediction"]
-        lines += ["", f"Batch prediction: {p['texts_per_second']:.0f} reviews/s ({p['texts']} Fine Food reviews "
-                  "through a GRU classifier's `predict`, batch 64)."]
+        lines += [
+            "",
+            f"Batch prediction: {p['texts_per_second']:.0f} reviews/s ({p['texts']} Fine Food reviews "
+            "through a GRU classifier's `predict`, batch 64).",
+        ]
     lines += ["", "## Start-up", "", "| command | seconds |", "|---|---|"]
     lines += [f"| `{name}` | {seconds:.3f} |" for name, seconds in r["startup"].items()]
     lines += ["", "## Levers", "", "| lever | off | on | on/off | note |", "|---|---|---|---|---|"]
     for lever in r["levers"]:
         fmt = (lambda v: f"{v:.1%}") if lever["unit"] == "padded share" else (lambda v: f"{v:.1f}")
-        note = lever.get("failed") or (f"compiled in {lever['compile_seconds']:.0f} s" if "compile_seconds" in lever
-                                       else lever["unit"])
-        lines.append(f"| {lever['lever']} | {fmt(lever['off'])} | "
-                     f"{'' if lever['on'] is None else fmt(lever['on'])} | "
-                     f"{'' if lever['ratio'] is None else format(lever['ratio'], '.2f') + 'x'} | {note} |")
+        note = lever.get("failed") or (
+            f"compiled in {lever['compile_seconds']:.0f} s" if "compile_seconds" in lever else lever["unit"]
+        )
+        lines.append(
+            f"| {lever['lever']} | {fmt(lever['off'])} | "
+            f"{'' if lever['on'] is None else fmt(lever['on'])} | "
+            f"{'' if lever['ratio'] is None else format(lever['ratio'], '.2f') + 'x'} | {note} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -49,8 +49,15 @@ class FrameSettings:
 
     @classmethod
     def of(cls, data) -> FrameSettings:
-        return cls(data.sample_rate, data.features, data.n_mels, data.n_mfcc, data.hop_ms, data.window_ms,
-                   data.stack_frames)
+        return cls(
+            data.sample_rate,
+            data.features,
+            data.n_mels,
+            data.n_mfcc,
+            data.hop_ms,
+            data.window_ms,
+            data.stack_frames,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,10 +102,19 @@ def frames(samples: np.ndarray, settings: FrameSettings) -> np.ndarray:
     rate = settings.sample_rate
     hop, window = round(rate * settings.hop_ms / 1000), round(rate * settings.window_ms / 1000)
     n_fft = 1 << (window - 1).bit_length()
-    mel = librosa.feature.melspectrogram(y=samples, sr=rate, n_fft=n_fft, hop_length=hop, win_length=window,
-                                         n_mels=settings.n_mels, fmax=rate / 2)
+    mel = librosa.feature.melspectrogram(
+        y=samples,
+        sr=rate,
+        n_fft=n_fft,
+        hop_length=hop,
+        win_length=window,
+        n_mels=settings.n_mels,
+        fmax=rate / 2,
+    )
     logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)  # (n_mels, T)
-    single = librosa.feature.mfcc(S=logmel, n_mfcc=settings.n_mfcc).T if settings.features == "mfcc" else logmel.T
+    single = (
+        librosa.feature.mfcc(S=logmel, n_mfcc=settings.n_mfcc).T if settings.features == "mfcc" else logmel.T
+    )
     return stack_steps(single, settings.stack).astype(np.float32, copy=False)  # (T/stack, F*stack)
 
 
@@ -144,7 +160,9 @@ def _read_cache(cache: Path | None, utterances: list[Utterance], settings: Frame
     return [stored["frames"][a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _write_cache(cache: Path | None, utterances: list[Utterance], settings: FrameSettings, computed: list) -> None:
+def _write_cache(
+    cache: Path | None, utterances: list[Utterance], settings: FrameSettings, computed: list
+) -> None:
     """Best effort: a cache folder that cannot be written only costs the next run the same work."""
     if cache is None:
         return
@@ -155,7 +173,9 @@ def _write_cache(cache: Path | None, utterances: list[Utterance], settings: Fram
         cache.mkdir(parents=True, exist_ok=True)
         path = _cache_file(cache, utterances, settings)
         partial = path.with_suffix(".partial")
-        save_file({"frames": np.ascontiguousarray(np.concatenate(computed)), "offsets": offsets}, str(partial))
+        save_file(
+            {"frames": np.ascontiguousarray(np.concatenate(computed)), "offsets": offsets}, str(partial)
+        )
         os.replace(partial, path)
     except OSError:
         pass
@@ -175,9 +195,9 @@ def spec_augment(values, generator, masks: int = 2, max_features: float = 0.15, 
             w = int(torch.randint(0, width + 1, (1,), generator=generator))
             start = int(torch.randint(0, max(size - w, 0) + 1, (1,), generator=generator))
             if axis:
-                values[:, start:start + w] = 0.0
+                values[:, start : start + w] = 0.0
             else:
-                values[start:start + w] = 0.0
+                values[start : start + w] = 0.0
     return values
 
 
@@ -260,8 +280,9 @@ ESPEAK_VOICES = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4
 ESPEAK_HELD_OUT = {"m7": "test", "f4": "test", "m6": "val", "f3": "val"}  # voices never heard in training
 
 
-def espeak_digits(folder: Path, speeds: tuple[int, ...] = (140, 175), pitches: tuple[int, ...] = (35, 65)
-                  ) -> dict[str, list[dict]]:
+def espeak_digits(
+    folder: Path, speeds: tuple[int, ...] = (140, 175), pitches: tuple[int, ...] = (35, 65)
+) -> dict[str, list[dict]]:
     """The digits zero to nine spoken by eleven espeak-ng voice variants at two speeds and two pitches
     (22,050 Hz), synthesised once into `folder`; two voices test and two validate."""
     import shutil
@@ -278,11 +299,26 @@ def espeak_digits(folder: Path, speeds: tuple[int, ...] = (140, 175), pitches: t
                     if not clip.is_file():
                         folder.mkdir(parents=True, exist_ok=True)
                         partial = clip.with_suffix(".partial.wav")
-                        subprocess.run(["espeak-ng", "-v", f"en-us+{voice}", "-s", str(speed), "-p", str(pitch),
-                                        "-w", str(partial), word], check=True, capture_output=True)
+                        subprocess.run(
+                            [
+                                "espeak-ng",
+                                "-v",
+                                f"en-us+{voice}",
+                                "-s",
+                                str(speed),
+                                "-p",
+                                str(pitch),
+                                "-w",
+                                str(partial),
+                                word,
+                            ],
+                            check=True,
+                            capture_output=True,
+                        )
                         os.replace(partial, clip)
                     splits[ESPEAK_HELD_OUT.get(voice, "train")].append(
-                        {"audio": Utterance((str(clip),)), "label": str(digit)})
+                        {"audio": Utterance((str(clip),)), "label": str(digit)}
+                    )
     return splits
 
 
@@ -296,8 +332,11 @@ _FSDD_NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav$")
 def fsdd_clips(folder: Path) -> list[tuple[int, str, int, str]]:
     """(digit, speaker, take, path) of every recording."""
     recordings = folder / "recordings"
-    clips = [(int(m[1]), m[2], int(m[3]), str(p)) for p in sorted(recordings.glob("*.wav"))
-             if (m := _FSDD_NAME.search(p.name))]
+    clips = [
+        (int(m[1]), m[2], int(m[3]), str(p))
+        for p in sorted(recordings.glob("*.wav"))
+        if (m := _FSDD_NAME.search(p.name))
+    ]
     if not clips:
         raise UserError(f"{recordings} holds no FSDD recordings (DIGIT_SPEAKER_TAKE.wav)")
     return clips
@@ -321,8 +360,9 @@ def fsdd_words(folder: Path, held_out_speaker: str | None = None) -> dict[str, l
     return splits
 
 
-def fsdd_digit_strings(folder: Path, sizes: dict[str, int], longest: int = 5, seed: int = 0
-                       ) -> dict[str, list[dict]]:
+def fsdd_digit_strings(
+    folder: Path, sizes: dict[str, int], longest: int = 5, seed: int = 0
+) -> dict[str, list[dict]]:
     """Spoken digit strings for recognition: 1 to `longest` clips of one speaker joined by 50-250 ms
     of silence, transcribed as words ("four one nine"). Each split draws only on its own takes."""
     rng = random.Random(seed)
@@ -346,7 +386,14 @@ def _read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
     return read_clips(path, transcripts=shape == "transcribed", labelled=labelled)
 
 
-AUDIO = InputKind("audio", read=_read, reads=("labelled", "transcribed"), detect=lambda path, data: is_audio(path),
-                  holds=holds_audio,
-                  tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"}, folders=True, prepare=featurize,
-                  stacked=True)
+AUDIO = InputKind(
+    "audio",
+    read=_read,
+    reads=("labelled", "transcribed"),
+    detect=lambda path, data: is_audio(path),
+    holds=holds_audio,
+    tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"},
+    folders=True,
+    prepare=featurize,
+    stacked=True,
+)

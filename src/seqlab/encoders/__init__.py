@@ -36,8 +36,14 @@ class DecoderState:
 
     def select(self, index: torch.Tensor) -> DecoderState:
         """The state of batch rows `index` (beam search: a row per surviving hypothesis)."""
-        return replace(self, memory=self.memory[index], mask=self.mask[index], keys=_rows(self.keys, index, 0),
-                       cache=_rows(self.cache, index, self.cache_dim), attention=None)
+        return replace(
+            self,
+            memory=self.memory[index],
+            mask=self.mask[index],
+            keys=_rows(self.keys, index, 0),
+            cache=_rows(self.cache, index, self.cache_dim),
+            attention=None,
+        )
 
 
 def _rows(value, index: torch.Tensor, dim: int):

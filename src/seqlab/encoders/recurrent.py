@@ -26,13 +26,24 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RecurrentEncoder(nn.Module):
-    def __init__(self, cell: str, input_dim: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+    def __init__(
+        self,
+        cell: str,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.cell = cell
         self.directions = 2 if bidirectional else 1
         self.rnn = CELLS[cell](
-            input_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+            input_dim,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.out_dim = hidden_size * self.directions
@@ -61,9 +72,16 @@ class RecurrentEncoder(nn.Module):
 
 @functools.cache
 def _warn_off_cudnn(cell: str, dtype: torch.dtype) -> None:
-    reason = ("torch.backends.cudnn.enabled is False" if not torch.backends.cudnn.enabled else
-              "cuDNN is not available" if not torch.backends.cudnn.is_available() else f"cuDNN does not take {dtype}")
-    warnings.warn(f"the {cell} runs on PyTorch's own GPU kernels, several times slower than cuDNN's: {reason}")
+    reason = (
+        "torch.backends.cudnn.enabled is False"
+        if not torch.backends.cudnn.enabled
+        else "cuDNN is not available"
+        if not torch.backends.cudnn.is_available()
+        else f"cuDNN does not take {dtype}"
+    )
+    warnings.warn(
+        f"the {cell} runs on PyTorch's own GPU kernels, several times slower than cuDNN's: {reason}"
+    )
 
 
 def recurrent_precision(x: torch.Tensor):
@@ -82,13 +100,22 @@ def recurrent_precision(x: torch.Tensor):
 
 
 class RecurrentDecoder(nn.Module):
-    def __init__(self, cell: str, input_dim: int, hidden_size: int, num_layers: int, memory_dim: int,
-                 attention: str = "bahdanau", dropout: float = 0.0):
+    def __init__(
+        self,
+        cell: str,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        memory_dim: int,
+        attention: str = "bahdanau",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.cell, self.kind, self.num_layers = cell, attention, num_layers
         feed = input_dim + memory_dim if attention == "bahdanau" else input_dim
-        self.rnn = CELLS[cell](feed, hidden_size, num_layers, batch_first=True,
-                               dropout=dropout if num_layers > 1 else 0.0)
+        self.rnn = CELLS[cell](
+            feed, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0
+        )
         self.attention = ATTENTION[attention](hidden_size, memory_dim, hidden_size)
         self.bridge = nn.Linear(memory_dim, num_layers * hidden_size)  # the source's summary → first state
         self.combine = nn.Linear(hidden_size + memory_dim, hidden_size)
@@ -103,9 +130,15 @@ class RecurrentDecoder(nn.Module):
     def forward(self, x: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
         x, precision = recurrent_precision(x)
         with precision:
-            if not torch.is_autocast_enabled(x.device.type):  # states from a bf16 encoder join an fp32 recurrence
-                state = replace(state, memory=state.memory.to(x.dtype), keys=state.keys.to(x.dtype),
-                                cache=cast_state(state.cache, x.dtype))
+            if not torch.is_autocast_enabled(
+                x.device.type
+            ):  # states from a bf16 encoder join an fp32 recurrence
+                state = replace(
+                    state,
+                    memory=state.memory.to(x.dtype),
+                    keys=state.keys.to(x.dtype),
+                    cache=cast_state(state.cache, x.dtype),
+                )
             if self.kind == "luong":
                 out, cache = self.rnn(x, state.cache)  # (B, T, H)
                 context, weights = attend(self.attention, out, state.keys, state.memory, state.mask)
@@ -113,15 +146,18 @@ class RecurrentDecoder(nn.Module):
                 out, context, weights, cache = self._bahdanau(x, state)
             hidden = torch.tanh(self.combine(torch.cat([out, context.to(out.dtype)], dim=-1)))  # (B, T, H)
         T = x.shape[1]
-        return hidden, replace(state, cache=cache, positions=state.positions + T,
-                               attention=None if self.training else weights)
+        return hidden, replace(
+            state, cache=cache, positions=state.positions + T, attention=None if self.training else weights
+        )
 
     def _bahdanau(self, x: torch.Tensor, state: DecoderState):
         """One step per target position: the last layer's previous state queries the source."""
         cache, outs, contexts, weights = state.cache, [], [], []
         for t in range(x.shape[1]):
             top = (cache[0] if self.cell == "lstm" else cache)[-1].unsqueeze(1)  # (B, 1, H)
-            context, w = attend(self.attention, top, state.keys, state.memory, state.mask)  # (B, 1, M), (B, 1, S)
+            context, w = attend(
+                self.attention, top, state.keys, state.memory, state.mask
+            )  # (B, 1, M), (B, 1, S)
             out, cache = self.rnn(torch.cat([x[:, t : t + 1], context.to(x.dtype)], dim=-1), cache)
             outs.append(out)
             contexts.append(context)
@@ -134,12 +170,19 @@ def build_encoder(cell: str, m, input_dim: int, max_len: int, causal: bool) -> R
 
 
 def build_decoder(cell: str, m, memory_dim: int, max_len: int) -> RecurrentDecoder:
-    return RecurrentDecoder(cell, m.embed_dim, m.hidden_size, m.num_layers, memory_dim, m.attention, m.dropout)
+    return RecurrentDecoder(
+        cell, m.embed_dim, m.hidden_size, m.num_layers, memory_dim, m.attention, m.dropout
+    )
 
 
 def _spec(cell: str) -> EncoderSpec:
-    return EncoderSpec(cell, functools.partial(build_encoder, cell), "the hidden state (and an LSTM's cell state)",
-                       functools.partial(build_decoder, cell), recurrent=True)
+    return EncoderSpec(
+        cell,
+        functools.partial(build_encoder, cell),
+        "the hidden state (and an LSTM's cell state)",
+        functools.partial(build_decoder, cell),
+        recurrent=True,
+    )
 
 
 RNN, LSTM, GRU = _spec("rnn"), _spec("lstm"), _spec("gru")

@@ -44,8 +44,9 @@ def _dilated_conv(in_dim: int, out_dim: int, kernel_size: int, dilation: int) ->
 
 
 class TemporalBlock(nn.Module):
-    def __init__(self, in_dim: int, out_dim: int, kernel_size: int, dilation: int, dropout: float,
-                 causal: bool):
+    def __init__(
+        self, in_dim: int, out_dim: int, kernel_size: int, dilation: int, dropout: float, causal: bool
+    ):
         super().__init__()
         self.causal = causal
         self.span = (kernel_size - 1) * dilation  # frames a convolution reads beside the current one
@@ -63,8 +64,9 @@ class TemporalBlock(nn.Module):
         h, cache2 = self._convolve(self.conv2, self.dropout(torch.relu(h)), keep, past[1] if past else None)
         return torch.relu(self.dropout(torch.relu(h)) + self.residual(x)), [cache1, cache2]  # (B, H, T)
 
-    def _convolve(self, conv: nn.Module, u: torch.Tensor, keep: torch.Tensor | None,
-                  past: torch.Tensor | None):
+    def _convolve(
+        self, conv: nn.Module, u: torch.Tensor, keep: torch.Tensor | None, past: torch.Tensor | None
+    ):
         if keep is not None:
             u = u.masked_fill(~keep, 0.0)
         if not self.causal:
@@ -79,8 +81,15 @@ class TCNEncoder(nn.Module):
     recurrent = False
     max_context = None  # no positional limit: the cache keeps only the receptive field
 
-    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, kernel_size: int = 3,
-                 dropout: float = 0.1, causal: bool = True):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+        causal: bool = True,
+    ):
         super().__init__()
         self.causal = causal
         self.kernel_size = kernel_size
@@ -103,8 +112,9 @@ class TCNEncoder(nn.Module):
         pooled = last_pool(hidden, mask) if self.causal else mean_pool(hidden, mask)  # (B, H)
         return EncoderOutput(hidden=hidden, pooled=pooled, state=cache)
 
-    def temporal(self, x: torch.Tensor, keep: torch.Tensor | None,
-                 state: TCNCache | None) -> tuple[torch.Tensor, TCNCache | None]:
+    def temporal(
+        self, x: torch.Tensor, keep: torch.Tensor | None, state: TCNCache | None
+    ) -> tuple[torch.Tensor, TCNCache | None]:
         """The blocks over x (B, T, D), `keep` (B, 1, T) or None where every position is real →
         (B, T, H) and the new cache (None when not causal)."""
         h = x.transpose(1, 2)  # (B, D, T)
@@ -119,8 +129,16 @@ class TCNDecoder(nn.Module):
     """A causal TCN over the target embeddings whose output queries the source (Luong style); output
     and context join through tanh(Linear). The cache is the TCN's (batch on dim 0)."""
 
-    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, memory_dim: int,
-                 kernel_size: int = 3, attention: str = "luong", dropout: float = 0.0):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        memory_dim: int,
+        kernel_size: int = 3,
+        attention: str = "luong",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.tcn = TCNEncoder(input_dim, hidden_size, num_layers, kernel_size, dropout, causal=True)
         self.attention = ATTENTION[attention](hidden_size, memory_dim, hidden_size)
@@ -134,8 +152,12 @@ class TCNDecoder(nn.Module):
         out, cache = self.tcn.temporal(x, None, state.cache)  # (B, T, H); a target's end padding is unseen
         context, weights = attend(self.attention, out, state.keys, state.memory, state.mask)  # (B, T, M)
         hidden = torch.tanh(self.combine(torch.cat([out, context.to(out.dtype)], dim=-1)))  # (B, T, H)
-        return hidden, replace(state, cache=cache, positions=state.positions + x.shape[1],
-                               attention=None if self.training else weights)
+        return hidden, replace(
+            state,
+            cache=cache,
+            positions=state.positions + x.shape[1],
+            attention=None if self.training else weights,
+        )
 
 
 def build_encoder(m, input_dim: int, max_len: int, causal: bool) -> TCNEncoder:
@@ -144,11 +166,18 @@ def build_encoder(m, input_dim: int, max_len: int, causal: bool) -> TCNEncoder:
 
 
 def build_decoder(m, memory_dim: int, max_len: int) -> TCNDecoder:
-    return TCNDecoder(m.embed_dim, m.hidden_size, m.num_layers, memory_dim, m.kernel_size, m.attention,
-                      m.dropout)
+    return TCNDecoder(
+        m.embed_dim, m.hidden_size, m.num_layers, memory_dim, m.kernel_size, m.attention, m.dropout
+    )
 
 
 # A tied token embedding started at N(0, 0.02) beat PyTorch's N(0, 1) in a 300-step character model of
 # Tiny Shakespeare (validation loss 2.24 against 2.75; 0.01, the paper's, 2.29).
-TCN = EncoderSpec("tcn", build_encoder, "each convolution's last (k - 1) * dilation inputs", build_decoder,
-                  token_embedding_std=0.02, settings=TCNSettings)
+TCN = EncoderSpec(
+    "tcn",
+    build_encoder,
+    "each convolution's last (k - 1) * dilation inputs",
+    build_decoder,
+    token_embedding_std=0.02,
+    settings=TCNSettings,
+)

@@ -43,15 +43,27 @@ def causal_mask(T: int, S: int, device: torch.device) -> torch.Tensor:
     return torch.ones(T, S, dtype=torch.bool, device=device).tril(S - T)
 
 
-def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None,
-                          is_causal: bool, dropout_p: float) -> torch.Tensor:
+def dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None,
+    is_causal: bool,
+    dropout_p: float,
+) -> torch.Tensor:
     """softmax(q kᵀ / √d) v over (B, heads, T|S, head_dim); `attn_mask` is True where a query may
     look. `scaled_dot_product_attention`, except where the scores written out are faster."""
     S = k.shape[2]
-    written_out = (q.device.type == "cpu" and S <= WRITTEN_OUT_KEYS and torch.is_autocast_enabled("cpu")
-                   and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+    written_out = (
+        q.device.type == "cpu"
+        and S <= WRITTEN_OUT_KEYS
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    )
     if not written_out:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p)
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p
+        )
     scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # (B, heads, T, S)
     if is_causal:
         attn_mask = causal_mask(q.shape[2], S, q.device)
@@ -68,8 +80,13 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, causal: bool,
-                cache: tuple[torch.Tensor, torch.Tensor] | None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        causal: bool,
+        cache: tuple[torch.Tensor, torch.Tensor] | None,
+    ):
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
         # q, k, v: (B, heads, T, head_dim)
@@ -107,9 +124,18 @@ class Block(nn.Module):
 
 
 class TransformerEncoder(nn.Module):
-    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, num_heads: int,
-                 ff_mult: int = 4, dropout: float = 0.1, max_len: int = 512,
-                 positions: str = "learned", causal: bool = False):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        num_heads: int,
+        ff_mult: int = 4,
+        dropout: float = 0.1,
+        max_len: int = 512,
+        positions: str = "learned",
+        causal: bool = False,
+    ):
         super().__init__()
         self.causal = causal
         self.max_len = max_len
@@ -117,7 +143,9 @@ class TransformerEncoder(nn.Module):
         self.in_proj = nn.Linear(input_dim, hidden_size) if input_dim != hidden_size else nn.Identity()
         self.positions = nn.Embedding(max_len, hidden_size) if positions == "learned" else None
         self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            Block(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(hidden_size)
         self.out_dim = hidden_size
         init_weights(self, num_layers)
@@ -127,7 +155,9 @@ class TransformerEncoder(nn.Module):
         offset = state[0][0].shape[2] if state else 0
         if self.positions is not None and offset + T > self.max_len:
             raise ValueError(f"sequence of {offset + T} positions exceeds the model's {self.max_len}")
-        x = self.dropout(self.in_proj(x) + position_vectors(self.positions, offset, T, self.hidden_size, x.device))
+        x = self.dropout(
+            self.in_proj(x) + position_vectors(self.positions, offset, T, self.hidden_size, x.device)
+        )
         key_mask = None if mask.all() else mask
         cache: KVCache = []
         for i, block in enumerate(self.blocks):
@@ -175,7 +205,9 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, kv, mask: torch.Tensor, need_weights: bool):
         B, T, D = x.shape
-        q = self.q(x).view(B, T, self.num_heads, D // self.num_heads).transpose(1, 2)  # (B, heads, T, head_dim)
+        q = (
+            self.q(x).view(B, T, self.num_heads, D // self.num_heads).transpose(1, 2)
+        )  # (B, heads, T, head_dim)
         k, v = kv
         key_mask = mask[:, None, None, :]  # (B, 1, 1, S)
         y = dot_product_attention(q, k, v, key_mask, False, self.dropout if self.training else 0.0)
@@ -207,14 +239,25 @@ class DecoderBlock(nn.Module):
 
 
 class TransformerDecoder(nn.Module):
-    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, num_heads: int, ff_mult: int = 4,
-                 dropout: float = 0.1, max_len: int = 512, positions: str = "learned"):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        num_heads: int,
+        ff_mult: int = 4,
+        dropout: float = 0.1,
+        max_len: int = 512,
+        positions: str = "learned",
+    ):
         super().__init__()
         self.hidden_size, self.max_len = hidden_size, max_len
         self.in_proj = nn.Linear(input_dim, hidden_size) if input_dim != hidden_size else nn.Identity()
         self.positions = nn.Embedding(max_len, hidden_size) if positions == "learned" else None
         self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(DecoderBlock(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            DecoderBlock(hidden_size, num_heads, ff_mult, dropout) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(hidden_size)
         self.out_dim = hidden_size
         init_weights(self, num_layers)
@@ -227,35 +270,67 @@ class TransformerDecoder(nn.Module):
         T = x.shape[1]
         if self.positions is not None and state.positions + T > self.max_len:
             raise ValueError(f"target of {state.positions + T} positions exceeds the model's {self.max_len}")
-        x = self.dropout(self.in_proj(x) + position_vectors(self.positions, state.positions, T, self.hidden_size,
-                                                            x.device))  # (B, T, H)
+        x = self.dropout(
+            self.in_proj(x) + position_vectors(self.positions, state.positions, T, self.hidden_size, x.device)
+        )  # (B, T, H)
         cache, weights = [], None
         for i, block in enumerate(self.blocks):
             last = i == len(self.blocks) - 1
-            x, layer_cache, weights = block(x, state.keys[i], state.mask, state.cache[i] if state.cache else None,
-                                            need_weights=last and not self.training)
+            x, layer_cache, weights = block(
+                x,
+                state.keys[i],
+                state.mask,
+                state.cache[i] if state.cache else None,
+                need_weights=last and not self.training,
+            )
             cache.append(layer_cache)
         return self.norm(x), replace(state, cache=cache, positions=state.positions + T, attention=weights)
 
 
 def build_encoder(m, input_dim: int, max_len: int, causal: bool) -> TransformerEncoder:
-    return TransformerEncoder(input_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
-                              max_len=max_len, positions=m.positions, causal=causal)
+    return TransformerEncoder(
+        input_dim,
+        m.hidden_size,
+        m.num_layers,
+        m.num_heads,
+        m.ff_mult,
+        m.dropout,
+        max_len=max_len,
+        positions=m.positions,
+        causal=causal,
+    )
 
 
 def build_decoder(m, memory_dim: int, max_len: int) -> TransformerDecoder:
-    return TransformerDecoder(m.embed_dim, m.hidden_size, m.num_layers, m.num_heads, m.ff_mult, m.dropout,
-                              max_len=max_len, positions=m.positions)
+    return TransformerDecoder(
+        m.embed_dim,
+        m.hidden_size,
+        m.num_layers,
+        m.num_heads,
+        m.ff_mult,
+        m.dropout,
+        max_len=max_len,
+        positions=m.positions,
+    )
 
 
 def check(m) -> None:
     if m.hidden_size % m.num_heads:
-        raise UserError(f"model.hidden_size ({m.hidden_size}) must be divisible by model.num_heads ({m.num_heads})")
+        raise UserError(
+            f"model.hidden_size ({m.hidden_size}) must be divisible by model.num_heads ({m.num_heads})"
+        )
 
 
 # A token embedding that feeds a transformer starts small (std 0.02, as GPT-2's): its layer norms rescale
 # what it reads. A recurrent net's gates read it unnormalised and keep PyTorch's N(0, 1): started at 0.02,
 # a GRU translating Multi30k reached validation BLEU 1.9 after two epochs; at N(0, 1), 23 after one.
-TRANSFORMER = EncoderSpec("transformer", build_encoder, "keys and values of every layer", build_decoder,
-                          bounded_context=True, token_embedding_std=0.02, check=check,
-                          width_multiple=lambda m: m.num_heads)
+TRANSFORMER = EncoderSpec(
+    "transformer",
+    build_encoder,
+    "keys and values of every layer",
+    build_decoder,
+    bounded_context=True,
+    token_embedding_std=0.02,
+    check=check,
+    width_multiple=lambda m: m.num_heads,
+)

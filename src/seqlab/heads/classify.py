@@ -13,8 +13,14 @@ from seqlab.modules.pooling import pooling as make_pooling
 
 
 class ClassifyHead(nn.Module):
-    def __init__(self, in_dim: int, num_labels: int, multi_label: bool = False,
-                 pooling: str = "auto", dropout: float = 0.0):
+    def __init__(
+        self,
+        in_dim: int,
+        num_labels: int,
+        multi_label: bool = False,
+        pooling: str = "auto",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.multi_label = multi_label
         self.pool = make_pooling(pooling, in_dim)  # None: the encoder's own summary
@@ -28,7 +34,11 @@ class ClassifyHead(nn.Module):
 
     def score(self, logits: torch.Tensor, batch: Batch) -> HeadOutput:
         if self.multi_label:
-            loss = F.binary_cross_entropy_with_logits(logits, batch.targets.float(), reduction="none").mean(1).sum()
+            loss = (
+                F.binary_cross_entropy_with_logits(logits, batch.targets.float(), reduction="none")
+                .mean(1)
+                .sum()
+            )
         else:
             loss = F.cross_entropy(logits, batch.targets, reduction="sum")
         return HeadOutput(logits, loss, torch.tensor(len(batch)))

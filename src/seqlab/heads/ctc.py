@@ -27,8 +27,15 @@ class CTCHead(nn.Module):
         if batch.targets is None:
             return HeadOutput(log_probs)
         target_lengths = (batch.targets != BLANK).sum(dim=1)  # (B,)
-        loss = F.ctc_loss(log_probs.transpose(0, 1), batch.targets, batch.lengths, target_lengths, blank=BLANK,
-                          reduction="sum", zero_infinity=True)
+        loss = F.ctc_loss(
+            log_probs.transpose(0, 1),
+            batch.targets,
+            batch.lengths,
+            target_lengths,
+            blank=BLANK,
+            reduction="sum",
+            zero_infinity=True,
+        )
         return HeadOutput(log_probs, loss, target_lengths.sum())  # the loss per transcript character
 
 

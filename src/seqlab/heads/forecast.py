@@ -17,8 +17,16 @@ class ForecastHead(nn.Module):
     Without quantiles Q = 1 and the loss is `point_loss` (mse or mae); with them, the pinball loss.
     """
 
-    def __init__(self, in_dim: int, steps: int, horizon: int, num_future: int = 0,
-                 quantiles: list[float] | None = None, point_loss: str = "mse", dropout: float = 0.0):
+    def __init__(
+        self,
+        in_dim: int,
+        steps: int,
+        horizon: int,
+        num_future: int = 0,
+        quantiles: list[float] | None = None,
+        point_loss: str = "mse",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.horizon = horizon
         self.register_buffer("quantiles", torch.tensor(quantiles or []), persistent=False)

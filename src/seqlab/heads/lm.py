@@ -36,8 +36,13 @@ class TokenOutput(nn.Module):
 
 def token_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0):
     """Summed cross-entropy of (B, T, V) logits against (B, T) targets, and how many targets count."""
-    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
-                           reduction="sum", label_smoothing=label_smoothing)
+    loss = F.cross_entropy(
+        logits.float().flatten(0, 1),
+        targets.flatten(),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+        label_smoothing=label_smoothing,
+    )
     return loss, (targets != IGNORE_INDEX).sum()
 
 

@@ -17,13 +17,21 @@ from seqlab.heads.lm import TokenOutput, token_loss
 
 
 class Seq2SeqHead(nn.Module):
-    def __init__(self, decoder: nn.Module, embed: nn.Embedding, tie_weights: bool, label_smoothing: float,
-                 dropout: float):
+    def __init__(
+        self,
+        decoder: nn.Module,
+        embed: nn.Embedding,
+        tie_weights: bool,
+        label_smoothing: float,
+        dropout: float,
+    ):
         super().__init__()
         self.embed = embed  # the target vocabulary's embedding; the source's too with a shared vocabulary
         self.decoder = decoder
         self.dropout = nn.Dropout(dropout)
-        self.output = TokenOutput(decoder.out_dim, embed.num_embeddings, embed if tie_weights else None, dropout)
+        self.output = TokenOutput(
+            decoder.out_dim, embed.num_embeddings, embed if tie_weights else None, dropout
+        )
         self.label_smoothing = label_smoothing
 
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:

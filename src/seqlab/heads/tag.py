@@ -28,8 +28,9 @@ class TagHead(nn.Module):
         if self.crf is not None:
             loss = self.crf.nll(logits, batch.targets, batch.mask).sum()
         else:
-            loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
-                                   reduction="sum")
+            loss = F.cross_entropy(
+                logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
+            )
         return HeadOutput(logits, loss, count)
 
     def mixture(self, logits: list[torch.Tensor]) -> torch.Tensor:

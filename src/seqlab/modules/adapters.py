@@ -29,8 +29,15 @@ class CharCNN(nn.Module):
 class TokenAdapter(nn.Module):
     """Token ids (and, optionally, each word's characters) → embeddings."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, dropout: float = 0.0,
-                 num_chars: int = 0, char_dim: int = 0, char_filters: int = 0):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        dropout: float = 0.0,
+        num_chars: int = 0,
+        char_dim: int = 0,
+        char_filters: int = 0,
+    ):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.chars = CharCNN(num_chars, char_dim, char_filters) if char_dim > 0 else None
@@ -86,8 +93,15 @@ class PatchAdapter(nn.Module):
     of their own. With `patch_len = stride = 1` every point is a step.
     """
 
-    def __init__(self, num_features: int, lookback: int, patch_len: int, stride: int, embed_dim: int,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        num_features: int,
+        lookback: int,
+        patch_len: int,
+        stride: int,
+        embed_dim: int,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.patch_len, self.stride = min(patch_len, lookback), stride
         self.pad = stride if patch_len > 1 else 0

@@ -41,8 +41,9 @@ class MultiplicativeAttention(nn.Module):
 ATTENTION = {"bahdanau": AdditiveAttention, "luong": MultiplicativeAttention}
 
 
-def attend(attention: nn.Module, query: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor,
-           mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def attend(
+    attention: nn.Module, query: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Queries (B, T, Q) over memory (B, S, M) with a (B, S) mask → context (B, T, M), weights (B, T, S)."""
     scores = attention.scores(query, keys).float().masked_fill(~mask.unsqueeze(1), float("-inf"))
     weights = scores.softmax(dim=-1)

@@ -7,6 +7,7 @@ it learns from the data is saved to and loaded from the run directory. `seqlab.r
 every task.
 """
 
+from seqlab.registry import INPUTS, TASKS, load_path
 from seqlab.tasks.anomaly import AnomalyTask, Detector, Likelihood
 from seqlab.tasks.base import Task
 from seqlab.tasks.extract import ExtractTask
@@ -16,7 +17,7 @@ from seqlab.tasks.seq2seq import Seq2SeqTask
 from seqlab.tasks.series import SeriesClassifyTask
 from seqlab.tasks.speech import CTCTask
 from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
-from seqlab.registry import INPUTS, TASKS, load_path
+
 
 def task_type(config) -> type[Task]:
     """The task class of a run: the registered task, or the class its input kind brings for it (numbers
@@ -25,4 +26,19 @@ def task_type(config) -> type[Task]:
     return load_path(own) if own else TASKS[config.task]
 
 
-__all__ = ["AnomalyTask", "CTCTask", "ClassifyTask", "Detector", "ExtractTask", "ForecastTask", "LMTask", "Likelihood", "PianoRollTask", "Seq2SeqTask", "SeriesClassifyTask", "TagTask", "Task", "task_type"]
+__all__ = [
+    "AnomalyTask",
+    "CTCTask",
+    "ClassifyTask",
+    "Detector",
+    "ExtractTask",
+    "ForecastTask",
+    "LMTask",
+    "Likelihood",
+    "PianoRollTask",
+    "Seq2SeqTask",
+    "SeriesClassifyTask",
+    "TagTask",
+    "Task",
+    "task_type",
+]

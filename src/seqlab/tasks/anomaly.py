@@ -60,7 +60,7 @@ class AnomalyTask(ForecastTask):
         for s in np.unique(series):
             rows = np.flatnonzero(series == s)
             rows = rows[np.argsort(starts[rows])]
-            likelihood = Likelihood(seen=windows.values[starts[rows[0]]:starts[rows[0]] + L].tolist())
+            likelihood = Likelihood(seen=windows.values[starts[rows[0]] : starts[rows[0]] + L].tolist())
             truths = windows.values[starts[rows] + L].tolist()
             scores[rows] = [likelihood.update(e, v) for e, v in zip(errors[rows].tolist(), truths)]
         return scores
@@ -91,11 +91,14 @@ class AnomalyTask(ForecastTask):
         first = windows.starts[owned] + self.config.data.lookback
         mean, spread = windows.stats[0]
         scores = self.scores(model, windows, batch_size, autocast)[owned.numpy()]
-        return {"id": windows.ids[0], "origins": windows.origins[owned].tolist(),
-                "values": self.from_scaled(windows.values[first].numpy(), mean, spread).tolist(),
-                "scores": scores.tolist(),
-                "labels": None if windows.labels is None else windows.labels[owned.numpy()].astype(int).tolist(),
-                "threshold": self.stats["threshold"]}
+        return {
+            "id": windows.ids[0],
+            "origins": windows.origins[owned].tolist(),
+            "values": self.from_scaled(windows.values[first].numpy(), mean, spread).tolist(),
+            "scores": scores.tolist(),
+            "labels": None if windows.labels is None else windows.labels[owned.numpy()].astype(int).tolist(),
+            "threshold": self.stats["threshold"],
+        }
 
     def predict(self, pipeline, records: list[Series]) -> list[dict]:
         return self.detect(pipeline.model, records, pipeline.batch_size, pipeline.autocast)
@@ -118,8 +121,15 @@ class AnomalyTask(ForecastTask):
         for s, origin, score in zip(windows.series.tolist(), windows.origins.tolist(), scores.tolist()):
             source = judged[s]
             stamp = str(source.timestamps[origin]) if source.timestamps is not None else origin
-            rows.append({"unique_id": source.id, "ds": stamp, "value": float(source.values[origin]),
-                         "score": score, "anomaly": score >= threshold})
+            rows.append(
+                {
+                    "unique_id": source.id,
+                    "ds": stamp,
+                    "value": float(source.values[origin]),
+                    "score": score,
+                    "anomaly": score >= threshold,
+                }
+            )
         return rows
 
 
@@ -131,8 +141,15 @@ class Likelihood:
     seen so far outside that range scores 1.
     """
 
-    def __init__(self, seen: Sequence[float] = (), averaging: int = 10, history: int = 8640, refit: int = 100,
-                 tolerance: float = 0.05, warmup: int = 20):
+    def __init__(
+        self,
+        seen: Sequence[float] = (),
+        averaging: int = 10,
+        history: int = 8640,
+        refit: int = 100,
+        tolerance: float = 0.05,
+        warmup: int = 20,
+    ):
         self.recent: deque[float] = deque(maxlen=averaging)
         self.means: deque[float] = deque(maxlen=history)
         self.refit, self.tolerance, self.warmup = refit, tolerance, warmup
@@ -176,20 +193,27 @@ class Detector:
 
     def __init__(self, task: AnomalyTask, model, autocast, series_id: str):
         if any(task.stats["features"].values()):
-            raise UserError("streaming detection needs a model trained without calendar features or "
-                            "covariates (data.calendar=false)")
+            raise UserError(
+                "streaming detection needs a model trained without calendar features or "
+                "covariates (data.calendar=false)"
+            )
         if series_id not in task.stats["series"]:
-            raise UserError(f"'{series_id}' is not a training series; stream one of: "
-                            f"{', '.join(list(task.stats['series'])[:5])}")
+            raise UserError(
+                f"'{series_id}' is not a training series; stream one of: "
+                f"{', '.join(list(task.stats['series'])[:5])}"
+            )
         self.task, self.model, self.autocast, self.series_id = task, model, autocast, series_id
         self.history: deque[float] = deque(maxlen=task.config.data.lookback)
-        self.likelihood: Likelihood | None = None  # data.anomaly_score=likelihood: made at the first scored point
+        self.likelihood: Likelihood | None = (
+            None  # data.anomaly_score=likelihood: made at the first scored point
+        )
 
     def update(self, value: float) -> tuple[float, bool] | None:
         result = None
         if len(self.history) == self.history.maxlen:
-            window = self.task.encode([Series(self.series_id, np.array([*self.history, value]),
-                                              start=len(self.history))])
+            window = self.task.encode(
+                [Series(self.series_id, np.array([*self.history, value]), start=len(self.history))]
+            )
             score = float(self.task.errors(self.model, window, 1, self.autocast)[0])
             if self.task.config.data.anomaly_score == "likelihood":
                 *lookback, scaled = window.values.tolist()

@@ -14,8 +14,8 @@ from torch import nn
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch, length_buckets
 from seqlab.data.text import TextTokenizer
-from seqlab.errors import UserError
 from seqlab.encoders import EncoderSpec
+from seqlab.errors import UserError
 from seqlab.heads import mean_loss
 from seqlab.modules.adapters import FeatureAdapter, TokenAdapter
 from seqlab.training.hardware import device_of
@@ -37,8 +37,13 @@ class Task:
     decodes = False  # evaluate and predict take decoding settings (`GenerationConfig`)
     settings: dict[str, type] = {}  # config section → a dataclass of the task's own keys in it
 
-    def __init__(self, config: RunConfig, tokenizer: TextTokenizer | None = None,
-                 labels: list[str] | None = None, chars: TextTokenizer | None = None):
+    def __init__(
+        self,
+        config: RunConfig,
+        tokenizer: TextTokenizer | None = None,
+        labels: list[str] | None = None,
+        chars: TextTokenizer | None = None,
+    ):
         self.config = config
         self.tokenizer = tokenizer
         self.labels = labels or []
@@ -52,17 +57,25 @@ class Task:
         if config.model.bidirectional is None:
             config.model.bidirectional = not cls.causal
         if cls.causal and config.model.bidirectional:
-            raise UserError(f"model.bidirectional=true cannot predict what comes next; use false for task {cls.name}")
+            raise UserError(
+                f"model.bidirectional=true cannot predict what comes next; use false for task {cls.name}"
+            )
         if cls.input is not None and config.data.input not in ("auto", cls.input):
-            raise UserError(f"task {cls.name} reads {cls.input}: data.input={config.data.input} is not for it")
+            raise UserError(
+                f"task {cls.name} reads {cls.input}: data.input={config.data.input} is not for it"
+            )
         if config.data.tokenizer not in ("auto", *cls.tokenizers):
-            raise UserError(f"task {cls.name} takes data.tokenizer={' or '.join(cls.tokenizers)}; "
-                            f"got {config.data.tokenizer}")
+            raise UserError(
+                f"task {cls.name} takes data.tokenizer={' or '.join(cls.tokenizers)}; "
+                f"got {config.data.tokenizer}"
+            )
 
     @classmethod
     def read(cls, path: Path, data, labelled: bool) -> list:
         """The records of one file in the task's own formats (an input kind reads the others)."""
-        raise UserError(f"task {cls.name} reads no files of its own: set data.input to the kind of input it reads")
+        raise UserError(
+            f"task {cls.name} reads no files of its own: set data.input to the kind of input it reads"
+        )
 
     @classmethod
     def read_splits(cls, path: Path, data) -> dict[str, list] | None:
@@ -76,8 +89,14 @@ class Task:
         m = config.model
         if sizes.get("num_features"):
             return FeatureAdapter(sizes["num_features"], m.embed_dim, m.dropout)
-        return TokenAdapter(sizes["vocab_size"], m.embed_dim, m.dropout, num_chars=sizes.get("num_chars", 0),
-                            char_dim=m.char_dim, char_filters=m.char_filters)
+        return TokenAdapter(
+            sizes["vocab_size"],
+            m.embed_dim,
+            m.dropout,
+            num_chars=sizes.get("num_chars", 0),
+            char_dim=m.char_dim,
+            char_filters=m.char_filters,
+        )
 
     @classmethod
     def context_length(cls, config: RunConfig, adapter: nn.Module) -> int:
@@ -85,8 +104,14 @@ class Task:
         return config.data.max_length
 
     @classmethod
-    def build_head(cls, config: RunConfig, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls,
+        config: RunConfig,
+        sizes: dict[str, int],
+        adapter: nn.Module,
+        encoder_dim: int,
+        encoder: EncoderSpec,
+    ) -> nn.Module:
         raise NotImplementedError
 
     # -- vocabularies -------------------------------------------------------------------------
@@ -96,6 +121,7 @@ class Task:
         raise NotImplementedError
 
     def model_sizes(self) -> dict[str, int]:
+        assert self.tokenizer is not None, "fit or load the task first"
         return {
             "vocab_size": self.tokenizer.vocab_size,
             "num_labels": len(self.labels),
@@ -103,6 +129,7 @@ class Task:
         }
 
     def save(self, run_dir: Path) -> None:
+        assert self.tokenizer is not None, "fit or load the task first"
         self.tokenizer.save(run_dir / "tokenizer.json")
         if self.labels:
             (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
@@ -127,8 +154,9 @@ class Task:
     def collate(self, examples: list) -> Batch:
         raise NotImplementedError
 
-    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
+    def batches(
+        self, examples: list, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[list[int], Batch]]:
         """Batches of similar length; shuffled when a generator is given. Yields (indices, batch)."""
         lengths = [self.length(e) for e in examples]
         for indices in length_buckets(lengths, batch_size, generator):
@@ -191,8 +219,10 @@ class Task:
         return {}
 
     def _over_length(self, ids: list[int], what: str) -> UserError:
-        return UserError(f"{what} has {len(ids)} tokens, over the model's limit "
-                         f"data.max_length={self.config.data.max_length}")
+        return UserError(
+            f"{what} has {len(ids)} tokens, over the model's limit "
+            f"data.max_length={self.config.data.max_length}"
+        )
 
 
 def padding_mask(examples: list, width: int) -> torch.Tensor:

@@ -18,8 +18,8 @@ from torch import nn
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.pairs import extractive_labels, split_sentences
-from seqlab.data.text import UNK, TextTokenizer
 from seqlab.data.splits import pair_splits_of, read_pairs
+from seqlab.data.text import UNK, TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.files import read_text
@@ -46,17 +46,30 @@ class ExtractTask(Task):
             return [{"source": read_text(path)}]
         return read_pairs(path, data, labelled)
 
-    def __init__(self, config, tokenizer: TextTokenizer | None = None, labels=None, chars=None,
-                 share: float | None = None):
+    def __init__(
+        self,
+        config,
+        tokenizer: TextTokenizer | None = None,
+        labels=None,
+        chars=None,
+        share: float | None = None,
+    ):
         super().__init__(config, tokenizer, LABELS)
         self.share = share  # the mean share of a training document's sentences in its summary
 
     def fit(self, train: list) -> None:
         d = self.config.data
         documents = [extractive_labels(r) for r in train]
-        self.tokenizer = TextTokenizer.train(d.tokenizer, (s for doc in documents for s in doc["sentences"]),
-                                             d.vocab_size, d.min_freq, d.lowercase)
-        self.share = sum(sum(doc["labels"]) / max(len(doc["labels"]), 1) for doc in documents) / len(documents)
+        self.tokenizer = TextTokenizer.train(
+            d.tokenizer,
+            (s for doc in documents for s in doc["sentences"]),
+            d.vocab_size,
+            d.min_freq,
+            d.lowercase,
+        )
+        self.share = sum(sum(doc["labels"]) / max(len(doc["labels"]), 1) for doc in documents) / len(
+            documents
+        )
 
     def save(self, run_dir: Path) -> None:
         super().save(run_dir)
@@ -74,15 +87,24 @@ class ExtractTask(Task):
         limit, cut = self.config.data.max_length, 0
         examples = []
         for n, record in enumerate(records):
-            document = extractive_labels(record) if with_targets else {"sentences": split_sentences(record["source"])}
+            document = (
+                extractive_labels(record)
+                if with_targets
+                else {"sentences": split_sentences(record["source"])}
+            )
             sentences = document["sentences"]
             if not sentences:
                 raise UserError(f"document {n + 1} has no sentences")
             if len(sentences) > limit:
                 if not self.config.data.truncate:
-                    raise UserError(f"document {n + 1} has {len(sentences)} sentences, over data.max_length={limit}")
+                    raise UserError(
+                        f"document {n + 1} has {len(sentences)} sentences, over data.max_length={limit}"
+                    )
                 sentences, cut = sentences[:limit], cut + 1
-            words = [ids[: self.config.data.sentence_length] or [UNK] for ids in self.tokenizer.encode_batch(sentences)]
+            words = [
+                ids[: self.config.data.sentence_length] or [UNK]
+                for ids in self.tokenizer.encode_batch(sentences)
+            ]
             example = {"ids": words, "sentences": sentences}
             if with_targets:
                 example.update(target=document["labels"][: len(sentences)], reference=document["summary"])
@@ -118,8 +140,9 @@ class ExtractTask(Task):
         return SentenceAdapter(sizes["vocab_size"], m.embed_dim, words, m.dropout)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
         return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
 
     def predict(self, pipeline, records: list) -> list[dict]:
@@ -146,7 +169,12 @@ class ExtractTask(Task):
         references = [e["reference"] for e in examples]
         lead = [" ".join(e["sentences"][: self.summary_size(len(e["sentences"]))]) for e in examples]
         truth = [label for e in examples for label in e["target"]]
-        chosen = [int(j in s["sentences"]) for e, s in zip(examples, summaries) for j in range(len(e["target"]))]
-        return {**metrics.summarization([s["summary"] for s in summaries], references),
-                **{f"lead_{k}": v for k, v in metrics.summarization(lead, references).items()},
-                **metrics.selection(truth, chosen), "loss": loss}
+        chosen = [
+            int(j in s["sentences"]) for e, s in zip(examples, summaries) for j in range(len(e["target"]))
+        ]
+        return {
+            **metrics.summarization([s["summary"] for s in summaries], references),
+            **{f"lead_{k}": v for k, v in metrics.summarization(lead, references).items()},
+            **metrics.selection(truth, chosen),
+            "loss": loss,
+        }

@@ -67,24 +67,41 @@ class ForecastTask(Task):
         super().check_config(config, encoder)
         m = config.model
         if m.strategy == "autoregressive" and (m.ar_step < 1 or config.data.horizon % m.ar_step):
-            raise UserError(f"model.ar_step ({config.model.ar_step}) must divide data.horizon ({config.data.horizon})")
+            raise UserError(
+                f"model.ar_step ({config.model.ar_step}) must divide data.horizon ({config.data.horizon})"
+            )
 
     @classmethod
     def build_adapter(cls, config: RunConfig, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
         """Patches of the lookback window (PatchTST's input), each with its features."""
         m, d = config.model, config.data
-        return PatchAdapter(sizes["num_features"], d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout)
+        return PatchAdapter(
+            sizes["num_features"], d.lookback, m.patch_len, m.patch_stride, m.embed_dim, m.dropout
+        )
 
     @classmethod
     def context_length(cls, config: RunConfig, adapter: nn.Module) -> int:
         return adapter.num_patches
 
     @classmethod
-    def build_head(cls, config: RunConfig, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls,
+        config: RunConfig,
+        sizes: dict[str, int],
+        adapter: nn.Module,
+        encoder_dim: int,
+        encoder: EncoderSpec,
+    ) -> nn.Module:
         m = config.model
-        return ForecastHead(encoder_dim, adapter.num_patches, points_per_pass(config), sizes.get("num_future", 0),
-                            m.quantiles, m.loss, m.dropout)
+        return ForecastHead(
+            encoder_dim,
+            adapter.num_patches,
+            points_per_pass(config),
+            sizes.get("num_future", 0),
+            m.quantiles,
+            m.loss,
+            m.dropout,
+        )
 
     def __init__(self, config: RunConfig, stats: dict | None = None):
         super().__init__(config)
@@ -95,19 +112,28 @@ class ForecastTask(Task):
     def fit(self, train: list[Series]) -> None:
         d = self.config.data
         scaled = d.scaling != "none"
-        self.stats = {"series": {s.id: [*self._mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0]
-                                 for s in train}}
+        self.stats = {
+            "series": {
+                s.id: [*self._mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0] for s in train
+            }
+        }
         constant = [s.id for s in train if scaled and s.values.std() == 0]
         if constant:
-            warnings.warn(f"{len(constant)} series are constant in training (e.g. '{constant[0]}'); "
-                          "they are centred but not rescaled")
+            warnings.warn(
+                f"{len(constant)} series are constant in training (e.g. '{constant[0]}'); "
+                "they are centred but not rescaled"
+            )
         timed = d.calendar and all(s.timestamps is not None for s in train)
-        self.stats["features"] = {"calendar": 4 if timed else 0,
-                                  "covariates": _width(train, "covariates"),
-                                  "future_covariates": _width(train, "future_covariates")}
+        self.stats["features"] = {
+            "calendar": 4 if timed else 0,
+            "covariates": _width(train, "covariates"),
+            "future_covariates": _width(train, "future_covariates"),
+        }
         if self.config.model.strategy == "autoregressive" and self.stats["features"]["covariates"]:
-            raise UserError("autoregressive forecasts need every covariate known ahead; name the covariate "
-                            "columns in data.future_covariates, or use model.strategy=direct")
+            raise UserError(
+                "autoregressive forecasts need every covariate known ahead; name the covariate "
+                "columns in data.future_covariates, or use model.strategy=direct"
+            )
 
     def model_sizes(self) -> dict[str, int]:
         f = self.stats["features"]
@@ -134,8 +160,10 @@ class ForecastTask(Task):
             model_values = self._transformed(s)  # (T,)
             mean, spread = self._stats_of(s.id, model_values)
             if len(s) < L:
-                raise UserError(f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
-                                "lower data.lookback or give a longer history")
+                raise UserError(
+                    f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
+                    "lower data.lookback or give a longer history"
+                )
             extra = 0 if with_targets else h  # room for the forecast after the end
             y = np.concatenate([(model_values - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
@@ -163,12 +191,17 @@ class ForecastTask(Task):
             series=torch.tensor(np.concatenate(owners), dtype=torch.long),
             origins=torch.tensor(np.concatenate(origins), dtype=torch.long),
             offsets=torch.tensor(offsets, dtype=torch.long),
-            labels=None if not with_targets or any(s.labels is None for s in records)
+            labels=None
+            if not with_targets or any(s.labels is None for s in records)
             else np.concatenate([s.labels[o] for s, o in zip(records, origins)]).astype(bool),
-            ids=[s.id for s in records], stats=np.array(stats))
+            ids=[s.id for s in records],
+            stats=np.array(stats),
+        )
         if not len(windows.starts):
-            raise UserError(f"no series is long enough for one window of data.lookback={L} + data.horizon={h} "
-                            "points; lower them or give longer series")
+            raise UserError(
+                f"no series is long enough for one window of data.lookback={L} + data.horizon={h} "
+                "points; lower them or give longer series"
+            )
         return windows
 
     def _stats_of(self, series_id: str, model_values: np.ndarray) -> tuple[float, float]:
@@ -194,13 +227,17 @@ class ForecastTask(Task):
         if self.config.data.transform == "none":
             return s.values
         if (s.values < 0).any():
-            raise UserError(f"data.transform=log needs values of 0 or more; series '{s.id}' has "
-                            f"{s.values.min():g} (use data.transform=none)")
+            raise UserError(
+                f"data.transform=log needs values of 0 or more; series '{s.id}' has "
+                f"{s.values.min():g} (use data.transform=none)"
+            )
         return np.log1p(s.values)
 
     def to_scaled(self, values: np.ndarray, mean, spread) -> np.ndarray:
         """Values on the series' own scale → the scale the model works in (negatives count as 0 under log)."""
-        return ((np.log1p(np.maximum(values, 0)) if self.config.data.transform == "log" else values) - mean) / spread
+        return (
+            (np.log1p(np.maximum(values, 0)) if self.config.data.transform == "log" else values) - mean
+        ) / spread
 
     def from_scaled(self, scaled: np.ndarray, mean, spread) -> np.ndarray:
         """The model's scale → the series' own."""
@@ -212,16 +249,24 @@ class ForecastTask(Task):
         f = self.stats["features"]
         columns = []
         if f["calendar"]:
-            stamps = s.timestamps if not extra else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+            stamps = (
+                s.timestamps
+                if not extra
+                else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+            )
             columns.append(calendar_features(stamps))
         if f["future_covariates"]:
             known = s.future_covariates
             if known is None or known.shape[1] != f["future_covariates"]:
-                raise UserError(f"series '{s.id}' needs the {f['future_covariates']} future covariate column(s) "
-                                "of training (data.future_covariates)")
+                raise UserError(
+                    f"series '{s.id}' needs the {f['future_covariates']} future covariate column(s) "
+                    "of training (data.future_covariates)"
+                )
             if len(known) < len(s) + extra:
-                raise UserError(f"series '{s.id}' has future covariates for {len(known) - len(s)} points after its "
-                                f"end; forecasting {extra} points needs them for each (seqlab forecast --future FILE)")
+                raise UserError(
+                    f"series '{s.id}' has future covariates for {len(known) - len(s)} points after its "
+                    f"end; forecasting {extra} points needs them for each (seqlab forecast --future FILE)"
+                )
             columns.append(known[: len(s) + extra])
         return np.concatenate(columns, axis=1) if columns else None
 
@@ -233,26 +278,37 @@ class ForecastTask(Task):
             columns.append(known)
         if self.stats["features"]["covariates"]:
             if s.covariates is None or s.covariates.shape[1] != self.stats["features"]["covariates"]:
-                raise UserError(f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
-                                "as in training")
+                raise UserError(
+                    f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
+                    "as in training"
+                )
             columns.append(np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)]))
         return np.concatenate(columns, axis=1)
 
-    def batches(self, windows: Windows, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
-        order = torch.randperm(len(windows.starts), generator=generator) if generator is not None \
+    def batches(
+        self, windows: Windows, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[list[int], Batch]]:
+        order = (
+            torch.randperm(len(windows.starts), generator=generator)
+            if generator is not None
             else torch.arange(len(windows.starts))
+        )
         for b in range(0, len(order), batch_size):
             chosen = order[b : b + batch_size]
             yield chosen.tolist(), self._batch(windows, chosen)
 
     def _batch(self, windows: Windows, chosen: torch.Tensor) -> Batch:
         """The windows `chosen` with the targets of one pass of the model."""
-        past = windows.starts[chosen].unsqueeze(1) + torch.arange(self.config.data.lookback)  # (B, L) flat indices
+        past = windows.starts[chosen].unsqueeze(1) + torch.arange(
+            self.config.data.lookback
+        )  # (B, L) flat indices
         ahead = past[:, -1:] + 1 + torch.arange(points_per_pass(self.config))  # (B, k)
         targets = windows.values[ahead]  # (B, k)
-        return self._pass(windows.features[past], None if windows.future is None else windows.future[ahead],
-                          None if targets.isnan().any() else targets)
+        return self._pass(
+            windows.features[past],
+            None if windows.future is None else windows.future[ahead],
+            None if targets.isnan().any() else targets,
+        )
 
     def _pass(self, inputs: torch.Tensor, future: torch.Tensor | None, targets: torch.Tensor | None) -> Batch:
         """(B, L, F) lookback features, each window centred on its own history, as a model input."""
@@ -261,9 +317,17 @@ class ForecastTask(Task):
         scale = history.std(dim=1, keepdim=True, unbiased=False) + _EPS  # (B, 1)
         inputs = torch.cat([((history - loc) / scale).unsqueeze(-1), inputs[..., 1:]], dim=-1)
         m = self.config.model
-        steps = patch_count(self.config.data.lookback, m.patch_len, m.patch_stride)  # patches, none of them padding
-        return Batch(inputs=inputs, mask=torch.ones(len(inputs), steps, dtype=torch.bool), targets=targets,
-                     future=future, loc=loc, scale=scale)
+        steps = patch_count(
+            self.config.data.lookback, m.patch_len, m.patch_stride
+        )  # patches, none of them padding
+        return Batch(
+            inputs=inputs,
+            mask=torch.ones(len(inputs), steps, dtype=torch.bool),
+            targets=targets,
+            future=future,
+            loc=loc,
+            scale=scale,
+        )
 
     def _rollout(self, model, windows: Windows, chosen: torch.Tensor) -> torch.Tensor:
         """(B, h, Q) forecasts of the windows `chosen`, `model.ar_step` points a pass, each pass's point
@@ -275,8 +339,11 @@ class ForecastTask(Task):
         passes = []
         for t in range(0, h, k):
             ahead = span[:, L + t : L + t + k]  # (B, k)
-            forecast = model(self._pass(inputs[:, t : t + L],
-                                        None if windows.future is None else windows.future[ahead], None)).logits.float()
+            forecast = model(
+                self._pass(
+                    inputs[:, t : t + L], None if windows.future is None else windows.future[ahead], None
+                )
+            ).logits.float()
             inputs[:, L + t : L + t + k, 0] = forecast[..., point]
             passes.append(forecast)  # (B, k, Q)
         return torch.cat(passes, dim=1)
@@ -287,7 +354,9 @@ class ForecastTask(Task):
     # -- use ----------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def forecast_windows(self, model, windows: Windows, batch_size: int, autocast) -> tuple[np.ndarray, float]:
+    def forecast_windows(
+        self, model, windows: Windows, batch_size: int, autocast
+    ) -> tuple[np.ndarray, float]:
         """(M, h, Q) forecasts of every window on the series' own scale, and the mean loss."""
         model.eval()
         L, h = self.config.data.lookback, self.config.data.horizon
@@ -319,18 +388,33 @@ class ForecastTask(Task):
         """The last judged window of the first `count` series: lookback, truth, forecast and the outer
         quantiles, on the series' own scale (for the report's plot)."""
         L, h = self.config.data.lookback, self.config.data.horizon
-        chosen = [int((windows.series == s).nonzero()[-1, 0]) for s in windows.series.unique()[:count].tolist()]
-        picked = dataclasses.replace(windows, starts=windows.starts[chosen], series=windows.series[chosen],
-                                     origins=windows.origins[chosen], labels=None)
+        chosen = [
+            int((windows.series == s).nonzero()[-1, 0]) for s in windows.series.unique()[:count].tolist()
+        ]
+        picked = dataclasses.replace(
+            windows,
+            starts=windows.starts[chosen],
+            series=windows.series[chosen],
+            origins=windows.origins[chosen],
+            labels=None,
+        )
         forecasts, _ = self.forecast_windows(model, picked, len(chosen), autocast)  # (n, h, Q)
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
         observed = self.from_scaled(picked.values[span].numpy(), mean[:, None], spread[:, None])
         point = median_index(model.head.quantiles.tolist())
-        return [{"id": picked.ids[s], "origin": int(o), "observed": observed[i].tolist(), "lookback": L,
-                 "forecast": forecasts[i, :, point].tolist(), "low": forecasts[i, :, 0].tolist(),
-                 "high": forecasts[i, :, -1].tolist()}
-                for i, (s, o) in enumerate(zip(picked.series.tolist(), picked.origins.tolist()))]
+        return [
+            {
+                "id": picked.ids[s],
+                "origin": int(o),
+                "observed": observed[i].tolist(),
+                "lookback": L,
+                "forecast": forecasts[i, :, point].tolist(),
+                "low": forecasts[i, :, 0].tolist(),
+                "high": forecasts[i, :, -1].tolist(),
+            }
+            for i, (s, o) in enumerate(zip(picked.series.tolist(), picked.origins.tolist()))
+        ]
 
     def predict(self, pipeline, records: list[Series]) -> list[dict]:
         return self.forecast(pipeline, records)
@@ -347,7 +431,9 @@ class ForecastTask(Task):
         trained = self.config.data.horizon
         horizon = horizon or trained
         if not 1 <= horizon <= trained:
-            raise UserError(f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}")
+            raise UserError(
+                f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}"
+            )
         import pandas as pd
 
         windows = self.encode(series, with_targets=False)
@@ -357,15 +443,20 @@ class ForecastTask(Task):
         point = head.point(torch.from_numpy(values)).numpy()  # (S, h)
         rows = []
         for s, path, forecast in zip(series, point, values):
-            stamps = (pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
-                      if s.timestamps is not None else range(len(s), len(s) + horizon))
+            stamps = (
+                pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
+                if s.timestamps is not None
+                else range(len(s), len(s) + horizon)
+            )
             for step in range(horizon):
                 row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(path[step])}
                 row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
                 rows.append(row)
         return rows
 
-    def evaluate_baselines(self, pipeline, series: list[Series], names: list[str]) -> dict[str, dict[str, float]]:
+    def evaluate_baselines(
+        self, pipeline, series: list[Series], names: list[str]
+    ) -> dict[str, dict[str, float]]:
         """The metrics of the model (`"model"`) and of statsforecast baselines on the last horizon of
         every series: one forecast origin per series, as in M4, each method seeing only the points
         before it."""
@@ -375,8 +466,10 @@ class ForecastTask(Task):
         last = [s.head(len(s), start=len(s) - d.horizon) for s in series]
         windows = self.encode(last)
         forecasts = forecast_baselines(last, d.horizon, d.season, names)
-        return {"model": pipeline.evaluate(last),
-                **{name: self.judge(windows, values[..., None], []) for name, values in forecasts.items()}}
+        return {
+            "model": pipeline.evaluate(last),
+            **{name: self.judge(windows, values[..., None], []) for name, values in forecasts.items()},
+        }
 
     def judge(self, windows: Windows, forecasts: np.ndarray, quantiles: list[float]) -> dict[str, float]:
         """Metrics of (M, h, Q) forecasts of `windows` (quantiles: the Q levels, or [] for points)."""
@@ -389,9 +482,15 @@ class ForecastTask(Task):
         point = forecasts[..., median_index(quantiles)]  # (M, h)
         naive_error = np.array([self._seasonal_error(windows, i, season) for i in range(len(windows.ids))])
         names = [f"{windows.ids[s]}@{o}" for s, o in zip(windows.series.tolist(), windows.origins.tolist())]
-        return metrics.forecast(names, truth, point, standardised=(scaled_truth, self.to_scaled(point, mean, spread)),
-                                naive_error=naive_error[windows.series.numpy()],
-                                quantiles=quantiles, quantile_forecasts=forecasts if quantiles else None)
+        return metrics.forecast(
+            names,
+            truth,
+            point,
+            standardised=(scaled_truth, self.to_scaled(point, mean, spread)),
+            naive_error=naive_error[windows.series.numpy()],
+            quantiles=quantiles,
+            quantile_forecasts=forecasts if quantiles else None,
+        )
 
     def _seasonal_error(self, windows: Windows, series: int, season: int) -> float:
         """Mean absolute seasonal difference of a series before its first judged origin (MASE's scale)."""
@@ -399,8 +498,9 @@ class ForecastTask(Task):
         if not owned.any():
             return float("nan")
         begin = int(windows.offsets[series])
-        history = self.from_scaled(windows.values[begin : begin + int(windows.origins[owned].min())].numpy(),
-                                   *windows.stats[series])
+        history = self.from_scaled(
+            windows.values[begin : begin + int(windows.origins[owned].min())].numpy(), *windows.stats[series]
+        )
         diffs = np.abs(history[season:] - history[:-season])
         return float(diffs.mean()) if len(diffs) else float("nan")
 
@@ -409,7 +509,8 @@ def _width(series: list[Series], field: str) -> int:
     """How many columns the `field` covariates of every series have (the same for all of them)."""
     widths = {0 if getattr(s, field) is None else getattr(s, field).shape[1] for s in series}
     if len(widths) > 1:
-        raise UserError(f"the series carry different numbers of {field.replace('_', ' ')} ({sorted(widths)}); "
-                        "every series needs the same covariate columns")
+        raise UserError(
+            f"the series carry different numbers of {field.replace('_', ' ')} ({sorted(widths)}); "
+            "every series needs the same covariate columns"
+        )
     return widths.pop()
-

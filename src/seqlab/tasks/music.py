@@ -28,9 +28,11 @@ class PianoRollTask(Task):
     verbs = ("compose",)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
-        """The next frame's pitches: modelled jointly by a NADE (model.nade_hidden > 0), or each on its own."""
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
+        """The next frame's pitches: modelled jointly by a NADE (model.nade_hidden > 0), or each on its
+        own."""
         m = config.model
         if m.nade_hidden:
             return NADEHead(encoder_dim, sizes["num_labels"], m.nade_hidden, m.dropout)
@@ -60,10 +62,14 @@ class PianoRollTask(Task):
         d = self.config.data
         too_long = next((n for n, piece in enumerate(records) if len(piece) - 1 > d.max_length), None)
         if too_long is not None:
-            raise UserError(f"piece {too_long + 1} has {len(records[too_long])} frames, over the model's limit "
-                            f"data.max_length={d.max_length} (+1)")
-        return [{"roll": torch.from_numpy(roll_matrix(piece, d.pitch_low, d.pitch_high, f"piece {n + 1}"))}
-                for n, piece in enumerate(records)]
+            raise UserError(
+                f"piece {too_long + 1} has {len(records[too_long])} frames, over the model's limit "
+                f"data.max_length={d.max_length} (+1)"
+            )
+        return [
+            {"roll": torch.from_numpy(roll_matrix(piece, d.pitch_low, d.pitch_high, f"piece {n + 1}"))}
+            for n, piece in enumerate(records)
+        ]
 
     def length(self, example) -> int:
         return len(example["roll"]) - 1
@@ -76,7 +82,9 @@ class PianoRollTask(Task):
         yield from super().batches(examples, batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
-        rolls = torch.nn.utils.rnn.pad_sequence([e["roll"] for e in examples], batch_first=True)  # (B, T + 1, P)
+        rolls = torch.nn.utils.rnn.pad_sequence(
+            [e["roll"] for e in examples], batch_first=True
+        )  # (B, T + 1, P)
         lengths = torch.tensor([len(e["roll"]) - 1 for e in examples])
         mask = torch.arange(rolls.shape[1] - 1).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         return Batch(inputs=rolls[:, :-1], mask=mask, targets=rolls[:, 1:])
@@ -88,9 +96,11 @@ class PianoRollTask(Task):
         _, nll = self.run(model, examples, batch_size, autocast)
         return {"nll": nll, "loss": nll}
 
-    def compose(self, pipeline, first: list[int], frames: int, seed: int | None = None,
-                where: str = "the first frame") -> np.ndarray:
-        """A (1 + frames, P) roll: one frame of the MIDI pitches `first` (range-checked), then `frames` sampled."""
+    def compose(
+        self, pipeline, first: list[int], frames: int, seed: int | None = None, where: str = "the first frame"
+    ) -> np.ndarray:
+        """A (1 + frames, P) roll: one frame of the MIDI pitches `first` (range-checked), then `frames`
+        sampled."""
         d = self.config.data
         start = roll_matrix([first, first], d.pitch_low, d.pitch_high, where)[:1]  # (1, P)
         return self.sample(pipeline.model, start, frames, pipeline.autocast, seed)
@@ -105,7 +115,9 @@ class PianoRollTask(Task):
         feed, state, new = roll, None, []
         for _ in range(frames):
             with autocast():
-                encoded = model.encode(Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state)
+                encoded = model.encode(
+                    Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state
+                )
             state = encoded.state
             feed = model.head.sample(encoded.hidden[:, -1].float(), generator)[:, None]  # (1, 1, P)
             new.append(feed[0, 0])

@@ -11,8 +11,8 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
-from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.data.splits import pair_splits_of, read_pairs
+from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, decode
@@ -43,12 +43,16 @@ class Seq2SeqTask(Task):
     def check_config(cls, config, encoder: EncoderSpec) -> None:
         super().check_config(config, encoder)
         if encoder.build_decoder is None:
-            raise UserError(f"encoder {encoder.name} has no decoder, and task seq2seq writes the target with one")
+            raise UserError(
+                f"encoder {encoder.name} has no decoder, and task seq2seq writes the target with one"
+            )
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
-        """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the target."""
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
+        """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the
+        target."""
         m, d = config.model, config.data
         assert isinstance(adapter, TokenAdapter)
         if d.shared_vocab:
@@ -60,8 +64,14 @@ class Seq2SeqTask(Task):
         init_token_embedding(embed, encoder)
         return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)
 
-    def __init__(self, config, tokenizer: TextTokenizer | None = None, labels=None, chars=None,
-                 target_tokenizer: TextTokenizer | None = None):
+    def __init__(
+        self,
+        config,
+        tokenizer: TextTokenizer | None = None,
+        labels=None,
+        chars=None,
+        target_tokenizer: TextTokenizer | None = None,
+    ):
         super().__init__(config, tokenizer)
         self.target_tokenizer = target_tokenizer or tokenizer
 
@@ -71,14 +81,21 @@ class Seq2SeqTask(Task):
         d = self.config.data
         sources, targets = [r["source"] for r in train], [r["target"] for r in train]
         if d.shared_vocab:
-            self.tokenizer = TextTokenizer.train(d.tokenizer, sources + targets, d.vocab_size, d.min_freq, d.lowercase)
+            self.tokenizer = TextTokenizer.train(
+                d.tokenizer, sources + targets, d.vocab_size, d.min_freq, d.lowercase
+            )
             self.target_tokenizer = self.tokenizer
         else:
             self.tokenizer = TextTokenizer.train(d.tokenizer, sources, d.vocab_size, d.min_freq, d.lowercase)
-            self.target_tokenizer = TextTokenizer.train(d.tokenizer, targets, d.vocab_size, d.min_freq, d.lowercase)
+            self.target_tokenizer = TextTokenizer.train(
+                d.tokenizer, targets, d.vocab_size, d.min_freq, d.lowercase
+            )
 
     def model_sizes(self) -> dict[str, int]:
-        return {"vocab_size": self.tokenizer.vocab_size, "target_vocab_size": self.target_tokenizer.vocab_size}
+        return {
+            "vocab_size": self.tokenizer.vocab_size,
+            "target_vocab_size": self.target_tokenizer.vocab_size,
+        }
 
     def save(self, run_dir: Path) -> None:
         self.tokenizer.save(run_dir / "tokenizer.json")
@@ -100,8 +117,11 @@ class Seq2SeqTask(Task):
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         sources = self._limited(self.tokenizer.encode_batch([r["source"] for r in records]), "source")
-        targets = (self._limited(self.target_tokenizer.encode_batch([r["target"] for r in records]), "target")
-                   if with_targets else [None] * len(records))
+        targets = (
+            self._limited(self.target_tokenizer.encode_batch([r["target"] for r in records]), "target")
+            if with_targets
+            else [None] * len(records)
+        )
         examples = []
         for record, source, target in zip(records, sources, targets):
             example = {"ids": source}
@@ -121,8 +141,10 @@ class Seq2SeqTask(Task):
                     raise self._over_length(ids, f"{side} {n + 1}")
                 sequences[n], cut = ids[:limit], cut + 1
         if cut:
-            warnings.warn(f"{cut} {side} texts were cut to data.max_length={limit} tokens "
-                          "(data.truncate=false refuses them instead)")
+            warnings.warn(
+                f"{cut} {side} texts were cut to data.max_length={limit} tokens "
+                "(data.truncate=false refuses them instead)"
+            )
         return sequences
 
     def collate(self, examples: list) -> Batch:
@@ -138,8 +160,9 @@ class Seq2SeqTask(Task):
 
     # -- use ----------------------------------------------------------------------------------
 
-    def decode_examples(self, model, examples: list, batch_size: int, autocast,
-                        settings: GenerationConfig = GREEDY) -> list[str]:
+    def decode_examples(
+        self, model, examples: list, batch_size: int, autocast, settings: GenerationConfig = GREEDY
+    ) -> list[str]:
         """The decoded target of every example, in order."""
         outputs: dict[int, str] = {}
         for indices, batch in self.batches(examples, batch_size):
@@ -148,8 +171,9 @@ class Seq2SeqTask(Task):
         return [outputs[i] for i in range(len(examples))]
 
     @torch.no_grad()
-    def evaluate(self, model, examples: list, batch_size: int, autocast,
-                 settings: GenerationConfig = GREEDY) -> dict[str, float]:
+    def evaluate(
+        self, model, examples: list, batch_size: int, autocast, settings: GenerationConfig = GREEDY
+    ) -> dict[str, float]:
         """Cross-entropy per target token (teacher-forced), and BLEU, chrF and ROUGE of decoded outputs."""
         model.eval()
         loss_sum, count = 0.0, 0
@@ -159,8 +183,11 @@ class Seq2SeqTask(Task):
             loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
         outputs = self.decode_examples(model, examples, batch_size, autocast, settings)
         references = [e["reference"] for e in examples]
-        return {**metrics.language_model(mean_loss(loss_sum, count)), **metrics.translation(outputs, references),
-                **metrics.summarization(outputs, references)}
+        return {
+            **metrics.language_model(mean_loss(loss_sum, count)),
+            **metrics.translation(outputs, references),
+            **metrics.summarization(outputs, references),
+        }
 
     def predict(self, pipeline, records: list) -> list[str]:
         return self.translate(pipeline, [r["source"] for r in records])
@@ -169,14 +196,18 @@ class Seq2SeqTask(Task):
         return [{"source": t} for t in texts]
 
     def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
-        for record, output in zip(records, self.translate(pipeline, [r["source"] for r in records], decoding)):
+        for record, output in zip(
+            records, self.translate(pipeline, [r["source"] for r in records], decoding)
+        ):
             yield {"source": record["source"], "output": output}
 
     def translate(self, pipeline, sources: list[str], decoding: GenerationConfig | None = None) -> list[str]:
         """The target the model writes for every source text (greedy unless `decoding` says otherwise)."""
         examples = self.encode([{"source": s} for s in sources], with_targets=False)
         settings = (decoding or GREEDY).check()
-        return self.decode_examples(pipeline.model, examples, pipeline.batch_size, pipeline.autocast, settings)
+        return self.decode_examples(
+            pipeline.model, examples, pipeline.batch_size, pipeline.autocast, settings
+        )
 
     def reply(self, pipeline, history: list[str], decoding: GenerationConfig | None = None) -> str:
         """A dialogue model's next turn after `history` (the turns so far, the user's last)."""
@@ -196,12 +227,17 @@ class Seq2SeqTask(Task):
             source = [self.tokenizer.decode([i]) for i in example["ids"]]
             target = [self.target_tokenizer.decode([i]) for i in ids] + ["[EOS]"]
             weights = attention[row, : len(target), : len(source)].float()
-            maps.append({"source": source, "output": target, "reference": example["reference"],
-                         "weights": [[round(w, 4) for w in r] for r in weights.tolist()]})
+            maps.append(
+                {
+                    "source": source,
+                    "output": target,
+                    "reference": example["reference"],
+                    "weights": [[round(w, 4) for w in r] for r in weights.tolist()],
+                }
+            )
         return {"attention.json": maps}
 
 
 def reply_source(history: list[str], context_turns: int) -> str:
     """A dialogue's last `context_turns` turns, one per line: the source a reply is decoded from."""
     return "\n".join(history[-context_turns:])
-

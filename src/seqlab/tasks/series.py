@@ -58,7 +58,9 @@ class SeriesClassifyTask(ClassifyTask):
     def fit(self, train: list) -> None:
         self.labels = sorted({str(r["label"]) for r in train})
         if len(self.labels) < 2:
-            raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
+            raise UserError(
+                f"the training data has {len(self.labels)} label(s); classification needs at least 2"
+            )
         self.stats = fit_scaling([r["values"] for r in train])
 
     @property
@@ -75,8 +77,11 @@ class SeriesClassifyTask(ClassifyTask):
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> SeriesClassifyTask:
-        return cls(config, json.loads((run_dir / "labels.json").read_text(encoding="utf-8")),
-                   json.loads((run_dir / "scaling.json").read_text()))
+        return cls(
+            config,
+            json.loads((run_dir / "labels.json").read_text(encoding="utf-8")),
+            json.loads((run_dir / "scaling.json").read_text()),
+        )
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         channels, limit = len(self.stats["mean"]), self.config.data.max_length
@@ -85,10 +90,13 @@ class SeriesClassifyTask(ClassifyTask):
         for n, record in enumerate(records):
             values = record["values"]
             if values.shape[1] != channels:
-                raise UserError(f"series {n + 1} has {values.shape[1]} channel(s); the model was trained on {channels}")
+                raise UserError(
+                    f"series {n + 1} has {values.shape[1]} channel(s); the model was trained on {channels}"
+                )
             if len(values) > limit:
-                raise UserError(f"series {n + 1} has {len(values)} points, over the model's limit "
-                                f"data.max_length={limit}")
+                raise UserError(
+                    f"series {n + 1} has {len(values)} points, over the model's limit data.max_length={limit}"
+                )
             example = {"values": self._steps(values)}
             if with_targets:
                 example["target"] = self._target(record["label"], index)
@@ -97,7 +105,9 @@ class SeriesClassifyTask(ClassifyTask):
 
     def _steps(self, values: np.ndarray) -> torch.Tensor:
         steps, stack = standardise(values, self.stats), self.stack  # (T, C)
-        return torch.from_numpy(stack_steps(steps.numpy(), stack)) if stack > 1 else steps  # (T/stack, C*stack)
+        return (
+            torch.from_numpy(stack_steps(steps.numpy(), stack)) if stack > 1 else steps
+        )  # (T/stack, C*stack)
 
     def length(self, example) -> int:
         return len(example["values"])

@@ -35,8 +35,9 @@ class CTCTask(Task):
     verbs = ("transcribe",)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
         return CTCHead(encoder_dim, sizes["num_labels"], config.model.dropout)
 
     def __init__(self, config: RunConfig, alphabet: list[str] | None = None, stats: dict | None = None):
@@ -59,8 +60,11 @@ class CTCTask(Task):
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> CTCTask:
-        return cls(config, json.loads((run_dir / "alphabet.json").read_text(encoding="utf-8")),
-                   json.loads((run_dir / "scaling.json").read_text()))
+        return cls(
+            config,
+            json.loads((run_dir / "alphabet.json").read_text(encoding="utf-8")),
+            json.loads((run_dir / "scaling.json").read_text()),
+        )
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         index = {c: i + 1 for i, c in enumerate(self.alphabet)}
@@ -69,16 +73,22 @@ class CTCTask(Task):
         for n, record in enumerate(records):
             values = record["values"]
             if values.shape[1] != features:
-                raise UserError(f"utterance {n + 1} has {values.shape[1]} features per frame; the model "
-                                f"was trained on {features}")
+                raise UserError(
+                    f"utterance {n + 1} has {values.shape[1]} features per frame; the model "
+                    f"was trained on {features}"
+                )
             if len(values) > limit:
-                raise UserError(f"utterance {n + 1} has {len(values)} frames, over the model's limit "
-                                f"data.max_length={limit}")
+                raise UserError(
+                    f"utterance {n + 1} has {len(values)} frames, over the model's limit "
+                    f"data.max_length={limit}"
+                )
             example = {"values": standardise(values, self.stats)}
             if with_targets:
                 unknown = sorted({c for c in record["text"] if c not in index})
                 if unknown:
-                    raise UserError(f"transcript {n + 1} has characters never seen in training: {''.join(unknown)!r}")
+                    raise UserError(
+                        f"transcript {n + 1} has characters never seen in training: {''.join(unknown)!r}"
+                    )
                 example["target"] = [index[c] for c in record["text"]]
                 example["text"] = record["text"]
             examples.append(example)
@@ -93,7 +103,9 @@ class CTCTask(Task):
 
     def collate(self, examples: list) -> Batch:
         inputs, mask = padded_frames(examples)  # (B, T, F), (B, T)
-        targets = pad([e["target"] for e in examples]) if "target" in examples[0] else None  # (B, L), 0-padded
+        targets = (
+            pad([e["target"] for e in examples]) if "target" in examples[0] else None
+        )  # (B, L), 0-padded
         return Batch(inputs=inputs, mask=mask, targets=targets)
 
     def decode(self, model, logits: torch.Tensor, batch: Batch, beam: int = 1) -> list[str]:
@@ -105,15 +117,23 @@ class CTCTask(Task):
 
     def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
         for record, transcript in zip(records, self.transcribe(pipeline, records)):
-            yield {"path": record["audio"].clips[0], "transcript": transcript} if "audio" in record else transcript
+            yield (
+                {"path": record["audio"].clips[0], "transcript": transcript}
+                if "audio" in record
+                else transcript
+            )
 
     def transcribe(self, pipeline, records: list, beam: int = 1) -> list[str]:
         """The transcript the model hears in every record (`{"audio": Utterance}` or `{"values": frames}`):
         best path (`beam` 1) or prefix beam search."""
         examples = self.encode(featurize(records, self.config.data), with_targets=False)
-        return self.transcribe_examples(pipeline.model, examples, pipeline.batch_size, pipeline.autocast, beam)
+        return self.transcribe_examples(
+            pipeline.model, examples, pipeline.batch_size, pipeline.autocast, beam
+        )
 
-    def transcribe_examples(self, model, examples: list, batch_size: int, autocast, beam: int = 1) -> list[str]:
+    def transcribe_examples(
+        self, model, examples: list, batch_size: int, autocast, beam: int = 1
+    ) -> list[str]:
         """One transcript per example: greedy (`beam` 1) or by prefix beam search."""
         model.eval()
         out: dict[int, str] = {}

@@ -16,16 +16,16 @@ from seqlab.data.datasets import derived_dir
 from seqlab.data.inputs import kind_of
 from seqlab.data.splits import read_table, read_tagged
 from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer, line_chunks, token_stream
+from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.files import read_text
 from seqlab.generation import GenerationConfig, generate
-from seqlab.encoders import EncoderSpec
 from seqlab.heads import mean_loss
 from seqlab.heads.classify import ClassifyHead
 from seqlab.heads.lm import LMHead, init_token_embedding
 from seqlab.heads.tag import TagHead
-from seqlab.registry import ENCODERS
 from seqlab.modules.adapters import TokenAdapter
+from seqlab.registry import ENCODERS
 from seqlab.tasks.base import Task, padding_mask
 
 
@@ -35,21 +35,25 @@ class ClassifyTask(Task):
     read = staticmethod(read_table)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
         m = config.model
         return ClassifyHead(encoder_dim, sizes["num_labels"], config.data.multi_label, m.pooling, m.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
-        self.tokenizer = TextTokenizer.train(d.tokenizer, (r["text"] for r in train), d.vocab_size,
-                                             d.min_freq, d.lowercase, kmer=d.kmer)
+        self.tokenizer = TextTokenizer.train(
+            d.tokenizer, (r["text"] for r in train), d.vocab_size, d.min_freq, d.lowercase, kmer=d.kmer
+        )
         if d.multi_label:
             self.labels = sorted({label for r in train for label in r["label"]})
         else:
             self.labels = sorted({str(r["label"]) for r in train})
         if len(self.labels) < 2 and not d.multi_label:
-            raise UserError(f"the training data has {len(self.labels)} label(s); classification needs at least 2")
+            raise UserError(
+                f"the training data has {len(self.labels)} label(s); classification needs at least 2"
+            )
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         limit, truncated = self.config.data.max_length, 0
@@ -77,8 +81,9 @@ class ClassifyTask(Task):
         d = self.config.data
         return kind_of(d).reverse is not None and (d.reverse_complement or d.strand_symmetric)
 
-    def batches(self, examples: list, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
+    def batches(
+        self, examples: list, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[list[int], Batch]]:
         """With data.reverse_complement, training reads each DNA sequence from either strand at random."""
         if generator is not None and self.config.data.reverse_complement and self._both_strands:
             flips = (torch.rand(len(examples), generator=generator) < 0.5).tolist()
@@ -86,11 +91,14 @@ class ClassifyTask(Task):
         yield from super().batches(examples, batch_size, generator)
 
     def run(self, model, examples: list, batch_size: int, autocast) -> tuple[dict[int, object], float]:
-        """With data.strand_symmetric, a DNA sequence's probabilities (and loss) are the mean of its two strands'."""
+        """With data.strand_symmetric, a DNA sequence's probabilities (and loss) are the mean of its two
+        strands'."""
         forward, loss = super().run(model, examples, batch_size, autocast)
         if not (self.config.data.strand_symmetric and self._both_strands):
             return forward, loss
-        reverse, reverse_loss = super().run(model, [{**e, "ids": e["rc_ids"]} for e in examples], batch_size, autocast)
+        reverse, reverse_loss = super().run(
+            model, [{**e, "ids": e["rc_ids"]} for e in examples], batch_size, autocast
+        )
         both = {i: [(a + b) / 2 for a, b in zip(forward[i], reverse[i])] for i in forward}
         return both, (loss + reverse_loss) / 2
 
@@ -98,7 +106,9 @@ class ClassifyTask(Task):
         wanted = label if self.config.data.multi_label else [str(label)]
         unknown = [w for w in wanted if w not in index]
         if unknown:
-            raise UserError(f"label '{unknown[0]}' was never seen in training (known: {', '.join(self.labels)})")
+            raise UserError(
+                f"label '{unknown[0]}' was never seen in training (known: {', '.join(self.labels)})"
+            )
         if self.config.data.multi_label:
             hot = [0.0] * len(self.labels)
             for w in wanted:
@@ -121,10 +131,20 @@ class ClassifyTask(Task):
         labels = self.labels
         results = super().predict(pipeline, records)
         if self.config.data.multi_label:
-            return [{"labels": [l for l, p in zip(labels, probs) if p > 0.5],
-                     "probabilities": dict(zip(labels, probs))} for probs in results]
-        return [{"label": labels[max(range(len(probs)), key=probs.__getitem__)],
-                 "probabilities": dict(zip(labels, probs))} for probs in results]
+            return [
+                {
+                    "labels": [l for l, p in zip(labels, probs) if p > 0.5],
+                    "probabilities": dict(zip(labels, probs)),
+                }
+                for probs in results
+            ]
+        return [
+            {
+                "label": labels[max(range(len(probs)), key=probs.__getitem__)],
+                "probabilities": dict(zip(labels, probs)),
+            }
+            for probs in results
+        ]
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         probs, loss = self.run(model, examples, batch_size, autocast)
@@ -157,15 +177,17 @@ class TagTask(Task):
     verbs = ("tag_marginals",)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
         return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
         words = [" ".join(r["tokens"]) for r in train]
-        self.tokenizer = TextTokenizer.train("word", words, min_freq=d.min_freq, lowercase=d.lowercase,
-                                             pretokenized=True)
+        self.tokenizer = TextTokenizer.train(
+            "word", words, min_freq=d.min_freq, lowercase=d.lowercase, pretokenized=True
+        )
         self.labels = sorted({tag for r in train for tag in r["tags"]})
         if self.config.model.char_dim > 0:
             self.chars = TextTokenizer.train("char", (w for r in train for w in r["tokens"]))
@@ -185,8 +207,10 @@ class TagTask(Task):
             if with_targets:
                 unknown = [t for t in record["tags"] if t not in index]
                 if unknown:
-                    raise UserError(f"tag '{unknown[0]}' in sentence {n + 1} was never seen in training "
-                                    f"(known: {', '.join(self.labels)})")
+                    raise UserError(
+                        f"tag '{unknown[0]}' in sentence {n + 1} was never seen in training "
+                        f"(known: {', '.join(self.labels)})"
+                    )
                 example["target"] = [index[t] for t in record["tags"]]
             examples.append(example)
         return examples
@@ -195,7 +219,9 @@ class TagTask(Task):
         inputs = pad([e["ids"] for e in examples])  # (B, T)
         chars = pad_chars([e["chars"] for e in examples]) if "chars" in examples[0] else None
         targets = pad([e["target"] for e in examples], IGNORE_INDEX) if "target" in examples[0] else None
-        return Batch(inputs=inputs, mask=padding_mask(examples, inputs.shape[1]), targets=targets, chars=chars)
+        return Batch(
+            inputs=inputs, mask=padding_mask(examples, inputs.shape[1]), targets=targets, chars=chars
+        )
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         tags = model.head.predict(logits, batch.mask).tolist()
@@ -243,6 +269,7 @@ class LMTask(Task):
     @classmethod
     def read(cls, path: Path, data, labelled: bool) -> list[str]:
         return [read_text(path)]
+
     verbs = ("generate", "next_token_probabilities")
 
     @classmethod
@@ -250,8 +277,9 @@ class LMTask(Task):
         return config.data.block_size
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
+    def build_head(
+        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
+    ) -> nn.Module:
         assert isinstance(adapter, TokenAdapter)
         init_token_embedding(adapter.embed, encoder)
         tied = adapter.embed if config.model.tie_weights else None
@@ -259,8 +287,15 @@ class LMTask(Task):
 
     def fit(self, train: list) -> None:
         d = self.config.data
-        self.tokenizer = TextTokenizer.train(d.tokenizer, line_chunks(train[0]), d.vocab_size, d.min_freq,
-                                             d.lowercase, pretokenized=kind_of(d).pretokenized, kmer=d.kmer)
+        self.tokenizer = TextTokenizer.train(
+            d.tokenizer,
+            line_chunks(train[0]),
+            d.vocab_size,
+            d.min_freq,
+            d.lowercase,
+            pretokenized=kind_of(d).pretokenized,
+            kmer=d.kmer,
+        )
 
     def model_sizes(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}
@@ -271,8 +306,9 @@ class LMTask(Task):
             raise UserError("the text is too short to model: it needs at least 2 tokens")
         return stream
 
-    def batches(self, stream: np.ndarray, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[list[int], Batch]]:
+    def batches(
+        self, stream: np.ndarray, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[list[int], Batch]]:
         """Training: random windows (nanoGPT's sampling). Evaluation: consecutive windows."""
         T = min(self.config.data.block_size, len(stream) - 1)
         if generator is not None:
@@ -308,8 +344,9 @@ class LMTask(Task):
     def predict(self, pipeline, records: list) -> list:
         raise UserError("a language model generates text: use generate")
 
-    def generate(self, pipeline, prompt: str, settings: GenerationConfig | None = None,
-                 num_samples: int = 1) -> list[str]:
+    def generate(
+        self, pipeline, prompt: str, settings: GenerationConfig | None = None, num_samples: int = 1
+    ) -> list[str]:
         """`num_samples` continuations of `prompt` (without the prompt)."""
         settings = (settings or GenerationConfig()).check()
         if settings.num_beams > 1:
@@ -317,11 +354,18 @@ class LMTask(Task):
         start = kind_of(self.config.data).start  # what a line (or a tune) follows
         ids = self.tokenizer.encode(prompt or start)
         if not ids:
-            raise UserError(f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt")
+            raise UserError(
+                f"the prompt is empty and the vocabulary has no {start!r} to start from; give --prompt"
+            )
         prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
         bounded = ENCODERS[self.config.model.encoder].bounded_context
-        new = generate(pipeline.model, prompt_ids, settings, pipeline.autocast,
-                       self.config.data.block_size if bounded else None)
+        new = generate(
+            pipeline.model,
+            prompt_ids,
+            settings,
+            pipeline.autocast,
+            self.config.data.block_size if bounded else None,
+        )
         return [self.tokenizer.continuation(ids, row) for row in new.tolist()]
 
     @torch.no_grad()
@@ -336,7 +380,11 @@ class LMTask(Task):
             with pipeline.autocast():
                 logits = pipeline.model(batch).logits[0, -1]  # (V,)
             probs = logits.float().softmax(-1).tolist()
-            results.append({tokenizer.decode([i]) if tokenizer.kind == "bpe" else vocab[i]: p
-                            for i, p in enumerate(probs) if i >= len(SPECIAL_TOKENS)})
+            results.append(
+                {
+                    tokenizer.decode([i]) if tokenizer.kind == "bpe" else vocab[i]: p
+                    for i, p in enumerate(probs)
+                    if i >= len(SPECIAL_TOKENS)
+                }
+            )
         return results
-

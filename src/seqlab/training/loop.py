@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from seqlab.config import TrainConfig
-from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.errors import UserError
 from seqlab.heads import mean_loss
+from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.tasks import Task
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes
@@ -49,9 +49,18 @@ class LoopState:
     history: list[dict] = field(default_factory=list)
 
 
-def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfig, out: Path,
-          autocast, processes: Processes, resume: bool = False,
-          on_evaluate: Callable[[int, dict[str, float]], None] | None = None) -> LoopState:
+def train(
+    model: nn.Module,
+    task: Task,
+    train_data,
+    val_data,
+    config: TrainConfig,
+    out: Path,
+    autocast,
+    processes: Processes,
+    resume: bool = False,
+    on_evaluate: Callable[[int, dict[str, float]], None] | None = None,
+) -> LoopState:
     """Train `model` in place; returns the final loop state. Only the main process writes files.
 
     `on_evaluate(step, metrics)` hears every validation result (a search prunes weak trials there)."""
@@ -87,8 +96,19 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
         settle()
         evaluation_started = time.monotonic()
         kept = model if averaged is None else averaged.module
-        metrics = _evaluate(kept, task, val_data, config, out, autocast, processes, state,
-                            float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"], writer)
+        metrics = _evaluate(
+            kept,
+            task,
+            val_data,
+            config,
+            out,
+            autocast,
+            processes,
+            state,
+            float(mean_loss(train_loss, train_count)),
+            optimizer.param_groups[0]["lr"],
+            writer,
+        )
         if processes.main:
             _checkpoint(model, optimizer, averaged, out, state)
         train_loss, train_count = 0.0, 0
@@ -98,8 +118,12 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
 
     while not state.stopped_by:
         generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
-        batches = itertools.islice(task.batches(train_data, config.batch_size, generator),
-                                   processes.rank, micro_per_epoch * processes.world, processes.world)
+        batches = itertools.islice(
+            task.batches(train_data, config.batch_size, generator),
+            processes.rank,
+            micro_per_epoch * processes.world,
+            processes.world,
+        )
         batches = itertools.islice(batches, state.batches_done, None)
         while not state.stopped_by:
             micro = [b for _, b in itertools.islice(batches, config.accumulate)]
@@ -124,7 +148,9 @@ def train(model: nn.Module, task: Task, train_data, val_data, config: TrainConfi
             unread_items = unread_items + global_count
             state.seconds = time.monotonic() - started
             train_loss, train_count = train_loss + loss_sum, train_count + count
-            progress.update(state, lambda: float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"])
+            progress.update(
+                state, lambda: float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"]
+            )
             if state.step >= total_steps:
                 state.stopped_by = "steps"
             elif state.seconds >= budget:
@@ -175,8 +201,19 @@ def _averaged(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedM
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
-def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autocast, processes: Processes,
-              state: LoopState, train_loss: float, lr: float, writer) -> dict[str, float]:
+def _evaluate(
+    model,
+    task: Task,
+    val_data,
+    config: TrainConfig,
+    out: Path,
+    autocast,
+    processes: Processes,
+    state: LoopState,
+    train_loss: float,
+    lr: float,
+    writer,
+) -> dict[str, float]:
     """Validate `model`, record the row in history.csv, and keep its weights when they are the best yet."""
     metrics = task.evaluate(model, val_data, config.batch_size, autocast)
     if config.monitor is None:
@@ -184,8 +221,9 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
     else:
         name, higher_is_better = config.monitor, config.monitor not in LOWER_IS_BETTER
     if name not in metrics:
-        raise UserError(f"train.monitor={name} is not a validation metric of this task "
-                        f"({', '.join(metrics)})")
+        raise UserError(
+            f"train.monitor={name} is not a validation metric of this task ({', '.join(metrics)})"
+        )
     value = metrics[name]
     improved = state.best is None or (value > state.best if higher_is_better else value < state.best)
     if improved:
@@ -194,17 +232,28 @@ def _evaluate(model, task: Task, val_data, config: TrainConfig, out: Path, autoc
         state.evals_since_best += 1
         if config.patience is not None and state.evals_since_best > config.patience:
             state.stopped_by = state.stopped_by or "early stopping"
-    row = {"step": state.step, "epoch": state.epoch, "seconds": round(state.seconds, 3),
-           "eval_seconds": round(state.eval_seconds, 3),
-           "items_seen": state.items_seen, "lr": lr,
-           "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
+    row = {
+        "step": state.step,
+        "epoch": state.epoch,
+        "seconds": round(state.seconds, 3),
+        "eval_seconds": round(state.eval_seconds, 3),
+        "items_seen": state.items_seen,
+        "lr": lr,
+        "train_loss": train_loss,
+        **{f"val_{k}": v for k, v in metrics.items()},
+    }
     state.history.append(row)
     if processes.main:
         rd.append_history(out / "history.csv", row)
         if improved:
             rd.save_weights(model, out / "model.safetensors")
-        print(f"eval step {state.step}: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-              + (" (best)" if improved else ""), file=sys.stderr, flush=True)
+        print(
+            f"eval step {state.step}: "
+            + " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            + (" (best)" if improved else ""),
+            file=sys.stderr,
+            flush=True,
+        )
         if writer is not None:
             for k, v in row.items():
                 writer.add_scalar(k, v, state.step)
@@ -231,8 +280,10 @@ def _restore(model, optimizer, averaged, out: Path) -> LoopState:
             raise UserError(f"{out} was trained without train.ema; resume it with train.ema=0")
         rd.load_weights(averaged, folder / "last.ema.safetensors")
     elif (folder / "last.ema.safetensors").exists():
-        warnings.warn(f"{out} kept an average of its weights (train.ema); resuming with train.ema=0 drops it, "
-                      "and validation judges the raw weights from here")
+        warnings.warn(
+            f"{out} kept an average of its weights (train.ema); resuming with train.ema=0 drops it, "
+            "and validation judges the raw weights from here"
+        )
     saved = json.loads((folder / "last.json").read_text())
     saved["stopped_by"] = ""  # a resumed run goes on to the (possibly raised) limits of this call
     return LoopState(**saved, history=rd.read_history(out / "history.csv"))
@@ -251,10 +302,16 @@ class Progress:
         self.total, self.every, self.enabled = total, every, enabled
         self.bar = None
         if enabled and sys.stderr.isatty():
-            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
 
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                           TimeRemainingColumn(), transient=True)
+            self.bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task("train", total=total, info="")
 

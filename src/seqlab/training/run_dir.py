@@ -1,15 +1,15 @@
 """The run directory: everything needed to rebuild and use a model, and nothing unpickled.
 
-    config.yaml            the resolved RunConfig (architecture, data and training settings)
-    meta.json              format version, seqlab version, task, sizes; written last: its
-                           presence marks a complete run
-    tokenizer.json         Hugging Face tokenizer (chars.json: the character vocabulary)
-    labels.json            label or tag names, index = class id
-    model.safetensors      the best weights
-    checkpoints/last.*     the latest weights, optimizer state and loop position, for --resume
-    history.csv            one row per evaluation
-    metrics.json           final held-out metrics
-    plots/, report.html    learning curves, confusion matrix, a one-page report
+config.yaml            the resolved RunConfig (architecture, data and training settings)
+meta.json              format version, seqlab version, task, sizes; written last: its
+                       presence marks a complete run
+tokenizer.json         Hugging Face tokenizer (chars.json: the character vocabulary)
+labels.json            label or tag names, index = class id
+model.safetensors      the best weights
+checkpoints/last.*     the latest weights, optimizer state and loop position, for --resume
+history.csv            one row per evaluation
+metrics.json           final held-out metrics
+plots/, report.html    learning curves, confusion matrix, a one-page report
 """
 
 from __future__ import annotations
@@ -107,16 +107,20 @@ def read_history(path: Path) -> list[dict[str, float]]:
     if not path.exists():
         return []
     with path.open(newline="") as f:
-        return [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
-                for row in csv.DictReader(f)]
+        return [
+            {k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 def require(run_dir: Path, names) -> None:
     """A UserError unless every file in `names` is in `run_dir`."""
     missing = [name for name in names if not (run_dir / name).exists()]
     if missing:
-        raise UserError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)}); "
-                        "train it again or point at another run")
+        raise UserError(
+            f"{run_dir} is not a complete run directory (missing {', '.join(missing)}); "
+            "train it again or point at another run"
+        )
 
 
 def read_config(run_dir: Path) -> RunConfig:
@@ -128,8 +132,9 @@ def read_config(run_dir: Path) -> RunConfig:
     meta = json.loads((run_dir / "meta.json").read_text())
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
-        raise UserError(f"{run_dir} has run-directory format {version}; this seqlab reads format "
-                        f"{FORMAT_VERSION}")
+        raise UserError(
+            f"{run_dir} has run-directory format {version}; this seqlab reads format {FORMAT_VERSION}"
+        )
     import yaml
 
     return RunConfig.from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()), where=str(run_dir))
