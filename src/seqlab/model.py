@@ -18,6 +18,7 @@ from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 from seqlab.registry import ENCODERS
 from seqlab.tasks import task_type
+from seqlab.tasks.base import HeadParts
 from seqlab.training.hardware import device_of
 
 
@@ -64,5 +65,5 @@ def build_model(config: RunConfig, **sizes: int) -> SequenceModel:
     encoder = ENCODERS[config.model.encoder]
     adapter = task.build_adapter(config, sizes, encoder)
     body = encoder.build(config.model, adapter.out_dim, task.context_length(config, adapter), task.causal)
-    head = task.build_head(config, sizes, adapter, body.out_dim, encoder)
+    head = task.build_head(config, HeadParts(sizes, adapter, encoder, body.out_dim))
     return SequenceModel(adapter, body, head)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,8 +22,20 @@ from seqlab.modules.adapters import FeatureAdapter, TokenAdapter
 from seqlab.training.hardware import device_of
 
 
+@dataclass(frozen=True)
+class HeadParts:
+    """What a task's head is built around."""
+
+    sizes: dict[str, int]  # learned from the data: vocab_size, num_labels, num_features …
+    adapter: nn.Module  # the input adapter (a token embedding that an output layer may share)
+    encoder: EncoderSpec  # the encoder family (its decoder, how a token embedding feeding it starts)
+    width: int  # the encoder's output width, H
+
+
 class Task:
-    """The data side of a run. Subclasses say how records are encoded and judged."""
+    """A task's particulars. The class attributes and class methods serve before any data is seen (the
+    config, reading files, building the model); an instance holds what is learned from the training
+    data (tokenizer, labels, scaling) and turns records into batches and outputs into predictions."""
 
     name = ""
     files = ("tokenizer.json",)  # what `save` writes to the run directory and `load` needs
@@ -34,7 +47,7 @@ class Task:
     tokenizers: tuple[str, ...] = ("char", "word", "bpe", "nucleotide", "kmer")  # the data.tokenizer it takes
     default_tokenizer = "word"  # data.tokenizer=auto, unless the input kind has its own
     verbs: tuple[str, ...] = ()  # what a trained pipeline of this task offers beside predict and evaluate
-    decodes = False  # evaluate and predict take decoding settings (`GenerationConfig`)
+    decodes = False  # it writes sequences: evaluate and prediction_rows take decoding settings
     settings: dict[str, type] = {}  # config section → a dataclass of the task's own keys in it
 
     def __init__(
@@ -104,14 +117,8 @@ class Task:
         return config.data.max_length
 
     @classmethod
-    def build_head(
-        cls,
-        config: RunConfig,
-        sizes: dict[str, int],
-        adapter: nn.Module,
-        encoder_dim: int,
-        encoder: EncoderSpec,
-    ) -> nn.Module:
+    def build_head(cls, config: RunConfig, parts: HeadParts) -> nn.Module:
+        """The task's head, an `nn.Module` mapping (EncoderOutput, Batch) to a `HeadOutput`."""
         raise NotImplementedError
 
     # -- vocabularies -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from seqlab.errors import UserError
 from seqlab.files import read_text
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import SentenceAdapter
-from seqlab.tasks.base import Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, padding_mask
 
 LABELS = ["other", "summary"]
 
@@ -140,10 +140,8 @@ class ExtractTask(Task):
         return SentenceAdapter(sizes["vocab_size"], m.embed_dim, words, m.dropout)
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
-        return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
+        return TagHead(parts.width, parts.sizes["num_labels"], config.model.crf, config.model.dropout)
 
     def predict(self, pipeline, records: list) -> list[dict]:
         examples = self.encode(records, with_targets=False)

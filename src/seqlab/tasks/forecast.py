@@ -28,7 +28,7 @@ from seqlab.errors import UserError
 from seqlab.heads import mean_loss
 from seqlab.heads.forecast import ForecastHead, median_index
 from seqlab.modules.adapters import PatchAdapter, patch_count
-from seqlab.tasks.base import Task
+from seqlab.tasks.base import HeadParts, Task
 
 _EPS = 1e-5
 
@@ -84,20 +84,13 @@ class ForecastTask(Task):
         return adapter.num_patches
 
     @classmethod
-    def build_head(
-        cls,
-        config: RunConfig,
-        sizes: dict[str, int],
-        adapter: nn.Module,
-        encoder_dim: int,
-        encoder: EncoderSpec,
-    ) -> nn.Module:
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
         m = config.model
         return ForecastHead(
-            encoder_dim,
-            adapter.num_patches,
+            parts.width,
+            parts.adapter.num_patches,
             points_per_pass(config),
-            sizes.get("num_future", 0),
+            parts.sizes.get("num_future", 0),
             m.quantiles,
             m.loss,
             m.dropout,

@@ -13,10 +13,9 @@ from torch import nn
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
 from seqlab.data.music import roll_matrix, transpose
-from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads.pitches import NADEHead, PitchHead
-from seqlab.tasks.base import Task
+from seqlab.tasks.base import HeadParts, Task
 
 
 class PianoRollTask(Task):
@@ -28,15 +27,13 @@ class PianoRollTask(Task):
     verbs = ("compose",)
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
         """The next frame's pitches: modelled jointly by a NADE (model.nade_hidden > 0), or each on its
         own."""
         m = config.model
         if m.nade_hidden:
-            return NADEHead(encoder_dim, sizes["num_labels"], m.nade_hidden, m.dropout)
-        return PitchHead(encoder_dim, sizes["num_labels"], m.dropout)
+            return NADEHead(parts.width, parts.sizes["num_labels"], m.nade_hidden, m.dropout)
+        return PitchHead(parts.width, parts.sizes["num_labels"], m.dropout)
 
     def __init__(self, config: RunConfig, *args):
         super().__init__(config)

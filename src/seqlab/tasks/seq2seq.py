@@ -20,7 +20,7 @@ from seqlab.heads import mean_loss
 from seqlab.heads.lm import init_token_embedding
 from seqlab.heads.seq2seq import Seq2SeqHead
 from seqlab.modules.adapters import TokenAdapter
-from seqlab.tasks.base import Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, padding_mask
 
 GREEDY = GenerationConfig(temperature=0.0)
 
@@ -48,20 +48,18 @@ class Seq2SeqTask(Task):
             )
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
         """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the
         target."""
         m, d = config.model, config.data
-        assert isinstance(adapter, TokenAdapter)
+        assert isinstance(parts.adapter, TokenAdapter)
         if d.shared_vocab:
-            embed = adapter.embed
+            embed = parts.adapter.embed
         else:
-            embed = nn.Embedding(sizes["target_vocab_size"], m.embed_dim, padding_idx=PAD_ID)
-        assert encoder.build_decoder is not None  # check_config refused the run otherwise
-        decoder = encoder.build_decoder(m, encoder_dim, d.max_length + 1)  # [BOS] + max_length
-        init_token_embedding(embed, encoder)
+            embed = nn.Embedding(parts.sizes["target_vocab_size"], m.embed_dim, padding_idx=PAD_ID)
+        assert parts.encoder.build_decoder is not None  # check_config refused the run otherwise
+        decoder = parts.encoder.build_decoder(m, parts.width, d.max_length + 1)  # [BOS] + max_length
+        init_token_embedding(embed, parts.encoder)
         return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)
 
     def __init__(

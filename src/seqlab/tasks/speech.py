@@ -18,10 +18,9 @@ from seqlab import metrics
 from seqlab.config import RunConfig
 from seqlab.data.audio import featurize
 from seqlab.data.batch import Batch, pad
-from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads.ctc import CTCHead, beam_paths, greedy_paths
-from seqlab.tasks.base import Task
+from seqlab.tasks.base import HeadParts, Task
 from seqlab.tasks.series import augmented, fit_scaling, padded_frames, standardise
 
 
@@ -35,10 +34,8 @@ class CTCTask(Task):
     verbs = ("transcribe",)
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
-        return CTCHead(encoder_dim, sizes["num_labels"], config.model.dropout)
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
+        return CTCHead(parts.width, parts.sizes["num_labels"], config.model.dropout)
 
     def __init__(self, config: RunConfig, alphabet: list[str] | None = None, stats: dict | None = None):
         super().__init__(config)

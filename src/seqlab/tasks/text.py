@@ -16,7 +16,6 @@ from seqlab.data.datasets import derived_dir
 from seqlab.data.inputs import kind_of
 from seqlab.data.splits import read_table, read_tagged
 from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer, line_chunks, token_stream
-from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.files import read_text
 from seqlab.generation import GenerationConfig, generate
@@ -26,7 +25,7 @@ from seqlab.heads.lm import LMHead, init_token_embedding
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import TokenAdapter
 from seqlab.registry import ENCODERS
-from seqlab.tasks.base import Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, padding_mask
 
 
 class ClassifyTask(Task):
@@ -35,11 +34,11 @@ class ClassifyTask(Task):
     read = staticmethod(read_table)
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
         m = config.model
-        return ClassifyHead(encoder_dim, sizes["num_labels"], config.data.multi_label, m.pooling, m.dropout)
+        return ClassifyHead(
+            parts.width, parts.sizes["num_labels"], config.data.multi_label, m.pooling, m.dropout
+        )
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -177,10 +176,8 @@ class TagTask(Task):
     verbs = ("tag_marginals",)
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
-        return TagHead(encoder_dim, sizes["num_labels"], config.model.crf, config.model.dropout)
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
+        return TagHead(parts.width, parts.sizes["num_labels"], config.model.crf, config.model.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -277,13 +274,11 @@ class LMTask(Task):
         return config.data.block_size
 
     @classmethod
-    def build_head(
-        cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int, encoder: EncoderSpec
-    ) -> nn.Module:
-        assert isinstance(adapter, TokenAdapter)
-        init_token_embedding(adapter.embed, encoder)
-        tied = adapter.embed if config.model.tie_weights else None
-        return LMHead(encoder_dim, sizes["vocab_size"], tied, config.model.dropout)
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
+        assert isinstance(parts.adapter, TokenAdapter)
+        init_token_embedding(parts.adapter.embed, parts.encoder)
+        tied = parts.adapter.embed if config.model.tie_weights else None
+        return LMHead(parts.width, parts.sizes["vocab_size"], tied, config.model.dropout)
 
     def fit(self, train: list) -> None:
         d = self.config.data

@@ -27,11 +27,15 @@ class BagEncoder(nn.Module):
         if not self.causal:
             pooled = mean_pool(h, mask)  # (B, H)
             return EncoderOutput(hidden=h + pooled.unsqueeze(1), pooled=pooled)
-        total, count = state if state is not None else (h.new_zeros(h[:, 0].shape), h.new_zeros(h.shape[0], 1))
+        total, count = (
+            state if state is not None else (h.new_zeros(h[:, 0].shape), h.new_zeros(h.shape[0], 1))
+        )
         sums = total.unsqueeze(1) + h.cumsum(1)  # (B, T, H)
         counts = count.unsqueeze(1) + mask.cumsum(1).unsqueeze(-1)  # (B, T, 1)
         hidden = sums / counts.clamp(min=1)
-        return EncoderOutput(hidden=hidden, pooled=last_pool(hidden, mask), state=(sums[:, -1], counts[:, -1]))
+        return EncoderOutput(
+            hidden=hidden, pooled=last_pool(hidden, mask), state=(sums[:, -1], counts[:, -1])
+        )
 
 
 @dataclass

@@ -4,8 +4,6 @@ encoder serves it, since the head reads only the encoder's summary of the sequen
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
@@ -13,10 +11,10 @@ from torch import nn
 from seqlab.data.batch import Batch, pad
 from seqlab.data.splits import read_table
 from seqlab.data.text import TextTokenizer
-from seqlab.encoders import EncoderOutput, EncoderSpec
+from seqlab.encoders import EncoderOutput
 from seqlab.errors import UserError
 from seqlab.heads import HeadOutput
-from seqlab.tasks.base import Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, padding_mask
 
 
 class RegressHead(nn.Module):
@@ -39,14 +37,14 @@ class RegressTask(Task):
     read = staticmethod(read_table)
 
     @classmethod
-    def build_head(cls, config, sizes: dict[str, int], adapter: nn.Module, encoder_dim: int,
-                   encoder: EncoderSpec) -> nn.Module:
-        return RegressHead(encoder_dim)
+    def build_head(cls, config, parts: HeadParts) -> nn.Module:
+        return RegressHead(parts.width)
 
     def fit(self, train: list) -> None:
         d = self.config.data
-        self.tokenizer = TextTokenizer.train(d.tokenizer, (r["text"] for r in train), d.vocab_size, d.min_freq,
-                                             d.lowercase)
+        self.tokenizer = TextTokenizer.train(
+            d.tokenizer, (r["text"] for r in train), d.vocab_size, d.min_freq, d.lowercase
+        )
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         ids = self.tokenizer.encode_batch([r["text"] for r in records])
@@ -74,5 +72,7 @@ class RegressTask(Task):
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         values, _ = self.run(model, examples, batch_size, autocast)
-        error = np.array([values[i] for i in range(len(examples))]) - np.array([e["target"] for e in examples])
+        error = np.array([values[i] for i in range(len(examples))]) - np.array(
+            [e["target"] for e in examples]
+        )
         return {"mse": float((error**2).mean()), "mae": float(np.abs(error).mean())}

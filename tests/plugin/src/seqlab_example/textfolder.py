@@ -12,12 +12,16 @@ from seqlab.errors import UserError
 
 def read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
     if not path.is_dir():
-        raise UserError(f"data.input=textfolder reads a folder of class folders of .txt files; {path} is not one")
+        raise UserError(
+            f"data.input=textfolder reads a folder of class folders of .txt files; {path} is not one"
+        )
     texts = sorted(path.glob("*/*.txt")) if labelled else sorted(path.glob("**/*.txt"))
     if not texts:
         raise UserError(f"{path} has no class folders of .txt files")
-    return [{"text": f.read_text(encoding="utf-8").strip(), **({"label": f.parent.name} if labelled else {})}
-            for f in texts]
+    return [
+        {"text": f.read_text(encoding="utf-8").strip(), **({"label": f.parent.name} if labelled else {})}
+        for f in texts
+    ]
 
 
 def split_folders(path: Path) -> dict[str, list] | None:
