@@ -53,8 +53,13 @@ def run(name: str, auto: bool, threads: int | None, compared: dict | None = None
     if compared is None:
         shutil.rmtree(out, ignore_errors=True)
         result = compare(config, list(ENCODERS), SEEDS, MINUTES, out)
-        result = {**result, "family": family, "config": f"configs/{config_file}", "overrides": overrides,
-                  "date": date.today().isoformat()}
+        result = {
+            **result,
+            "family": family,
+            "config": f"configs/{config_file}",
+            "overrides": overrides,
+            "date": date.today().isoformat(),
+        }
     else:
         result = compared
     if auto:
@@ -77,9 +82,17 @@ def search_beside(comparison: dict, config, out: Path, budget_minutes: float) ->
     mean, std = summary[best]["metrics"][metric]["mean"], summary[best]["metrics"][metric]["std"]
     gain = (mean - value) if metric in LOWER_IS_BETTER else (value - mean)
     verdict = "beats" if gain > 0 else "matches (within the seed spread)" if gain >= -std else "below"
-    return {"metric": metric, "value": value, "best_encoder": best, "best_mean": mean, "best_std": std,
-            "verdict": verdict, "budget_minutes": budget_minutes, "trials": found["trials"],
-            "winner": found["params"]}
+    return {
+        "metric": metric,
+        "value": value,
+        "best_encoder": best,
+        "best_mean": mean,
+        "best_std": std,
+        "verdict": verdict,
+        "budget_minutes": budget_minutes,
+        "trials": found["trials"],
+        "winner": found["params"],
+    }
 
 
 def write_table(results: dict[str, dict]) -> None:
@@ -87,42 +100,63 @@ def write_table(results: dict[str, dict]) -> None:
     from seqlab.compare import markdown, title
 
     (HERE / "compare.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["# Which encoder? `seqlab compare` per data family", "",
-             f"Measured by `python benchmarks/compare.py NAME` on {machine()}: the four encoders of each "
-             f"family's benchmark config, {SEEDS} seeds of {MINUTES:g} min each, held-out metrics as mean ± "
-             "spread over seeds; \"vs best\" is Welch's t-test against the best encoder (p < 0.05: beyond "
-             "the seed-to-seed noise). Short budgets favour encoders that learn fast; the published-results "
-             "rows in RESULTS.md train for longer.", ""]
+    lines = [
+        "# Which encoder? `seqlab compare` per data family",
+        "",
+        f"Measured by `python benchmarks/compare.py NAME` on {machine()}: the four encoders of each "
+        f"family's benchmark config, {SEEDS} seeds of {MINUTES:g} min each, held-out metrics as mean ± "
+        'spread over seeds; "vs best" is Welch\'s t-test against the best encoder (p < 0.05: beyond '
+        "the seed-to-seed noise). Short budgets favour encoders that learn fast; the published-results "
+        "rows in RESULTS.md train for longer.",
+        "",
+    ]
     searched = {name: result["auto"] for name, result in results.items() if "auto" in result}
     if searched:
-        lines += ["## `--encoder auto` against the best single encoder", "",
-                  "The search (encoder, width, depth, learning rate, dropout; Optuna TPE with median pruning, "
-                  "judged on the validation split) gets the comparison's total budget; its winner's test "
-                  "metric stands beside the best encoder's mean ± spread over seeds.", "",
-                  "| data | metric | auto | winner | trials | best encoder | its mean ± spread | auto |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## `--encoder auto` against the best single encoder",
+            "",
+            "The search (encoder, width, depth, learning rate, dropout; Optuna TPE with median pruning, "
+            "judged on the validation split) gets the comparison's total budget; its winner's test "
+            "metric stands beside the best encoder's mean ± spread over seeds.",
+            "",
+            "| data | metric | auto | winner | trials | best encoder | its mean ± spread | auto |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for name, auto in searched.items():
             winner = auto["winner"]
-            lines.append(f"| {name} | {auto['metric']} | {auto['value']:.4g} | {winner['encoder']} "
-                         f"{winner['num_layers']}×{winner['hidden_size']}, lr {winner['lr']:.2g}, "
-                         f"dropout {winner['dropout']:.2f} | {auto['trials']} | {auto['best_encoder']} | "
-                         f"{auto['best_mean']:.4g} ± {auto['best_std']:.2g} | {auto['verdict']} |")
+            lines.append(
+                f"| {name} | {auto['metric']} | {auto['value']:.4g} | {winner['encoder']} "
+                f"{winner['num_layers']}×{winner['hidden_size']}, lr {winner['lr']:.2g}, "
+                f"dropout {winner['dropout']:.2f} | {auto['trials']} | {auto['best_encoder']} | "
+                f"{auto['best_mean']:.4g} ± {auto['best_std']:.2g} | {auto['verdict']} |"
+            )
         lines.append("")
     for name, result in results.items():
-        lines += [f"## {result['family']}: {name}", "",
-                  f"{title(result)}, {result['threads']} thread(s) per run; {result['config']}"
-                  f"{''.join(f' {k}={v}' for k, v in result.get('overrides', {}).items())}, {result['date']}.",
-                  "", markdown(result)]
+        lines += [
+            f"## {result['family']}: {name}",
+            "",
+            f"{title(result)}, {result['threads']} thread(s) per run; {result['config']}"
+            f"{''.join(f' {k}={v}' for k, v in result.get('overrides', {}).items())}, {result['date']}.",
+            "",
+            markdown(result),
+        ]
     (HERE / "COMPARE.md").write_text("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="datasets to compare on (default: all)")
-    parser.add_argument("--auto", action="store_true", help="then search with --encoder auto at the same total budget")
-    parser.add_argument("--search-only", action="store_true",
-                        help="search against the comparison already in compare.json, with its threads")
-    parser.add_argument("--threads", type=int, help="cores per run (default: all); lets two comparisons run side by side")
+    parser.add_argument(
+        "--auto", action="store_true", help="then search with --encoder auto at the same total budget"
+    )
+    parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="search against the comparison already in compare.json, with its threads",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="cores per run (default: all); lets two comparisons run side by side"
+    )
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     if args.list:
@@ -137,11 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or list(DATASETS):
         results = json.loads(path.read_text()) if path.exists() else {}
         if args.search_only and name not in results:
-            print(f"error: no comparison on {name} in {path} to search against; run without --search-only",
-                  file=sys.stderr)
+            print(
+                f"error: no comparison on {name} in {path} to search against; run without --search-only",
+                file=sys.stderr,
+            )
             return 2
-        result = run(name, args.auto or args.search_only, args.threads, results[name] if args.search_only else None)
-        results = json.loads(path.read_text()) if path.exists() else {}  # again: another process may have written
+        result = run(
+            name, args.auto or args.search_only, args.threads, results[name] if args.search_only else None
+        )
+        results = (
+            json.loads(path.read_text()) if path.exists() else {}
+        )  # again: another process may have written
         results[name] = result
         write_table(results)
     return 0

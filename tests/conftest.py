@@ -11,7 +11,9 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if SHARED_DATA.is_dir():
     os.environ.setdefault("SEQLAB_DATA", str(SHARED_DATA))
-os.environ.setdefault("SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-"))  # audio frames of this run
+os.environ.setdefault(
+    "SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-")
+)  # audio frames of this run
 
 from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
 
@@ -25,13 +27,24 @@ def shared(*parts: str) -> Path:
     return path
 
 
-def tiny(task: str, encoder: str = "lstm", **settings) -> "RunConfig":  # noqa: F821
+def tiny(task: str, encoder: str = "lstm", **settings) -> RunConfig:  # noqa: F821
     """A config small enough to train in a second, computed in fp32 for exact comparisons."""
     from seqlab.config import load_config
 
-    values = {"task": task, "model.encoder": encoder, "model.hidden_size": 16, "model.embed_dim": 12,
-              "model.num_layers": 2, "model.num_heads": 2, "model.dropout": 0.0, "train.batch_size": 8,
-              "train.max_steps": 4, "train.precision": "fp32", "data.block_size": 32, "train.log_every": 1000}
+    values = {
+        "task": task,
+        "model.encoder": encoder,
+        "model.hidden_size": 16,
+        "model.embed_dim": 12,
+        "model.num_layers": 2,
+        "model.num_heads": 2,
+        "model.dropout": 0.0,
+        "train.batch_size": 8,
+        "train.max_steps": 4,
+        "train.precision": "fp32",
+        "data.block_size": 32,
+        "train.log_every": 1000,
+    }
     if task == "seq2seq":
         values.update({"data.vocab_size": 300, "data.max_length": 96})
     values.update(settings)
@@ -65,17 +78,40 @@ def pair_records() -> list[dict]:
     return read_aligned(raw / "val.de.gz", raw / "val.en.gz")[:160]
 
 
-@pytest.fixture(scope="session")
-def splits(spam_records, conll_records, shakespeare_text, pair_records):
-    """Split records per task: train / val / test from the real slices."""
-    def three(records):
-        return {"train": records[:100], "val": records[100:130], "test": records[130:160]}
+def _three(records: list, val: int, test: int) -> dict[str, list]:
+    """train / val / test: the records before `val`, from `val` to `test`, and from `test` on."""
+    return {"train": records[:val], "val": records[val:test], "test": records[test:]}
 
+
+@pytest.fixture(scope="session")
+def spam_splits(spam_records) -> dict[str, list]:
+    return _three(spam_records, 100, 130)
+
+
+@pytest.fixture(scope="session")
+def conll_splits(conll_records) -> dict[str, list]:
+    return _three(conll_records, 50, 65)
+
+
+@pytest.fixture(scope="session")
+def shakespeare_splits(shakespeare_text) -> dict[str, list]:
+    """One stream of text: no test split."""
+    return {"train": [shakespeare_text[:5000]], "val": [shakespeare_text[5000:]]}
+
+
+@pytest.fixture(scope="session")
+def multi30k_splits(pair_records) -> dict[str, list]:
+    return _three(pair_records, 100, 130)
+
+
+@pytest.fixture(scope="session")
+def splits(spam_splits, conll_splits, shakespeare_splits, multi30k_splits):
+    """The text slices' splits by task name."""
     return {
-        "classify": three(spam_records),
-        "tag": {"train": conll_records[:50], "val": conll_records[50:65], "test": conll_records[65:80]},
-        "lm": {"train": [shakespeare_text[:5000]], "val": [shakespeare_text[5000:]]},
-        "seq2seq": three(pair_records),
+        "classify": spam_splits,
+        "tag": conll_splits,
+        "lm": shakespeare_splits,
+        "seq2seq": multi30k_splits,
     }
 
 
@@ -98,6 +134,38 @@ def ett_file(tmp_path, ett_rows):
     return path
 
 
+# Forecasting settings small enough for 400 hourly points: two days back, half a day ahead, in patches.
+FORECAST = {
+    "data.lookback": 48,
+    "data.horizon": 12,
+    "data.season": 24,
+    "model.patch_len": 8,
+    "model.patch_stride": 4,
+    "train.batch_size": 16,
+}
+
+
+@pytest.fixture
+def ett_splits(ett_file):
+    """The seven ETTh1 series, split in time."""
+    from seqlab.data.datasets import load_splits
+
+    config = tiny("forecast", "gru", **FORECAST)
+    config.data.path = str(ett_file)
+    return load_splits("forecast", config.data)
+
+
+# Anomaly settings for the ECG: one point ahead of 32, in patches.
+ANOMALY = {
+    "data.lookback": 32,
+    "data.horizon": 1,
+    "model.patch_len": 8,
+    "model.patch_stride": 4,
+    "train.batch_size": 32,
+    "train.max_steps": 6,
+}
+
+
 @pytest.fixture(scope="session")
 def ecg():
     """The MIT-BIH ECG excerpt that sktime ships, its last 1,500 points: 1,148 normal ones, then the
@@ -108,7 +176,11 @@ def ecg():
 
     series = REGISTRY["mitdb"].loader()["train"][0]  # all 7,500 points
     tail = Series("ecg", series.values[6000:], labels=series.labels[6000:])
-    return {"train": [tail.head(900)], "val": [tail.head(1100, start=900)], "test": [tail.head(1500, start=1100)]}
+    return {
+        "train": [tail.head(900)],
+        "val": [tail.head(1100, start=900)],
+        "test": [tail.head(1500, start=1100)],
+    }
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +199,78 @@ def chorales() -> dict[str, list]:
 
     splits = music.read_roll_json(shared("jsb-chorales", "jsb-chorales-quarter.json"))
     return {"train": splits["train"][:12], "val": splits["val"][:4], "test": splits["test"][:4]}
+
+
+@pytest.fixture(scope="session")
+def vowels():
+    """JapaneseVowels: 12 channels, 7 to 29 points per utterance."""
+    pytest.importorskip("sktime")
+    from seqlab.data.datasets import load_dataset
+
+    data = load_dataset("japanese-vowels")
+    return {"train": data["train"][::4], "val": data["val"], "test": data["test"][::9]}  # every class
+
+
+RATE = 8000  # FSDD's sample rate
+
+
+@pytest.fixture(scope="session")
+def fsdd(tmp_path_factory):
+    """A small FSDD copy in its own layout: digits 0-2 of two speakers, takes 0-11."""
+    from itertools import product
+
+    source = shared("free-spoken-digit", "recordings")
+    folder = tmp_path_factory.mktemp("fsdd")
+    (folder / "recordings").mkdir()
+    for digit, speaker, take in product(range(3), ("george", "jackson"), range(12)):
+        name = f"{digit}_{speaker}_{take}.wav"
+        (folder / "recordings" / name).symlink_to(source / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def strings(fsdd) -> dict[str, list]:
+    """Spoken strings of up to three digits, as frames of three stacked log-mel frames."""
+    from seqlab.config import DataConfig
+    from seqlab.data import audio
+
+    splits = audio.fsdd_digit_strings(fsdd, {"train": 24, "val": 6, "test": 6}, longest=3)
+    data = DataConfig(sample_rate=RATE, stack_frames=3)
+    return {name: audio.featurize(records, data) for name, records in splits.items()}
+
+
+@pytest.fixture(scope="session")
+def splice_records() -> list[dict]:
+    """120 real splice-junction sequences, 40 of each class."""
+    from seqlab.config import DataConfig
+    from seqlab.data import dna
+
+    records = dna.read_splice(shared("uci-splice-junction", "spliceData.txt"), DataConfig())
+    by_class = {label: [r for r in records if r["label"] == label] for label in ("EI", "IE", "N")}
+    return [r for group in zip(*(rs[:40] for rs in by_class.values())) for r in group]
+
+
+@pytest.fixture(scope="session")
+def splice_splits(splice_records) -> dict[str, list]:
+    return _three(splice_records, 90, 105)
+
+
+LEPTOSPIRA = Path("/usr/share/doc/any2fasta/examples/test.gbk.gz")
+
+
+@pytest.fixture(scope="session")
+def genome_windows():
+    """Windows of 64 bases from the first contigs of an annotated Leptospira genome (Debian's
+    any2fasta-examples)."""
+    from seqlab.config import DataConfig
+    from seqlab.data import dna
+
+    if not LEPTOSPIRA.is_file():
+        pytest.skip("apt-get install any2fasta-examples for the annotated genome")
+    return dna.read_feature_tags(LEPTOSPIRA, DataConfig(max_length=64))
+
+
+@pytest.fixture(scope="session")
+def genome_splits(genome_windows) -> dict[str, list]:
+    """40 windows that hold a coding sequence's edge (more than one tag)."""
+    return _three([w for w in genome_windows if len(set(w["tags"])) > 1][:40], 28, 34)

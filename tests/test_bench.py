@@ -1,4 +1,5 @@
-"""The speed harness at toy sizes (it must not rot; no time is asserted), and `seqlab bench`'s input checks."""
+"""The speed harness at toy sizes (it must not rot; no time is asserted), and `seqlab bench`'s input
+checks."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_readme import _commands
 
 from seqlab.cli import main
-from test_readme import _commands
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -41,31 +42,49 @@ def test_speed_harness_writes_its_table_json_and_plot(smoke):
 def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
     _, results = smoke
     training = results["training"]
-    expected = {"seqlab transformer fp32", "seqlab transformer bf16", "plain PyTorch transformer fp32",
-                *(f"seqlab {cell} fp32" for cell in ("lstm", "gru", "rnn")),
-                *(f"plain nn.{cell} fp32" for cell in ("LSTM", "GRU", "RNN"))}
+    expected = {
+        "seqlab transformer fp32",
+        "seqlab transformer bf16",
+        "plain PyTorch transformer fp32",
+        *(f"seqlab {cell} fp32" for cell in ("lstm", "gru", "rnn")),
+        *(f"plain nn.{cell} fp32" for cell in ("LSTM", "GRU", "RNN")),
+    }
     assert expected <= set(training)
     for row in training.values():
         assert row["tokens_per_second"] > 0 and row["flops_per_token"] > 0 and 0 < row["mfu"]
     assert results["limit"]["fp32_flops"] > 0 and results["limit"]["bf16_flops"] > 0
-    same = training["seqlab transformer fp32"]["parameters"], training["plain PyTorch transformer fp32"]["parameters"]
+    same = (
+        training["seqlab transformer fp32"]["parameters"],
+        training["plain PyTorch transformer fp32"]["parameters"],
+    )
     assert abs(same[0] - same[1]) / same[1] < 0.05  # the same model, give or take biases
     generation = results["generation"]
     assert all(r["cached"] > 0 and r["uncached"] > 0 for r in generation.values() if "cached" in r)
-    assert {t["target"] for t in results["targets"]} >= {"`seqlab --help` wall time, seconds",
-                                                        "loop overhead: plain loop / seqlab at fp32, minus 1"}
+    assert {t["target"] for t in results["targets"]} >= {
+        "`seqlab --help` wall time, seconds",
+        "loop overhead: plain loop / seqlab at fp32, minus 1",
+    }
     assert all(isinstance(t["met"], bool) for t in results["targets"])
     assert {lever["lever"].split(",")[0] for lever in results["levers"]} >= {
-        "bf16 autocast", "KV cache", "scaled_dot_product_attention", "packed sequences", "length bucketing",
-        "pre-tokenised stream", "training windows from the uint16 memory map (off: an int64 array in memory)"}
+        "bf16 autocast",
+        "KV cache",
+        "scaled_dot_product_attention",
+        "packed sequences",
+        "length bucketing",
+        "pre-tokenised stream",
+        "training windows from the uint16 memory map (off: an int64 array in memory)",
+    }
 
 
 def test_a_gpu_table_shows_memory_and_kernels_and_judges_cudnn(smoke):
     from seqlab.bench import speed
 
     _, results = smoke
-    gpu = {**results, "device": "cuda", "training": {name: {**row, "peak_memory": 2**30} for name, row in
-                                                      results["training"].items()}}
+    gpu = {
+        **results,
+        "device": "cuda",
+        "training": {name: {**row, "peak_memory": 2**30} for name, row in results["training"].items()},
+    }
     gpu["training"]["seqlab lstm fp32"]["kernel"] = "cuDNN"
     gpu["training"]["seqlab gru fp32"]["kernel"] = "PyTorch"
     targets = {t["target"]: t for t in speed.targets(gpu)}
@@ -99,10 +118,14 @@ def test_bench_quality_runs_in_a_checkout_and_says_so_elsewhere(capsys, monkeypa
 
 
 def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
-    from seqlab.bench import peers, speed
+    from seqlab.bench import speed
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # importing it fails, as where it is not installed
     with pytest.warns(UserWarning, match="GPT-2 rows and their targets are left out"):
-        rows = speed.training_rows("To be, or not to be, that is the question. " * 20, speed.SMOKE, tmp_path,
-                                   speed.torch.device("cpu"))
+        rows = speed.training_rows(
+            "To be, or not to be, that is the question. " * 20,
+            speed.SMOKE,
+            tmp_path,
+            speed.torch.device("cpu"),
+        )
     assert "seqlab transformer fp32" in rows and not any("GPT-2" in name for name in rows)

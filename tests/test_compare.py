@@ -6,16 +6,26 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import tiny
+
 from seqlab.cli import main
 from seqlab.compare import Trial, compare, markdown, summarise
 from seqlab.data.datasets import load_splits
 
 
 def _trial(encoder: str, seed: int, accuracy: float, status: str = "ok") -> Trial:
-    return Trial(encoder, seed, f"runs/{encoder}-{seed}", status, {"accuracy": accuracy, "loss": 1 - accuracy},
-                 parameters=100, train_seconds=10.0, steps=5, items_per_second=50.0, latency_ms=1.0)
+    return Trial(
+        encoder,
+        seed,
+        f"runs/{encoder}-{seed}",
+        status,
+        {"accuracy": accuracy, "loss": 1 - accuracy},
+        parameters=100,
+        train_seconds=10.0,
+        steps=5,
+        items_per_second=50.0,
+        latency_ms=1.0,
+    )
 
 
 def test_ranking_and_the_noise_test():
@@ -44,12 +54,20 @@ def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_pa
     config = tiny("classify", **{"train.max_steps": 3})
     result = compare(config, ["rnn", "transformer"], 2, 1.0, tmp_path / "cmp", splits=splits["classify"])
     assert [(t["encoder"], t["seed"], t["status"]) for t in result["trials"]] == [
-        ("rnn", 0, "ok"), ("rnn", 1, "ok"), ("transformer", 0, "ok"), ("transformer", 1, "ok")]
+        ("rnn", 0, "ok"),
+        ("rnn", 1, "ok"),
+        ("transformer", 0, "ok"),
+        ("transformer", 1, "ok"),
+    ]
     for trial in result["trials"]:
         run = tmp_path / "cmp" / f"{trial['encoder']}-seed{trial['seed']}"
         assert json.loads((run / "metrics.json").read_text())["accuracy"] == trial["metrics"]["accuracy"]
         assert (run / "config.yaml").read_text().count(f"seed: {trial['seed']}") == 1
-        assert json.loads((run / "meta.json").read_text())["split_sizes"] == {"train": 100, "val": 30, "test": 30}
+        assert json.loads((run / "meta.json").read_text())["split_sizes"] == {
+            "train": 100,
+            "val": 30,
+            "test": 30,
+        }
         assert trial["parameters"] > 0 and trial["items_per_second"] > 0 and trial["latency_ms"] > 0
     saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert saved["summary"]["rnn"]["runs"] == 2 and saved["metric"] == "accuracy"
@@ -65,17 +83,34 @@ def test_compare_trains_every_encoder_and_seed_on_the_same_splits(splits, tmp_pa
 def _case(task: str, request) -> tuple:
     """A tiny config and its splits for `task`, from the shared slices of real data."""
     if task == "forecast":
-        config = tiny("forecast", **{"data.path": str(request.getfixturevalue("ett_file")), "data.lookback": 48,
-                                     "data.horizon": 12, "model.patch_len": 8, "model.patch_stride": 4})
+        config = tiny(
+            "forecast",
+            **{
+                "data.path": str(request.getfixturevalue("ett_file")),
+                "data.lookback": 48,
+                "data.horizon": 12,
+                "model.patch_len": 8,
+                "model.patch_stride": 4,
+            },
+        )
         return config, load_splits("forecast", config.data)
     if task == "music":
-        return tiny("lm", **{"data.input": "music", "model.bidirectional": False}), request.getfixturevalue("chorales")
+        return tiny("lm", **{"data.input": "music", "model.bidirectional": False}), request.getfixturevalue(
+            "chorales"
+        )
     if task == "extract":
         return tiny("extract", **{"data.sentence_length": 30}), request.getfixturevalue("bbc")
     if task == "anomaly":
-        return (tiny("anomaly", **{"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8,
-                                   "model.patch_stride": 4}), request.getfixturevalue("ecg"))
-    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), request.getfixturevalue("splits")[task]
+        return (
+            tiny(
+                "anomaly",
+                **{"data.lookback": 32, "data.horizon": 1, "model.patch_len": 8, "model.patch_stride": 4},
+            ),
+            request.getfixturevalue("ecg"),
+        )
+    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), request.getfixturevalue(
+        "splits"
+    )[task]
 
 
 @pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "music"])
@@ -97,8 +132,15 @@ def test_compare_and_auto_serve_other_tasks(task, request, tmp_path):
 
 def test_equal_parameters_sizes_every_encoder_to_the_first(splits, tmp_path):
     config = tiny("classify", **{"train.max_steps": 2, "model.hidden_size": 32})
-    result = compare(config, ["lstm", "rnn", "transformer"], 1, 1.0, tmp_path / "cmp", equal="params",
-                     splits=splits["classify"])
+    result = compare(
+        config,
+        ["lstm", "rnn", "transformer"],
+        1,
+        1.0,
+        tmp_path / "cmp",
+        equal="params",
+        splits=splits["classify"],
+    )
     counts = {t["encoder"]: t["parameters"] for t in result["trials"]}
     sizes = {t["encoder"]: t["hidden_size"] for t in result["trials"]}
     assert sizes["lstm"] == 32 and sizes["rnn"] > 32  # an RNN cell has a quarter of an LSTM's weights
@@ -124,18 +166,26 @@ def test_a_failed_run_is_a_row_and_an_interrupt_keeps_the_finished_ones(splits, 
         compare(config, ["rnn", "gru", "lstm"], 1, 1.0, tmp_path / "cmp", splits=splits["classify"])
     saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert [(t["encoder"], t["status"]) for t in saved["trials"]] == [
-        ("rnn", "ok"), ("gru", "failed: RuntimeError: out of memory"), ("lstm", "interrupted")]
+        ("rnn", "ok"),
+        ("gru", "failed: RuntimeError: out of memory"),
+        ("lstm", "interrupted"),
+    ]
     assert saved["summary"]["gru"]["failed"] == 1 and saved["summary"]["rnn"]["rank"] == 1
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--encoders", "lstm,cnn"], "unknown encoder 'cnn' in --encoders"),
-    (["--budget-minutes", "0.00001"], "too small to finish one evaluation"),
-    (["--budget-minutes", "-1"], "give a positive number of minutes"),
-    (["--seeds", "0"], "--seeds 0: give at least 1"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--encoders", "lstm,cnn"], "unknown encoder 'cnn' in --encoders"),
+        (["--budget-minutes", "0.00001"], "too small to finish one evaluation"),
+        (["--budget-minutes", "-1"], "give a positive number of minutes"),
+        (["--seeds", "0"], "--seeds 0: give at least 1"),
+    ],
+)
 def test_compare_refuses_bad_input(args, message, spam_file, tmp_path, capsys):
-    code = main(["compare", "--task", "classify", "--data", str(spam_file), "--out", str(tmp_path / "cmp"), *args])
+    code = main(
+        ["compare", "--task", "classify", "--data", str(spam_file), "--out", str(tmp_path / "cmp"), *args]
+    )
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "cmp").exists()

@@ -30,13 +30,16 @@ def test_round_trip_through_yaml():
     assert again == config
 
 
-@pytest.mark.parametrize("override,message", [
-    ("model.hiden_size=3", "unknown config key 'model.hiden_size' (did you mean 'model.hidden_size'?)"),
-    ("train.lr=fast", "config key 'train.lr' expects float, got 'fast'"),
-    ("model.encoder=lstmm", "model.encoder must be one of rnn, lstm, gru, transformer, tcn; got 'lstmm'"),
-    ("model.num_layers=0", "model.num_layers must be at least 1"),
-    ("hidden", "expected key=value, got 'hidden'"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.hiden_size=3", "unknown config key 'model.hiden_size' (did you mean 'model.hidden_size'?)"),
+        ("train.lr=fast", "config key 'train.lr' expects float, got 'fast'"),
+        ("model.encoder=lstmm", "model.encoder must be one of rnn, lstm, gru, transformer, tcn; got 'lstmm'"),
+        ("model.num_layers=0", "model.num_layers must be at least 1"),
+        ("hidden", "expected key=value, got 'hidden'"),
+    ],
+)
 def test_bad_overrides_name_the_key(override, message):
     with pytest.raises(UserError) as error:
         load_config(None, [override])

@@ -5,8 +5,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import shared
+
 from seqlab.config import load_config
 from seqlab.data.datasets import REGISTRY, load_splits
 from seqlab.data.download import local_path
@@ -67,8 +67,10 @@ def test_no_validation_fraction_judges_on_the_training_data():
 def test_conll_reader_skips_document_markers():
     sentences = read_conll(shared("conll2003", "train.txt"))
     assert len(sentences) == 14041
-    assert sentences[0] == {"tokens": ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."],
-                            "tags": ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]}
+    assert sentences[0] == {
+        "tokens": ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."],
+        "tags": ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"],
+    }
 
 
 @pytest.mark.parametrize("kind", ["char", "bpe"])
@@ -90,7 +92,9 @@ def test_a_token_stream_is_tokenised_once_then_memory_mapped(shakespeare_text, t
     again = token_stream(text, tokenizer, tmp_path)
     assert isinstance(again, np.memmap) and np.array_equal(again, first)
     other = TextTokenizer.train("char", [text])
-    assert token_stream(text, other, tmp_path).tolist() == other.encode(text)  # another tokenizer, another file
+    assert token_stream(text, other, tmp_path).tolist() == other.encode(
+        text
+    )  # another tokenizer, another file
     assert len(list(tmp_path.glob("*.npy"))) == 2 and not list(tmp_path.glob("*.partial"))
 
 
@@ -102,7 +106,9 @@ def test_word_tokenizer_keeps_words_whole_and_marks_unknown():
 
 @pytest.mark.parametrize("kind", ["char", "word", "bpe"])
 def test_a_continuation_joins_its_prompt_as_the_tokenizer_would(kind):
-    tokenizer = TextTokenizer.train(kind, ["67:1 60:1.5 62:1 end"], vocab_size=300, pretokenized=kind == "word")
+    tokenizer = TextTokenizer.train(
+        kind, ["67:1 60:1.5 62:1 end"], vocab_size=300, pretokenized=kind == "word"
+    )
     prompt, new = tokenizer.encode("67:1"), tokenizer.encode(" 60:1.5 62:1")
     assert "67:1" + tokenizer.continuation(prompt, new) == tokenizer.decode(prompt + new)
     assert tokenizer.continuation(prompt, new).split() == ["60:1.5", "62:1"]
@@ -138,7 +144,12 @@ def test_retarget_drops_what_a_registry_entry_imposed():
     for key, value in REGISTRY["sms-spam"].options.items():
         setattr(config.data, key, value)
     moved = retarget(config.data, "mine.csv")
-    assert (moved.path, moved.text_column, moved.label_column, moved.format) == ("mine.csv", None, None, "auto")
+    assert (moved.path, moved.text_column, moved.label_column, moved.format) == (
+        "mine.csv",
+        None,
+        None,
+        "auto",
+    )
     assert moved.lowercase is True and config.data.text_column == "1"
 
 
@@ -157,9 +168,13 @@ def test_bible_verses_pair_up_and_chapter_capitals_become_words():
     ruth = read_bibles(["Ruth"])
     assert len(ruth) == 85  # four chapters: 22 + 23 + 18 + 22 verses
     assert ruth[0]["en"].startswith("Now it came to pass in the days when the judges ruled")
-    assert ruth[0]["es"].startswith("Y Aconteció en los días que gobernaban los jueces")  # "Y ACONTECIÓ" in print
-    assert ruth[-1] == {"en": "And Obed begat Jesse, and Jesse begat David.",
-                        "es": "Y Obed engendró á Isaí, é Isaí engendró á David."}
+    assert ruth[0]["es"].startswith(
+        "Y Aconteció en los días que gobernaban los jueces"
+    )  # "Y ACONTECIÓ" in print
+    assert ruth[-1] == {
+        "en": "And Obed begat Jesse, and Jesse begat David.",
+        "es": "Y Obed engendró á Isaí, é Isaí engendró á David.",
+    }
 
 
 def test_bible_pairs_are_read_once_then_come_from_the_cache(tmp_path, monkeypatch):
@@ -167,9 +182,13 @@ def test_bible_pairs_are_read_once_then_come_from_the_cache(tmp_path, monkeypatc
 
     monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
     monkeypatch.setattr(bible, "read_bibles", lambda: [{"en": "In the beginning", "es": "En el principio"}])
-    assert bible.verse_pairs("en", "es") == {"train": [{"source": "In the beginning", "target": "En el principio"}]}
+    assert bible.verse_pairs("en", "es") == {
+        "train": [{"source": "In the beginning", "target": "En el principio"}]
+    }
     monkeypatch.setattr(bible, "read_bibles", lambda: pytest.fail("read again"))
-    assert bible.verse_pairs("es", "en")["train"] == [{"source": "En el principio", "target": "In the beginning"}]
+    assert bible.verse_pairs("es", "en")["train"] == [
+        {"source": "En el principio", "target": "In the beginning"}
+    ]
     assert [p.name for p in (tmp_path / "bible").iterdir()] == ["verses.jsonl"]  # no temporary file left
 
 
@@ -187,4 +206,6 @@ def test_chatterbot_conversations_are_whole_turns():
     pytest.importorskip("chatterbot_corpus")
     conversations = REGISTRY["chatterbot"].loader()["train"]
     assert len(conversations) == 2025  # a bare one-line entry is no conversation, not a list of letters
-    assert all(len(c["turns"]) >= 2 and all(len(t) > 1 or t.isalnum() for t in c["turns"]) for c in conversations)
+    assert all(
+        len(c["turns"]) >= 2 and all(len(t) > 1 or t.isalnum() for t in c["turns"]) for c in conversations
+    )

@@ -1,15 +1,15 @@
 """DNA: sequence checks, nucleotide and k-mer tokens, FASTA/FASTQ/GenBank readers on real splice-junction
-sequences, the splice registry entry, classification and a DNA language model writing FASTA."""
+sequences, the splice registry entry, classification, base tagging and a DNA language model writing FASTA.
+(Every encoder classifies and tags DNA, reloads and predicts alike in tests/test_contract.py.)"""
 
 from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
+from conftest import LEPTOSPIRA, shared, tiny
 
-from conftest import ENCODERS, shared, tiny
 from seqlab.cli import main
 from seqlab.config import DataConfig
 from seqlab.data import dna
@@ -19,23 +19,21 @@ from seqlab.errors import UserError
 pytest.importorskip("Bio")
 
 
-@pytest.fixture(scope="module")
-def splice_records() -> list[dict]:
-    """120 real splice-junction sequences, 40 of each class."""
-    records = dna.read_splice(shared("uci-splice-junction", "spliceData.txt"), DataConfig())
-    by_class = {label: [r for r in records if r["label"] == label] for label in ("EI", "IE", "N")}
-    return [r for group in zip(*(rs[:40] for rs in by_class.values())) for r in group]
-
-
 def _write(path, records, fmt, labels=True):
     from Bio import SeqIO
     from Bio.Seq import Seq
     from Bio.SeqRecord import SeqRecord
 
-    rows = [SeqRecord(Seq(r["text"]), id=f"s{i}", description=f"label={r['label']}" if labels else "",
-                      letter_annotations={"phred_quality": [30] * len(r["text"])} if fmt == "fastq" else {},
-                      annotations={"molecule_type": "DNA"})
-            for i, r in enumerate(records)]
+    rows = [
+        SeqRecord(
+            Seq(r["text"]),
+            id=f"s{i}",
+            description=f"label={r['label']}" if labels else "",
+            letter_annotations={"phred_quality": [30] * len(r["text"])} if fmt == "fastq" else {},
+            annotations={"molecule_type": "DNA"},
+        )
+        for i, r in enumerate(records)
+    ]
     SeqIO.write(rows, path, fmt)
     return path
 
@@ -89,7 +87,9 @@ def test_readers_take_fasta_fastq_and_genbank(tmp_path, splice_records, fmt, suf
 
 def test_a_folder_gives_one_label_per_file(tmp_path, splice_records):
     for label in ("EI", "N"):
-        _write(tmp_path / f"{label}.fa", [r for r in splice_records if r["label"] == label][:3], "fasta", False)
+        _write(
+            tmp_path / f"{label}.fa", [r for r in splice_records if r["label"] == label][:3], "fasta", False
+        )
     records = dna.read_labelled(tmp_path, DataConfig())
     assert [r["label"] for r in records] == ["EI"] * 3 + ["N"] * 3
 
@@ -114,25 +114,23 @@ def test_bad_dna_files(tmp_path):
 def test_cli_refuses_letters_that_are_not_dna(tmp_path, capsys):
     bad = tmp_path / "bad.fasta"
     bad.write_text(">s1 label=a\nACGTACGT\n>s2 label=b\nACGTQCGT\n")
-    code = main(["train", "--task", "classify", "--data", str(bad), "data.input=dna",
-                 "--out", str(tmp_path / "run")])
+    code = main(
+        ["train", "--task", "classify", "--data", str(bad), "data.input=dna", "--out", str(tmp_path / "run")]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "'Q', which is not a DNA letter" in err
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_every_encoder_classifies_dna(tmp_path, splice_records, encoder):
-    from seqlab.pipeline import fit, load
+def test_kmer_classifier_reads_lower_case_as_the_same_bases(tmp_path, splice_splits):
+    from seqlab.pipeline import fit
 
-    splits = {"train": splice_records[:90], "val": splice_records[90:105], "test": splice_records[105:]}
-    config = tiny("classify", encoder, **{"data.input": "dna", "data.tokenizer": "kmer", "data.kmer": 2})
-    pipeline = fit(config, tmp_path / "run", splits=splits)
+    config = tiny("classify", "gru", **{"data.input": "dna", "data.tokenizer": "kmer", "data.kmer": 2})
+    pipeline = fit(config, tmp_path / "run", splits=splice_splits)
     assert pipeline.config.data.tokenizer == "kmer"
-    texts = [{"text": r["text"].lower()} for r in splice_records[105:]]  # lower case reads as the same bases
-    again = load(tmp_path / "run").predict(texts)
-    assert again == pipeline.predict([{"text": r["text"]} for r in splice_records[105:]])
-    assert set(again[0]["probabilities"]) == {"EI", "IE", "N"}
+    upper = pipeline.predict([{"text": r["text"]} for r in splice_splits["test"]])
+    assert pipeline.predict([{"text": r["text"].lower()} for r in splice_splits["test"]]) == upper
+    assert set(upper[0]["probabilities"]) == {"EI", "IE", "N"}
 
 
 def test_dna_language_model_writes_fasta(tmp_path, splice_records):
@@ -140,41 +138,67 @@ def test_dna_language_model_writes_fasta(tmp_path, splice_records):
 
     fasta = _write(tmp_path / "train.fasta", splice_records, "fasta")
     run = tmp_path / "lm"
-    assert main(["train", "--task", "lm", "--data", str(fasta), "data.input=dna", "--out", str(run),
-                 "model.hidden_size=16", "model.embed_dim=8", "train.max_steps=3", "data.block_size=32",
-                 "data.val_fraction=0.2", "data.test_fraction=0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "lm",
+                "--data",
+                str(fasta),
+                "data.input=dna",
+                "--out",
+                str(run),
+                "model.hidden_size=16",
+                "model.embed_dim=8",
+                "train.max_steps=3",
+                "data.block_size=32",
+                "data.val_fraction=0.2",
+                "data.test_fraction=0",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "generated.fasta"
-    assert main(["generate", str(run), "--prompt", "ACG", "--num-samples", "2", "--max-new-tokens", "50",
-                 "--seed", "0", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(run),
+                "--prompt",
+                "ACG",
+                "--num-samples",
+                "2",
+                "--max-new-tokens",
+                "50",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     written = list(SeqIO.parse(out, "fasta"))
     assert written and str(written[0].seq).startswith("ACG")
     assert all(set(str(r.seq)) <= set(dna.LETTERS) for r in written)
 
 
-def test_strand_symmetric_prediction_reads_both_strands_alike(tmp_path, splice_records):
+def test_strand_symmetric_prediction_reads_both_strands_alike(tmp_path, splice_splits):
     from seqlab.pipeline import fit
 
-    splits = {"train": splice_records[:90], "val": splice_records[90:105], "test": splice_records[105:]}
-    config = tiny("classify", "gru", **{"data.input": "dna", "data.reverse_complement": True,
-                                        "data.strand_symmetric": True})
-    pipeline = fit(config, tmp_path / "run", splits=splits)
-    texts = [r["text"] for r in splice_records[105:110]]
+    config = tiny(
+        "classify",
+        "gru",
+        **{"data.input": "dna", "data.reverse_complement": True, "data.strand_symmetric": True},
+    )
+    pipeline = fit(config, tmp_path / "run", splits=splice_splits)
+    texts = [r["text"] for r in splice_splits["test"][:5]]
     forward = pipeline.predict([{"text": t} for t in texts])
     reverse = pipeline.predict([{"text": dna.reverse_complement(t)} for t in texts])
     assert forward == reverse
-    plain = fit(tiny("classify", "gru", **{"data.input": "dna"}), tmp_path / "plain", splits=splits)
+    plain = fit(tiny("classify", "gru", **{"data.input": "dna"}), tmp_path / "plain", splits=splice_splits)
     assert plain.predict([{"text": texts[0]}]) != plain.predict([{"text": dna.reverse_complement(texts[0])}])
-
-
-LEPTOSPIRA = Path("/usr/share/doc/any2fasta/examples/test.gbk.gz")
-
-
-@pytest.fixture(scope="module")
-def genome_windows():
-    """Windows of 64 bases from the first contigs of an annotated Leptospira genome (Debian any2fasta-examples)."""
-    if not LEPTOSPIRA.is_file():
-        pytest.skip("apt-get install any2fasta-examples for the annotated genome")
-    return dna.read_feature_tags(LEPTOSPIRA, DataConfig(max_length=64))
 
 
 def test_genbank_cds_become_per_base_tags(genome_windows):
@@ -193,13 +217,11 @@ def test_genbank_cds_become_per_base_tags(genome_windows):
     assert seen["train"].isdisjoint(seen["test"]) and seen["val"].isdisjoint(seen["test"]) and seen["test"]
 
 
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_every_encoder_tags_bases(tmp_path, genome_windows, encoder):
+def test_bases_are_tagged_one_word_each(tmp_path, genome_splits):
     from seqlab.pipeline import fit
 
-    windows = [w for w in genome_windows if len(set(w["tags"])) > 1][:40]
-    splits = {"train": windows[:28], "val": windows[28:34], "test": windows[34:]}
-    pipeline = fit(tiny("tag", encoder, **{"data.input": "dna", "data.max_length": 64}), tmp_path / "run", splits)
+    config = tiny("tag", "gru", **{"data.input": "dna", "data.max_length": 64})
+    pipeline = fit(config, tmp_path / "run", genome_splits)
     assert pipeline.config.data.tokenizer == "word"
     assert 0 <= json.loads((tmp_path / "run" / "metrics.json").read_text())["f1"] <= 1
     tags = pipeline.predict([{"tokens": list("ATGAAACCC")}])[0]
@@ -212,4 +234,6 @@ def test_tags_need_an_annotation(tmp_path):
     with pytest.raises(UserError, match="per-base tags come from a GenBank file"):
         dna.read_feature_tags(fasta, DataConfig(max_length=4))
     assert [w["tokens"] for w in dna.read_feature_tags(fasta, DataConfig(max_length=4), labelled=False)] == [
-        list("ACGT"), list("ACGT")]
+        list("ACGT"),
+        list("ACGT"),
+    ]

@@ -1,42 +1,30 @@
-"""Extractive summarisation: sentence labels from document/summary pairs, the hierarchical model,
-and summaries beside the lead baseline."""
+"""Extractive summarisation: sentence labels from document/summary pairs, and summaries beside the lead
+baseline. (The hierarchical model's padding of sentences and documents, with every encoder, is checked
+in tests/test_contract.py.)"""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-import torch
+from conftest import tiny
 
-from conftest import ENCODERS, tiny
 from seqlab.cli import main
 from seqlab.data.pairs import extractive_labels, split_sentences
-from seqlab.model import build_model
 from seqlab.pipeline import fit, load
-from seqlab.tasks import ExtractTask
 
 
 def test_sentences_and_their_labels():
-    assert split_sentences('He said "no." Then 3 left.\nA new line? Yes!') == ['He said "no."', "Then 3 left.",
-                                                                               "A new line?", "Yes!"]
-    document = {"source": "Title\n\nFirst point. Second point. Third point.", "target": "First point. Third point."}
+    assert split_sentences('He said "no." Then 3 left.\nA new line? Yes!') == [
+        'He said "no."',
+        "Then 3 left.",
+        "A new line?",
+        "Yes!",
+    ]
+    document = {
+        "source": "Title\n\nFirst point. Second point. Third point.",
+        "target": "First point. Third point.",
+    }
     assert extractive_labels(document)["labels"] == [0, 1, 0, 1]
-
-
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_padding_sentences_and_documents_changes_nothing(encoder, bbc):
-    config = tiny("extract", encoder, **{"data.sentence_length": 30})
-    task = ExtractTask(config)
-    task.fit(bbc["train"])
-    torch.manual_seed(0)
-    model = build_model(config, **task.model_sizes()).eval()
-    examples = sorted(task.encode(bbc["val"]), key=lambda e: len(e["ids"]))
-    short, long = examples[0], examples[-1]
-    with torch.no_grad():
-        together = model(task.collate([short, long])).logits
-        alone = model(task.collate([short])).logits
-    assert together.shape[:2] == (2, len(long["ids"]))
-    torch.testing.assert_close(together[0, : len(short["ids"])], alone[0], atol=1e-5, rtol=1e-4)
 
 
 def test_extractive_run_reports_rouge_beside_the_lead_baseline(bbc, tmp_path, capsys):

@@ -4,10 +4,11 @@ import contextlib
 
 import pytest
 import torch
-
 from conftest import ENCODERS, tiny
+
 from seqlab.generation import GenerationConfig, generate, next_token
 from seqlab.model import build_model
+from seqlab.registry import ENCODERS as ENCODER_SPECS
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
@@ -17,7 +18,7 @@ def test_cached_generation_equals_recomputing_the_prefix(encoder):
     model = build_model(config, vocab_size=30)
     prompt = torch.randint(4, 30, (3, 5))
     settings = GenerationConfig(max_new_tokens=20, temperature=0)
-    context = 64 if encoder == "transformer" else None
+    context = 64 if ENCODER_SPECS[encoder].bounded_context else None  # the block size
     cached = generate(model, prompt, settings, contextlib.nullcontext, context)
     settings.use_cache = False
     full = generate(model, prompt, settings, contextlib.nullcontext, context)
@@ -28,8 +29,13 @@ def test_cached_generation_equals_recomputing_the_prefix(encoder):
 def test_transformer_generates_past_its_context_with_a_cache():
     torch.manual_seed(0)
     model = build_model(tiny("lm", "transformer", **{"data.block_size": 16}), vocab_size=30)
-    out = generate(model, torch.randint(4, 30, (1, 10)), GenerationConfig(max_new_tokens=40, seed=1),
-                   contextlib.nullcontext, context=16)
+    out = generate(
+        model,
+        torch.randint(4, 30, (1, 10)),
+        GenerationConfig(max_new_tokens=40, seed=1),
+        contextlib.nullcontext,
+        context=16,
+    )
     assert out.shape == (1, 40)
 
 

@@ -15,8 +15,16 @@ SOURCE = Path(__file__).resolve().parents[1] / "src"
 ALLOWED_CYCLE_EDGES: set[tuple[str, str]] = set()
 
 # What the data layer (seqlab.data.*) never imports: it reads files into records, below every model.
-ABOVE_DATA = ("seqlab.training", "seqlab.heads", "seqlab.modules", "seqlab.decoders", "seqlab.encoders",
-              "seqlab.model", "seqlab.tasks", "seqlab.pipeline")
+ABOVE_DATA = (
+    "seqlab.training",
+    "seqlab.heads",
+    "seqlab.modules",
+    "seqlab.decoders",
+    "seqlab.encoders",
+    "seqlab.model",
+    "seqlab.tasks",
+    "seqlab.pipeline",
+)
 
 
 def import_graph(source: Path) -> dict[str, dict[str, int]]:
@@ -91,8 +99,10 @@ def _describe(graph: dict[str, dict[str, int]], component: list[str]) -> str:
 
 def test_seqlab_has_no_import_cycles():
     graph = import_graph(SOURCE)
-    pruned = {a: {b: line for b, line in edges.items() if (a, b) not in ALLOWED_CYCLE_EDGES}
-              for a, edges in graph.items()}
+    pruned = {
+        a: {b: line for b, line in edges.items() if (a, b) not in ALLOWED_CYCLE_EDGES}
+        for a, edges in graph.items()
+    }
     found = cycles(pruned)
     assert not found, "\n".join(_describe(graph, component) for component in found)
 
@@ -108,9 +118,13 @@ def test_the_data_layer_imports_nothing_above_it():
         return any(module == layer or module.startswith(layer + ".") for layer in ABOVE_DATA)
 
     graph = import_graph(SOURCE)
-    wrong = [f"{module} imports {target} (line {line})" for module, edges in graph.items()
-             if module == "seqlab.data" or module.startswith("seqlab.data.")
-             for target, line in edges.items() if above_data(target)]
+    wrong = [
+        f"{module} imports {target} (line {line})"
+        for module, edges in graph.items()
+        if module == "seqlab.data" or module.startswith("seqlab.data.")
+        for target, line in edges.items()
+        if above_data(target)
+    ]
     assert not wrong, "\n".join(wrong)
 
 

@@ -49,6 +49,7 @@ def test_crf_likelihood_decoding_and_marginals_match_brute_force():
 def test_accumulated_micro_batches_give_the_gradient_of_the_whole_batch(splits):
     """Two micro-batches of unequal token counts must average over tokens, not over batches."""
     from conftest import tiny
+
     from seqlab.model import build_model
     from seqlab.tasks import TagTask
     from seqlab.training.loop import _accumulate, _scale_gradients
@@ -81,7 +82,12 @@ def test_attention_written_out_in_bf16_matches_the_fused_kernel():
     q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)  # (B, heads, T, head_dim) each
     prefix = torch.ones(2, 5, dtype=torch.bool).tril(3)  # two new tokens after a cached prefix of three
     keys = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])[:, None, None, :]  # padding
-    for queries, mask, causal in ((q, None, True), (q[:, :, 3:], prefix, False), (q, keys, False), (q, None, False)):
+    for queries, mask, causal in (
+        (q, None, True),
+        (q[:, :, 3:], prefix, False),
+        (q, keys, False),
+        (q, None, False),
+    ):
         expected = F.scaled_dot_product_attention(queries, k, v, attn_mask=mask, is_causal=causal)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             written = dot_product_attention(queries, k, v, mask, causal, 0.0)
@@ -89,5 +95,7 @@ def test_attention_written_out_in_bf16_matches_the_fused_kernel():
         assert torch.allclose(written.float(), expected, atol=0.05), (mask, causal)
     long = torch.randn(1, 1, WRITTEN_OUT_KEYS + 1, 8)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # past the bound, the fused kernel again
-        assert torch.equal(dot_product_attention(long, long, long, None, True, 0.0),
-                           F.scaled_dot_product_attention(long, long, long, is_causal=True))
+        assert torch.equal(
+            dot_product_attention(long, long, long, None, True, 0.0),
+            F.scaled_dot_product_attention(long, long, long, is_causal=True),
+        )

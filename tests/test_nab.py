@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import shared
+
 from seqlab import nab
 
 
@@ -49,7 +49,9 @@ def test_windowed_gaussian_published_scores_are_reproduced():
             np.testing.assert_allclose(result.per_point, frame[f"S(t)_{name}"].to_numpy(), atol=1e-9)
             row = summary[path]
             assert result.score == pytest.approx(float(row["Score"]), abs=1e-6)
-            assert (result.tp, result.tn, result.fp, result.fn) == tuple(int(row[k]) for k in ("TP", "TN", "FP", "FN"))
+            assert (result.tp, result.tn, result.fp, result.fn) == tuple(
+                int(row[k]) for k in ("TP", "TN", "FP", "FN")
+            )
             total += result.score
         assert total == pytest.approx(float(summary["Totals"]["Score"]), abs=1e-8)
         windows_total = sum(len(spans) for spans in windows.values())

@@ -21,8 +21,22 @@ SEQLAB = "import sys; from seqlab.cli import main; sys.exit(main())"
 def site(tmp_path_factory) -> Path:
     """The plug-in installed by pip into a folder of its own, which the commands below put on their path."""
     folder = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--no-build-isolation", "--target", str(folder), str(PLUGIN)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(folder),
+            str(PLUGIN),
+        ],
+        check=True,
+    )
     return folder
 
 
@@ -40,34 +54,69 @@ def ratings(tmp_path_factory, spam_records) -> Path:
     return path
 
 
-TINY = ["model.hidden_size=16", "model.embed_dim=12", "train.max_steps=6", "train.batch_size=16",
-        "train.precision=fp32"]
+TINY = [
+    "model.hidden_size=16",
+    "model.embed_dim=12",
+    "train.max_steps=6",
+    "train.batch_size=16",
+    "train.precision=fp32",
+]
 
 
 def test_a_plugin_task_and_encoder_train_and_predict(site, ratings, tmp_path):
     run = tmp_path / "run"
-    done = seqlab(site, "train", "--task", "regress", "--encoder", "bag", "--data", str(ratings), "--out", str(run),
-                  *TINY)
+    done = seqlab(
+        site,
+        "train",
+        "--task",
+        "regress",
+        "--encoder",
+        "bag",
+        "--data",
+        str(ratings),
+        "--out",
+        str(run),
+        *TINY,
+    )
     assert done.returncode == 0, done.stderr
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"mse", "mae"} <= set(metrics) and metrics["mse"] >= 0
-    assert "bag_squash: true" in (run / "config.yaml").read_text()  # the encoder's own setting, saved with the run
+    assert (
+        "bag_squash: true" in (run / "config.yaml").read_text()
+    )  # the encoder's own setting, saved with the run
     predicted = seqlab(site, "predict", str(run), "--text", "WINNER! Claim your prize now")
     assert predicted.returncode == 0, predicted.stderr
     assert isinstance(json.loads(predicted.stdout)["value"], float)
 
 
 def test_a_plugin_encoder_serves_seqlabs_own_tasks(site, spam_file, tmp_path):
-    done = seqlab(site, "train", "--task", "classify", "--encoder", "bag", "--data", str(spam_file),
-                  "--out", str(tmp_path / "run"), "model.bag_squash=false", *TINY)
+    done = seqlab(
+        site,
+        "train",
+        "--task",
+        "classify",
+        "--encoder",
+        "bag",
+        "--data",
+        str(spam_file),
+        "--out",
+        str(tmp_path / "run"),
+        "model.bag_squash=false",
+        *TINY,
+    )
     assert done.returncode == 0, done.stderr
     assert {"accuracy", "f1_macro"} <= set(json.loads(done.stdout.splitlines()[-1]))
 
 
 def test_what_a_plugin_encoder_cannot_do_is_refused_in_one_line(site, tmp_path):
-    done = seqlab(site, "train", "--task", "seq2seq", "--encoder", "bag", "--data", str(tmp_path / "none.tsv"))
+    done = seqlab(
+        site, "train", "--task", "seq2seq", "--encoder", "bag", "--data", str(tmp_path / "none.tsv")
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: encoder bag has no decoder, and task seq2seq writes the target with one"
+    assert (
+        done.stderr.strip()
+        == "error: encoder bag has no decoder, and task seq2seq writes the target with one"
+    )
 
 
 def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
@@ -76,14 +125,29 @@ def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
         (folder / record["label"]).mkdir(parents=True, exist_ok=True)
         (folder / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
     run = tmp_path / "run"
-    done = seqlab(site, "train", "--task", "classify", "--encoder", "gru", "--data", str(folder), "--out", str(run),
-                  "data.input=textfolder", *TINY)
+    done = seqlab(
+        site,
+        "train",
+        "--task",
+        "classify",
+        "--encoder",
+        "gru",
+        "--data",
+        str(folder),
+        "--out",
+        str(run),
+        "data.input=textfolder",
+        *TINY,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "meta.json").read_text())["split_sizes"]["train"] == 128  # 160 less val and test
     predicted = seqlab(site, "predict", str(run), "--data", str(folder / "spam"))
     assert predicted.returncode == 0, predicted.stderr
     rows = [json.loads(line) for line in predicted.stdout.splitlines()]
-    assert len(rows) == sum(r["label"] == "spam" for r in spam_records) and {r["label"] for r in rows} <= {"ham", "spam"}
+    assert len(rows) == sum(r["label"] == "spam" for r in spam_records) and {r["label"] for r in rows} <= {
+        "ham",
+        "spam",
+    }
 
 
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
@@ -98,8 +162,12 @@ def test_extending_guide_runs(site, ratings, spam_records, tmp_path, monkeypatch
     import shlex
 
     guide = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
-    lines = [line.strip() for body in re.findall(r"```bash\n(.*?)```", guide.read_text(), flags=re.S)
-             for line in body.splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for body in re.findall(r"```bash\n(.*?)```", guide.read_text(), flags=re.S)
+        for line in body.splitlines()
+        if line.strip()
+    ]
     assert "pip install ./tests/plugin" in lines
     monkeypatch.chdir(tmp_path)
     (tmp_path / "spamminess.csv").symlink_to(ratings)

@@ -7,8 +7,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from conftest import shared
+
 from seqlab.data.loaders import LEPTOSPIRA
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -21,7 +21,12 @@ def _blocks(document: Path) -> list[tuple[str, str]]:
 
 
 def _commands(document: Path = README) -> list[str]:
-    lines = [l.split("  #")[0].strip() for kind, body in _blocks(document) if kind == "bash" for l in body.splitlines()]
+    lines = [
+        l.split("  #")[0].strip()
+        for kind, body in _blocks(document)
+        if kind == "bash"
+        for l in body.splitlines()
+    ]
     return [l for l in lines if l.startswith("seqlab ") and not l.startswith("seqlab demo")]
 
 
@@ -48,16 +53,27 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
 
 
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
-    for name in ("sms-spam-collection", "conll2003", "tinyshakespeare", "sst2", "ETT", "m4", "multi30k",
-                 "uci-splice-junction", "free-spoken-digit", "jsb-chorales"):
+    for name in (
+        "sms-spam-collection",
+        "conll2003",
+        "tinyshakespeare",
+        "sst2",
+        "ETT",
+        "m4",
+        "multi30k",
+        "uci-splice-junction",
+        "free-spoken-digit",
+        "jsb-chorales",
+    ):
         shared(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "seven.wav").symlink_to(shared("free-spoken-digit", "recordings", "7_theo_0.wav"))
     if not LEPTOSPIRA.is_file():
         pytest.skip(f"{LEPTOSPIRA} is missing: apt-get install any2fasta-examples")
     splice = shared("uci-splice-junction", "spliceData.txt").read_text().splitlines()[::20]
-    (tmp_path / "genes.fasta").write_text("".join(f">s{i}\n{line.split(',')[-1].strip()}\n"
-                                                  for i, line in enumerate(splice)))
+    (tmp_path / "genes.fasta").write_text(
+        "".join(f">s{i}\n{line.split(',')[-1].strip()}\n" for i, line in enumerate(splice))
+    )
     (tmp_path / "configs").symlink_to(README.parent / "configs")
     commands = _commands()
     assert len(commands) >= 10
@@ -69,12 +85,26 @@ def test_forecasting_guide_runs(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
     wide = pd.read_csv(shared("ETT", "ETTh1.csv")).head(624)
-    frame = pd.concat([pd.DataFrame({"unique_id": c, "ds": wide["date"], "y": wide[c], "price": wide["HUFL"],
-                                     "promotion": wide["MUFL"]}) for c in ("OT", "LULL")])
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": c,
+                    "ds": wide["date"],
+                    "y": wide[c],
+                    "price": wide["HUFL"],
+                    "promotion": wide["MUFL"],
+                }
+            )
+            for c in ("OT", "LULL")
+        ]
+    )
     history = frame.groupby("unique_id").head(600)
     history.drop(columns=["price", "promotion"]).to_csv(tmp_path / "series.csv", index=False)
     history.to_csv(tmp_path / "sales.csv", index=False)
-    frame.groupby("unique_id").tail(24).drop(columns="y").to_csv(tmp_path / "next-two-weeks-plan.csv", index=False)
+    frame.groupby("unique_id").tail(24).drop(columns="y").to_csv(
+        tmp_path / "next-two-weeks-plan.csv", index=False
+    )
     monkeypatch.chdir(tmp_path)
     commands = _commands(FORECASTING)
     assert any("--future" in c for c in commands) and any("autoregressive" in c for c in commands)

@@ -7,8 +7,8 @@ import csv
 import json
 
 import pytest
-
 from conftest import tiny
+
 from seqlab.cli import main
 from seqlab.registry import ENCODERS
 
@@ -27,7 +27,10 @@ def test_search_ends_in_the_best_trials_run_directory(splits, tmp_path):
     assert all(int(r["evaluations"]) >= PRUNE_FROM for r in rows if r["state"] == "pruned")
     first = rows[0]  # the search starts from the config as given, its size moved into the search space
     assert (first["encoder"], first["hidden_size"], float(first["lr"])) == (
-        config.model.encoder, str(min(HIDDEN_SIZES, key=lambda h: abs(h - config.model.hidden_size))), config.train.lr)
+        config.model.encoder,
+        str(min(HIDDEN_SIZES, key=lambda h: abs(h - config.model.hidden_size))),
+        config.train.lr,
+    )
     done = [r for r in rows if r["state"] == "complete"]
     best = max(done, key=lambda r: float(r["val_accuracy"]))
     chosen = json.loads((out / "search.json").read_text())
@@ -45,16 +48,33 @@ def test_estimator_takes_encoder_auto(splits, tmp_path):
     from seqlab import SequenceClassifier
 
     records = splits["classify"]["train"]
-    clf = SequenceClassifier(encoder="auto", max_minutes=0.1, hidden_size=16, embed_dim=12,
-                             options={"train.max_steps": 2, "train.eval_every": 1}, out=str(tmp_path / "auto"))
+    clf = SequenceClassifier(
+        encoder="auto",
+        max_minutes=0.1,
+        hidden_size=16,
+        embed_dim=12,
+        options={"train.max_steps": 2, "train.eval_every": 1},
+        out=str(tmp_path / "auto"),
+    )
     clf.fit([r["text"] for r in records], [r["label"] for r in records])
     assert clf.run_dir_ == tmp_path / "auto" and clf.pipeline_.config.model.encoder in ENCODERS
     assert len(clf.predict(["WINNER!! Claim your free prize now"])) == 1
 
 
 def test_encoder_auto_needs_a_budget(spam_file, tmp_path, capsys):
-    code = main(["train", "--task", "classify", "--data", str(spam_file), "--encoder", "auto",
-                 "--out", str(tmp_path / "auto")])
+    code = main(
+        [
+            "train",
+            "--task",
+            "classify",
+            "--data",
+            str(spam_file),
+            "--encoder",
+            "auto",
+            "--out",
+            str(tmp_path / "auto"),
+        ]
+    )
     assert code == 2
     assert "--encoder auto needs a total budget: --max-minutes N" in capsys.readouterr().err
     assert not (tmp_path / "auto").exists()

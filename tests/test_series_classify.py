@@ -1,5 +1,5 @@
-"""Classifying numeric series with the text classifier's head: UCR/UEA files, every encoder,
-variable lengths, several channels."""
+"""Classifying numeric series with the text classifier's head: UCR/UEA files, stacked points, several
+channels. (Every encoder, padding of variable lengths and reloading: tests/test_contract.py.)"""
 
 from __future__ import annotations
 
@@ -8,65 +8,36 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import shared, tiny
 
-from conftest import ENCODERS, shared, tiny
 from seqlab.cli import main
 from seqlab.data.datasets import load_dataset
 from seqlab.data.splits import read_records
-from seqlab.model import build_model
 from seqlab.pipeline import fit, load
 from seqlab.tasks import SeriesClassifyTask
 
 pytest.importorskip("sktime")
 
 
-@pytest.fixture(scope="session")
-def vowels():
-    """JapaneseVowels: 12 channels, 7 to 29 points per utterance."""
-    data = load_dataset("japanese-vowels")
-    return {"train": data["train"][::4], "val": data["val"], "test": data["test"][::9]}  # every class
-
-
 def test_ucr_table_and_ts_files_are_read(tmp_path):
-    ecg = read_records("classify", shared("ucr-ecg200", "ECG200_TRAIN.txt"), tiny("classify", **{"data.format": "ucr"}).data)
+    ecg = read_records(
+        "classify", shared("ucr-ecg200", "ECG200_TRAIN.txt"), tiny("classify", **{"data.format": "ucr"}).data
+    )
     assert len(ecg) == 100 and ecg[0]["values"].shape == (96, 1)
     assert sorted({r["label"] for r in ecg}) == ["-1", "1"]
     motions = load_dataset("basic-motions")
     assert motions["train"][0]["values"].shape == (100, 6) and len(motions["test"]) == 40
 
 
-def test_padding_never_changes_a_series_result(vowels):
-    config = tiny("classify", "gru", **{"data.input": "series"})
-    task = SeriesClassifyTask(config)
-    task.fit(vowels["train"])
-    torch.manual_seed(0)
-    model = build_model(config, **task.model_sizes()).eval()
-    examples = sorted(task.encode(vowels["val"], with_targets=False), key=lambda e: len(e["values"]))
-    short, long = examples[0], examples[-1]
-    assert len(short["values"]) < len(long["values"])
-    with torch.no_grad():
-        together = model(task.collate([short, long])).logits
-        alone = model(task.collate([short])).logits
-    torch.testing.assert_close(together[0], alone[0], atol=1e-5, rtol=1e-4)
-
-
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_every_encoder_classifies_series_and_reloads(encoder, vowels, tmp_path):
-    pipeline = fit(tiny("classify", encoder), tmp_path / "run", vowels)
-    config = load(tmp_path / "run").config
-    assert config.data.input == "series"
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert {"accuracy", "f1_macro", "loss"} <= set(metrics)
-    records = [{"values": r["values"]} for r in vowels["test"][:8]]
-    assert load(tmp_path / "run").predict(records) == pipeline.predict(records)
-
-
 def test_stacked_points_make_fewer_wider_steps_and_reload(vowels, tmp_path):
     config = tiny("classify", "gru", **{"data.stack_frames": 4})
     pipeline = fit(config, tmp_path / "run", vowels)
+    assert load(tmp_path / "run").config.data.input == "series"  # as the records hold: no data.input given
     record = vowels["test"][0]
     steps = pipeline.task.encode([record], with_targets=False)[0]["values"]  # (ceil(T/4), 12*4)
-    single = SeriesClassifyTask(tiny("classify", "gru"), stats=pipeline.task.stats).encode([record], False)[0]["values"]
+    single = SeriesClassifyTask(tiny("classify", "gru"), stats=pipeline.task.stats).encode([record], False)[
+        0
+    ]["values"]
     assert steps.shape == (-(-len(record["values"]) // 4), 48)
     torch.testing.assert_close(steps[0], single[:4].flatten())
     records = [{"values": r["values"]} for r in vowels["test"][:8]]
@@ -78,8 +49,24 @@ def test_predict_command_on_a_ucr_file(tmp_path, capsys):
     (tmp_path / "train.txt").write_text("\n".join(lines[:80]) + "\n")
     (tmp_path / "test.txt").write_text("\n".join(lines[80:]) + "\n")
     run = tmp_path / "run"
-    assert main(["train", "--task", "classify", "--data", str(tmp_path), "--out", str(run), "data.format=ucr",
-                 "model.hidden_size=8", "model.embed_dim=8", "train.max_steps=2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "classify",
+                "--data",
+                str(tmp_path),
+                "--out",
+                str(run),
+                "data.format=ucr",
+                "model.hidden_size=8",
+                "model.embed_dim=8",
+                "train.max_steps=2",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["predict", str(run), "--data", str(tmp_path / "test.txt")]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -97,7 +84,20 @@ def test_a_series_with_other_channels_is_refused(vowels, tmp_path):
 def test_bad_ucr_line_exits_2(tmp_path, capsys):
     path = tmp_path / "bad.txt"
     path.write_text("1 0.5 0.25\n2 0.5 high\n")
-    assert main(["train", "--task", "classify", "--data", str(path), "--out", str(tmp_path / "run"),
-                 "data.format=ucr"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "classify",
+                "--data",
+                str(path),
+                "--out",
+                str(tmp_path / "run"),
+                "data.format=ucr",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "line 2" in err and err.count("\n") == 1 and not (tmp_path / "run").exists()

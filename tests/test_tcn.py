@@ -179,8 +179,9 @@ def test_safetensors_round_trip(tmp_path):
     load_model(encoder2, str(tmp_path / "encoder.safetensors"))
     load_model(decoder2, str(tmp_path / "decoder.safetensors"))
     assert torch.equal(encoder2(x, _ones(x)).hidden, encoder(x, _ones(x)).hidden)
-    assert torch.equal(decoder2(target, decoder2.start(encoded, mask))[0],
-                       decoder(target, decoder.start(encoded, mask))[0])
+    assert torch.equal(
+        decoder2(target, decoder2.start(encoded, mask))[0], decoder(target, decoder.start(encoded, mask))[0]
+    )
 
 
 @pytest.mark.parametrize("causal", [True, False])
@@ -206,8 +207,14 @@ def test_bf16_autocast_gives_finite_outputs_and_gradients(causal):
 
 
 def test_builders_read_the_model_settings():
-    m = SimpleNamespace(hidden_size=H, num_layers=2, dropout=0.0, attention="bahdanau", embed_dim=6,
-                        kernel_size=TCNSettings().kernel_size)
+    m = SimpleNamespace(
+        hidden_size=H,
+        num_layers=2,
+        dropout=0.0,
+        attention="bahdanau",
+        embed_dim=6,
+        kernel_size=TCNSettings().kernel_size,
+    )
     encoder = build_encoder(m, input_dim=D, max_len=64, causal=False)
     assert (encoder.out_dim, encoder.causal, encoder.recurrent) == (H, False, False)
     assert encoder.max_context is None

@@ -5,8 +5,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import tiny
+
 from seqlab.errors import UserError
 from seqlab.pipeline import fit
 from seqlab.training.optim import learning_rate
@@ -20,8 +20,12 @@ def test_resume_continues_from_the_last_checkpoint(splits, tmp_path):
     run = tmp_path / "run"
     fit(tiny("classify", "gru", **{"train.max_steps": 4, "train.eval_every": 2}), run, splits["classify"])
     assert _meta(run)["steps"] == 4
-    fit(tiny("classify", "gru", **{"train.max_steps": 6, "train.eval_every": 2}), run, splits["classify"],
-        resume=True)
+    fit(
+        tiny("classify", "gru", **{"train.max_steps": 6, "train.eval_every": 2}),
+        run,
+        splits["classify"],
+        resume=True,
+    )
     assert _meta(run)["steps"] == 6
     with (run / "history.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -32,8 +36,11 @@ def test_resume_continues_from_the_last_checkpoint(splits, tmp_path):
 
 
 def test_time_budget_stops_training(splits, tmp_path):
-    fit(tiny("lm", "lstm", **{"train.max_steps": 10_000, "train.max_minutes": 1e-9}), tmp_path / "r",
-        splits["lm"])
+    fit(
+        tiny("lm", "lstm", **{"train.max_steps": 10_000, "train.max_minutes": 1e-9}),
+        tmp_path / "r",
+        splits["lm"],
+    )
     meta = _meta(tmp_path / "r")
     assert meta["stopped_by"] == "time budget" and meta["steps"] == 1
 
@@ -44,8 +51,11 @@ def test_learning_rate_warms_up_over_its_share_then_decays_to_the_floor():
 
 
 def test_early_stopping_after_patience(splits, tmp_path):
-    config = tiny("classify", "rnn", **{"train.lr": 0.0, "train.max_steps": 100, "train.eval_every": 1,
-                                         "train.patience": 1})
+    config = tiny(
+        "classify",
+        "rnn",
+        **{"train.lr": 0.0, "train.max_steps": 100, "train.eval_every": 1, "train.patience": 1},
+    )
     fit(config, tmp_path / "r", splits["classify"])
     meta = _meta(tmp_path / "r")
     assert meta["stopped_by"] == "early stopping" and meta["steps"] == 3
@@ -61,14 +71,26 @@ def test_accumulation_and_epochs_count_optimizer_steps(splits, tmp_path):
 def test_init_from_reuses_a_language_models_encoder(splits, tmp_path):
     from safetensors.torch import load_file
 
-    lm_text = {"train": [" ".join(r["text"] for r in splits["classify"]["train"])],
-               "val": [" ".join(r["text"] for r in splits["classify"]["val"])]}
-    fit(tiny("lm", "lstm", **{"data.tokenizer": "word", "model.bidirectional": False}), tmp_path / "lm", lm_text)
-    config = tiny("classify", "rnn", **{"train.init_from": str(tmp_path / "lm"), "train.lr": 0.0,
-                                         "model.bidirectional": False})
+    lm_text = {
+        "train": [" ".join(r["text"] for r in splits["classify"]["train"])],
+        "val": [" ".join(r["text"] for r in splits["classify"]["val"])],
+    }
+    fit(
+        tiny("lm", "lstm", **{"data.tokenizer": "word", "model.bidirectional": False}),
+        tmp_path / "lm",
+        lm_text,
+    )
+    config = tiny(
+        "classify",
+        "rnn",
+        **{"train.init_from": str(tmp_path / "lm"), "train.lr": 0.0, "model.bidirectional": False},
+    )
     pipeline = fit(config, tmp_path / "clf", splits["classify"])
     assert pipeline.config.model.encoder == "lstm" and pipeline.config.data.tokenizer == "word"
-    lm, clf = load_file(str(tmp_path / "lm" / "model.safetensors")), load_file(str(tmp_path / "clf" / "model.safetensors"))
+    lm, clf = (
+        load_file(str(tmp_path / "lm" / "model.safetensors")),
+        load_file(str(tmp_path / "clf" / "model.safetensors")),
+    )
     assert all((lm[k] == clf[k]).all() for k in lm if k.startswith("encoder."))
 
 
@@ -114,11 +136,21 @@ def test_ema_is_checked(splits, tmp_path):
         tiny("classify", "gru", **{"train.ema": 1.0})
     fit(tiny("classify", "gru", **{"train.max_steps": 1}), tmp_path / "r", splits["classify"])
     with pytest.raises(UserError, match="trained without train.ema"):
-        fit(tiny("classify", "gru", **{"train.max_steps": 2, "train.ema": 0.9}), tmp_path / "r",
-            splits["classify"], resume=True)
-    fit(tiny("classify", "gru", **{"train.max_steps": 1, "train.ema": 0.9}), tmp_path / "e", splits["classify"])
+        fit(
+            tiny("classify", "gru", **{"train.max_steps": 2, "train.ema": 0.9}),
+            tmp_path / "r",
+            splits["classify"],
+            resume=True,
+        )
+    fit(
+        tiny("classify", "gru", **{"train.max_steps": 1, "train.ema": 0.9}),
+        tmp_path / "e",
+        splits["classify"],
+    )
     with pytest.warns(UserWarning, match="resuming with train.ema=0 drops it"):
-        fit(tiny("classify", "gru", **{"train.max_steps": 2}), tmp_path / "e", splits["classify"], resume=True)
+        fit(
+            tiny("classify", "gru", **{"train.max_steps": 2}), tmp_path / "e", splits["classify"], resume=True
+        )
 
 
 class _FlatWeights(torch.nn.Module):
@@ -128,7 +160,10 @@ class _FlatWeights(torch.nn.Module):
     def __init__(self):
         super().__init__()
         flat = torch.randn(10)
-        self.w_ih, self.w_hh = torch.nn.Parameter(flat[:6].view(2, 3)), torch.nn.Parameter(flat[6:].view(2, 2))
+        self.w_ih, self.w_hh = (
+            torch.nn.Parameter(flat[:6].view(2, 3)),
+            torch.nn.Parameter(flat[6:].view(2, 2)),
+        )
         self.embed = torch.nn.Embedding(3, 2)
         self.out = torch.nn.Linear(2, 3, bias=False)
         self.out.weight = self.embed.weight
