@@ -64,6 +64,8 @@ def build_model(config: RunConfig, **sizes: int) -> SequenceModel:
     task = task_type(config)
     encoder = ENCODERS[config.model.encoder]
     adapter = task.build_adapter(config, sizes, encoder)
-    body = encoder.build(config.model, adapter.out_dim, task.context_length(config, adapter), task.causal)
-    head = task.build_head(config, HeadParts(sizes, adapter, encoder, body.out_dim))
+    input_dim: int = adapter.out_dim  # type: ignore[assignment]  # every adapter and encoder sets out_dim
+    body = encoder.build(config.model, input_dim, task.context_length(config, adapter), task.causal)
+    width: int = body.out_dim  # type: ignore[assignment]
+    head = task.build_head(config, HeadParts(sizes, adapter, encoder, width))
     return SequenceModel(adapter, body, head)

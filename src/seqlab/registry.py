@@ -18,9 +18,14 @@ import importlib
 from collections.abc import Iterator
 from functools import cached_property
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from seqlab.errors import UserError
+
+if TYPE_CHECKING:
+    from seqlab.data.inputs import InputKind
+    from seqlab.encoders import EncoderSpec
+    from seqlab.tasks.base import Task
 
 T = TypeVar("T")
 
@@ -43,8 +48,8 @@ class Registry(Generic[T]):
     @cached_property
     def _paths(self) -> dict[str, str]:
         """Every name and the import path of its part; seqlab's own names win over a plug-in's."""
-        plugins = {ep.name: ep.value for ep in entry_points(group=self.group)}
-        return {**plugins, **self._builtin}
+        plugins = {ep.name: ep.value for ep in entry_points(group=self.group) if ep.name not in self._builtin}
+        return {**self._builtin, **plugins}
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._paths)
@@ -73,7 +78,7 @@ class Registry(Generic[T]):
         return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-TASKS: Registry = Registry(
+TASKS: Registry[type[Task]] = Registry(
     "seqlab.tasks",
     "task",
     {
@@ -87,7 +92,7 @@ TASKS: Registry = Registry(
         "ctc": "seqlab.tasks.speech:CTCTask",
     },
 )
-ENCODERS: Registry = Registry(
+ENCODERS: Registry[EncoderSpec] = Registry(
     "seqlab.encoders",
     "encoder",
     {
@@ -98,7 +103,7 @@ ENCODERS: Registry = Registry(
         "tcn": "seqlab.encoders.tcn:TCN",
     },
 )
-INPUTS: Registry = Registry(
+INPUTS: Registry[InputKind] = Registry(
     "seqlab.inputs",
     "input",
     {
