@@ -1,5 +1,6 @@
 """The package's layers, read from its source: no import cycles among seqlab's modules, and a data layer that
-knows nothing of models or training. Imports inside functions count the same as those at the top."""
+knows nothing of models or training. Imports inside functions count the same as those at the top; those
+for type checkers alone (under `if TYPE_CHECKING:`) never run and do not count."""
 
 from __future__ import annotations
 
@@ -44,7 +45,11 @@ def import_graph(source: Path) -> dict[str, dict[str, int]]:
     for module, path in files.items():
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         edges: dict[str, int] = {}
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        typing_only = _typing_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -61,6 +66,19 @@ def import_graph(source: Path) -> dict[str, dict[str, int]]:
                     edges.setdefault(target, node.lineno)
         graph[module] = edges
     return graph
+
+
+TYPE_CHECKING_TESTS = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+def _typing_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:` in a module."""
+    guards = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in TYPE_CHECKING_TESTS
+    ]
+    return {id(inner) for guard in guards for stmt in guard.body for inner in ast.walk(stmt)}
 
 
 def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
@@ -136,6 +154,8 @@ def test_the_checker_sees_cycles_through_imports_inside_functions(tmp_path):
     (package / "b.py").write_text("def f():\n    from . import c\n")
     (package / "c.py").write_text("import pkg.a\n")
     (package / "d.py").write_text("from pkg.a import thing\n")
+    typing_only = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import d\n"
+    (package / "e.py").write_text(typing_only)
     graph = import_graph(tmp_path)
-    assert graph["pkg.b"] == {"pkg.c": 2} and graph["pkg.d"] == {"pkg.a": 1}
+    assert graph["pkg.b"] == {"pkg.c": 2} and graph["pkg.d"] == {"pkg.a": 1} and graph["pkg.e"] == {}
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
