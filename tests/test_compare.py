@@ -95,9 +95,8 @@ def _case(task: str, request) -> tuple:
         )
         return config, load_splits("forecast", config.data)
     if task == "music":
-        return tiny("lm", **{"data.input": "music", "model.bidirectional": False}), request.getfixturevalue(
-            "chorales"
-        )
+        music = tiny("lm", **{"data.input": "music", "model.bidirectional": False})
+        return music, request.getfixturevalue("chorales")
     if task == "extract":
         return tiny("extract", **{"data.sentence_length": 30}), request.getfixturevalue("bbc")
     if task == "anomaly":
@@ -108,9 +107,8 @@ def _case(task: str, request) -> tuple:
             ),
             request.getfixturevalue("ecg"),
         )
-    return tiny(task, **({"data.max_length": 40} if task == "seq2seq" else {})), request.getfixturevalue(
-        "splits"
-    )[task]
+    settings = {"data.max_length": 40} if task == "seq2seq" else {}
+    return tiny(task, **settings), request.getfixturevalue("splits")[task]
 
 
 @pytest.mark.parametrize("task", ["tag", "lm", "seq2seq", "extract", "forecast", "anomaly", "music"])

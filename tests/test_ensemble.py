@@ -55,9 +55,8 @@ def test_seqlab_eval_takes_several_runs(chorale_runs, capsys):
     from seqlab.data.datasets import load_splits, retarget
 
     pipeline = load_ensemble(chorale_runs)
-    expected = pipeline.evaluate(load_splits("lm", retarget(pipeline.config.data, "jsb-chorales"))["test"])[
-        "nll"
-    ]
+    test = load_splits("lm", retarget(pipeline.config.data, "jsb-chorales"))["test"]
+    expected = pipeline.evaluate(test)["nll"]
     assert main(["eval", *map(str, chorale_runs), "--data", "jsb-chorales"]) == 0
     assert json.loads(capsys.readouterr().out)["nll"] == pytest.approx(expected, rel=1e-5)
 

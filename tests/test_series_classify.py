@@ -35,9 +35,8 @@ def test_stacked_points_make_fewer_wider_steps_and_reload(vowels, tmp_path):
     assert load(tmp_path / "run").config.data.input == "series"  # as the records hold: no data.input given
     record = vowels["test"][0]
     steps = pipeline.task.encode([record], with_targets=False)[0]["values"]  # (ceil(T/4), 12*4)
-    single = SeriesClassifyTask(tiny("classify", "gru"), stats=pipeline.task.stats).encode([record], False)[
-        0
-    ]["values"]
+    unstacked = SeriesClassifyTask(tiny("classify", "gru"), stats=pipeline.task.stats)
+    single = unstacked.encode([record], False)[0]["values"]
     assert steps.shape == (-(-len(record["values"]) // 4), 48)
     torch.testing.assert_close(steps[0], single[:4].flatten())
     records = [{"values": r["values"]} for r in vowels["test"][:8]]

@@ -204,13 +204,12 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
                 "train.patience": 3,
             }
             config = load_config(None, task=task, **{**tour, **settings})
+            # benchmark data out of the cache, or package-borne data this machine lacks: the next choice
             try:
                 splits = load_splits(config.task, config.data)
                 pipeline = fit(config, run_dir, splits)
                 break
-            except (
-                UserError
-            ) as exc:  # benchmark data out of the cache, or package-borne data this machine lacks
+            except UserError as exc:
                 console.print(f"[yellow]skipped {dataset}:[/yellow] {exc}")
         else:
             continue
@@ -227,9 +226,8 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
         if "compose" in verbs:
             row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
         elif "generate" in verbs:
-            row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[
-                0
-            ]
+            sampling = GenerationConfig(200, temperature=0.8, seed=0)
+            row["sample"] = pipeline.generate("This coffee", sampling)[0]
         if "translate" in verbs:
             row["translations"] = dict(
                 zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4)))

@@ -485,9 +485,8 @@ def lever_rows(text: str, sizes: Sizes, training: dict, generation: dict, device
     plain = training[f"plain PyTorch transformer {precision}"]["tokens_per_second"]
 
     def plain_rate(sdpa: bool = True, **options) -> float:
-        return plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16, **options)[
-            "tokens_per_second"
-        ]
+        row = plain_row(plain_gpt(vocab, sizes, sdpa), data, sizes, sizes.batch, device, bf16, **options)
+        return row["tokens_per_second"]
 
     lever(
         f"scaled_dot_product_attention, {precision} (off: attention written out)",
@@ -590,9 +589,8 @@ def _packing_lever(text: str, sizes: Sizes, device: torch.device) -> dict:
 
     index = char_index(text)
     lines = [line for line in text.splitlines() if len(line) > 1]
-    chosen = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))[
-        : sizes.rnn_batch
-    ].tolist()
+    order = torch.randperm(len(lines), generator=torch.Generator().manual_seed(0))
+    chosen = order[: sizes.rnn_batch].tolist()
     ids = pad([[index[c] for c in lines[i]] for i in chosen]).to(device)  # (B, T)
     lengths = torch.tensor([len(lines[i]) for i in chosen], device=device)
     real = (
