@@ -181,7 +181,10 @@ def section_types() -> dict[str, type]:
     types_ = {}
     for section, base in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
         known = {f.name: "seqlab" for f in dataclasses.fields(base)}
+        owners: dict[type, str] = {}  # a class that a task and its subclass both declare counts once
         for owner, settings in declared[section]:
+            owners.setdefault(settings, owner)
+        for settings, owner in owners.items():
             for f in dataclasses.fields(settings):
                 if f.name in known:
                     raise UserError(
@@ -189,7 +192,7 @@ def section_types() -> dict[str, type]:
                         "already has; a part's own keys need names of their own"
                     )
                 known[f.name] = owner
-        extras = tuple(dict.fromkeys(settings for _, settings in declared[section]))
+        extras = tuple(owners)
         types_[section] = (
             dataclasses.make_dataclass(base.__name__, [], bases=(*reversed(extras), base)) if extras else base
         )
