@@ -45,6 +45,29 @@ def test_ranking_and_the_noise_test():
     assert [by_loss[e]["rank"] for e in ("gru", "rnn", "lstm")] == [1, 2, 3]
 
 
+def test_the_terminal_table_wraps_its_cells_at_80_columns():
+    from rich.console import Console
+
+    from seqlab.compare import table
+
+    trials = [
+        _trial(e, s, 0.9 - 0.01 * s) for e in ("rnn", "lstm", "gru", "transformer", "tcn") for s in range(3)
+    ]
+    result = {
+        "task": "classify",
+        "data": "runs/compare-classify-20261206-071500/gunpoint",
+        "seeds": 3,
+        "budget_minutes": 0.2,
+        "metric": "accuracy",
+        "summary": summarise(trials, "accuracy"),
+    }
+    console = Console(width=80, record=True)
+    console.print(table(result))
+    shown = console.export_text()
+    assert max(len(line) for line in shown.splitlines()) <= 80 and "…" not in shown
+    assert all(name[:6] in shown for name in ("rnn", "lstm", "gru", "transformer", "tcn"))  # folded, not cut
+
+
 def test_one_seed_gives_no_noise_estimate():
     summary = summarise([_trial("gru", 0, 0.9), _trial("lstm", 0, 0.8)], "accuracy")
     assert summary["lstm"]["p_vs_best"] is None and summary["lstm"]["beyond_noise"] is None

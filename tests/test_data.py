@@ -209,3 +209,15 @@ def test_chatterbot_conversations_are_whole_turns():
     assert all(
         len(c["turns"]) >= 2 and all(len(t) > 1 or t.isalnum() for t in c["turns"]) for c in conversations
     )
+
+
+def test_the_tour_says_in_one_short_line_what_data_it_goes_without(tmp_path, monkeypatch):
+    from seqlab.config import DataConfig
+    from seqlab.demo import unavailable
+
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))  # an empty cache
+    with pytest.raises(UserError) as missing:
+        load_splits("classify", DataConfig(path="fsdd"))
+    assert "https://" in str(missing.value)  # the full message says where the data comes from …
+    line = unavailable(missing.value)
+    assert line == "dataset 'fsdd' is not in the cache"  # … the tour's line only what is missing

@@ -349,7 +349,7 @@ def table(result: dict):
     columns, rows = table_rows(result)
     grid = Table(title=title(result))
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
     for row in rows:
         grid.add_row(*row)
     return grid

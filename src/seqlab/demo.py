@@ -210,7 +210,10 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
                 pipeline = fit(config, run_dir, splits)
                 break
             except UserError as exc:
-                console.print(f"[yellow]skipped {dataset}:[/yellow] {exc}")
+                console.print(
+                    f"[yellow]{unavailable(exc)}[/yellow]: `seqlab datasets fetch {dataset}` adds it "
+                    "or says how"
+                )
         else:
             continue
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -240,7 +243,7 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
 
     table = Table(title="seqlab demo: one model, many data shapes")
     for column in ("task", "dataset", "encoder", "metric", "run directory"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
     for row in rows:
         shown = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
         table.add_row(row["task"], row["dataset"], row["encoder"], shown, row["run_dir"])
@@ -290,6 +293,12 @@ def _first_test_prediction(pipeline, record: dict) -> str:
     )
 
 
+def unavailable(error: Exception) -> str:
+    """The one line the tour prints for data it goes without: the reason, without the paths and addresses
+    that follow it ("dataset 'fsdd' is not in the cache", "… reads Debian's SWORD modules")."""
+    return str(error).split(":")[0]
+
+
 def _compare(console, out: Path) -> dict | None:
     """`seqlab compare` on the COMPARE data set, or None where its package is missing."""
     from seqlab.compare import compare
@@ -302,7 +311,7 @@ def _compare(console, out: Path) -> dict | None:
     try:
         return compare(config, list(ENCODERS), seeds, minutes, out)
     except UserError as exc:
-        console.print(f"[yellow]skipped the comparison:[/yellow] {exc}")
+        console.print(f"[yellow]skipped the comparison: {unavailable(exc)}[/yellow]")
         return None
 
 
