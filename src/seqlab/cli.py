@@ -275,7 +275,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from seqlab.data.datasets import holds_splits, load_splits, read_records, retarget
+    from seqlab.data.datasets import load_splits, retarget
+    from seqlab.data.splits import holds_splits, read_records
 
     pipeline = _load(args.run_dirs)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
@@ -298,7 +299,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from seqlab.data.datasets import read_records, retarget
+    from seqlab.data.datasets import retarget
+    from seqlab.data.splits import read_records
 
     pipeline = _load(args.run_dirs)
     if args.text:
@@ -315,7 +317,8 @@ def cmd_forecast(args) -> int:
     import csv
     import io
 
-    from seqlab.data.datasets import load_splits, read_records, retarget
+    from seqlab.data.datasets import load_splits, retarget
+    from seqlab.data.splits import read_records
     from seqlab.training.run_dir import atomic_write
 
     pipeline = _load(args.run_dirs)
@@ -430,7 +433,8 @@ def cmd_chat(args) -> int:
 
 
 def cmd_datasets(args) -> int:
-    from seqlab.data.datasets import REGISTRY, cache_dir, fetch
+    from seqlab.data.datasets import REGISTRY
+    from seqlab.data.download import cache_dir, fetch
 
     if args.action == "list":
         for dataset in REGISTRY.values():

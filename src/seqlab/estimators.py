@@ -99,7 +99,7 @@ class _Estimator:
         return load_config(None, **{**values, **(self.options or {})})  # options win
 
     def _fit(self, train: list, val: list | None):
-        from seqlab.data.datasets import complete_splits
+        from seqlab.data.splits import complete_splits
         from seqlab.pipeline import fit
 
         config = self._config()

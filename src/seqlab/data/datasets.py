@@ -16,11 +16,8 @@ from pathlib import Path
 
 from seqlab.config import DataConfig
 from seqlab.data import bible, loaders
-
-# Still imported from here by cli, compare, search, estimators, pipeline and tasks/text; their homes are
-# seqlab.data.download and seqlab.data.splits, and this block goes once those imports have moved.
-from seqlab.data.download import RemoteFile, cache_dir, derived_dir, fetch, locate  # noqa: F401
-from seqlab.data.splits import complete_splits, finish_splits, holds_splits, read_records, read_splits  # noqa: F401
+from seqlab.data.download import RemoteFile, locate
+from seqlab.data.splits import finish_splits, read_records, read_splits
 from seqlab.errors import UserError
 from seqlab.registry import TASKS
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad, pad_chars
-from seqlab.data.datasets import derived_dir
+from seqlab.data.download import derived_dir
 from seqlab.data.inputs import kind_of
 from seqlab.data.splits import read_table, read_tagged
 from seqlab.data.text import SPECIAL_TOKENS, TextTokenizer, line_chunks, token_stream
