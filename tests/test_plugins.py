@@ -54,6 +54,16 @@ def ratings(tmp_path_factory, spam_records) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def messages(tmp_path_factory, spam_records) -> Path:
+    """The same messages as text files in class folders (ham/, spam/), the `textfolder` layout."""
+    folder = tmp_path_factory.mktemp("data") / "messages"
+    for n, record in enumerate(spam_records):
+        (folder / record["label"]).mkdir(parents=True, exist_ok=True)
+        (folder / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
+    return folder
+
+
 TINY = [
     "model.hidden_size=16",
     "model.embed_dim=12",
@@ -119,11 +129,7 @@ def test_what_a_plugin_encoder_cannot_do_is_refused_in_one_line(site, tmp_path):
     )
 
 
-def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
-    folder = tmp_path / "messages"
-    for n, record in enumerate(spam_records):
-        (folder / record["label"]).mkdir(parents=True, exist_ok=True)
-        (folder / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
+def test_a_plugin_input_kind_reads_its_layout(site, messages, spam_records, tmp_path):
     run = tmp_path / "run"
     done = seqlab(
         site,
@@ -133,7 +139,7 @@ def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
         "--encoder",
         "gru",
         "--data",
-        str(folder),
+        str(messages),
         "--out",
         str(run),
         "data.input=textfolder",
@@ -141,7 +147,7 @@ def test_a_plugin_input_kind_reads_its_layout(site, spam_records, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "meta.json").read_text())["split_sizes"]["train"] == 128  # 160 less val and test
-    predicted = seqlab(site, "predict", str(run), "--data", str(folder / "spam"))
+    predicted = seqlab(site, "predict", str(run), "--data", str(messages / "spam"))
     assert predicted.returncode == 0, predicted.stderr
     rows = [json.loads(line) for line in predicted.stdout.splitlines()]
     assert len(rows) == sum(r["label"] == "spam" for r in spam_records) and {r["label"] for r in rows} <= {
@@ -155,7 +161,7 @@ def test_without_the_plugin_its_names_are_unknown(tmp_path):
     assert done.returncode == 2 and "invalid choice: 'regress'" in done.stderr
 
 
-def test_extending_guide_runs(site, ratings, spam_records, tmp_path, monkeypatch):
+def test_extending_guide_runs(site, ratings, messages, tmp_path, monkeypatch):
     """docs/extending.md: its commands as written (training capped at two steps), the plug-in installed
     as its `pip install` line says."""
     import re
@@ -171,9 +177,7 @@ def test_extending_guide_runs(site, ratings, spam_records, tmp_path, monkeypatch
     assert "pip install ./tests/plugin" in lines
     monkeypatch.chdir(tmp_path)
     (tmp_path / "spamminess.csv").symlink_to(ratings)
-    for n, record in enumerate(spam_records):
-        (tmp_path / "messages" / record["label"]).mkdir(parents=True, exist_ok=True)
-        (tmp_path / "messages" / record["label"] / f"{n}.txt").write_text(record["text"], encoding="utf-8")
+    (tmp_path / "messages").symlink_to(messages)
     commands = [shlex.split(line)[1:] for line in lines if line.startswith("seqlab ")]
     assert len(commands) >= 5
     for args in commands:

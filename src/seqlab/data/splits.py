@@ -48,19 +48,22 @@ def read_splits(task: str, path: Path, data) -> dict[str, list]:
     if own is not None:
         return own
     if kind.folders and reader.records in kind.reads:  # a folder of the kind's files, or a manifest of them
-        return {"train": read_records(task, path, data)}
+        return {"train": _read(kind, reader, path, data, labelled=True)}
     own = reader.read_splits(path, data)
     if own is not None:
         return own
     if path.is_dir():
-        return {s: read_records(task, p, data) for s, p in _split_files(path).items()}
-    return {"train": read_records(task, path, data)}
+        return {s: read_records(task, p, data) for s, p in _split_files(path).items()}  # each file its kind
+    return {"train": _read(kind, reader, path, data, labelled=True)}
 
 
 def read_records(task: str, path: Path, data, labelled: bool = True) -> list:
     """The records of one file, read by the input kind where it reads what the task needs, by the
     task otherwise. Unlabelled files (`labelled=False`, for prediction) may also be plain text."""
-    kind, reader = input_kind(task, path, data), TASKS[task]
+    return _read(input_kind(task, path, data), TASKS[task], path, data, labelled)
+
+
+def _read(kind: InputKind, reader, path: Path, data, labelled: bool) -> list:
     if kind.read is not None and reader.records in kind.reads:
         return kind.read(reader.records, Path(path), data, labelled)
     return reader.read(Path(path), data, labelled)
