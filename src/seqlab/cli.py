@@ -276,20 +276,16 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     from seqlab.data.datasets import load_splits, retarget
-    from seqlab.data.splits import holds_splits, read_records
+    from seqlab.data.splits import read_splits
 
     pipeline = _load(args.run_dirs)
     task, data = pipeline.config.task, retarget(pipeline.config.data, args.data)
     path = Path(args.data)
-    if (
-        path.is_file()
-        and not holds_splits(task, path, data)
-        or (pipeline.task.decodes and data.source_lang and not path.is_dir())
-    ):
-        records = read_records(task, path, data)
+    if path.is_file() or (pipeline.task.decodes and data.source_lang and not path.is_dir()):
+        splits = read_splits(task, path, data)  # a file's own splits, or all its records as one
     else:
         splits = load_splits(task, data)
-        records = splits.get(args.split) or splits["val"]
+    records = splits["train"] if len(splits) == 1 else splits.get(args.split) or splits["val"]
     if args.baselines:
         scores = pipeline.evaluate_baselines(records, args.baselines.split(","))
     else:

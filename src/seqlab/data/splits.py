@@ -69,12 +69,6 @@ def _read(kind: InputKind, reader, path: Path, data, labelled: bool) -> list:
     return reader.read(Path(path), data, labelled)
 
 
-def holds_splits(task: str, path: Path, data) -> bool:
-    """True for one file that names its own splits (a piano-roll JSON of train, valid and test)."""
-    kind = input_kind(task, path, data)
-    return kind.split_file is not None and kind.split_file(path) is not None
-
-
 def read_table(path: Path, data, labelled: bool) -> list[dict]:
     """Texts and their labels from a table; unlabelled, also one text per line of a .txt file."""
     if not labelled and data.format in ("auto", "text") and path.suffix.lower() == ".txt":
