@@ -1,4 +1,5 @@
-"""Statistical forecasting baselines from statsforecast, judged on the same windows as the model."""
+"""Baselines judged on the same data as the model: statsforecast's forecasting models, and for text
+classification the majority class and a TF-IDF linear SVM (scikit-learn)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,30 @@ def forecast_baselines(
     order = {s.id: i for i, s in enumerate(series)}
     predicted = predicted.assign(row=predicted["unique_id"].map(order)).sort_values(["row", "ds"])
     return {name: predicted[name].to_numpy().reshape(len(series), horizon) for name in names}
+
+
+def text_classification_baselines(train: list[dict], val: list[dict], test: list[dict]) -> dict[str, dict]:
+    """Test accuracy of the majority class and of a linear SVM on TF-IDF word (1-2) and character (2-5)
+    n-grams, the classic strong baseline for short texts; the SVM's C is chosen on `val` alone."""
+    from collections import Counter
+
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    def texts_labels(records: list[dict]) -> tuple[list[str], list[str]]:
+        return [r["text"] for r in records], [str(r["label"]) for r in records]
+
+    (x, y), (xv, yv), (xt, yt) = map(texts_labels, (train, val, test))
+    majority = Counter(y).most_common(1)[0][0]
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True),
+    )
+    fitted = {c: make_pipeline(clone(features), LinearSVC(C=c)).fit(x, y) for c in (0.1, 0.3, 1.0, 3.0)}
+    best = max(fitted, key=lambda c: fitted[c].score(xv, yv))
+    return {
+        "majority": {"accuracy": sum(label == majority for label in yt) / len(yt)},
+        "tfidf_svm": {"accuracy": float(fitted[best].score(xt, yt)), "C": best},
+    }

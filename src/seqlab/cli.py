@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", action="store_true", help="speed: also write torch.profiler tables to OUT/profiles/"
     )
     p.add_argument("--list", action="store_true", help="quality: name the rows")
+    p.add_argument("--row", action="append", default=[], help="quality: a row to run (repeatable)")
+    p.add_argument("--seeds", type=int, help="quality: run seeds 0 … K-1 (default: the row's declared seeds)")
+    p.add_argument("--again", action="store_true", help="quality: rerun seeds that results.json already has")
+    p.add_argument("--tables", action="store_true", help="quality: only rewrite RESULTS.md from results.json")
     return parser
 
 
@@ -485,7 +489,7 @@ def cmd_compare(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.table == "speed":
-        if args.rows or args.list:
+        if args.rows or args.row or args.list:
             raise UserError("seqlab bench speed takes no rows; it measures the whole table")
         from seqlab.bench import speed
 
@@ -496,7 +500,9 @@ def cmd_bench(args) -> int:
         return 0
     from seqlab.bench import quality_rows
 
-    return quality_rows()(args.rows + (["--list"] if args.list else []))
+    flags = [f"--{name}" for name in ("list", "again", "tables") if getattr(args, name)]
+    seeds = ["--seeds", str(args.seeds)] if args.seeds is not None else []
+    return quality_rows()([*args.rows, *(f"--row={row}" for row in args.row), *seeds, *flags])
 
 
 COMMANDS = {

@@ -46,6 +46,9 @@ class DataConfig:
     val_fraction: float = 0.1  # used when the data has no validation split of its own; 0 (not for series
     # forecasts and anomalies): checkpoints are judged on the training data
     test_fraction: float = 0.1  # used when the data has no test split of its own
+    folds: int = 0  # > 1: validation is fold data.fold of this many folds of the training data, in place
+    # of data.val_fraction (cross-validation: one run per fold; for sets without a validation split)
+    fold: int = 0
     multi_label: bool = False  # classify: several labels per text, split on label_separator
     label_separator: str = "|"
     # sequence to sequence

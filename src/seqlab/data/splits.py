@@ -171,14 +171,33 @@ def complete_splits(
     seed: int,
     horizon: int = 1,
     lookback: int = 0,
+    folds: int = 0,
+    fold: int = 0,
 ) -> dict[str, list]:
     """Keep the splits the data brings; carve the missing ones out of train with a fixed seed.
 
-    Language-model text is cut contiguously (train first); classification is stratified by label.
+    Language-model text is cut contiguously (train first); classification is stratified by label, and
+    every copy of one text lands in the same split. With `folds` > 1, validation is fold `fold` of that
+    many folds of what train keeps after the test split (cross-validation, one run per fold).
     """
+    if folds == 1 or folds < 0 or not 0 <= fold < max(folds, 1):
+        raise UserError(
+            f"data.folds={folds}, data.fold={fold}: folds is 0 (no cross-validation) or at least 2, "
+            "and fold counts from 0 to folds - 1"
+        )
     missing = [s for s in ("val", "test") if s not in splits]
     fractions = {"val": val_fraction, "test": test_fraction}
     shape = TASKS[task].records
+    if folds and ("val" in splits or shape in ("series", "stream")):
+        raise UserError(
+            f"data.folds={folds} deals records of the training data into validation folds, and this "
+            + (
+                "data brings its own validation split"
+                if "val" in splits
+                else f"task {task} cuts its data in time"
+            )
+            + ": leave data.folds at 0"
+        )
     if shape == "series":
         return _complete_series_splits(splits, fractions, horizon, lookback)
     if shape == "stream" and isinstance(splits["train"][0], str):  # running text; otherwise pieces of music
@@ -192,19 +211,7 @@ def complete_splits(
         splits["train"] = [text[:end]]
     elif missing:
         train = splits["train"]
-        groups: dict[str, list[int]] = {}
-        for i, record in enumerate(train):
-            key = str(record.get("label", "")) if shape == "labelled" else ""
-            groups.setdefault(key, []).append(i)
-        rng = random.Random(seed)
-        taken: dict[str, list[int]] = {s: [] for s in missing}
-        for indices in groups.values():
-            rng.shuffle(indices)
-            start = 0
-            for split in missing:
-                count = round(len(indices) * fractions[split])
-                taken[split] += indices[start : start + count]
-                start += count
+        taken = _carve(train, missing, fractions, shape == "labelled", seed, folds, fold)
         held = {i for split in missing for i in taken[split]}
         for split in missing:
             if taken[split]:
@@ -221,6 +228,41 @@ def complete_splits(
     if "val" not in splits:
         raise UserError("no validation data: give a validation file or set data.val_fraction above 0")
     return splits
+
+
+def _carve(
+    train: list,
+    missing: list[str],
+    fractions: dict[str, float],
+    stratified: bool,
+    seed: int,
+    folds: int,
+    fold: int,
+) -> dict[str, list[int]]:
+    """The indices of train that each missing split takes: groups of records holding the same text are
+    shuffled within their label and dealt out whole, so no held-out text also trains."""
+    groups: dict[object, list[int]] = {}
+    for i, record in enumerate(train):
+        text = record.get("text", record.get("source")) if isinstance(record, dict) else None
+        groups.setdefault(text if isinstance(text, str) else i, []).append(i)
+    strata: dict[str, list[list[int]]] = {}
+    for members in groups.values():
+        label = str(train[members[0]].get("label", "")) if stratified else ""
+        strata.setdefault(label, []).append(members)
+    rng = random.Random(seed)
+    taken: dict[str, list[int]] = {s: [] for s in missing}
+    for stratum in strata.values():
+        rng.shuffle(stratum)
+        start = 0
+        for split in missing:
+            if split == "val" and folds:
+                continue
+            count = round(len(stratum) * fractions[split])
+            taken[split] += [i for members in stratum[start : start + count] for i in members]
+            start += count
+        if "val" in missing and folds:
+            taken["val"] += [i for members in stratum[start:][fold::folds] for i in members]
+    return taken
 
 
 def _complete_series_splits(
@@ -260,6 +302,8 @@ def finish_splits(task: str, splits: dict[str, list], data) -> dict[str, list]:
         seed=0,
         horizon=data.horizon,
         lookback=data.lookback,
+        folds=data.folds,
+        fold=data.fold,
     )
     splits = {name: audio_io.featurize(records, data, derived_dir()) for name, records in splits.items()}
     if TASKS[task].records == "pairs":  # dialogues are split whole, then cut into (context, reply) pairs

@@ -1,0 +1,540 @@
+"""Measurements beside the published-results rows: decoding and recognition speed of a row's run,
+generation and training-precision speed, the NAB anomaly score and forecasting speed beside the peers.
+Each returns a JSON-ready dict for benchmarks/results.json; `tables` renders them for RESULTS.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+from seqlab.registry import ENCODERS
+
+# What `seqlab bench quality NAME` measures besides the rows, not judged against a target.
+MEASUREMENTS = {
+    "generation-speed": "tokens/s with and without the cache, 500 new tokens",
+    "precision": "training tokens/s, fp32 against bf16 autocast",
+    "nab": "NAB score of the anomaly detector, three profiles (target standard >= 75)",
+    "forecast-speed": "fit, predict and backtest time beside statsforecast and neuralforecast",
+}
+
+
+def measure(name: str, root: Path) -> dict:
+    """Run the measurement `name` (of MEASUREMENTS) in the checkout `root`."""
+    return {
+        "generation-speed": generation_speed,
+        "precision": precision_speed,
+        "nab": lambda: nab_detector(root),
+        "forecast-speed": lambda: forecast_speed(root),
+    }[name]()
+
+
+def decoding_speed(pipeline, test: list[dict], beams: int, batch: int = 64) -> dict:
+    """BLEU and chrF of greedy and beam decoding on the test pairs, and sentences per second at `batch`."""
+    from seqlab import metrics
+    from seqlab.generation import GenerationConfig
+
+    pipeline.config.train.batch_size = batch
+    sources, references = [r["source"] for r in test], [r["target"] for r in test]
+    result = {"batch": batch}
+    for name, settings in (
+        ("greedy", GenerationConfig(temperature=0.0)),
+        (f"beam {beams}", GenerationConfig(temperature=0.0, num_beams=beams)),
+    ):
+        started = time.perf_counter()
+        outputs = pipeline.translate(sources, settings)
+        seconds = time.perf_counter() - started
+        scores = metrics.translation(outputs, references)
+        result[name] = {
+            "bleu": round(scores["bleu"], 2),
+            "chrf": round(scores["chrf"], 2),
+            "sentences_per_second": round(len(sources) / seconds, 1),
+        }
+    return result
+
+
+def transcription_speed(pipeline, test: list[dict], beams: int) -> dict:
+    """WER and CER of best-path and prefix-beam decoding on the test utterances, and utterances per second."""
+    from seqlab import metrics
+
+    references, result = [r["text"] for r in test], {}
+    for name, beam in (("greedy", 1), (f"beam {beams}", beams)):
+        started = time.perf_counter()
+        transcripts = pipeline.transcribe(test, beam)
+        seconds = time.perf_counter() - started
+        scores = metrics.recognition(references, transcripts)
+        result[name] = {
+            "wer": round(scores["wer"], 4),
+            "cer": round(scores["cer"], 4),
+            "utterances_per_second": round(len(test) / seconds, 1),
+        }
+    return result
+
+
+def feature_speed(data, clips: int = 300) -> float:
+    """Records (clips, or utterances of several clips) per second turned from files into frames, without
+    the cache: the test split's first `clips`."""
+    from seqlab.data import audio
+    from seqlab.data.datasets import REGISTRY
+
+    records = REGISTRY[data.path].loader()["test"][:clips]
+    started = time.perf_counter()
+    audio.featurize(records, data)
+    return round(len(records) / (time.perf_counter() - started), 1)
+
+
+def generation_speed() -> dict:
+    """Tokens per second generating 500 new tokens, with the cache/state and without, batch 1.
+
+    Models have the shapes of the Shakespeare configs and random weights: speed does not depend
+    on what the weights learned.
+    """
+    import torch
+
+    from seqlab.config import load_config
+    from seqlab.generation import GenerationConfig, generate
+    from seqlab.model import build_model
+    from seqlab.training.hardware import autocast_factory, cpu_has_bf16
+
+    torch.manual_seed(0)
+    result = {
+        "row": "generation-speed",
+        "new_tokens": 500,
+        "batch": 1,
+        "date": date.today().isoformat(),
+        "command": "python benchmarks/run.py generation-speed",
+        "models": {},
+    }
+    shapes = {
+        "transformer 6x384, context 256": {
+            "model.encoder": "transformer",
+            "model.hidden_size": 384,
+            "model.embed_dim": 384,
+            "model.num_layers": 6,
+            "model.num_heads": 6,
+            "data.block_size": 256,
+        },
+        "gru 1x384 (shakespeare-65s)": {
+            "model.encoder": "gru",
+            "model.hidden_size": 384,
+            "model.embed_dim": 384,
+            "model.num_layers": 1,
+        },
+    }
+    autocast = autocast_factory(torch.device("cpu"), cpu_has_bf16())
+    for name, values in shapes.items():
+        config = load_config(None, task="lm", **values)
+        model = build_model(config, vocab_size=69).eval()
+        context = config.data.block_size if ENCODERS[config.model.encoder].bounded_context else None
+        prompt = torch.randint(4, 69, (1, 16))
+        rates = {}
+        for use_cache in (True, False):
+            settings = GenerationConfig(max_new_tokens=500, temperature=0, use_cache=use_cache)
+            started = time.perf_counter()
+            generate(model, prompt, settings, autocast, context)
+            rates["cached" if use_cache else "uncached"] = round(500 / (time.perf_counter() - started), 1)
+        rates["speedup"] = round(rates["cached"] / rates["uncached"], 2)
+        result["models"][name] = rates
+    return result
+
+
+def precision_speed() -> dict:
+    """Training tokens per second, fp32 against bf16 autocast, for each encoder as a char LM.
+
+    The step is seqlab's own (forward, summed loss, backward, AdamW) on random tokens, batch 32
+    × 128; the first two steps are warm-up and not timed.
+    """
+    import torch
+
+    from seqlab.config import load_config
+    from seqlab.data.batch import Batch
+    from seqlab.model import build_model
+    from seqlab.training.hardware import cpu_has_bf16
+    from seqlab.training.optim import make_optimizer
+
+    shapes = {
+        "transformer 6x384": {
+            "model.encoder": "transformer",
+            "model.hidden_size": 384,
+            "model.embed_dim": 384,
+            "model.num_layers": 6,
+            "model.num_heads": 6,
+        },
+        **{
+            f"{cell} 2x256": {
+                "model.encoder": cell,
+                "model.hidden_size": 256,
+                "model.embed_dim": 256,
+                "model.num_layers": 2,
+            }
+            for cell in ("lstm", "gru", "rnn")
+        },
+    }
+    B, T, steps = 32, 128, 8
+    result = {
+        "row": "precision",
+        "batch": B,
+        "context": T,
+        "date": date.today().isoformat(),
+        "command": "python benchmarks/run.py precision",
+        "native_bf16": cpu_has_bf16(),
+        "models": {},
+    }
+    for name, values in shapes.items():
+        rates = {}
+        for bf16 in (False, True):
+            torch.manual_seed(0)
+            config = load_config(None, task="lm", **values, **{"data.block_size": T, "model.dropout": 0.0})
+            model = build_model(config, vocab_size=69)
+            optimizer = make_optimizer(model, 1e-3, 0.0)
+            tokens = torch.randint(4, 69, (B, T + 1))
+            batch = Batch(
+                inputs=tokens[:, :-1], mask=torch.ones(B, T, dtype=torch.bool), targets=tokens[:, 1:]
+            )
+            for step in range(steps + 2):
+                if step == 2:
+                    started = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    out = model(batch)
+                out.loss_sum.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            rates["bf16" if bf16 else "fp32"] = round(B * T * steps / (time.perf_counter() - started))
+        rates["speedup"] = round(rates["bf16"] / rates["fp32"], 2)
+        result["models"][name] = rates
+    return result
+
+
+def nab_detector(root: Path) -> dict:
+    """seqlab's anomaly detector on the Numenta Anomaly Benchmark, scored by `seqlab.nab`.
+
+    Per file, a small GRU forecaster trains on the probationary period only (the first 15%, which
+    NAB does not score) and every later point is scored by the likelihood of its one-step forecast
+    error among the file's earlier errors (`data.anomaly_score=likelihood`, as NAB's Numenta detector
+    post-processes its raw scores). As NAB's own optimiser does for every detector, one threshold per
+    profile is chosen over the whole corpus; after a flag the detector stays silent for 2% of the file.
+    """
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+
+    from seqlab import nab
+    from seqlab.config import load_config
+    from seqlab.data.series import Series
+    from seqlab.pipeline import fit
+
+    data = Path(os.environ.get("SEQLAB_DATA", root.parent / "shared" / "data")) / "NAB"
+    windows = json.loads((data / "labels" / "combined_windows.json").read_text())
+    lookback, started = 32, time.monotonic()
+    files = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, spans) in enumerate(windows.items()):
+            frame = pd.read_csv(data / "data" / name)
+            values = frame["value"].to_numpy(dtype=float)
+            probation = nab.probationary_length(len(values))
+            series = Series(name, values)
+            cut = int(probation * 0.8)
+            config = load_config(
+                None,
+                task="anomaly",
+                **{
+                    "model.encoder": "gru",
+                    "model.hidden_size": 32,
+                    "model.embed_dim": 16,
+                    "model.num_layers": 1,
+                    "model.patch_len": 4,
+                    "model.patch_stride": 2,
+                    "data.lookback": lookback,
+                    "data.calendar": False,
+                    "data.anomaly_score": "likelihood",
+                    "train.max_steps": 200,
+                    "train.batch_size": 32,
+                    "train.eval_every": 100,
+                    "train.precision": "fp32",
+                    "train.log_every": 10_000,
+                },
+            )
+            splits = {"train": [series.head(cut)], "val": [series.head(probation, start=cut)]}
+            pipeline = fit(config, Path(tmp) / str(n), splits)
+            scores = np.zeros(len(values))
+            scores[lookback:] = [r["score"] for r in pipeline.predict([series])]
+            spans_idx = nab.window_indices(frame["timestamp"], spans)
+            files.append((scores, spans_idx, nab.window_positions(len(values), spans_idx)))
+        trained = time.monotonic() - started
+    candidates = np.unique(np.quantile(np.concatenate([f[0] for f in files]), np.linspace(0.9, 0.99999, 120)))
+    total_windows = sum(len(spans) for spans in windows.values())
+    result = {
+        "row": "nab",
+        "date": date.today().isoformat(),
+        "command": "python benchmarks/run.py nab",
+        "train_seconds": round(trained, 1),
+        "profiles": {},
+    }
+    for profile_name, profile in nab.PROFILES.items():
+        best = max(
+            (
+                sum(
+                    nab.score_file(_silenced(s >= t, len(s) // 50), spans, profile, pos).score
+                    for s, spans, pos in files
+                ),
+                t,
+            )
+            for t in candidates
+        )
+        result["profiles"][profile_name] = {
+            "score": round(nab.normalised(best[0], total_windows, profile), 2),
+            "threshold": round(float(best[1]), 3),
+        }
+    return result
+
+
+def forecast_speed(root: Path) -> dict:
+    """Fit and predict time on M4 Hourly (414 series, h = 48, lookback 336), in one run: seqlab's
+    forecaster (the m4-hourly config) for a fixed number of steps, neuralforecast's PatchTST at the
+    same size and the same windows per step where it is installed, and statsforecast's models; then
+    seqlab's backtest speed over every origin of the last 96 points of each series.
+    """
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from seqlab import metrics
+    from seqlab.baselines import forecast_baselines
+    from seqlab.config import load_config
+    from seqlab.data.datasets import load_splits
+    from seqlab.pipeline import fit
+
+    steps, h = 300, 48
+    settings = {
+        "train.max_steps": steps,
+        "train.max_minutes": None,
+        "train.eval_every": steps,
+        "train.patience": None,
+    }
+    config = load_config(root / "configs" / "m4-hourly.yaml", **settings)
+    splits = load_splits("forecast", config.data)
+    test = splits["test"]
+    truth = np.stack([s.values[s.start :] for s in test])  # (414, 48)
+
+    def smape(point: np.ndarray) -> float:
+        return round(
+            metrics.forecast([s.id for s in test], truth, point, (truth, point), np.ones(len(test)))["smape"],
+            3,
+        )
+
+    result = {
+        "row": "forecast-speed",
+        "date": date.today().isoformat(),
+        "steps": steps,
+        "windows_per_step": config.train.batch_size,
+        "threads": torch.get_num_threads(),
+        "command": "python benchmarks/run.py forecast-speed",
+        "models": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        pipeline = fit(config, Path(tmp) / "run", splits)
+        fitted = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = pipeline.forecast([s.head(s.start) for s in test])
+        predicted = time.perf_counter() - started
+    point = np.array([r["forecast"] for r in rows]).reshape(len(test), h)
+    result["models"]["seqlab transformer"] = {
+        "fit_seconds": round(fitted, 1),
+        "predict_seconds": round(predicted, 2),
+        "smape": smape(point),
+        "parameters": sum(p.numel() for p in pipeline.model.parameters()),
+    }
+
+    backtest = [s.head(len(s), start=len(s) - 2 * h) for s in test]
+    windows = pipeline.task.encode(backtest)
+    started = time.perf_counter()
+    pipeline.task.forecast_windows(pipeline.model, windows, 1024, pipeline.autocast)
+    result["backtest"] = {
+        "windows": len(windows.starts),
+        "windows_per_second": round(len(windows.starts) / (time.perf_counter() - started)),
+    }
+
+    peer = _neuralforecast_patchtst(config, splits["train"], [s.head(s.start) for s in test], steps)
+    if peer is not None:
+        forecasts, peer_timing = peer
+        result["models"]["neuralforecast PatchTST"] = {**peer_timing, "smape": smape(forecasts)}
+    for name in ("seasonal_naive", "auto_ets", "auto_theta"):
+        started = time.perf_counter()
+        forecasts = forecast_baselines(test, h, config.data.season, [name])[name]
+        result["models"][f"statsforecast {name}"] = {
+            "fit_seconds": round(time.perf_counter() - started, 1),
+            "predict_seconds": None,
+            "smape": smape(forecasts),
+        }
+    return result
+
+
+def _neuralforecast_patchtst(config, train: list, histories: list, steps: int):
+    """neuralforecast's PatchTST with seqlab's shape and step count, trained on `train`: (S, h)
+    forecasts after each of `histories`, and its fit and predict seconds; None where neuralforecast
+    is not installed."""
+    try:
+        from neuralforecast import NeuralForecast
+        from neuralforecast.models import PatchTST
+    except ImportError:
+        return None
+    import logging
+
+    import numpy as np
+    import pandas as pd
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    m, d = config.model, config.data
+
+    def long(series: list):
+        return pd.concat(
+            [pd.DataFrame({"unique_id": s.id, "ds": np.arange(len(s)), "y": s.values}) for s in series]
+        )
+
+    model = PatchTST(
+        h=d.horizon,
+        input_size=d.lookback,
+        patch_len=m.patch_len,
+        stride=m.patch_stride,
+        encoder_layers=m.num_layers,
+        hidden_size=m.hidden_size,
+        n_heads=m.num_heads,
+        linear_hidden_size=m.ff_mult * m.hidden_size,
+        dropout=m.dropout,
+        loss=_nf_loss(m.loss),
+        learning_rate=config.train.lr,
+        max_steps=steps,
+        batch_size=32,
+        windows_batch_size=config.train.batch_size,
+        val_check_steps=steps,
+        random_seed=0,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    engine = NeuralForecast(models=[model], freq=1)
+    started = time.perf_counter()
+    engine.fit(long(train))
+    fitted = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = engine.predict(df=long(histories))
+    seconds = time.perf_counter() - started
+    order = {s.id: i for i, s in enumerate(histories)}
+    predicted = predicted.assign(row=predicted["unique_id"].map(order)).sort_values(["row", "ds"])
+    return (
+        predicted["PatchTST"].to_numpy().reshape(len(histories), d.horizon),
+        {
+            "fit_seconds": round(fitted, 1),
+            "predict_seconds": round(seconds, 2),
+            "parameters": sum(p.numel() for p in model.parameters()),
+        },
+    )
+
+
+def _nf_loss(name: str):
+    from neuralforecast.losses.pytorch import MAE, MSE
+
+    return MAE() if name == "mae" else MSE()
+
+
+def _silenced(flags, quiet: int):
+    """Keep a flag only if no kept flag came in the `quiet` points before it."""
+    kept, last = flags.copy(), -quiet - 1
+    for i in flags.nonzero()[0]:
+        if i - last <= quiet:
+            kept[i] = False
+        else:
+            last = i
+    return kept
+
+
+def tables(results: dict[str, dict]) -> list[str]:
+    """RESULTS.md's sections for the measurements in `results`."""
+    lines: list[str] = []
+    speed = results.get("generation-speed")
+    if speed:
+        lines += [
+            "",
+            "## Generation speed",
+            "",
+            f"Tokens per second generating {speed['new_tokens']} new tokens at batch {speed['batch']} "
+            f"(`{speed['command']}`, {speed['date']}); random weights, the shapes of the Shakespeare models.",
+            "",
+            "| model | with cache/state | without (whole prefix each step) | speed-up |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {r['cached']} | {r['uncached']} | {r['speedup']}x |"
+            for name, r in speed["models"].items()
+        ]
+    precision = results.get("precision")
+    if precision:
+        lines += [
+            "",
+            "## Training precision",
+            "",
+            f"Training tokens per second, batch {precision['batch']} × {precision['context']}, a "
+            f"language-model step (`{precision['command']}`, {precision['date']}). This CPU "
+            + (
+                "multiplies bf16 natively, so `train.precision=auto` picks bf16."
+                if precision["native_bf16"]
+                else "has no native bf16, so `train.precision=auto` picks fp32."
+            ),
+            "",
+            "| model | fp32 | bf16 autocast | speed-up |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {r['fp32']} | {r['bf16']} | {r['speedup']}x |"
+            for name, r in precision["models"].items()
+        ]
+    detector = results.get("nab")
+    if detector:
+        lines += [
+            "",
+            "## Numenta Anomaly Benchmark",
+            "",
+            f"`{detector['command']}`, {detector['date']}: a GRU forecaster per file trained on its "
+            f"probationary period ({detector['train_seconds']:.0f} s for all 58); each point scored by the "
+            "likelihood of its forecast error among the file's earlier errors (`data.anomaly_score="
+            "likelihood`); the flags scored by `seqlab.nab`. "
+            "Published: ARTime 74.9 / 65.2 / 80.4, Numenta HTM 70.1 / 63.1 / 74.3, windowed Gaussian "
+            "39.6 / 20.9 / 47.4.",
+            "",
+            "| profile | score | threshold |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {name} | {p['score']} | {p['threshold']} |" for name, p in detector["profiles"].items()]
+    speed = results.get("forecast-speed")
+    if speed:
+        lines += [
+            "",
+            "## Forecasting speed",
+            "",
+            f"M4 Hourly, 414 series, horizon 48, lookback 336 (`{speed['command']}`, {speed['date']}): the "
+            f"deep models train {speed['steps']} steps of {speed['windows_per_step']} windows on "
+            f"{speed['threads']} threads; statsforecast fits and forecasts in one call (n_jobs=1). sMAPE on "
+            "the M4 test points, for orientation only at this short training.",
+            "",
+            "| model | parameters | fit | predict 414 series | sMAPE |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {m.get('parameters', '')} | {m['fit_seconds']} s | "
+            f"{'' if m['predict_seconds'] is None else str(m['predict_seconds']) + ' s'} | {m['smape']} |"
+            for name, m in speed["models"].items()
+        ]
+        b = speed["backtest"]
+        lines += [
+            "",
+            f"Backtest: {b['windows']:,} windows (every origin of the last 96 points of each series) "
+            f"at {b['windows_per_second']:,} windows/s.",
+        ]
+    return lines

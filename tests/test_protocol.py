@@ -1,0 +1,156 @@
+"""The benchmark protocol: the committed results keep their declarations, choices are made on
+validation data, the statistics and verdicts are right on worked cases, and folds deal the training
+data into disjoint validation parts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from seqlab.bench import quality
+from seqlab.data.splits import complete_splits
+from seqlab.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS["rows"]))
+def test_every_recorded_row_keeps_its_declaration_seeds_and_a_selection_split_apart_from_test(name):
+    row, entry = quality.ROWS[name], RESULTS["rows"][name]
+    assert entry["declaration"] == quality.declaration(row, ROOT), "declaration changed: rerun the row"
+    assert sorted(s["seed"] for s in entry["seeds"]) == list(range(row.seeds))
+    assert entry["declaration"]["selection_split"] != "test"
+    for seed in entry["seeds"]:
+        assert seed["steps"] <= row.steps
+        assert "val" in seed and (row.split == "val" or "test" in seed)
+        if "test" in seed["split_sizes"] and seed["split_sizes"]["test"] < quality.FEW_TEST_EXAMPLES:
+            assert row.seeds >= 5, f"{name} has {seed['split_sizes']['test']} test examples and 3 seeds"
+
+
+def test_rows_are_declared_with_step_budgets_and_enough_seeds():
+    for row in quality.ROWS.values():
+        assert row.steps > 0 and row.seeds >= 3, row.name
+        assert not row.folds or row.seeds % row.folds == 0, row.name
+        assert "max_minutes" not in " ".join(row.overrides), row.name
+    for choice in quality.CHOICES.values():
+        assert all(name in quality.ROWS for name in choice.rows)
+        assert len({quality.ROWS[name].metric for name in choice.rows}) == 1
+
+
+def _entry(row: quality.Row, val: list[float], test: list[float]) -> dict:
+    seeds = [
+        {"seed": i, "val": {row.metric: v}, "test": {row.metric: t}}
+        for i, (v, t) in enumerate(zip(val, test))
+    ]
+    return {"row": row.name, "seeds": seeds}
+
+
+def test_summary_gives_the_t_interval_of_the_mean():
+    s = quality.summary([1.0, 2.0, 3.0])
+    assert s["mean"] == 2.0 and s["sd"] == 1.0 and (s["min"], s["max"]) == (1.0, 3.0)
+    # t(0.975, 2) = 4.3027; half-width 4.3027 * 1 / sqrt(3) = 2.4842
+    assert s["ci95"] == pytest.approx((2.0 - 2.4842, 2.0 + 2.4842), abs=1e-4)
+
+
+def test_verdicts_say_met_not_met_within_noise_and_incomplete():
+    row = quality.Row("r", "c.yaml", "accuracy", 0.9, "", steps=10, seeds=3)
+    assert quality.verdict(row, _entry(row, [0] * 3, [0.95, 0.96, 0.97])) == "met"
+    assert quality.verdict(row, _entry(row, [0] * 3, [0.80, 0.81, 0.82])) == "not met"
+    assert quality.verdict(row, _entry(row, [0] * 3, [0.85, 0.92, 0.96])) == "met, within noise"
+    assert quality.verdict(row, _entry(row, [0] * 3, [0.80, 0.88, 0.95])) == "not met, within noise"
+    assert quality.verdict(row, _entry(row, [0] * 2, [0.95, 0.96])) == "incomplete: 2 of 3 seeds"
+    lower = quality.Row("r", "c.yaml", "mse", 0.4, "", steps=10, seeds=3, lower_is_better=True)
+    assert quality.verdict(lower, _entry(lower, [0] * 3, [0.35, 0.36, 0.37])) == "met"
+
+
+def test_an_encoder_is_chosen_by_its_validation_mean_not_its_test_mean(monkeypatch):
+    rows = {
+        name: quality.Row(name, "c.yaml", "mse", 0.4, "", steps=10, seeds=3, lower_is_better=True)
+        for name in ("x-rnn", "x-gru")
+    }
+    monkeypatch.setattr(quality, "ROWS", rows)
+    entries = {
+        "x-rnn": _entry(rows["x-rnn"], [0.50, 0.51, 0.52], [0.30, 0.30, 0.30]),  # best on test
+        "x-gru": _entry(rows["x-gru"], [0.40, 0.41, 0.42], [0.35, 0.35, 0.35]),  # best on validation
+    }
+    choice = quality.Choice("x", ("x-rnn", "x-gru"))
+    assert quality.chosen(choice, entries) == "x-gru"
+    entries["x-gru"]["seeds"].pop()
+    assert quality.chosen(choice, entries) is None  # not before every candidate has its seeds
+
+
+def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_declaration(monkeypatch, tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "configs" / "c.yaml").write_text("task: classify\n")
+    row = quality.Row("toy", "c.yaml", "accuracy", 0.5, "a reference", steps=10, seeds=3)
+    monkeypatch.setitem(quality.ROWS, "toy", row)
+    ran: list[int] = []
+
+    def run_seed(row, root, seed):
+        ran.append(seed)
+        scores = {"accuracy": 0.6 + seed / 100}
+        return {
+            "seed": seed,
+            "val": scores,
+            "test": scores,
+            "steps": 10,
+            "train_seconds": 1.0,
+            "split_sizes": {"test": 5000},
+            "dataset": "toy",
+            "encoder": "gru",
+            "date": "2026-12-06",
+            "extras": {},
+        }
+
+    monkeypatch.setattr(quality, "run_seed", run_seed)
+    assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seeds", "2"]) == 0
+    assert quality.main(["--root", str(tmp_path), "--row", "toy"]) == 0
+    assert ran == [0, 1, 2]
+    results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
+    assert [s["seed"] for s in results["rows"]["toy"]["seeds"]] == [0, 1, 2]
+    table = (tmp_path / "benchmarks" / "RESULTS.md").read_text()
+    assert "| toy | toy | gru | accuracy (test) | 0.6100 ± 0.0100 | 0.6000–0.6200 |" in table
+    (tmp_path / "configs" / "c.yaml").write_text("task: classify\nmodel:\n  encoder: lstm\n")
+    assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seeds", "1"]) == 0
+    results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
+    assert ran == [0, 1, 2, 0] and len(results["rows"]["toy"]["seeds"]) == 1
+
+
+def test_folds_deal_the_training_data_into_disjoint_stratified_validation_parts():
+    train = [{"text": f"t{i}", "label": "ab"[i % 4 == 0]} for i in range(40)]
+    test = [{"text": "held", "label": "a"}]
+    parts = [
+        complete_splits("classify", {"train": list(train), "test": test}, 0.0, 0.0, 0, folds=5, fold=k)
+        for k in range(5)
+    ]
+    vals = [{r["text"] for r in p["val"]} for p in parts]
+    assert set().union(*vals) == {r["text"] for r in train} and sum(map(len, vals)) == 40
+    for p, val in zip(parts, vals):
+        assert len(val) == 8 and sum(r["label"] == "b" for r in p["val"]) == 2  # 10 b's in 40
+        assert not val & {r["text"] for r in p["train"]}
+
+
+def test_copies_of_one_text_land_in_one_split():
+    train = [{"text": f"t{i % 50}", "label": "ab"[i % 2]} for i in range(200)]
+    splits = complete_splits("classify", {"train": train}, 0.2, 0.2, seed=0)
+    seen = [{r["text"] for r in splits[s]} for s in ("train", "val", "test")]
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+
+
+@pytest.mark.parametrize(
+    "folds, fold, given, message",
+    [
+        (1, 0, {}, "folds is 0 (no cross-validation) or at least 2"),
+        (5, 5, {}, "fold counts from 0 to folds - 1"),
+        (5, 0, {"val": [{"text": "v", "label": "a"}]}, "brings its own validation split"),
+    ],
+)
+def test_folds_that_cannot_be_dealt_are_refused(folds, fold, given, message):
+    train = [{"text": f"t{i}", "label": "a"} for i in range(10)]
+    with pytest.raises(UserError, match=re.escape(message)):
+        complete_splits("classify", {"train": train, **given}, 0.1, 0.1, 0, folds=folds, fold=fold)
