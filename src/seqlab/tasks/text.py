@@ -21,7 +21,7 @@ from seqlab.files import read_text
 from seqlab.generation import GenerationConfig, generate
 from seqlab.heads import mean_loss
 from seqlab.heads.classify import ClassifyHead
-from seqlab.heads.lm import LMHead, init_token_embedding
+from seqlab.heads.lm import LMHead, init_token_embedding, tied_logit_scale
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import TokenAdapter
 from seqlab.registry import ENCODERS
@@ -278,7 +278,8 @@ class LMTask(Task):
         assert isinstance(parts.adapter, TokenAdapter)
         init_token_embedding(parts.adapter.embed, parts.encoder)
         tied = parts.adapter.embed if config.model.tie_weights else None
-        return LMHead(parts.width, parts.sizes["vocab_size"], tied, config.model.dropout)
+        scale = tied_logit_scale(tied, parts.encoder)
+        return LMHead(parts.width, parts.sizes["vocab_size"], tied, config.model.dropout, scale)
 
     def fit(self, train: list) -> None:
         d = self.config.data
