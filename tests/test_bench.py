@@ -51,8 +51,14 @@ def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
     }
     assert expected <= set(training)
     for row in training.values():
-        assert row["tokens_per_second"] > 0 and row["flops_per_token"] > 0 and 0 < row["mfu"]
-    assert results["limit"]["fp32_flops"] > 0 and results["limit"]["bf16_flops"] > 0
+        assert row["tokens_per_second"] > 0 and row["flops_per_token"] > 0 and 0 < row["peak_share"]
+        assert len(row["rounds"]) == results["sizes"]["rounds"] == 2  # interleaved, so ratios have a spread
+        assert min(row["rounds"]) <= row["tokens_per_second"] <= max(row["rounds"])
+    limit = results["limit"]
+    assert limit["fp32_flops"] == max(limit["fp32_flops_by_size"].values()) > 0  # the best over sizes
+    assert len(limit["bf16_flops_by_size"]) == len(results["sizes"]["matmul"])
+    for target in results["targets"]:
+        assert target["range"][0] <= target["measured"] <= target["range"][1]
     same = (
         training["seqlab transformer fp32"]["parameters"],
         training["plain PyTorch transformer fp32"]["parameters"],

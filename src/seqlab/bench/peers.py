@@ -123,9 +123,9 @@ def plain_loop(
     return batch * context * steps / (time.perf_counter() - started)
 
 
-def hf_gpt2(vocab: int, dim: int, layers: int, heads: int, context: int):
-    """transformers' GPT2LMHeadModel at this size (no dropout, SDPA attention), or None, with a
-    warning, where transformers is not installed."""
+def hf_gpt2(vocab: int, dim: int, layers: int, heads: int, context: int, attention: str = "sdpa"):
+    """transformers' GPT2LMHeadModel at this size (no dropout; `attention`: sdpa, or eager, its
+    attention written out), or None, with a warning, where transformers is not installed."""
     try:
         from transformers import GPT2Config, GPT2LMHeadModel
     except ImportError:
@@ -146,7 +146,7 @@ def hf_gpt2(vocab: int, dim: int, layers: int, heads: int, context: int):
         bos_token_id=0,
         eos_token_id=0,
     )
-    config._attn_implementation = "sdpa"
+    config._attn_implementation = attention
     return GPT2LMHeadModel(config)
 
 
