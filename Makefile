@@ -7,10 +7,11 @@ STAMP  := $(VENV)/.installed
 BENCH_DATA ?= $(abspath ../shared/data)
 
 # Debian packages that carry the demo's data: SWORD Bibles (a parallel corpus), espeak-ng (spoken digits)
-# and an annotated genome. Where apt-get is not at hand the demo skips those stops and the tests that need them.
+# and an annotated genome; and chromium, in which a test renders a run's report. Where apt-get is not at
+# hand the demo skips those stops and the tests that need them.
 SYSTEM_DATA := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf \
-               /usr/bin/espeak-ng /usr/share/doc/any2fasta/examples/test.gbk.gz
-PACKAGES    := sword-text-kjv sword-text-sparv espeak-ng any2fasta-examples
+               /usr/bin/espeak-ng /usr/share/doc/any2fasta/examples/test.gbk.gz /usr/bin/chromium
+PACKAGES    := sword-text-kjv sword-text-sparv espeak-ng any2fasta-examples chromium
 
 .PHONY: demo test lint bench bench-speed bench-quality clean system-data
 

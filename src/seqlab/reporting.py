@@ -1,12 +1,49 @@
-"""Plots and a one-page HTML report, made from the files of a run directory alone."""
+"""A one-page HTML report of a run, made from the files of its run directory alone and readable offline
+(styles and plots are inside the page): the run at a glance, its held-out metrics, the learning
+curves with the kept checkpoint marked, the task's own views, and the configuration keys that apply."""
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import math
 from pathlib import Path
 
 from seqlab.training import run_dir as rd
+
+STYLE = """
+:root{--ink:#1d2330;--muted:#5b6475;--line:#dde2ea;--accent:#2f6fdf;--soft:#f4f6fa}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);max-width:72em;
+margin:0 auto;padding:1.5em 2em 3em}
+h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.15em;margin:1.8em 0 .6em;border-bottom:1px solid var(--line);
+padding-bottom:.3em}
+.facts{display:flex;flex-wrap:wrap;gap:.6em;margin:.8em 0}
+.fact{background:var(--soft);border:1px solid var(--line);border-radius:8px;padding:.45em .8em}
+.fact b{display:block;font-size:.75em;font-weight:600;color:var(--muted);text-transform:uppercase}
+table{border-collapse:collapse;margin:.4em 0}td,th{padding:.3em .9em;border-bottom:1px solid var(--line);
+text-align:left;vertical-align:top}th{color:var(--muted);font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:.8em 0}figure img{max-width:100%;border:1px solid var(--line);border-radius:6px}
+figcaption{color:var(--muted);font-size:.9em}
+.tokens span{display:inline-block;margin:.1em .15em;padding:0 .25em;border-radius:4px}
+.tokens .ent{background:#ffe7a8}.tokens .miss{outline:2px solid #e0533f}
+code{background:var(--soft);padding:0 .3em;border-radius:4px}
+"""
+
+# Configuration keys every report shows; the others appear where they differ from seqlab's default.
+ESSENTIAL = (
+    "data.path",
+    "data.tokenizer",
+    "model.encoder",
+    "model.embed_dim",
+    "model.hidden_size",
+    "model.num_layers",
+    "train.batch_size",
+    "train.lr",
+    "train.max_steps",
+    "train.seed",
+)
 
 
 def write_report(run_dir: Path) -> Path:
@@ -16,49 +53,185 @@ def write_report(run_dir: Path) -> Path:
     matplotlib.use("Agg")
     plots = run_dir / "plots"
     plots.mkdir(exist_ok=True)
-    images = []
-    history = rd.read_history(run_dir / "history.csv")
-    if history:
-        images.append(_learning_curves(history, plots / "learning_curves.png"))
-    confusion = run_dir / "confusion.json"
-    if confusion.exists():
-        images.append(_confusion(json.loads(confusion.read_text()), plots / "confusion.png"))
-    forecasts = run_dir / "forecasts.json"
-    if forecasts.exists():
-        images.append(_forecasts(json.loads(forecasts.read_text()), plots / "forecasts.png"))
-    anomalies = run_dir / "anomalies.json"
-    if anomalies.exists():
-        images.append(_anomalies(json.loads(anomalies.read_text()), plots / "anomalies.png"))
-    attention = run_dir / "attention.json"
-    if attention.exists():
-        images.append(_attention(json.loads(attention.read_text()), plots / "attention.png"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    config = (run_dir / "config.yaml").read_text()
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items())
-    figures = "".join(f'<img src="plots/{p.name}" alt="{p.stem}">' for p in images)
+    meta = _json(run_dir / "meta.json") or {}
+    history = rd.read_history(run_dir / "history.csv")
+    kept = _kept_step(history, _json(run_dir / "checkpoints" / "last.json"))
+    figures = []
+    if history:
+        caption = f"The kept checkpoint: step {kept:g}." if kept is not None else ""
+        figures.append((_learning_curves(history, plots / "learning_curves.png", kept), caption))
+    views = [
+        ("confusion.json", _confusion, "Held-out examples by true and predicted label."),
+        ("forecasts.json", _forecasts, "The last judged window of the first series, with the interval."),
+        ("anomalies.json", _anomalies, "Held-out points, the flagged ones and the threshold."),
+        ("attention.json", _attention, "Where each output token looked in the source."),
+    ]
+    for name, draw, caption in views:
+        data = _json(run_dir / name)
+        if data is not None:
+            figures.append((draw(data, plots / name.replace(".json", ".png")), caption))
+    sections = [
+        _facts(run_dir, meta),
+        "<h2>Held-out metrics</h2>" + _metrics_table(metrics),
+        "<h2>Training</h2>" + "".join(_figure(path, caption) for path, caption in figures[:1]),
+        *(
+            ["<h2>What the model does</h2>" + "".join(_figure(p, c) for p, c in figures[1:])]
+            if figures[1:]
+            else []
+        ),
+        _tagged(_json(run_dir / "tagged.json")),
+        _translations(_json(run_dir / "translations.json")),
+        "<h2>Configuration</h2>" + _config_table(run_dir / "config.yaml"),
+    ]
     title = html.escape(run_dir.name)
-    style = (
-        "body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:.2em 1em}img{max-width:48%}"
+    page = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>seqlab run {title}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{STYLE}</style></head>'
+        f"<body><h1>{title}</h1>{''.join(sections)}</body></html>\n"
     )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>seqlab run {title}</title>
-<style>{style}</style>
-</head><body><h1>{html.escape(run_dir.name)}</h1><h2>Held-out metrics</h2><table>{rows}</table>
-<h2>Training</h2>{figures}<h2>Configuration</h2><pre>{html.escape(config)}</pre></body></html>
-"""
     report = run_dir / "report.html"
     rd.atomic_write(report, page)
     return report
+
+
+def _json(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
-def _learning_curves(history: list[dict], path: Path) -> Path:
+def _kept_step(history: list[dict], last: dict | None) -> float | None:
+    """The step whose validation score the loop kept as its best (checkpoints/last.json's `best`)."""
+    if not history or not last or last.get("best") is None:
+        return None
+    for row in history:
+        if any(k.startswith("val_") and row[k] == last["best"] for k in row):
+            return row["step"]
+    return None
+
+
+def _facts(run_dir: Path, meta: dict) -> str:
+    config = _config_values(run_dir / "config.yaml")
+    facts = {
+        "task": config.get("task"),
+        "encoder": config.get("model.encoder"),
+        "data": config.get("data.path"),
+        "parameters": f"{meta['parameters']:,}" if "parameters" in meta else None,
+        "steps": meta.get("steps"),
+        "training": f"{meta['train_seconds']:.0f} s" if "train_seconds" in meta else None,
+        "stopped by": meta.get("stopped_by"),
+        "precision": ("bf16" if meta["bf16"] else "fp32") if "bf16" in meta else None,
+    }
+    cells = "".join(
+        f'<div class="fact"><b>{name}</b>{html.escape(str(value))}</div>'
+        for name, value in facts.items()
+        if value is not None
+    )
+    return f'<div class="facts">{cells}</div>'
+
+
+def _metrics_table(metrics: dict) -> str:
+    split = metrics.get("split", "held-out")
+    rows = "".join(
+        f'<tr><td>{html.escape(k)}</td><td class="num">{_fmt(v)}</td></tr>'
+        for k, v in metrics.items()
+        if k not in ("split", "run_dir")
+    )
+    return f"<table><tr><th>metric ({html.escape(split)} split)</th><th>value</th></tr>{rows}</table>"
+
+
+def _figure(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{path.stem}">{figcaption}</figure>'
+
+
+def _tagged(sentences: list[dict] | None) -> str:
+    """Held-out sentences, every entity the model found highlighted; a word it tagged wrongly is outlined."""
+    if not sentences:
+        return ""
+    lines = []
+    for s in sentences:
+        words = "".join(
+            f'<span class="{"ent" if p != "O" else ""}{" miss" if p != g else ""}" title="{html.escape(p)}'
+            f' (true: {html.escape(g)})">{html.escape(w)}</span>'
+            for w, g, p in zip(s["tokens"], s["gold"], s["predicted"])
+        )
+        lines.append(f'<div class="tokens">{words}</div>')
+    return (
+        "<h2>Tagged sentences</h2><p>Held-out sentences: predicted entities highlighted, wrong tags outlined "
+        "(hover a word for its tags).</p>" + "".join(lines)
+    )
+
+
+def _translations(examples: list[dict] | None) -> str:
+    if not examples:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(e['source'])}</td><td>{html.escape(e['output'])}</td>"
+        f"<td>{html.escape(e['reference'])}</td></tr>"
+        for e in examples
+    )
+    return (
+        "<h2>Outputs beside references</h2><p>Held-out examples, greedy decoding.</p>"
+        f"<table><tr><th>source</th><th>model</th><th>reference</th></tr>{rows}</table>"
+    )
+
+
+def _config_values(path: Path) -> dict[str, object]:
+    import yaml
+
+    raw = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, object] = {"task": raw.get("task")}
+    for section in ("data", "model", "train"):
+        for key, value in (raw.get(section) or {}).items():
+            values[f"{section}.{key}"] = value
+    return values
+
+
+def _config_table(path: Path) -> str:
+    """The keys that apply: the essential ones and those set away from seqlab's defaults for the task."""
+    from seqlab.config import load_config
+
+    values = _config_values(path)
+    defaults = _config_values_of(load_config(None, task=str(values["task"])).to_dict())
+    shown = {
+        k: v
+        for k, v in values.items()
+        if k in ESSENTIAL or k == "task" or (k in defaults and not _same(v, defaults[k]))
+    }
+    rows = "".join(
+        f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in shown.items()
+    )
+    return (
+        f"<p>{len(shown)} of {len(values)} keys: the essential ones and those set away from the default; "
+        "<code>config.yaml</code> holds them all.</p>"
+        f"<table><tr><th>key</th><th>value</th></tr>{rows}</table>"
+    )
+
+
+def _config_values_of(config: dict) -> dict[str, object]:
+    return {f"{s}.{k}": v for s in ("data", "model", "train") for k, v in config[s].items()}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _learning_curves(history: list[dict], path: Path, kept: float | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     steps = [row["step"] for row in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax in (left, right):
+        if kept is not None:
+            ax.axvline(kept, color="tab:green", ls="--", lw=1, label="kept checkpoint")
     left.plot(steps, [row["train_loss"] for row in history], label="train")
     if "val_loss" in history[0]:
         left.plot(steps, [row["val_loss"] for row in history], label="validation")

@@ -213,10 +213,19 @@ class Seq2SeqTask(Task):
 
     @torch.no_grad()
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
-        """Attention maps of the first few held-out examples: their greedy output against the source."""
-        examples = held_out[:4]
-        batch = self.collate(examples)
-        outputs = decode(model, batch, GREEDY, autocast, self.config.data.max_length)
+        """The first held-out examples' greedy outputs beside their references, and the attention maps of
+        the first few: their output against the source."""
+        shown = held_out[:8]
+        outputs = decode(model, self.collate(shown), GREEDY, autocast, self.config.data.max_length)
+        translations = [
+            {
+                "source": self.tokenizer.decode(e["ids"]),
+                "output": self.target_tokenizer.decode(ids),
+                "reference": e["reference"],
+            }
+            for e, ids in zip(shown, outputs)
+        ]
+        examples, outputs = shown[:4], outputs[:4]
         batch = self.collate([{"ids": e["ids"], "target": ids} for e, ids in zip(examples, outputs)])
         with autocast():
             attention = model(batch).state.attention  # (B, U, S)
@@ -233,7 +242,7 @@ class Seq2SeqTask(Task):
                     "weights": [[round(w, 4) for w in r] for r in weights.tolist()],
                 }
             )
-        return {"attention.json": maps}
+        return {"attention.json": maps, "translations.json": translations}
 
 
 def reply_source(history: list[str], context_turns: int) -> str:

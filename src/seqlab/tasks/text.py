@@ -198,7 +198,7 @@ class TagTask(Task):
                 raise UserError(f"sentence {n + 1} has no tokens")
             if len(seq) > self.config.data.max_length:
                 raise self._over_length(seq, f"sentence {n + 1}")
-            example = {"ids": seq}
+            example = {"ids": seq, "tokens": record["tokens"]}
             if self.chars is not None:
                 example["chars"] = self.chars.encode_batch(record["tokens"])
             if with_targets:
@@ -228,6 +228,21 @@ class TagTask(Task):
         predicted, loss = self.run(model, examples, batch_size, autocast)
         truth = [[self.labels[t] for t in e["target"]] for e in examples]
         return {**metrics.tagging(truth, [predicted[i] for i in range(len(examples))]), "loss": loss}
+
+    def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+        """The first held-out sentences (their first 80 words) with their true and predicted tags, for the
+        report."""
+        shown, words = held_out[:12], 80
+        predicted, _ = self.run(model, shown, batch_size, autocast)
+        sentences = [
+            {
+                "tokens": e["tokens"][:words],
+                "gold": [self.labels[t] for t in e["target"][:words]],
+                "predicted": predicted[i][:words],
+            }
+            for i, e in enumerate(shown)
+        ]
+        return {"tagged.json": sentences}
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         """The words of each text, as the input kind splits them."""
