@@ -4,6 +4,7 @@ real browser (Debian's chromium, driven by Playwright, where both are installed)
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 
@@ -39,6 +40,31 @@ def test_a_report_marks_the_kept_checkpoint_and_shows_the_task_views(reports):
     assert "Outputs beside references" in seq2seq and "<th>reference</th>" in seq2seq
 
 
+def test_a_report_puts_the_metrics_beside_a_naive_baseline(reports):
+    tag, seq2seq = reports["tag"], reports["seq2seq"]
+    assert "<th>baseline: each word&#x27;s most frequent training tag</th>" in tag
+    assert "<th>baseline: the source, copied</th>" in seq2seq
+
+
+def test_task_baselines_score_what_they_say_they_predict(splits):
+    from seqlab.tasks.text import ClassifyTask, LMTask, TagTask
+
+    train, test = splits["classify"]["train"], splits["classify"]["test"]
+    task = ClassifyTask(tiny("classify"))
+    task.fit(train)
+    share = sum(r["label"] == "ham" for r in test) / len(test)  # ham is the majority in training
+    assert task.baseline(task.encode(train), task.encode(test))["accuracy"] == pytest.approx(share)
+    tagger = TagTask(tiny("tag"))
+    tagger.fit(splits["tag"]["train"])
+    seen = tagger.encode(splits["tag"]["train"])
+    assert tagger.baseline(seen, seen)["accuracy"] > 0.9  # on its own training words, nearly always right
+    lm = LMTask(tiny("lm"))
+    lm.fit(splits["lm"]["train"])
+    uniform = math.log(lm.tokenizer.vocab_size)
+    val = lm.encode(splits["lm"]["val"])
+    assert 2.0 < lm.baseline(lm.encode(splits["lm"]["train"]), val)["loss"] < uniform
+
+
 def test_a_report_shows_only_the_configuration_keys_that_apply(reports):
     page = reports["tag"]
     keys = re.findall(r"<td><code>([a-z_.]+)</code></td>", page)
@@ -72,3 +98,18 @@ def test_the_report_renders_in_headless_chromium(reports, tmp_path):
     image = Image.open(shot).convert("RGB")
     assert image.width == 1100 and image.height > 1200  # the whole page, its sections one under another
     assert len(image.getcolors(maxcolors=1 << 20) or []) > 50  # text and plots, not a blank page
+
+
+def test_the_demo_index_shows_each_stop_beside_its_baseline():
+    from seqlab.demo import _index
+
+    stop = {"name": "sentiment", "task": "classify", "dataset": "fine-food", "encoder": "gru"}
+    stop |= {"run_dir": "runs/demo/sentiment", "metrics": {"accuracy": 0.812, "f1_macro": 0.75}}
+    stop["baseline"] = {"what": "the majority class", "accuracy": 0.658, "f1_macro": 0.397}
+    page = _index([stop, {**stop, "name": "no baseline", "baseline": None}])
+    assert '<a href="sentiment/report.html">sentiment</a>' in page
+    assert (
+        "<td>accuracy 0.812, f1_macro 0.750</td><td>the majority class: accuracy 0.658, f1_macro 0.397</td>"
+        in page
+    )
+    assert "<td>accuracy 0.812, f1_macro 0.750</td><td></td>" in page

@@ -225,6 +225,13 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
             "run_dir": str(run_dir),
             "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics},
         }
+        baseline_file = run_dir / "baseline.json"
+        if baseline_file.exists():
+            baseline = json.loads(baseline_file.read_text())
+            row["baseline"] = {
+                "what": baseline["baseline"],
+                **{k: baseline[k] for k in row["metrics"] if k in baseline},
+            }
         verbs = pipeline.task.verbs
         if "compose" in verbs:
             row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
@@ -242,11 +249,10 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
     compared = _compare(console, out / "compare")
 
     table = Table(title="seqlab demo: one model, many data shapes")
-    for column in ("task", "dataset", "encoder", "metric", "run directory"):
+    for column in ("task", "dataset", "encoder", "metric", "baseline", "run directory"):
         table.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
     for row in rows:
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
-        table.add_row(row["task"], row["dataset"], row["encoder"], shown, row["run_dir"])
+        table.add_row(row["task"], row["dataset"], row["encoder"], *_metric_cells(row), row["run_dir"])
     console.print(table)
     for row in rows:
         if "sample" in row:
@@ -315,12 +321,28 @@ def _compare(console, out: Path) -> dict | None:
         return None
 
 
+def _metric_cells(row: dict) -> tuple[str, str]:
+    """A stop's metrics, and its naive baseline's on the same examples (what it predicts, then its values)."""
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
+    base = row.get("baseline")
+    if not base:
+        return shown, ""
+    return shown, f"{base['what']}: " + ", ".join(f"{k} {base[k]:.3f}" for k in row["metrics"] if k in base)
+
+
+def _what(row: dict) -> str:
+    return f"{row['task']} on {row['dataset']} with {row['encoder']}"
+
+
 def _index(rows: list[dict], compared: dict | None = None) -> str:
     items = "".join(
-        f'<li><a href="{html.escape(Path(r["run_dir"]).name)}/report.html">{html.escape(r["name"])}</a>: '
-        f"{html.escape(r['task'])} on {html.escape(r['dataset'])} with {html.escape(r['encoder'])}</li>"
+        f'<tr><td><a href="{html.escape(Path(r["run_dir"]).name)}/report.html">'
+        f"{html.escape(r['name'])}</a></td>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in (_what(r), *_metric_cells(r)))
+        + "</tr>"
         for r in rows
     )
+    items = f"<table><tr><th>stop</th><th>run</th><th>metric</th><th>baseline</th></tr>{items}</table>"
     samples = "".join(f"<pre>This coffee{html.escape(r['sample'])}</pre>" for r in rows if "sample" in r)
     translations = "".join(
         f"<li>{html.escape(source)} → {html.escape(output)}</li>"
@@ -338,7 +360,7 @@ def _index(rows: list[dict], compared: dict | None = None) -> str:
     )
     return (
         f'<!doctype html><html><head><meta charset="utf-8"><title>seqlab demo</title></head><body>'
-        f"<h1>seqlab demo</h1><ul>{items}</ul>"
+        f"<h1>seqlab demo</h1>{items}"
         + (
             f'<p><a href="compare/compare.html">Which encoder?</a> seqlab compare on {compared["data"]}</p>'
             if compared

@@ -170,6 +170,9 @@ def fit(
     checksums = processes.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
     if processes.main:
         rd.write_json(out / "metrics.json", {**final, "split": held_out})
+        baseline = task.baseline(encoded["train"], encoded[held_out])
+        if baseline is not None:
+            rd.write_json(out / "baseline.json", {**baseline, "split": held_out})
         for name, content in task.artifacts(model, encoded[held_out], t.batch_size, autocast).items():
             rd.write_json(out / name, content)
         _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)

@@ -73,7 +73,7 @@ def write_report(run_dir: Path) -> Path:
             figures.append((draw(data, plots / name.replace(".json", ".png")), caption))
     sections = [
         _facts(run_dir, meta),
-        "<h2>Held-out metrics</h2>" + _metrics_table(metrics),
+        "<h2>Held-out metrics</h2>" + _metrics_table(metrics, _json(run_dir / "baseline.json")),
         "<h2>Training</h2>" + "".join(_figure(path, caption) for path, caption in figures[:1]),
         *(
             ["<h2>What the model does</h2>" + "".join(_figure(p, c) for p, c in figures[1:])]
@@ -133,14 +133,21 @@ def _facts(run_dir: Path, meta: dict) -> str:
     return f'<div class="facts">{cells}</div>'
 
 
-def _metrics_table(metrics: dict) -> str:
+def _metrics_table(metrics: dict, baseline: dict | None) -> str:
+    """The held-out metrics, beside a naive baseline's on the same examples where the task has one."""
     split = metrics.get("split", "held-out")
+    base = baseline or {}
     rows = "".join(
-        f'<tr><td>{html.escape(k)}</td><td class="num">{_fmt(v)}</td></tr>'
+        f'<tr><td>{html.escape(k)}</td><td class="num">{_fmt(v)}</td>'
+        + (f'<td class="num">{_fmt(base[k]) if k in base else ""}</td>' if baseline else "")
+        + "</tr>"
         for k, v in metrics.items()
         if k not in ("split", "run_dir")
     )
-    return f"<table><tr><th>metric ({html.escape(split)} split)</th><th>value</th></tr>{rows}</table>"
+    header = f"<th>metric ({html.escape(split)} split)</th><th>model</th>"
+    if baseline:
+        header += f"<th>baseline: {html.escape(str(baseline['baseline']))}</th>"
+    return f"<table><tr>{header}</tr>{rows}</table>"
 
 
 def _figure(path: Path, caption: str) -> str:

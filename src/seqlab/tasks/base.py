@@ -225,6 +225,11 @@ class Task:
         """JSON files for the run directory's report, by file name."""
         return {}
 
+    def baseline(self, train, held_out) -> dict | None:
+        """A naive predictor's held-out metrics beside the model's, from encoded examples: {"baseline":
+        what it predicts, metric: value, …}, or None where the task has none."""
+        return None
+
     def _over_length(self, ids: list[int], what: str) -> UserError:
         return UserError(
             f"{what} has {len(ids)} tokens, over the model's limit "

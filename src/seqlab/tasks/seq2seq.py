@@ -187,6 +187,18 @@ class Seq2SeqTask(Task):
             **metrics.summarization(outputs, references),
         }
 
+    def baseline(self, train: list, held_out: list) -> dict | None:
+        """The source copied as the output."""
+        copies, references = (
+            [self.tokenizer.decode(e["ids"]) for e in held_out],
+            [e["reference"] for e in held_out],
+        )
+        return {
+            "baseline": "the source, copied",
+            **metrics.translation(copies, references),
+            **metrics.summarization(copies, references),
+        }
+
     def predict(self, pipeline, records: list) -> list[str]:
         return self.translate(pipeline, [r["source"] for r in records])
 

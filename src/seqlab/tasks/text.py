@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,6 +157,13 @@ class ClassifyTask(Task):
             result = metrics.classification(truth, pred)
         return {**result, "loss": loss}
 
+    def baseline(self, train: list, held_out: list) -> dict | None:
+        if self.config.data.multi_label:
+            return None
+        majority = Counter(e["target"] for e in train).most_common(1)[0][0]
+        truth = [e["target"] for e in held_out]
+        return {"baseline": "the majority class", **metrics.classification(truth, [majority] * len(truth))}
+
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
         if self.config.data.multi_label:
             return {}
@@ -244,6 +252,18 @@ class TagTask(Task):
         ]
         return {"tagged.json": sentences}
 
+    def baseline(self, train: list, held_out: list) -> dict | None:
+        """Each word tagged with its most frequent training tag; an unseen word with the commonest tag."""
+        seen: dict[str, Counter] = {}
+        for e in train:
+            for word, tag in zip(e["tokens"], e["target"]):
+                seen.setdefault(word, Counter())[tag] += 1
+        usual = Counter(t for e in train for t in e["target"]).most_common(1)[0][0]
+        best = {word: tags.most_common(1)[0][0] for word, tags in seen.items()}
+        truth = [[self.labels[t] for t in e["target"]] for e in held_out]
+        guess = [[self.labels[best.get(w, usual)] for w in e["tokens"]] for e in held_out]
+        return {"baseline": "each word's most frequent training tag", **metrics.tagging(truth, guess)}
+
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         """The words of each text, as the input kind splits them."""
         words = kind_of(self.config.data).words  # a DNA sequence's bases are its words
@@ -316,6 +336,15 @@ class LMTask(Task):
         if len(stream) < 2:
             raise UserError("the text is too short to model: it needs at least 2 tokens")
         return stream
+
+    def baseline(self, train: np.ndarray, held_out: np.ndarray) -> dict | None:
+        """Every token predicted from its training frequency (add-one smoothed): a unigram model."""
+        counts = np.bincount(train, minlength=self.tokenizer.vocab_size) + 1.0
+        log_p = np.log(counts / counts.sum())
+        return {
+            "baseline": "unigram frequencies",
+            **metrics.language_model(float(-log_p[held_out[1:]].mean())),
+        }
 
     def batches(
         self, stream: np.ndarray, batch_size: int, generator: torch.Generator | None = None
