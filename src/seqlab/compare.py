@@ -47,6 +47,7 @@ class Trial:
     steps: int = 0
     items_per_second: float = 0.0  # tokens (tag, lm, seq2seq) or examples trained on per second
     latency_ms: float = 0.0  # held-out evaluation time per example
+    baseline: dict = field(default_factory=dict)  # a naive predictor's metrics on the same examples
 
 
 def parse_encoders(text: str) -> list[str]:
@@ -204,6 +205,8 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
         k: v for k, v in json.loads((folder / "metrics.json").read_text()).items() if k != "split"
     }
     trial.parameters, trial.steps = meta["parameters"], meta["steps"]
+    if (folder / "baseline.json").exists():
+        trial.baseline = json.loads((folder / "baseline.json").read_text())
     history = rd.read_history(folder / "history.csv")
     trial.train_seconds = history[-1]["seconds"] if history else meta["train_seconds"]
     trial.items_per_second = meta["items_seen"] / max(trial.train_seconds, 1e-9)
@@ -239,8 +242,13 @@ def summarise(trials: list[Trial], metric: str) -> dict[str, dict]:
                 for k in ("parameters", "train_seconds", "items_per_second", "latency_ms")
             },
         }
-    ranked = sorted(
-        (e for e in summary if metric in summary[e]["metrics"]),
+    base = baseline(trials, metric)
+    for s in summary.values():
+        if base is not None and metric in s["metrics"]:
+            mean = s["metrics"][metric]["mean"]
+            s["beats_baseline"] = mean > base[metric] if higher else mean < base[metric]
+    ranked = sorted(  # encoders no better than the baseline are not ranked: chance has no order
+        (e for e in summary if metric in summary[e]["metrics"] and summary[e].get("beats_baseline", True)),
         key=lambda e: summary[e]["metrics"][metric]["mean"],
         reverse=higher,
     )
@@ -257,6 +265,42 @@ def summarise(trials: list[Trial], metric: str) -> dict[str, dict]:
         p = summary[encoder]["p_vs_best"]
         summary[encoder]["beyond_noise"] = None if p is None else p < NOISE_P
     return summary
+
+
+def baseline(trials: list[Trial], metric: str) -> dict | None:
+    """The naive baseline of the runs' held-out examples (the same for every run): what it predicts and
+    its metrics; None where the task has none."""
+    return next(({**t.baseline} for t in trials if metric in t.baseline), None)
+
+
+def conclusion(result: dict) -> str:
+    """What the comparison says, in one sentence: which encoder is best beyond the noise, or that the
+    encoders are within it, or that none beat the baseline."""
+    metric, summary = result["metric"], result["summary"]
+    base = result.get("baseline")
+    ranked = sorted((e for e in summary if "rank" in summary[e]), key=lambda e: summary[e]["rank"])
+    if base is not None and not ranked:
+        return (
+            f"No encoder beat the baseline ({base['baseline']}: {metric} {base[metric]:.4g}) at this budget; "
+            "train longer before choosing."
+        )
+    if not ranked:
+        return "No run finished."
+    best, others = ranked[0], ranked[1:]
+    behind = [e for e in others if summary[e].get("beyond_noise")]
+    level = [e for e in others if not summary[e].get("beyond_noise")]
+    below = [e for e in summary if summary[e].get("beats_baseline") is False] if base else []
+    parts = [f"{best} ranks first"]
+    if level:
+        parts.append(f"{', '.join(level)} {'is' if len(level) == 1 else 'are'} within the noise of it")
+    if behind:
+        parts.append(f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} behind beyond the noise")
+    if below:
+        parts.append(f"{', '.join(below)} did not beat the baseline ({base['baseline']})")
+    sentence = "; ".join(parts) + "."
+    if level and not behind:
+        sentence += " At this budget the ranked encoders are interchangeable."
+    return sentence
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -288,6 +332,7 @@ def _jsonable(result: dict) -> dict:
 
 def _write(result: dict, out: Path) -> None:
     result["summary"] = summarise(result["trials"], result["metric"])
+    result["baseline"] = baseline(result["trials"], result["metric"])
     rd.write_json(out / "compare.json", _jsonable(result))
     _plots(result, out)
     rd.atomic_write(out / "compare.html", _page(result))
@@ -314,6 +359,8 @@ def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:
             if s.get("rank") == 1
             else "no finished run"
             if not s["runs"]
+            else "not above the baseline"
+            if s.get("beats_baseline") is False
             else "one seed: no noise estimate"
             if s.get("beyond_noise") is None
             else f"{'beyond' if s['beyond_noise'] else 'within'} noise (p={s['p_vs_best']:.2f})"
@@ -347,7 +394,7 @@ def table(result: dict):
     from rich.table import Table
 
     columns, rows = table_rows(result)
-    grid = Table(title=title(result))
+    grid = Table(title=title(result), caption=conclusion(result))
     for column in columns:
         grid.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
     for row in rows:
@@ -364,6 +411,8 @@ def markdown(result: dict) -> str:
                 f"| {' | '.join(columns)} |",
                 "|" + "---|" * len(columns),
                 *(f"| {' | '.join(row)} |" for row in rows),
+                "",
+                conclusion(result),
             ]
         )
         + "\n"
@@ -465,6 +514,7 @@ def _page(result: dict) -> str:
         f"{html.escape(str(result['data']))}</h1><p>{result['seeds']} seed(s) per encoder, "
         f"{result['budget_minutes']:g} minutes each, equal {html.escape(result['equal'])}; a difference "
         f"from the best is beyond the noise when Welch's t-test gives p &lt; {NOISE_P}.</p>"
+        f"<p><b>{html.escape(conclusion(result))}</b></p>"
         f'<table><tr>{head}</tr>{rows}</table><img src="compare.png" alt="learning curves">'
         f"<h2>Runs</h2><ul>{trials}</ul></body></html>\n"
     )
