@@ -194,3 +194,16 @@ def test_auto_precision_keeps_recurrent_models_in_fp32_on_a_gpu(monkeypatch):
     assert hardware.use_bf16("bf16", gpu, recurrent=True) and not hardware.use_bf16("fp32", gpu)
     monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
     assert hardware.use_bf16("auto", torch.device("cpu"), recurrent=True)  # oneDNN's bf16 LSTM is faster
+
+
+def test_step_lines_go_to_the_runs_train_log_and_to_stderr_only_with_verbose(spam_file, tmp_path, capsys):
+    from seqlab.cli import main
+
+    args = ["train", "--task", "classify", "--data", str(spam_file), "--encoder", "gru"]
+    settings = ["train.max_steps=4", "train.eval_every=2", "train.log_every=2", "model.hidden_size=8"]
+    assert main([*args, "--out", str(tmp_path / "quiet"), *settings]) == 0
+    log = (tmp_path / "quiet" / "train.log").read_text()
+    assert "step 2/4" in log and "eval step 4:" in log
+    assert "eval step" not in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "loud"), "-v", *settings]) == 0
+    assert "eval step 4:" in capsys.readouterr().err

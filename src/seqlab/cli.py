@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a model and write its run directory")
+    p.add_argument("-v", "--verbose", action="store_true", help="the step and evaluation lines on stderr too")
     p.add_argument(
         "settings",
         nargs="*",
@@ -123,12 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
 
     p = sub.add_parser("demo", help="the tour: train, evaluate and use a small model per task")
+    p.add_argument("-v", "--verbose", action="store_true", help="the step and evaluation lines on stderr too")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
 
     p = sub.add_parser(
         "compare", help="train every encoder on the same data and budget over seeds, side by side"
     )
+    p.add_argument("-v", "--verbose", action="store_true", help="the step and evaluation lines on stderr too")
     p.add_argument("settings", nargs="*", metavar="[CONFIG.yaml] [key=value]")
     p.add_argument("--task", choices=TASKS.names())
     p.add_argument("--data", help="a file, a folder with train/valid/test files, or a dataset name")
@@ -227,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if extra:  # key=value settings given after the options
             args.settings += extra
+        if getattr(args, "verbose", False):
+            _echo_training_log()
         return COMMANDS[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -234,6 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _echo_training_log() -> None:
+    """-v: the training loop's step and evaluation lines on stderr too, not only in the run's train.log."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("seqlab.train").addHandler(handler)
 
 
 def cmd_train(args) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import math
 import sys
 import time
@@ -31,6 +32,9 @@ from seqlab.tasks import Task
 from seqlab.training import run_dir as rd
 from seqlab.training.hardware import Processes
 from seqlab.training.optim import learning_rate, make_optimizer
+
+# Step and evaluation lines: always in the run's train.log; on the terminal where the CLI's -v asks.
+LOG = logging.getLogger("seqlab.train")
 
 
 @dataclass
@@ -78,6 +82,7 @@ def train(
     warmup = config.warmup if config.warmup < 1 else config.warmup / total_steps  # a share of training
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
+    log_file = _log_to(out / "train.log") if processes.main else None
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
     started = time.monotonic() - state.seconds
     # Sums on the device since the last evaluation, read only when reported: a step that reads a
@@ -164,9 +169,21 @@ def train(
                 evaluate()
     settle()
     progress.close()
+    if log_file is not None:
+        LOG.removeHandler(log_file)
+        log_file.close()
     if writer is not None:
         writer.close()
     return state
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """Send the loop's lines to `path` (appended: a resumed run goes on in the same file)."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    return handler
 
 
 def _accumulate(net: nn.Module, micro: list, autocast) -> tuple[torch.Tensor, torch.Tensor]:
@@ -247,12 +264,10 @@ def _evaluate(
         rd.append_history(out / "history.csv", row)
         if improved:
             rd.save_weights(model, out / "model.safetensors")
-        print(
+        LOG.info(
             f"eval step {state.step}: "
             + " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-            + (" (best)" if improved else ""),
-            file=sys.stderr,
-            flush=True,
+            + (" (best)" if improved else "")
         )
         if writer is not None:
             for k, v in row.items():
@@ -296,7 +311,7 @@ def _tensorboard(out: Path):
 
 
 class Progress:
-    """A progress bar on a terminal; a plain log line every `every` steps otherwise."""
+    """A progress bar with the time remaining on a terminal, and a log line every `every` steps."""
 
     def __init__(self, total: int, every: int, enabled: bool = True):
         self.total, self.every, self.enabled = total, every, enabled
@@ -319,15 +334,15 @@ class Progress:
         """`loss()` reads the running training loss, waiting for the device: called only to show it."""
         if not self.enabled:
             return
-        shown = self.bar is not None or state.step % self.every == 0 or state.step == 1
-        if not shown:
+        logged = state.step % self.every == 0 or state.step == 1
+        if self.bar is None and not logged:
             return
         info = f"epoch {state.epoch + 1} loss {loss():.4f} lr {lr:.2e}"
         if self.bar is not None:
             self.bar.update(self.task, completed=state.step, info=info)
-        else:
+        if logged:
             rate = state.step / max(state.seconds, 1e-9)
-            print(f"step {state.step}/{self.total} {info} {rate:.1f} steps/s", file=sys.stderr, flush=True)
+            LOG.info(f"step {state.step}/{self.total} {info} {rate:.1f} steps/s")
 
     def close(self) -> None:
         if self.bar is not None:
