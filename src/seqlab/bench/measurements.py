@@ -455,82 +455,79 @@ def _silenced(flags, quiet: int):
     return kept
 
 
+def section(title: str, caption: str, columns: list[str], rows: list[list]) -> list[str]:
+    """A RESULTS.md section: a heading, what the table shows, and the table."""
+    return [
+        "",
+        f"## {title}",
+        "",
+        caption,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+
+
 def tables(results: dict[str, dict]) -> list[str]:
     """RESULTS.md's sections for the measurements in `results`."""
     lines: list[str] = []
     speed = results.get("generation-speed")
     if speed:
-        lines += [
-            "",
-            "## Generation speed",
-            "",
+        lines += section(
+            "Generation speed",
             f"Tokens per second generating {speed['new_tokens']} new tokens at batch {speed['batch']} "
             f"(`{speed['command']}`, {speed['date']}); random weights, the shapes of the Shakespeare models.",
-            "",
-            "| model | with cache/state | without (whole prefix each step) | speed-up |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {name} | {r['cached']} | {r['uncached']} | {r['speedup']}x |"
-            for name, r in speed["models"].items()
-        ]
+            ["model", "with cache/state", "without (whole prefix each step)", "speed-up"],
+            [[name, r["cached"], r["uncached"], f"{r['speedup']}x"] for name, r in speed["models"].items()],
+        )
     precision = results.get("precision")
     if precision:
-        lines += [
-            "",
-            "## Training precision",
-            "",
+        native = (
+            "multiplies bf16 natively, so `train.precision=auto` picks bf16."
+            if precision["native_bf16"]
+            else "has no native bf16, so `train.precision=auto` picks fp32."
+        )
+        lines += section(
+            "Training precision",
             f"Training tokens per second, batch {precision['batch']} × {precision['context']}, a "
-            f"language-model step (`{precision['command']}`, {precision['date']}). This CPU "
-            + (
-                "multiplies bf16 natively, so `train.precision=auto` picks bf16."
-                if precision["native_bf16"]
-                else "has no native bf16, so `train.precision=auto` picks fp32."
-            ),
-            "",
-            "| model | fp32 | bf16 autocast | speed-up |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {name} | {r['fp32']} | {r['bf16']} | {r['speedup']}x |"
-            for name, r in precision["models"].items()
-        ]
+            f"language-model step (`{precision['command']}`, {precision['date']}). This CPU {native}",
+            ["model", "fp32", "bf16 autocast", "speed-up"],
+            [[name, r["fp32"], r["bf16"], f"{r['speedup']}x"] for name, r in precision["models"].items()],
+        )
     detector = results.get("nab")
     if detector:
-        lines += [
-            "",
-            "## Numenta Anomaly Benchmark",
-            "",
+        lines += section(
+            "Numenta Anomaly Benchmark",
             f"`{detector['command']}`, {detector['date']}: a GRU forecaster per file trained on its "
             f"probationary period ({detector['train_seconds']:.0f} s for all 58); each point scored by the "
             "likelihood of its forecast error among the file's earlier errors (`data.anomaly_score="
             "likelihood`); the flags scored by `seqlab.nab`. "
             "Published: ARTime 74.9 / 65.2 / 80.4, Numenta HTM 70.1 / 63.1 / 74.3, windowed Gaussian "
             "39.6 / 20.9 / 47.4.",
-            "",
-            "| profile | score | threshold |",
-            "|---|---|---|",
-        ]
-        lines += [f"| {name} | {p['score']} | {p['threshold']} |" for name, p in detector["profiles"].items()]
+            ["profile", "score", "threshold"],
+            [[name, p["score"], p["threshold"]] for name, p in detector["profiles"].items()],
+        )
     speed = results.get("forecast-speed")
     if speed:
-        lines += [
-            "",
-            "## Forecasting speed",
-            "",
+        lines += section(
+            "Forecasting speed",
             f"M4 Hourly, 414 series, horizon 48, lookback 336 (`{speed['command']}`, {speed['date']}): the "
             f"deep models train {speed['steps']} steps of {speed['windows_per_step']} windows on "
             f"{speed['threads']} threads; statsforecast fits and forecasts in one call (n_jobs=1). sMAPE on "
             "the M4 test points, for orientation only at this short training.",
-            "",
-            "| model | parameters | fit | predict 414 series | sMAPE |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {name} | {m.get('parameters', '')} | {m['fit_seconds']} s | "
-            f"{'' if m['predict_seconds'] is None else str(m['predict_seconds']) + ' s'} | {m['smape']} |"
-            for name, m in speed["models"].items()
-        ]
+            ["model", "parameters", "fit", "predict 414 series", "sMAPE"],
+            [
+                [
+                    name,
+                    m.get("parameters", ""),
+                    f"{m['fit_seconds']} s",
+                    "" if m["predict_seconds"] is None else f"{m['predict_seconds']} s",
+                    m["smape"],
+                ]
+                for name, m in speed["models"].items()
+            ],
+        )
         b = speed["backtest"]
         lines += [
             "",

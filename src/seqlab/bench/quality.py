@@ -645,72 +645,58 @@ def choice_table(rows: dict[str, dict]) -> list[str]:
 
 def extras_tables(rows: dict[str, dict]) -> list[str]:
     """What rows measured on their first seed's run: statistical baselines, decoding and recognition speed."""
+    section = measurements.section
     lines: list[str] = []
     for name, entry in rows.items():
         extras, when = entry["seeds"][0]["extras"], entry["seeds"][0]["date"]
         if "baselines" in extras:
             smape2, mase2 = NAIVE2[entry["seeds"][0]["dataset"]]
-            lines += [
-                "",
-                f"## {name}: the model beside statistical baselines",
-                "",
+            lines += section(
+                f"{name}: the model beside statistical baselines",
                 f"Test metrics of seed 0 and of statsforecast models on the same windows, {when}. OWA is "
                 f"relative to the official Naive2 (sMAPE {smape2}, MASE {mase2}).",
-                "",
-                "| model | sMAPE | MASE | OWA | MAE | MSE |",
-                "|---|---|---|---|---|---|",
-            ]
-            lines += [
-                f"| {model} | {m['smape']:.3f} | {m['mase']:.3f} | "
-                f"{0.5 * (m['smape'] / smape2 + m['mase'] / mase2):.3f} | {m['mae']:.2f} | {m['mse']:.1f} |"
-                for model, m in extras["baselines"].items()
-            ]
+                ["model", "sMAPE", "MASE", "OWA", "MAE", "MSE"],
+                [
+                    [model, f"{m['smape']:.3f}", f"{m['mase']:.3f}"]
+                    + [f"{0.5 * (m['smape'] / smape2 + m['mase'] / mase2):.3f}", f"{m['mae']:.2f}"]
+                    + [f"{m['mse']:.1f}"]
+                    for model, m in extras["baselines"].items()
+                ],
+            )
         if "text_baselines" in extras:
-            lines += [
-                "",
-                f"## {name}: the model beside baselines on the same split",
-                "",
+            mean = statistics.fmean(s["test"]["accuracy"] for s in entry["seeds"])
+            lines += section(
+                f"{name}: the model beside baselines on the same split",
                 f"Test accuracy, {when}: the majority class, and a linear SVM on TF-IDF word (1-2) and "
                 "character (2-5) n-grams whose C was chosen on the validation split.",
-                "",
-                "| model | accuracy |",
-                "|---|---|",
-                f"| {name} (mean of {len(entry['seeds'])} seeds) | "
-                f"{statistics.fmean(s['test']['accuracy'] for s in entry['seeds']):.4f} |",
-                *[f"| {model} | {m['accuracy']:.4f} |" for model, m in extras["text_baselines"].items()],
-            ]
+                ["model", "accuracy"],
+                [[f"{name} (mean of {len(entry['seeds'])} seeds)", f"{mean:.4f}"]]
+                + [[model, f"{m['accuracy']:.4f}"] for model, m in extras["text_baselines"].items()],
+            )
         if "decoding" in extras:
-            lines += [
-                "",
-                f"## {name}: greedy and beam search",
-                "",
+            lines += section(
+                f"{name}: greedy and beam search",
                 f"Seed 0 on the test pairs, {when}: sacrebleu on detokenised output; sentences per second "
                 f"decoding at batch {extras['decoding']['batch']} with the state or KV cache carried.",
-                "",
-                "| decoding | BLEU | chrF | sentences/s |",
-                "|---|---|---|---|",
-            ]
-            lines += [
-                f"| {how} | {v['bleu']} | {v['chrf']} | {v['sentences_per_second']} |"
-                for how, v in extras["decoding"].items()
-                if how != "batch"
-            ]
+                ["decoding", "BLEU", "chrF", "sentences/s"],
+                [
+                    [how, v["bleu"], v["chrf"], v["sentences_per_second"]]
+                    for how, v in extras["decoding"].items()
+                    if how != "batch"
+                ],
+            )
         if "recognition" in extras:
-            lines += [
-                "",
-                f"## {name}: best path and prefix beam search",
-                "",
+            lines += section(
+                f"{name}: best path and prefix beam search",
                 f"Seed 0 on the test utterances, {when}: WER and CER with jiwer; utterances per second "
                 f"transcribed from frames. Frames are computed at {extras['features_per_second']} "
                 "utterances/s (read, joined and turned into log-mel frames with librosa, uncached).",
-                "",
-                "| decoding | WER | CER | utterances/s |",
-                "|---|---|---|---|",
-            ]
-            lines += [
-                f"| {how} | {v['wer']} | {v['cer']} | {v['utterances_per_second']} |"
-                for how, v in extras["recognition"].items()
-            ]
+                ["decoding", "WER", "CER", "utterances/s"],
+                [
+                    [how, v["wer"], v["cer"], v["utterances_per_second"]]
+                    for how, v in extras["recognition"].items()
+                ],
+            )
     return lines
 
 
