@@ -83,6 +83,16 @@ def test_an_encoder_is_chosen_by_its_validation_mean_not_its_test_mean(monkeypat
     assert quality.chosen(choice, entries) is None  # not before every candidate has its seeds
 
 
+def test_a_tie_on_the_metric_goes_to_the_lower_validation_loss(monkeypatch):
+    rows = {name: quality.Row(name, "c.yaml", "accuracy", 1.0, "", steps=10, seeds=1) for name in ("a", "b")}
+    monkeypatch.setattr(quality, "ROWS", rows)
+    entries = {
+        name: {"seeds": [{"seed": 0, "val": {"accuracy": 1.0, "loss": loss}, "test": {"accuracy": 0.9}}]}
+        for name, loss in (("a", 0.30), ("b", 0.05))
+    }
+    assert quality.chosen(quality.Choice("x", ("a", "b")), entries) == "b"
+
+
 def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_declaration(monkeypatch, tmp_path):
     (tmp_path / "configs").mkdir()
     (tmp_path / "benchmarks").mkdir()

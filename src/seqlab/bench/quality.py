@@ -518,9 +518,13 @@ def chosen(choice: Choice, rows: dict[str, dict]) -> str | None:
     if any(name not in rows or len(rows[name]["seeds"]) < ROWS[name].seeds for name in choice.rows):
         return None
 
-    def validation(row: Row) -> float:
-        mean = statistics.fmean(s["val"][row.metric] for s in rows[row.name]["seeds"])
-        return -mean if row.lower_is_better else mean
+    def validation(row: Row) -> tuple[float, float]:
+        """The validation mean of the row's metric, then of the loss: a tie on accuracy (small folds
+        score 1.0 alike) goes to the lower loss."""
+        seeds = rows[row.name]["seeds"]
+        mean = statistics.fmean(s["val"][row.metric] for s in seeds)
+        loss = statistics.fmean(s["val"].get("loss", 0.0) for s in seeds)
+        return (-mean if row.lower_is_better else mean), -loss
 
     return max(candidates, key=validation).name
 
