@@ -71,8 +71,10 @@ def test_splice_registry_is_a_fixed_stratified_split():
     shared("uci-splice-junction", "spliceData.txt")
     with pytest.warns(UserWarning, match="IUPAC"):
         splits = load_dataset("splice")
-    assert {k: len(v) for k, v in splits.items()} == {"train": 2550, "val": 320, "test": 320}
-    assert sum(r["label"] == "EI" for r in splits["test"]) == 77
+    # 3,005 distinct sequences of 3,190: every copy of one sequence stays in the split its first one drew
+    assert {k: len(v) for k, v in splits.items()} == {"train": 2554, "val": 317, "test": 319}
+    assert not {r["text"] for r in splits["train"]} & {r["text"] for r in splits["test"]}
+    assert 70 <= sum(r["label"] == "EI" for r in splits["test"]) <= 85  # about a quarter of 319, as in train
     assert all(set(r["text"]) <= set("ACGTN") and len(r["text"]) == 60 for r in splits["train"])
 
 

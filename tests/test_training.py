@@ -207,3 +207,17 @@ def test_step_lines_go_to_the_runs_train_log_and_to_stderr_only_with_verbose(spa
     assert "eval step" not in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "loud"), "-v", *settings]) == 0
     assert "eval step 4:" in capsys.readouterr().err
+
+
+def test_taggers_read_each_words_characters_unless_told_not_to(splits):
+    from seqlab.model import build_model
+    from seqlab.tasks.text import TagTask
+
+    for settings, expected in (({}, True), ({"model.char_dim": 0}, False)):
+        config = tiny("tag", "gru", **settings)
+        task = TagTask(config)
+        task.fit(splits["tag"]["train"])
+        model = build_model(config, **task.model_sizes())
+        assert (model.adapter.chars is not None) is expected
+    dna = tiny("tag", "gru", **{"data.input": "dna"})
+    assert TagTask.char_dim(dna) == 0  # a base is one letter

@@ -114,7 +114,8 @@ class ModelConfig:
     positions: str = "learned"  # transformer: learned | sinusoidal
     dropout: float = 0.1
     pooling: str = "auto"  # classify: auto | mean | max | last | attention
-    char_dim: int = 0  # > 0 adds a character CNN to every word (tagging)
+    char_dim: int | None = None  # tagging: > 0 adds a character CNN to every word, 0 none; None: 30 for
+    # words of text (a word never seen in training is known by its letters), 0 for DNA bases
     char_filters: int = 64
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
     tie_weights: bool = True  # lm, seq2seq: the output layer shares the (target) input embedding

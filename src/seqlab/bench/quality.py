@@ -35,7 +35,8 @@ from seqlab.bench import measurements
 from seqlab.errors import UserError
 from seqlab.files import write_json
 
-FEW_TEST_EXAMPLES = 1000  # below this many test examples (sequences, series, pieces) a row takes 5 seeds
+FEW_TEST_EXAMPLES = 1000  # below this many test examples (sequences, pieces, forecast windows) a row
+# takes 5 seeds
 
 
 @dataclass(frozen=True)

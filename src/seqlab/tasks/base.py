@@ -96,6 +96,11 @@ class Task:
         the usual folder of train, valid and test files, or one file."""
         return None
 
+    @staticmethod
+    def char_dim(config: RunConfig) -> int:
+        """The width of each character's embedding in a per-word character CNN; 0: none."""
+        return config.model.char_dim or 0
+
     @classmethod
     def build_adapter(cls, config: RunConfig, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
         """What turns a batch into vectors (B, T, D): float features, or token embeddings."""
@@ -107,7 +112,7 @@ class Task:
             m.embed_dim,
             m.dropout,
             num_chars=sizes.get("num_chars", 0),
-            char_dim=m.char_dim,
+            char_dim=cls.char_dim(config) if sizes.get("num_chars") else 0,
             char_filters=m.char_filters,
         )
 
