@@ -495,3 +495,21 @@ def test_registry_defaults_yield_to_the_run_settings():
         load_splits("forecast", config.data)
     assert (chosen.data.horizon, default.data.horizon, chosen.data.lookback) == (192, 96, 336)
     assert retarget(chosen.data, "other.csv").horizon == 192
+
+
+def test_without_a_lookback_the_shortest_series_sets_it(tmp_path):
+    """data.lookback unset: 96 points where every series has room, else what the shortest one leaves
+    beside its validation and test parts and one horizon (80 points, horizon 13: 80 - 13 - 13 - 13)."""
+    from seqlab.data.series import fitting_lookback
+
+    weekly = [Series("W1", np.sin(np.arange(80) / 2.0)), Series("W2", np.cos(np.arange(200) / 3.0))]
+    assert fitting_lookback(weekly, 0.1, 0.1, 13, least=1) == 41
+    assert fitting_lookback(weekly[1:], 0.1, 0.1, 13, least=1) == 96
+    with pytest.raises(UserError, match="leaves room for a lookback of 0 points before a horizon of 30"):
+        fitting_lookback(weekly, 0.1, 0.1, 30, least=1)
+    path = tmp_path / "weekly.csv"
+    path.write_text("unique_id,ds,y\n" + "".join(f"W1,{t},{np.sin(t / 2.0):.4f}\n" for t in range(80)))
+    config = load_config(None, task="forecast", **{**FORECAST, "data.path": str(path), "data.horizon": 13})
+    config.data.lookback = None  # as a user who names no lookback
+    fit(config, tmp_path / "run", None)
+    assert load(tmp_path / "run").config.data.lookback == 41

@@ -66,7 +66,8 @@ class DataConfig:
     target_column: str | None = None  # long layout: the first of y, value, target; seq2seq: of target, tgt, …
     first_points: int | None = None  # keep only the first N points of every series
     missing: str = "error"  # error | interpolate (linear, with a warning)
-    lookback: int = 96  # points a forecast looks back on
+    lookback: int | None = None  # points a forecast looks back on; None: 96, or as many as the shortest
+    # series' training part leaves room for beside one horizon (the run saves the number it used)
     horizon: int = 24  # points a forecast looks ahead
     season: int = 1  # seasonal period: seasonal naive and MASE (24 for hourly data with a daily cycle)
     scaling: str = "standard"  # per series, fitted on the training part: standard (mean and standard
@@ -316,7 +317,8 @@ class RunConfig:
             "data.stack_frames",
         ):
             section, name = key.split(".")
-            if getattr(getattr(self, section), name) < 1:
+            value = getattr(getattr(self, section), name)
+            if value is not None and value < 1:
                 raise UserError(f"{key} must be at least 1")
         if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
             raise UserError(

@@ -23,6 +23,7 @@ from seqlab import __version__
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data.datasets import load_splits
 from seqlab.data.inputs import kind_of
+from seqlab.data.series import fitting_lookback
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
@@ -124,6 +125,8 @@ def fit(
     processes.barrier()  # every process has checked --out before the main process writes to it
 
     splits = splits if splits is not None else load_splits(config.task, config.data)
+    if config.data.lookback is None and TASKS[config.task].records == "series":  # splits given whole
+        config.data.lookback = fitting_lookback(splits["train"], 0.0, 0.0, config.data.horizon, least=1)
     resolve_input(config, splits["train"])
     splits = {name: prepare(config, records) for name, records in splits.items()}
     task_class = task_type(config)

@@ -269,6 +269,37 @@ def _frequency(stamps: np.ndarray) -> str | None:
 # Splits in time
 
 
+DEFAULT_LOOKBACK = 96
+
+
+def held_out_points(n: int, fraction: float, horizon: int) -> int:
+    """The last points of an `n`-point series that a split in time holds out: at least one horizon."""
+    return max(horizon, round(n * fraction)) if fraction > 0 else 0
+
+
+def fitting_lookback(
+    series: list[Series], val_fraction: float, test_fraction: float, horizon: int, least: int
+) -> int:
+    """data.lookback=None: 96 points, or fewer where the shortest series' training part needs it (room
+    for one window of lookback + horizon), but never fewer than `least` (the model's first patch)."""
+    room = min(
+        len(s)
+        - held_out_points(len(s), val_fraction, horizon)
+        - held_out_points(len(s), test_fraction, horizon)
+        for s in series
+    )
+    lookback = min(DEFAULT_LOOKBACK, room - horizon)
+    if lookback < least:
+        shortest = min(series, key=len)
+        raise UserError(
+            f"series '{shortest.id}' has {len(shortest)} points: after its validation and test parts it "
+            f"leaves room for a lookback of {max(lookback, 0)} points before a horizon of {horizon}, fewer "
+            f"than {least}; lower data.horizon, data.val_fraction or data.test_fraction, or give longer "
+            "series"
+        )
+    return lookback
+
+
 def split_in_time(
     series: list[Series], val_fraction: float, test_fraction: float, horizon: int, lookback: int = 0
 ) -> dict[str, list[Series]]:
@@ -280,8 +311,8 @@ def split_in_time(
     splits: dict[str, list[Series]] = {"train": [], "val": [], "test": []}
     for s in series:
         n = len(s)
-        test = max(horizon, round(n * test_fraction)) if test_fraction > 0 else 0
-        val = max(horizon, round(n * val_fraction)) if val_fraction > 0 else 0
+        test = held_out_points(n, test_fraction, horizon)
+        val = held_out_points(n, val_fraction, horizon)
         train_end, val_end = n - test - val, n - test
         if train_end < lookback + horizon or train_end <= 0:
             raise UserError(

@@ -293,7 +293,12 @@ def _as_pairs(records: list[dict], context_turns: int) -> list[dict]:
 
 def finish_splits(task: str, splits: dict[str, list], data) -> dict[str, list]:
     """The splits a run uses: the missing ones carved out of train (a fixed seed), audio turned into
-    frames, dialogues cut into (context, reply) pairs."""
+    frames, dialogues cut into (context, reply) pairs. A series task's data.lookback=None becomes the
+    number of points the shortest series leaves room for (`series.fitting_lookback`)."""
+    if TASKS[task].records == "series" and data.lookback is None:
+        val = 0.0 if "val" in splits else data.val_fraction  # a validation file: nothing is carved
+        test = 0.0 if "test" in splits or "val" in splits else data.test_fraction
+        data.lookback = series_io.fitting_lookback(splits["train"], val, test, data.horizon, least=1)
     splits = complete_splits(
         task,
         splits,
