@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 from conftest import shared, tiny
 
 from seqlab.cli import main
@@ -365,3 +366,38 @@ def test_melody_language_model_writes_midi(tmp_path, capsys):
     assert notes and notes[0].pitch == 67
     assert main(["generate", str(run), "--out", str(tmp_path / "tune.txt")]) == 2
     assert "give --out FILE.mid" in capsys.readouterr().err
+
+
+def _midi_folder(folder, pieces: int, frames: int):
+    """`pieces` MIDI files of one note per beat (120 bpm), `frames` beats each."""
+    import pretty_midi
+
+    folder.mkdir()
+    for k in range(pieces):
+        midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+        piano = pretty_midi.Instrument(0)
+        piano.notes += [
+            pretty_midi.Note(80, 60 + (k + t) % 12, t * 0.5, t * 0.5 + 0.5) for t in range(frames)
+        ]
+        midi.instruments.append(piano)
+        midi.write(str(folder / f"piece{k}.mid"))
+    return folder
+
+
+def test_a_folder_of_midi_files_is_music_and_long_pieces_train_in_windows(tmp_path):
+    from seqlab.tasks.music import PianoRollTask
+
+    folder = _midi_folder(tmp_path / "midi", pieces=10, frames=40)
+    train = f"train --task lm --data {folder} --encoder gru --out {tmp_path / 'run'}".split()
+    with pytest.warns(UserWarning, match="cut into windows of 17 frames"):
+        assert main([*train, "train.max_steps=2", "data.max_length=16", "model.hidden_size=8"]) == 0
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["input"] == "music"
+    task = PianoRollTask(tiny("lm", **{"data.input": "music", "data.max_length": 16}))
+    windows = task.encode([[[60]] * 40])
+    assert [len(w["roll"]) for w in windows] == [17, 17, 8]  # frames 2-40 predicted once each
+    assert sum(len(w["roll"]) - 1 for w in windows) == 39
+    strict = PianoRollTask(
+        tiny("lm", **{"data.input": "music", "data.max_length": 16, "data.truncate": False})
+    )
+    with pytest.raises(UserError, match="piece 1 has 40 frames, over the model's limit"):
+        strict.encode([[[60]] * 40])

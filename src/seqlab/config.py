@@ -41,7 +41,8 @@ class DataConfig:
     min_freq: int = 1  # word: rarer words become [UNK]
     lowercase: bool = False
     max_length: int = 512  # tokens per example (classify, tag; seq2seq: per source and per target)
-    truncate: bool = True  # classify, seq2seq: cut longer texts with a warning; False: refuse them
+    truncate: bool = True  # classify, seq2seq: cut longer texts with a warning (music: long pieces into
+    # windows); False: refuse them
     block_size: int = 256  # lm: tokens per training window
     val_fraction: float = 0.1  # used when the data has no validation split of its own; 0 (not for series
     # forecasts and anomalies): checkpoints are judged on the training data

@@ -319,6 +319,13 @@ def plot_roll(roll: np.ndarray, path: Path, low: int, title: str = "") -> None:
     atomic_write(Path(path), buffer.getvalue())
 
 
+def is_music(path: Path) -> bool:
+    """A MIDI file, or a folder that holds MIDI files: piano rolls where data.input is auto."""
+    if path.is_file():
+        return path.suffix.lower() in MIDI_SUFFIXES
+    return path.is_dir() and any(p.suffix.lower() in MIDI_SUFFIXES for p in path.iterdir())
+
+
 def _roll_splits(path: Path) -> dict[str, list] | None:
     return read_roll_json(path) if path.suffix.lower() == ".json" else None
 
@@ -341,6 +348,8 @@ def _write_melody(samples: list[str], path: Path) -> None:
 MUSIC = InputKind(
     "music",
     read=_read_pieces,
+    detect=lambda path, data: is_music(path),
+    holds=lambda records: bool(records) and isinstance(records[0], list),  # pieces: lists of frames
     reads=("stream",),
     folders=True,
     split_file=_roll_splits,

@@ -4,6 +4,7 @@ Boulanger-Lewandowski et al. (2012): a piece of T frames predicts its frames 2 â
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,10 @@ class PianoRollTask(Task):
         return self.config.data.pitch_high - self.config.data.pitch_low + 1
 
     def fit(self, train: list) -> None:
-        self.encode(train[:1])  # the range check, before anything is written
+        d = self.config.data
+        roll_matrix(
+            train[0], d.pitch_low, d.pitch_high, "piece 1"
+        )  # the range check, before anything is written
 
     def model_sizes(self) -> dict[str, int]:
         return {"num_features": self.num_pitches, "num_labels": self.num_pitches}
@@ -56,17 +60,27 @@ class PianoRollTask(Task):
         return cls(config)
 
     def encode(self, records: list, with_targets: bool = True) -> list:
+        """Each piece's (T, P) roll; a piece over data.max_length + 1 frames is cut into windows of that
+        many frames, one frame shared between neighbours, so that every frame after the first is
+        predicted once (data.truncate=false refuses such pieces instead)."""
         d = self.config.data
-        too_long = next((n for n, piece in enumerate(records) if len(piece) - 1 > d.max_length), None)
-        if too_long is not None:
+        width = d.max_length + 1
+        long = [n for n, piece in enumerate(records) if len(piece) > width]
+        if long and not d.truncate:
             raise UserError(
-                f"piece {too_long + 1} has {len(records[too_long])} frames, over the model's limit "
-                f"data.max_length={d.max_length} (+1)"
+                f"piece {long[0] + 1} has {len(records[long[0]])} frames, over the model's limit "
+                f"data.max_length={d.max_length} (+1); data.truncate=true cuts long pieces into windows"
             )
-        return [
-            {"roll": torch.from_numpy(roll_matrix(piece, d.pitch_low, d.pitch_high, f"piece {n + 1}"))}
-            for n, piece in enumerate(records)
-        ]
+        if long:
+            warnings.warn(f"{len(long)} piece(s) over {width} frames were cut into windows of {width} frames")
+        examples = []
+        for n, piece in enumerate(records):
+            roll = torch.from_numpy(roll_matrix(piece, d.pitch_low, d.pitch_high, f"piece {n + 1}"))
+            examples += [
+                {"roll": roll[start : start + width]}
+                for start in range(0, max(len(roll) - 1, 1), d.max_length)
+            ]
+        return examples
 
     def length(self, example) -> int:
         return len(example["roll"]) - 1
