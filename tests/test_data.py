@@ -62,8 +62,8 @@ def test_no_validation_fraction_judges_on_the_training_data():
     with pytest.warns(UserWarning, match="judged on the training data"):
         splits = complete_splits("classify", {"train": train, "test": train[:2]}, 0.0, 0.0, seed=0)
     assert splits["val"] is splits["train"] and len(splits["train"]) == 20
-    with pytest.raises(UserError, match="val_fraction above 0"):
-        complete_splits("classify", {"train": train[:1]}, 0.1, 0.0, seed=0)
+    with pytest.raises(UserError, match="the training split is empty after holding out validation"):
+        complete_splits("classify", {"train": train[:1]}, 0.1, 0.0, seed=0)  # its one record validates
 
 
 def test_conll_reader_skips_document_markers():

@@ -169,3 +169,12 @@ def test_folds_that_cannot_be_dealt_are_refused(folds, fold, given, message):
     train = [{"text": f"t{i}", "label": "a"} for i in range(10)]
     with pytest.raises(UserError, match=re.escape(message)):
         complete_splits("classify", {"train": train, **given}, 0.1, 0.1, 0, folds=folds, fold=fold)
+
+
+def test_a_small_stratified_set_still_gets_a_validation_split():
+    """Ten classes of five series at data.val_fraction=0.1: every class rounds to none, and the split
+    takes one series from each of five classes instead of refusing the run."""
+    train = [{"text": f"s{i}", "label": str(i % 10)} for i in range(50)]
+    splits = complete_splits("classify", {"train": train, "test": train[:1]}, 0.1, 0.0, seed=0)
+    assert len(splits["val"]) == 5 and len({r["label"] for r in splits["val"]}) == 5
+    assert len(splits["train"]) == 45

@@ -250,19 +250,31 @@ def _carve(
         label = str(train[members[0]].get("label", "")) if stratified else ""
         strata.setdefault(label, []).append(members)
     rng = random.Random(seed)
+    dealt = [split for split in missing if not (split == "val" and folds)]
+    counts = {split: _stratum_counts([len(s) for s in strata.values()], fractions[split]) for split in dealt}
     taken: dict[str, list[int]] = {s: [] for s in missing}
-    for stratum in strata.values():
+    for n, stratum in enumerate(strata.values()):
         rng.shuffle(stratum)
         start = 0
-        for split in missing:
-            if split == "val" and folds:
-                continue
-            count = round(len(stratum) * fractions[split])
+        for split in dealt:
+            count = counts[split][n]
             taken[split] += [i for members in stratum[start : start + count] for i in members]
             start += count
         if "val" in missing and folds:
             taken["val"] += [i for members in stratum[start:][fold::folds] for i in members]
     return taken
+
+
+def _stratum_counts(sizes: list[int], fraction: float) -> list[int]:
+    """How many of each stratum's groups a split takes: its share, rounded; where every stratum rounds
+    to none yet the fraction asks for some (ten classes of five series at 0.1), one each from the
+    largest strata until the split holds its share of the whole, at least one."""
+    counts = [round(size * fraction) for size in sizes]
+    if fraction > 0 and not any(counts):
+        wanted = max(1, round(sum(sizes) * fraction))
+        for n in sorted(range(len(sizes)), key=lambda n: -sizes[n])[:wanted]:
+            counts[n] = 1
+    return counts
 
 
 def _complete_series_splits(
