@@ -113,3 +113,18 @@ def test_the_demo_index_shows_each_stop_beside_its_baseline():
         in page
     )
     assert "<td>accuracy 0.812, f1_macro 0.750</td><td></td>" in page
+
+
+def test_the_demo_table_folds_its_cells_at_80_columns():
+    from rich.console import Console
+
+    from seqlab.demo import results_table
+
+    stop = {"task": "classify", "dataset": "amazon-fine-food-reviews", "encoder": "transformer"}
+    stop |= {"run_dir": "runs/demo/sentiment-of-reviews", "metrics": {"accuracy": 0.812, "f1_macro": 0.75}}
+    stop["baseline"] = {"what": "the majority class", "accuracy": 0.658, "f1_macro": 0.397}
+    console = Console(width=80, record=True)
+    console.print(results_table([stop, {**stop, "task": "tag", "baseline": None}]))
+    shown = console.export_text()
+    assert max(len(line) for line in shown.splitlines()) <= 80 and "…" not in shown
+    assert "majority" in shown and "0.658" in shown

@@ -177,7 +177,6 @@ TRANSLATE = ["In the beginning was the Word, and the Word was with God.", "And G
 
 def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
     from rich.console import Console
-    from rich.table import Table
 
     from seqlab.data.datasets import load_splits
     from seqlab.errors import UserError
@@ -248,12 +247,7 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
 
     compared = _compare(console, out / "compare")
 
-    table = Table(title="seqlab demo: one model, many data shapes")
-    for column in ("task", "dataset", "encoder", "metric", "baseline", "run directory"):
-        table.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
-    for row in rows:
-        table.add_row(row["task"], row["dataset"], row["encoder"], *_metric_cells(row), row["run_dir"])
-    console.print(table)
+    console.print(results_table(rows))
     for row in rows:
         if "sample" in row:
             console.print("[bold]Generated text[/bold] (prompt 'This coffee'):")
@@ -319,6 +313,18 @@ def _compare(console, out: Path) -> dict | None:
     except UserError as exc:
         console.print(f"[yellow]skipped the comparison: {unavailable(exc)}[/yellow]")
         return None
+
+
+def results_table(rows: list[dict]):
+    """The tour's stops as a rich table: each stop's metric beside its baseline's."""
+    from rich.table import Table
+
+    table = Table(title="seqlab demo: one model, many data shapes")
+    for column in ("task", "dataset", "encoder", "metric", "baseline", "run directory"):
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
+    for row in rows:
+        table.add_row(row["task"], row["dataset"], row["encoder"], *_metric_cells(row), row["run_dir"])
+    return table
 
 
 def _metric_cells(row: dict) -> tuple[str, str]:
