@@ -57,29 +57,30 @@ def write_report(run_dir: Path) -> Path:
     meta = _json(run_dir / "meta.json") or {}
     history = rd.read_history(run_dir / "history.csv")
     kept = _kept_step(history, _json(run_dir / "checkpoints" / "last.json"))
-    figures = []
+    curves = "<p>No evaluation was recorded.</p>"
     if history:
         caption = f"The kept checkpoint: step {kept:g}." if kept is not None else ""
-        figures.append((_learning_curves(history, plots / "learning_curves.png", kept), caption))
+        curves = _figure(_learning_curves(history, plots / "learning_curves.png", kept), caption)
     views = [
         ("confusion.json", _confusion, "Held-out examples by true and predicted label."),
-        ("forecasts.json", _forecasts, "The last judged window of the first series, with the interval."),
+        (
+            "forecasts.json",
+            _forecasts,
+            "The last judged window of a few series, with the forecast's interval.",
+        ),
         ("anomalies.json", _anomalies, "Held-out points, the flagged ones and the threshold."),
         ("attention.json", _attention, "Where each output token looked in the source."),
     ]
-    for name, draw, caption in views:
-        data = _json(run_dir / name)
-        if data is not None:
-            figures.append((draw(data, plots / name.replace(".json", ".png")), caption))
+    figures = [
+        _figure(draw(data, plots / name.replace(".json", ".png")), caption)
+        for name, draw, caption in views
+        if (data := _json(run_dir / name)) is not None
+    ]
     sections = [
         _facts(run_dir, meta),
         "<h2>Held-out metrics</h2>" + _metrics_table(metrics, _json(run_dir / "baseline.json")),
-        "<h2>Training</h2>" + "".join(_figure(path, caption) for path, caption in figures[:1]),
-        *(
-            ["<h2>What the model does</h2>" + "".join(_figure(p, c) for p, c in figures[1:])]
-            if figures[1:]
-            else []
-        ),
+        "<h2>Training</h2>" + curves,
+        *(["<h2>What the model does</h2>" + "".join(figures)] if figures else []),
         _tagged(_json(run_dir / "tagged.json")),
         _translations(_json(run_dir / "translations.json")),
         "<h2>Configuration</h2>" + _config_table(run_dir / "config.yaml"),
