@@ -135,3 +135,12 @@ def test_speed_says_when_the_gpt2_peer_is_missing(monkeypatch, tmp_path):
             speed.torch.device("cpu"),
         )
     assert "seqlab transformer fp32" in rows and not any("GPT-2" in name for name in rows)
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(monkeypatch, capsys):
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    monkeypatch.setattr("seqlab.bench.quality.print", closed, raising=False)
+    assert main(["bench", "quality", "--list"]) == 141  # as `seqlab bench quality --list | head` ends
+    assert "Traceback" not in capsys.readouterr().err

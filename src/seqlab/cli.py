@@ -6,7 +6,9 @@ Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 an internal 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -239,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`seqlab … | head`): stop quietly, as other tools do
+        with contextlib.suppress(OSError, ValueError):  # no more writes to the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _echo_training_log() -> None:

@@ -739,10 +739,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for row in ROWS.values():
-            print(
-                f"{row.name:36} {row.metric} {'≤' if row.lower_is_better else '≥'} {row.target}, "
-                f"{row.seeds} seeds × {row.steps} steps"
+            judged = (
+                f"{row.metric} above {row.versus}"
+                if row.versus
+                else f"{row.metric}, reported"
+                if row.target is None
+                else f"{row.metric} {_bound(row, row.target)}"
             )
+            print(f"{row.name:36} {judged}, {row.seeds} seeds × {row.steps} steps")
         for choice in CHOICES.values():
             print(f"{choice.name:36} chosen on validation among {', '.join(choice.rows)}")
         for name, what in measurements.MEASUREMENTS.items():
