@@ -81,7 +81,9 @@ def test_the_report_renders_in_headless_chromium(reports, tmp_path):
 
     report = reports["root"] / "tag" / "report.html"
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         page = browser.new_page(viewport={"width": 1100, "height": 800})
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
