@@ -38,37 +38,54 @@ def decoding_speed(pipeline, test: list[dict], beams: int, batch: int = 64) -> d
 
     pipeline.config.train.batch_size = batch
     sources, references = [r["source"] for r in test], [r["target"] for r in test]
-    result = {"batch": batch}
-    for name, settings in (
-        ("greedy", GenerationConfig(temperature=0.0)),
-        (f"beam {beams}", GenerationConfig(temperature=0.0, num_beams=beams)),
-    ):
-        started = time.perf_counter()
-        outputs = pipeline.translate(sources, settings)
-        seconds = time.perf_counter() - started
-        scores = metrics.translation(outputs, references)
-        result[name] = {
-            "bleu": round(scores["bleu"], 2),
-            "chrf": round(scores["chrf"], 2),
-            "sentences_per_second": round(len(sources) / seconds, 1),
-        }
-    return result
+    decoders = {
+        "greedy": GenerationConfig(temperature=0.0),
+        f"beam {beams}": GenerationConfig(temperature=0.0, num_beams=beams),
+    }
+    return {
+        "batch": batch,
+        **_timed_decodings(
+            {
+                name: (lambda s=settings: pipeline.translate(sources, s))
+                for name, settings in decoders.items()
+            },
+            lambda outputs: metrics.translation(outputs, references),
+            {"bleu": 2, "chrf": 2},
+            len(sources),
+            "sentences",
+        ),
+    }
 
 
 def transcription_speed(pipeline, test: list[dict], beams: int) -> dict:
     """WER and CER of best-path and prefix-beam decoding on the test utterances, and utterances per second."""
     from seqlab import metrics
 
-    references, result = [r["text"] for r in test], {}
-    for name, beam in (("greedy", 1), (f"beam {beams}", beams)):
+    references = [r["text"] for r in test]
+    return _timed_decodings(
+        {
+            name: (lambda b=beam: pipeline.transcribe(test, b))
+            for name, beam in (("greedy", 1), (f"beam {beams}", beams))
+        },
+        lambda transcripts: metrics.recognition(references, transcripts),
+        {"wer": 4, "cer": 4},
+        len(test),
+        "utterances",
+    )
+
+
+def _timed_decodings(decoders: dict, score, digits: dict[str, int], items: int, unit: str) -> dict:
+    """Per decoder (name → a call returning its outputs): the scores named in `digits`, rounded so, and
+    `unit` per second."""
+    result = {}
+    for name, decode in decoders.items():
         started = time.perf_counter()
-        transcripts = pipeline.transcribe(test, beam)
+        outputs = decode()
         seconds = time.perf_counter() - started
-        scores = metrics.recognition(references, transcripts)
+        scores = score(outputs)
         result[name] = {
-            "wer": round(scores["wer"], 4),
-            "cer": round(scores["cer"], 4),
-            "utterances_per_second": round(len(test) / seconds, 1),
+            **{k: round(scores[k], n) for k, n in digits.items()},
+            f"{unit}_per_second": round(items / seconds, 1),
         }
     return result
 
