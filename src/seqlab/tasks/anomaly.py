@@ -23,6 +23,7 @@ from seqlab.data.series import Series
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.heads.forecast import median_index
+from seqlab.tasks.base import Task
 from seqlab.tasks.forecast import ForecastTask, Windows
 
 
@@ -30,6 +31,7 @@ class AnomalyTask(ForecastTask):
     name = "anomaly"
     judged_stride = 1  # every point of a judged part gets a score
     verbs = ()
+    baseline = Task.baseline  # a forecaster's naive baseline is not a detector's
 
     @classmethod
     def check_config(cls, config: RunConfig, encoder: EncoderSpec) -> None:

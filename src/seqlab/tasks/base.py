@@ -122,6 +122,12 @@ class Task:
         return config.data.max_length
 
     @classmethod
+    def budget_settings(cls, config: RunConfig, short: bool, recurrent: bool) -> dict[str, object]:
+        """The budget rule's values (`seqlab.budget`) for a run of this task on its input kind, with a
+        short budget or a long one, with a recurrent encoder or not; none by default."""
+        return {}
+
+    @classmethod
     def build_head(cls, config: RunConfig, parts: HeadParts) -> nn.Module:
         """The task's head, an `nn.Module` mapping (EncoderOutput, Batch) to a `HeadOutput`."""
         raise NotImplementedError

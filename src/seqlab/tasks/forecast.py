@@ -374,6 +374,19 @@ class ForecastTask(Task):
         forecasts, loss = self.forecast_windows(model, windows, batch_size, autocast)
         return {**self.judge(windows, forecasts, model.head.quantiles.tolist()), "loss": loss}
 
+    def baseline(self, train: Windows, held_out: Windows) -> dict | None:
+        """Seasonal naive: every window's last season (data.season points; the last point where the
+        lookback is shorter) repeated over the horizon."""
+        d = self.config.data
+        season = d.season if d.season <= d.lookback else 1
+        repeat = (np.arange(d.horizon) % season) - season  # (h,): offsets back from the origin
+        origin = held_out.starts + d.lookback  # (M,)
+        scaled = held_out.values[origin.unsqueeze(1) + torch.as_tensor(repeat)].numpy()  # (M, h)
+        stats = held_out.stats[held_out.series.numpy()]
+        forecasts = self.from_scaled(scaled, stats[:, :1], stats[:, 1:])
+        what = f"the last {season} points, repeated" if season > 1 else "the last point, repeated"
+        return {"baseline": f"seasonal naive ({what})", **self.judge(held_out, forecasts[..., None], [])}
+
     def artifacts(self, model, held_out: Windows, batch_size: int, autocast) -> dict[str, object]:
         return {"forecasts.json": self.examples(model, held_out, autocast)}
 

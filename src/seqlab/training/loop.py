@@ -35,6 +35,7 @@ from seqlab.training.optim import learning_rate, make_optimizer
 
 # Step and evaluation lines: always in the run's train.log; on the terminal where the CLI's -v asks.
 LOG = logging.getLogger("seqlab.train")
+EVALUATIONS = 8  # validations within a time budget when train.eval_every is unset (and one at the end)
 
 
 @dataclass
@@ -79,8 +80,16 @@ def train(
 
     micro_per_epoch = task.num_batches(train_data, config.batch_size) // processes.world  # >= accumulate
     total_steps = config.max_steps or config.epochs * (micro_per_epoch // config.accumulate)
-    warmup = config.warmup if config.warmup < 1 else config.warmup / total_steps  # a share of training
+    # warmup: a share of training, or (>= 1) steps; within a time budget, steps are counted as such, since
+    # the share of the run they make is unknown until it ends
+    warmup_steps = config.warmup if config.warmup >= 1 and config.max_minutes else 0
+    warmup = 0.0 if warmup_steps else config.warmup if config.warmup < 1 else config.warmup / total_steps
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
+    # without train.eval_every and with a time budget: an evaluation after every eighth of it spent
+    # training, or after four times the last evaluation's time where that is longer (validation takes at
+    # most a fifth of the budget); without a time budget, once per epoch
+    timed_evaluations = not config.eval_every and budget < math.inf
+    next_evaluation = budget / EVALUATIONS  # seconds of training, evaluations not counted
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
     log_file = _log_to(out / "train.log") if processes.main else None
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
@@ -97,7 +106,7 @@ def train(
         state.seconds = time.monotonic() - started
 
     def evaluate() -> None:
-        nonlocal train_loss, train_count
+        nonlocal train_loss, train_count, next_evaluation
         settle()
         evaluation_started = time.monotonic()
         kept = model if averaged is None else averaged.module
@@ -117,7 +126,9 @@ def train(
         if processes.main:
             _checkpoint(model, optimizer, averaged, out, state)
         train_loss, train_count = 0.0, 0
-        state.eval_seconds += time.monotonic() - evaluation_started
+        took = time.monotonic() - evaluation_started
+        next_evaluation = state.seconds - state.eval_seconds + max(budget / EVALUATIONS, 4 * took)
+        state.eval_seconds += took
         if on_evaluate is not None:
             on_evaluate(state.step, metrics)
 
@@ -135,8 +146,11 @@ def train(
             if len(micro) < config.accumulate:
                 break
             done = max((state.step + 1) / total_steps, (time.monotonic() - started) / budget)
+            rate = learning_rate(config.lr, done, warmup)
+            if warmup_steps:
+                rate *= min(1.0, (state.step + 1) / warmup_steps)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config.lr, done, warmup)
+                group["lr"] = rate
             net.train()
             loss_sum, count = _accumulate(net, micro, autocast)
             global_count = processes.sum(count)
@@ -154,18 +168,26 @@ def train(
             state.seconds = time.monotonic() - started
             train_loss, train_count = train_loss + loss_sum, train_count + count
             progress.update(
-                state, lambda: float(mean_loss(train_loss, train_count)), optimizer.param_groups[0]["lr"]
+                state,
+                done,
+                lambda: float(mean_loss(train_loss, train_count)),
+                optimizer.param_groups[0]["lr"],
             )
             if state.step >= total_steps:
                 state.stopped_by = "steps"
             elif state.seconds >= budget:
                 state.stopped_by = "time budget"
-            if state.stopped_by or (config.eval_every and state.step % config.eval_every == 0):
+            due = (
+                state.seconds - state.eval_seconds >= next_evaluation
+                if timed_evaluations
+                else bool(config.eval_every) and state.step % config.eval_every == 0
+            )
+            if state.stopped_by or due:
                 evaluate()
         if not state.stopped_by:
             state.epoch += 1
             state.batches_done = 0
-            if not config.eval_every:
+            if not config.eval_every and not timed_evaluations:
                 evaluate()
     settle()
     progress.close()
@@ -311,7 +333,8 @@ def _tensorboard(out: Path):
 
 
 class Progress:
-    """A progress bar with the time remaining on a terminal, and a log line every `every` steps."""
+    """A progress bar with the time remaining on a terminal (by steps or by the time budget, whichever
+    ends training first), and a log line every `every` steps."""
 
     def __init__(self, total: int, every: int, enabled: bool = True):
         self.total, self.every, self.enabled = total, every, enabled
@@ -328,10 +351,11 @@ class Progress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task("train", total=total, info="")
+            self.task = self.bar.add_task("train", total=1.0, info="")
 
-    def update(self, state: LoopState, loss: Callable[[], float], lr: float) -> None:
-        """`loss()` reads the running training loss, waiting for the device: called only to show it."""
+    def update(self, state: LoopState, done: float, loss: Callable[[], float], lr: float) -> None:
+        """`done`: the share of training behind; `loss()` reads the running training loss, waiting for
+        the device: called only to show it."""
         if not self.enabled:
             return
         logged = state.step % self.every == 0 or state.step == 1
@@ -339,7 +363,7 @@ class Progress:
             return
         info = f"epoch {state.epoch + 1} loss {loss():.4f} lr {lr:.2e}"
         if self.bar is not None:
-            self.bar.update(self.task, completed=state.step, info=info)
+            self.bar.update(self.task, completed=min(done, 1.0), info=info)
         if logged:
             rate = state.step / max(state.seconds, 1e-9)
             LOG.info(f"step {state.step}/{self.total} {info} {rate:.1f} steps/s")
