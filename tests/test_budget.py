@@ -67,7 +67,22 @@ def test_a_run_records_what_the_rule_chose_and_evaluates_within_its_budget(spam_
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["budget_rule"]["model.hidden_size"] == 128 and meta["budget_rule"]["model.pooling"] == "mean"
     assert rd.read_config(tmp_path / "run").model.hidden_size == 128
+    assert "Set by the budget rule" in (tmp_path / "run" / "report.html").read_text()
     assert 1 <= len(rd.read_history(tmp_path / "run" / "history.csv")) <= 9  # an eighth of the budget apart
+
+
+def test_a_resumed_run_keeps_the_sizes_the_rule_gave_it(spam_records, tmp_path):
+    splits = {"train": spam_records[:120], "val": spam_records[120:]}
+    settings = {"train.precision": "fp32", "train.eval_every": 2}
+    fit(
+        load_config(None, task="classify", **{**settings, "train.max_minutes": 1, "train.max_steps": 2}),
+        tmp_path / "r",
+        splits,
+    )
+    longer = {**settings, "train.max_minutes": 30, "train.max_steps": 4}  # a long budget: other sizes
+    fit(load_config(None, task="classify", **longer), tmp_path / "r", splits, resume=True)
+    meta = json.loads((tmp_path / "r" / "meta.json").read_text())
+    assert meta["steps"] == 4 and meta["budget_rule"]["model.hidden_size"] == 128
 
 
 def test_the_forecast_baseline_is_seasonal_naive(tmp_path):

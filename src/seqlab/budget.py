@@ -33,12 +33,20 @@ def budget_settings(config: RunConfig) -> dict[str, Any]:
     return {"train.epochs": UNBOUNDED_EPOCHS, **own}
 
 
-def apply_budget_rule(config: RunConfig) -> dict[str, Any]:
+def apply_budget_rule(config: RunConfig, earlier: RunConfig | None = None) -> dict[str, Any]:
     """Set the rule's value on every key of it that the user left unset; returns the keys it set.
-    Call once the input kind is known (`resolve_input`): the values depend on it."""
+    `earlier`: the config of the run that this one resumes, whose values those keys keep. Call once the
+    input kind is known (`resolve_input`): the values depend on it."""
     if not applies(config):
         return {}
     chosen = {key: value for key, value in budget_settings(config).items() if key not in config.given}
+    if earlier is not None:
+        chosen = {key: _value(earlier, key) for key in chosen}
     for key, value in chosen.items():
         config.set(key, value, parse=False)
     return chosen
+
+
+def _value(config: RunConfig, key: str) -> Any:
+    section, name = key.split(".")
+    return getattr(getattr(config, section), name)

@@ -129,7 +129,7 @@ def fit(
     if config.data.lookback is None and TASKS[config.task].records == "series":  # splits given whole
         config.data.lookback = fitting_lookback(splits["train"], 0.0, 0.0, config.data.horizon, least=1)
     resolve_input(config, splits["train"])
-    budget_rule = {} if resume else apply_budget_rule(config)
+    budget_rule = apply_budget_rule(config, rd.read_config_file(out) if resume else None)
     splits = {name: prepare(config, records) for name, records in splits.items()}
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None

@@ -123,6 +123,15 @@ def require(run_dir: Path, names) -> None:
         )
 
 
+def read_config_file(run_dir: Path) -> RunConfig:
+    """The config.yaml of a run directory, complete or not (a run being resumed)."""
+    import yaml
+
+    return RunConfig.from_dict(
+        yaml.safe_load((Path(run_dir) / "config.yaml").read_text()), where=str(run_dir)
+    )
+
+
 def read_config(run_dir: Path) -> RunConfig:
     """The config of a complete run directory, after checking that it is one seqlab can read."""
     run_dir = Path(run_dir)
@@ -135,6 +144,4 @@ def read_config(run_dir: Path) -> RunConfig:
         raise UserError(
             f"{run_dir} has run-directory format {version}; this seqlab reads format {FORMAT_VERSION}"
         )
-    import yaml
-
-    return RunConfig.from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()), where=str(run_dir))
+    return read_config_file(run_dir)
