@@ -513,3 +513,29 @@ def test_without_a_lookback_the_shortest_series_sets_it(tmp_path):
     config.data.lookback = None  # as a user who names no lookback
     fit(config, tmp_path / "run", None)
     assert load(tmp_path / "run").config.data.lookback == 41
+
+
+def test_eval_joins_a_file_of_the_following_points_to_the_training_series(covariate_frame, tmp_path, capsys):
+    """The weekly case: a test file holding only the horizon after each training series is judged as the
+    continuation of the run's own training series, as M4's Train and Test files are."""
+    from seqlab.data.series import continue_series, series_from_frame
+
+    frame = covariate_frame[["unique_id", "ds", "y"]]
+    train, after = tmp_path / "train.csv", tmp_path / "after.csv"
+    frame.groupby("unique_id").head(300).to_csv(train, index=False)
+    frame.groupby("unique_id").nth(list(range(300, 324))).to_csv(after, index=False)
+    config = small(**{"data.path": str(train), "data.horizon": 24, "data.lookback": 48})
+    pipeline = fit(config, tmp_path / "run", None)
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--data", str(after)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    history = series_from_frame(frame.groupby("unique_id").head(300), config.data)
+    joined = continue_series(
+        history, series_from_frame(frame.groupby("unique_id").nth(range(300, 324)), config.data)
+    )
+    assert shown["mase"] == pytest.approx(pipeline.evaluate(joined)["mase"], rel=1e-6)
+
+    frame.groupby("unique_id").nth(list(range(290, 314))).to_csv(after, index=False)  # overlaps the history
+    assert main(["eval", str(tmp_path / "run"), "--data", str(after)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not after its training data" in err[0]

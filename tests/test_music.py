@@ -80,6 +80,10 @@ def test_eval_reads_a_roll_json_by_its_splits(tmp_path, chorales, capsys):
     pipeline = fit(config, tmp_path / "run", splits={k: list(v) for k, v in chorales.items()})
     held_out = json.loads((tmp_path / "run" / "metrics.json").read_text())["nll"]
     assert 0 < held_out < 88 * np.log(2) * 1.5  # below 1.5 times a fair coin's for each of 88 pitches
+    composed = json.loads((tmp_path / "run" / "composed.json").read_text())
+    assert len(composed["frames"]) == 33 and composed["pitches"] == 88
+    report = (tmp_path / "run" / "report.html").read_text()  # its piano roll and a player for it
+    assert "A composed piece" in report and '<audio controls src="data:audio/wav;base64,' in report
     rolls = tmp_path / "chorales.json"
     rolls.write_text(
         json.dumps({"train": chorales["train"], "valid": chorales["val"], "test": chorales["test"]})

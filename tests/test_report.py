@@ -130,3 +130,10 @@ def test_the_demo_table_folds_its_cells_at_80_columns():
     shown = console.export_text()
     assert max(len(line) for line in shown.splitlines()) <= 80 and "…" not in shown
     assert "majority" in shown and "0.658" in shown
+    narrow = Console(width=80, record=True)
+    narrow.print(results_table([stop], narrow.width))  # one metric per stop, whole words in its cells
+    shown = narrow.export_text()
+    assert (
+        max(len(line) for line in shown.splitlines()) <= 80 and "0.812" in shown and "f1_macro" not in shown
+    )
+    assert "accuracy 0.658" in shown and "run directory" not in shown

@@ -234,6 +234,8 @@ def test_spoken_digits_classified_from_a_folder_of_clips(tmp_path, fsdd, capsys)
     )
     config = (out / "config.yaml").read_text()
     assert "input: audio" in config and "features: mfcc" in config
+    report = (out / "report.html").read_text()  # the first held-out clip as the model hears it
+    assert "A held-out clip" in report and "20 MFCCs" in report and "It predicts" in report
     capsys.readouterr()
     clip = fsdd / "recordings" / "2_george_0.wav"
     assert main(["predict", str(out), "--data", str(clip)]) == 0

@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the tour: train, evaluate and use a small model per task")
     p.add_argument("-v", "--verbose", action="store_true", help="the step and evaluation lines on stderr too")
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--minutes", type=float, default=1.5, help="training budget per task")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="every stop's time budget times this (0.5: a quicker tour)"
+    )
 
     p = sub.add_parser(
         "compare", help="train every encoder on the same data and budget over seeds, side by side"
@@ -310,6 +312,8 @@ def cmd_eval(args) -> int:
     else:
         splits = load_splits(task, data)
     records = splits["train"] if len(splits) == 1 else splits.get(args.split) or splits["val"]
+    if path.is_file():
+        records = pipeline.task.with_history(records)
     if args.baselines:
         scores = pipeline.evaluate_baselines(records, args.baselines.split(","))
     else:
@@ -475,9 +479,13 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from seqlab.demo import run_demo
+    from seqlab.demo import DemoFailed, run_demo
 
-    run_demo(Path(args.out), args.minutes)
+    try:
+        run_demo(Path(args.out), args.scale)
+    except DemoFailed as exc:
+        print(f"seqlab demo: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -502,7 +510,8 @@ def cmd_compare(args) -> int:
         file=sys.stderr,
     )
     result = compare(config, encoders, args.seeds, args.budget_minutes, out, args.equal)
-    Console().print(table(result))
+    console = Console()
+    console.print(table(result, console.width))
     print(f"report: {out / 'compare.html'}")
     return 0
 

@@ -1,5 +1,6 @@
 """`seqlab demo`: the tour. One small model per task on real data that installs with the package's
-`demo` extra (nothing is downloaded), a results table, reports with plots, and generated text.
+`demo` extra (nothing is downloaded), each within its own time budget and judged beside a naive
+baseline on the same examples; a results table, reports with plots, generated text and chorales.
 """
 
 from __future__ import annotations
@@ -7,143 +8,50 @@ from __future__ import annotations
 import html
 import json
 import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.config import load_config
 
-# (name, task, dataset, encoder, settings): the same code path serves every row.
+
+@dataclass(frozen=True)
+class Stop:
+    """One stop of the tour: a task on a data set with an encoder, trained for `minutes`; the budget
+    rule (`seqlab.budget`) sizes the model unless `settings` say otherwise."""
+
+    name: str
+    task: str
+    dataset: str
+    encoder: str
+    minutes: float
+    settings: dict = field(default_factory=dict)
+    fallback: tuple[str, str, dict] | None = None  # (task, dataset, settings) where `dataset` is missing
+
+
 TOUR = [
-    (
-        "sentiment",
-        "classify",
-        "fine-foods",
-        "gru",
-        {"model.hidden_size": 128, "data.min_freq": 2, "data.lowercase": True, "data.max_length": 256},
-    ),
-    (
-        "entities",
-        "tag",
-        "wnut16",
-        "lstm",
-        {"model.crf": True, "model.char_dim": 30, "model.hidden_size": 128, "train.batch_size": 16},
-    ),
-    (
-        "text generation",
-        "lm",
-        "fine-food-text",
-        "transformer",
-        {
-            "model.hidden_size": 192,
-            "model.num_layers": 4,
-            "model.num_heads": 6,
-            "model.embed_dim": 192,
-            "data.block_size": 128,
-            "train.batch_size": 32,
-            "train.lr": 2e-3,
-            "train.eval_every": 150,
-        },
-    ),
-    (
-        "gestures",
-        "classify",
-        "gunpoint",
-        "lstm",
-        {
-            "model.hidden_size": 64,
-            "train.batch_size": 8,
-            "train.max_minutes": 1.0,
-            "train.monitor": "loss",
-            "train.patience": 40,
-        },
-    ),
-    (
-        "stock forecast",
+    Stop("text generation", "lm", "fine-food-text", "transformer", 1.0),
+    Stop("sentiment", "classify", "fine-foods", "lstm", 0.75),
+    Stop(
+        "electricity forecast",
         "forecast",
-        "eu-stocks",
+        "elec-demand",
         "gru",
-        {
-            "model.hidden_size": 64,
-            "model.embed_dim": 32,
-            "model.patch_len": 10,
-            "model.patch_stride": 5,
-            "model.quantiles": [0.1, 0.5, 0.9],
-            "train.batch_size": 64,
-            "train.eval_every": 100,
-            "train.max_minutes": 0.75,
-        },
+        0.5,
+        {"model.hidden_size": 64, "model.quantiles": [0.1, 0.5, 0.9], "train.batch_size": 64},
     ),
-    (
-        "heartbeat anomalies",
-        "anomaly",
-        "mitdb",
-        "lstm",
-        {
-            "model.hidden_size": 64,
-            "model.embed_dim": 32,
-            "model.patch_len": 8,
-            "model.patch_stride": 4,
-            "data.calendar": False,
-            "train.batch_size": 64,
-            "train.eval_every": 100,
-            "train.max_minutes": 0.75,
-        },
-    ),
-    (
-        "translation",
-        "seq2seq",
-        "bible-en-es",
-        "transformer",
-        {
-            "model.hidden_size": 192,
-            "model.embed_dim": 192,
-            "model.num_layers": 2,
-            "model.num_heads": 4,
-            "model.ff_mult": 2,
-            "data.vocab_size": 4000,
-            "data.max_length": 96,
-            "train.batch_size": 64,
-            "train.lr": 2e-3,
-            "train.max_minutes": 3.0,
-        },
-    ),
-    (
+    Stop(
         "spoken digits",
         "classify",
         "fsdd",
         "gru",
+        0.5,
         {"model.hidden_size": 64, "model.pooling": "mean", "data.spec_augment": True, "train.lr": 2e-3},
+        fallback=("classify", "espeak-digits", {}),
     ),
-    (
-        "splice junctions",
-        "classify",
-        "splice",
-        "transformer",
-        {
-            "model.embed_dim": 32,
-            "model.hidden_size": 64,
-            "model.num_layers": 2,
-            "model.pooling": "mean",
-            "train.lr": 2e-3,
-        },
-    ),
-    (
-        "chorales",
-        "lm",
-        "jsb-chorales",
-        "gru",
-        {"model.hidden_size": 128, "train.batch_size": 16, "train.lr": 2e-3},
-    ),
+    Stop("chorales", "lm", "jsb-chorales", "gru", 0.5, fallback=("lm", "bach-chorales", {})),
 ]
-# Where the benchmark data of a stop is not in the cache, package-borne data takes its place.
-FALLBACKS = {
-    "fsdd": ("classify", "espeak-digits", {}),
-    "splice": (
-        "tag",
-        "leptospira-cds",
-        {"model.encoder": "gru", "model.hidden_size": 64, "train.batch_size": 32, "train.eval_every": 100},
-    ),
-    "jsb-chorales": ("lm", "bach-chorales", {}),
-}
 METRICS = {
     "classify": ("accuracy", "f1_macro"),
     "tag": ("f1", "accuracy"),
@@ -153,107 +61,29 @@ METRICS = {
     "seq2seq": ("bleu", "chrf"),
 }
 # The last stop asks which encoder suits one of the data sets: all four, two seeds each, a short budget.
-COMPARE = (
-    "classify",
-    "gunpoint",
-    {
-        "model.hidden_size": 32,
-        "model.embed_dim": 32,
-        "train.batch_size": 8,
-        "train.monitor": "loss",
-        "train.epochs": 500,
-    },
-    2,
-    0.2,
-)
-EXAMPLES = (
-    "fsdd",
-    "espeak-digits",
-    "splice",
-    "leptospira-cds",
-)  # stops that show a test example: a clip or bases
-TRANSLATE = ["In the beginning was the Word, and the Word was with God.", "And God said, Let there be light."]
+COMPARE = ("classify", "italy-power-demand", {"train.batch_size": 16}, 2, 0.1)
+EXAMPLES = ("fsdd", "espeak-digits")  # stops that show a test example: a clip
 
 
-def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
+def run_demo(out: Path, scale: float = 1.0, steps: int | None = None) -> list[dict]:
+    """The tour, each stop's budget times `scale`; `steps`: also at most that many optimizer steps per
+    stop, with an evaluation every quarter of them (the test suite's quick tour). Returns the stops'
+    rows; raises `DemoFailed` where a stop's model did not beat its baseline."""
     from rich.console import Console
-
-    from seqlab.data.datasets import load_splits
-    from seqlab.errors import UserError
-    from seqlab.generation import GenerationConfig
-    from seqlab.pipeline import fit
 
     console = Console(stderr=False)
     if out.exists():
         shutil.rmtree(out)
-    rows = []
-    for name, task, dataset, encoder, settings in TOUR:
-        run_dir = out / name.replace(" ", "-")
-        choices = [(task, dataset, settings)]
-        if dataset in FALLBACKS:
-            fallback_task, fallback, changes = FALLBACKS[dataset]
-            choices.append((fallback_task, fallback, {**settings, **changes}))
-        for task, dataset, settings in choices:
-            console.rule(f"{name}: {task} on {dataset} with {encoder}")
-            tour = {
-                "data.path": dataset,
-                "model.encoder": encoder,
-                "train.max_minutes": minutes,
-                "train.epochs": 50,
-                "train.patience": 3,
-            }
-            config = load_config(None, task=task, **{**tour, **settings})
-            # benchmark data out of the cache, or package-borne data this machine lacks: the next choice
-            try:
-                splits = load_splits(config.task, config.data)
-                pipeline = fit(config, run_dir, splits)
-                break
-            except UserError as exc:
-                console.print(
-                    f"[yellow]{unavailable(exc)}[/yellow]: `seqlab datasets fetch {dataset}` adds it "
-                    "or says how"
-                )
-        else:
-            continue
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        row = {
-            "name": name,
-            "task": task,
-            "dataset": dataset,
-            "encoder": config.model.encoder,
-            "run_dir": str(run_dir),
-            "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics},
-        }
-        baseline_file = run_dir / "baseline.json"
-        if baseline_file.exists():
-            baseline = json.loads(baseline_file.read_text())
-            row["baseline"] = {
-                "what": baseline["baseline"],
-                **{k: baseline[k] for k in row["metrics"] if k in baseline},
-            }
-        verbs = pipeline.task.verbs
-        if "compose" in verbs:
-            row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
-        elif "generate" in verbs:
-            sampling = GenerationConfig(200, temperature=0.8, seed=0)
-            row["sample"] = pipeline.generate("This coffee", sampling)[0]
-        if "translate" in verbs:
-            row["translations"] = dict(
-                zip(TRANSLATE, pipeline.translate(TRANSLATE, GenerationConfig(num_beams=4)))
-            )
-        if dataset in EXAMPLES:
-            row["example"] = _first_test_prediction(pipeline, splits["test"][0])
-        rows.append(row)
+    started = time.monotonic()
+    rows = [row for stop in TOUR if (row := _visit(console, stop, out, scale, steps)) is not None]
+    compared = _compare(console, out / "compare", scale, steps)
+    seconds = time.monotonic() - started
 
-    compared = _compare(console, out / "compare")
-
-    console.print(results_table(rows))
+    console.print(results_table(rows, console.width))
     for row in rows:
         if "sample" in row:
             console.print("[bold]Generated text[/bold] (prompt 'This coffee'):")
             console.print("This coffee" + row["sample"], markup=False)
-        for source, output in row.get("translations", {}).items():
-            console.print(f"{row['dataset']}: {source} → {output}", markup=False)
         if "example" in row:
             console.print(f"{row['dataset']}: {row['example']}", markup=False)
         if "chorale" in row:
@@ -264,11 +94,102 @@ def run_demo(out: Path, minutes: float = 1.5) -> list[dict]:
     if compared is not None:
         from seqlab.compare import table as compare_table
 
-        console.print(compare_table(compared))
+        console.print(compare_table(compared, console.width))
     (out / "index.html").write_text(_index(rows, compared))
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
-    console.print(f"Reports: {out / 'index.html'}")
+    (out / "results.json").write_text(json.dumps({"seconds": round(seconds, 1), "stops": rows}, indent=2))
+    console.print(f"The tour took {seconds / 60:.1f} minutes. Reports: {out / 'index.html'}")
+    failed = [row["name"] for row in rows if row.get("beats_baseline") is False]
+    if failed:
+        raise DemoFailed(f"no better than its naive baseline: {', '.join(failed)}")
     return rows
+
+
+class DemoFailed(RuntimeError):
+    """A stop of the tour whose model did not beat its naive baseline."""
+
+
+def _visit(console, stop: Stop, out: Path, scale: float, steps: int | None) -> dict | None:
+    """Train and judge one stop (or its fallback, where its data is missing); None where neither can run."""
+    from seqlab.data.datasets import load_splits
+    from seqlab.errors import UserError
+    from seqlab.generation import GenerationConfig
+    from seqlab.pipeline import fit
+
+    run_dir = out / stop.name.replace(" ", "-")
+    choices = [(stop.task, stop.dataset, stop.settings)]
+    if stop.fallback is not None:
+        task, dataset, changes = stop.fallback
+        choices.append((task, dataset, {**stop.settings, **changes}))
+    for task, dataset, settings in choices:
+        console.rule(
+            f"{stop.name}: {task} on {dataset} with {stop.encoder}, {stop.minutes * scale * 60:.0f} s"
+        )
+        budget = {
+            "data.path": dataset,
+            "model.encoder": stop.encoder,
+            "train.max_minutes": stop.minutes * scale,
+        }
+        if steps:
+            budget |= {"train.max_steps": steps, "train.eval_every": max(steps // 4, 1)}
+        config = load_config(None, task=task, **{**budget, **settings})
+        started = time.monotonic()
+        try:
+            with warnings.catch_warnings(record=True) as heard:  # into the run's train.log, not the tour
+                warnings.simplefilter("always")
+                splits = load_splits(config.task, config.data)
+                pipeline = fit(config, run_dir, splits)
+            with (run_dir / "train.log").open("a", encoding="utf-8") as log:
+                log.writelines(f"warning: {w.message}\n" for w in heard)
+            break
+        except UserError as exc:  # data out of the cache, or package-borne data this machine lacks
+            console.print(f"[yellow]{unavailable(exc)}[/yellow]; `seqlab datasets fetch {dataset}` adds it")
+    else:
+        return None
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    row = {
+        "name": stop.name,
+        "task": task,
+        "dataset": dataset,
+        "encoder": stop.encoder,
+        "run_dir": str(run_dir),
+        "seconds": round(time.monotonic() - started, 1),
+        "metrics": {k: metrics[k] for k in METRICS[task] if k in metrics},
+    }
+    baseline_file = run_dir / "baseline.json"
+    if baseline_file.exists():
+        baseline = json.loads(baseline_file.read_text())
+        row["baseline"] = {
+            "what": baseline["baseline"],
+            **{k: baseline[k] for k in row["metrics"] if k in baseline},
+        }
+        row["beats_baseline"] = beats(row["metrics"], baseline)
+    verbs = pipeline.task.verbs
+    if "compose" in verbs:
+        row["chorale"] = _chorale(pipeline, run_dir / "generated.mid")
+    elif "generate" in verbs:
+        row["sample"] = pipeline.generate("This coffee", GenerationConfig(200, temperature=0.8, seed=0))[0]
+    if dataset in EXAMPLES:
+        row["example"] = _first_test_prediction(pipeline, splits["test"])
+    console.print(_verdict(row), markup=False)
+    return row
+
+
+def beats(metrics: dict, baseline: dict) -> bool | None:
+    """Whether the model is better than its baseline on the same examples, by the first metric the tour
+    shows for the task that both have (accuracy, F1, loss, MASE …); None where they share none."""
+    from seqlab.metrics import HIGHER_IS_BETTER
+
+    name = next((k for k in metrics if k in baseline), None)
+    if name is None:
+        return None
+    return metrics[name] > baseline[name] if name in HIGHER_IS_BETTER else metrics[name] < baseline[name]
+
+
+def _verdict(row: dict) -> str:
+    """One line per stop: its metric, its baseline's, and its time."""
+    shown, base = _metric_cells(row)
+    mark = {True: "beats", False: "does NOT beat", None: "has no"}[row.get("beats_baseline")]
+    return f"{row['name']}: {shown}; {mark} the baseline ({base or 'none'}); {row['seconds']:.0f} s"
 
 
 def _chorale(pipeline, path: Path, frames: int = 32) -> str:
@@ -280,13 +201,10 @@ def _chorale(pipeline, path: Path, frames: int = 32) -> str:
     return str(path)
 
 
-def _first_test_prediction(pipeline, record: dict) -> str:
-    """What the model makes of a test example: a clip, a sequence or a window of bases."""
+def _first_test_prediction(pipeline, records: list) -> str:
+    """What the model makes of the first test example: the label it gives a clip."""
+    record = records[0]
     predicted = pipeline.predict([record])[0]
-    if pipeline.task.records == "tagged":
-        coding = sum(tag != "O" for tag in predicted)
-        truth = sum(tag != "O" for tag in record["tags"])
-        return f"{coding} of {len(predicted)} bases tagged coding (annotated: {truth})"
     heard = record["audio"].clips[0] if "audio" in record else record["text"]
     return (
         f"{Path(heard).name if 'audio' in record else heard} → {predicted['label']} (true {record['label']})"
@@ -299,14 +217,17 @@ def unavailable(error: Exception) -> str:
     return str(error).split(":")[0]
 
 
-def _compare(console, out: Path) -> dict | None:
+def _compare(console, out: Path, scale: float, steps: int | None) -> dict | None:
     """`seqlab compare` on the COMPARE data set, or None where its package is missing."""
     from seqlab.compare import compare
     from seqlab.errors import UserError
     from seqlab.registry import ENCODERS
 
     task, dataset, settings, seeds, minutes = COMPARE
+    minutes *= scale
     console.rule(f"which encoder: compare on {dataset}, {seeds} seeds, {minutes * 60:.0f} s each")
+    if steps:
+        settings = {**settings, "train.max_steps": steps, "train.eval_every": max(steps // 4, 1)}
     config = load_config(None, task=task, **{"data.path": dataset, **settings})
     try:
         return compare(config, list(ENCODERS), seeds, minutes, out)
@@ -315,25 +236,37 @@ def _compare(console, out: Path) -> dict | None:
         return None
 
 
-def results_table(rows: list[dict]):
-    """The tour's stops as a rich table: each stop's metric beside its baseline's."""
+NARROW = 120  # terminals narrower than this get the table's stop, first metric, baseline and seconds only
+
+
+def results_table(rows: list[dict], width: int | None = None):
+    """The tour's stops as a rich table: each stop's metrics beside its baseline's; on a terminal `width`
+    columns wide, under NARROW, one metric per stop and no run directory (index.html links every run)."""
     from rich.table import Table
 
+    narrow = width is not None and width < NARROW
     table = Table(title="seqlab demo: one model, many data shapes")
-    for column in ("task", "dataset", "encoder", "metric", "baseline", "run directory"):
+    columns = ("stop", "metric", "baseline", "s") if narrow else ("stop", "run", "metric", "baseline", "s")
+    for column in (*columns, *(() if narrow else ("run directory",))):
         table.add_column(column, overflow="fold")  # a narrow terminal wraps a cell; it never cuts one
     for row in rows:
-        table.add_row(row["task"], row["dataset"], row["encoder"], *_metric_cells(row), row["run_dir"])
+        cells = _metric_cells(row, first_only=narrow)
+        seconds = f"{row.get('seconds', 0):.0f}"
+        if narrow:
+            table.add_row(row.get("name", row["task"]), *cells, seconds)
+        else:
+            table.add_row(row.get("name", row["task"]), _what(row), *cells, seconds, row["run_dir"])
     return table
 
 
-def _metric_cells(row: dict) -> tuple[str, str]:
+def _metric_cells(row: dict, first_only: bool = False) -> tuple[str, str]:
     """A stop's metrics, and its naive baseline's on the same examples (what it predicts, then its values)."""
-    shown = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items())
+    names = list(row["metrics"])[:1] if first_only else list(row["metrics"])
+    shown = ", ".join(f"{k} {row['metrics'][k]:.3f}" for k in names)
     base = row.get("baseline")
     if not base:
         return shown, ""
-    return shown, f"{base['what']}: " + ", ".join(f"{k} {base[k]:.3f}" for k in row["metrics"] if k in base)
+    return shown, f"{base['what']}: " + ", ".join(f"{k} {base[k]:.3f}" for k in names if k in base)
 
 
 def _what(row: dict) -> str:
@@ -350,11 +283,6 @@ def _index(rows: list[dict], compared: dict | None = None) -> str:
     )
     items = f"<table><tr><th>stop</th><th>run</th><th>metric</th><th>baseline</th></tr>{items}</table>"
     samples = "".join(f"<pre>This coffee{html.escape(r['sample'])}</pre>" for r in rows if "sample" in r)
-    translations = "".join(
-        f"<li>{html.escape(source)} → {html.escape(output)}</li>"
-        for r in rows
-        for source, output in r.get("translations", {}).items()
-    )
     examples = "".join(
         f"<li>{html.escape(r['dataset'])}: {html.escape(r['example'])}</li>" for r in rows if "example" in r
     )
@@ -373,7 +301,6 @@ def _index(rows: list[dict], compared: dict | None = None) -> str:
             else ""
         )
         + f"<h2>Generated text</h2>{samples}"
-        + (f"<h2>Translations</h2><ul>{translations}</ul>" if translations else "")
         + (f"<h2>Audio and DNA</h2><ul>{examples}</ul>" if examples else "")
         + (f"<h2>Music</h2>{chorales}" if chorales else "")
         + "</body></html>\n"

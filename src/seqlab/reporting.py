@@ -81,9 +81,11 @@ def write_report(run_dir: Path) -> Path:
         "<h2>Held-out metrics</h2>" + _metrics_table(metrics, _json(run_dir / "baseline.json")),
         "<h2>Training</h2>" + curves,
         *(["<h2>What the model does</h2>" + "".join(figures)] if figures else []),
+        _composed(_json(run_dir / "composed.json"), plots / "composed.png"),
+        _spectrogram(_json(run_dir / "heard.json"), plots / "heard.png"),
         _tagged(_json(run_dir / "tagged.json")),
         _translations(_json(run_dir / "translations.json")),
-        "<h2>Configuration</h2>" + _config_table(run_dir / "config.yaml"),
+        "<h2>Configuration</h2>" + _budget_rule(meta) + _config_table(run_dir / "config.yaml"),
     ]
     title = html.escape(run_dir.name)
     page = (
@@ -134,6 +136,15 @@ def _facts(run_dir: Path, meta: dict) -> str:
     return f'<div class="facts">{cells}</div>'
 
 
+def _budget_rule(meta: dict) -> str:
+    """The keys the budget rule set (meta.json's budget_rule), where it set any."""
+    chosen = meta.get("budget_rule") or {}
+    if not chosen:
+        return ""
+    keys = ", ".join(f"<code>{html.escape(f'{k}={v}')}</code>" for k, v in chosen.items())
+    return f"<p>Set by the budget rule, from the time budget: {keys}.</p>"
+
+
 def _metrics_table(metrics: dict, baseline: dict | None) -> str:
     """The held-out metrics, beside a naive baseline's on the same examples where the task has one."""
     split = metrics.get("split", "held-out")
@@ -155,6 +166,42 @@ def _figure(path: Path, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     figcaption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="data:image/png;base64,{data}" alt="{path.stem}">{figcaption}</figure>'
+
+
+def _composed(piece: dict | None, path: Path) -> str:
+    """A composed piece (composed.json): its piano roll, and a player for it rendered to WAV."""
+    if piece is None:
+        return ""
+    import numpy as np
+
+    from seqlab.data.music import plot_roll, roll_wav
+
+    roll = np.zeros((len(piece["frames"]), piece["pitches"]))  # (T, P)
+    for t, pitches in enumerate(piece["frames"]):
+        roll[t, pitches] = 1
+    plot_roll(roll, path, piece["low"], "composed by the model")
+    sound = base64.b64encode(roll_wav(roll, piece["low"])).decode()
+    return (
+        "<h2>A composed piece</h2>"
+        + _figure(path, "The model's continuation of a held-out piece's first frame, a frame per beat.")
+        + f'<audio controls src="data:audio/wav;base64,{sound}"></audio>'
+    )
+
+
+def _spectrogram(clip: dict | None, path: Path) -> str:
+    """A held-out clip's features (heard.json) as the model hears them, with its true and predicted label."""
+    if clip is None:
+        return ""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.imshow(list(zip(*clip["frames"])), origin="lower", aspect="auto", cmap="magma")
+    ax.set(xlabel="frame", ylabel="feature", title=f"{clip['name']}: true {clip['label']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    caption = f"What the model hears: {clip['features']}. It predicts {clip['predicted']}."
+    return "<h2>A held-out clip</h2>" + _figure(path, caption)
 
 
 def _tagged(sentences: list[dict] | None) -> str:

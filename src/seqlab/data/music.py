@@ -264,6 +264,26 @@ def write_midi(
     """A (T, P) 0/1 roll as a one-track MIDI file (pretty_midi): a held pitch is one note."""
     import io
 
+    buffer = io.BytesIO()
+    roll_midi(roll, low, seconds_per_frame, program).write(buffer)
+    atomic_write(Path(path), buffer.getvalue())
+
+
+def roll_wav(roll: np.ndarray, low: int, seconds_per_frame: float = 0.5, rate: int = 16000) -> bytes:
+    """A (T, P) 0/1 roll played by pretty_midi's sine-wave synthesizer, as the bytes of a 16-bit WAV file."""
+    import io
+
+    import soundfile
+
+    audio = roll_midi(roll, low, seconds_per_frame).synthesize(fs=rate)
+    audio = 0.9 * audio / max(float(np.abs(audio).max()), 1e-9)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def roll_midi(roll: np.ndarray, low: int, seconds_per_frame: float = 0.5, program: int = 0):
+    """A (T, P) 0/1 roll as a one-track pretty_midi.PrettyMIDI: a held pitch is one note."""
     import pretty_midi
 
     midi = pretty_midi.PrettyMIDI()
@@ -278,9 +298,7 @@ def write_midi(
                 )
             )
     midi.instruments.append(track)
-    buffer = io.BytesIO()
-    midi.write(buffer)
-    atomic_write(Path(path), buffer.getvalue())
+    return midi
 
 
 def write_piece(roll: np.ndarray, path: Path, low: int, title: str) -> None:

@@ -236,6 +236,11 @@ class Task:
         """JSON files for the run directory's report, by file name."""
         return {}
 
+    def with_history(self, records: list) -> list:
+        """Records to judge as `seqlab eval` reads them, joined to what they continue; as they are by
+        default (a forecast task joins series that only hold the points after training)."""
+        return records
+
     def baseline(self, train, held_out) -> dict | None:
         """A naive predictor's held-out metrics beside the model's, from encoded examples: {"baseline":
         what it predicts, metric: value, …}, or None where the task has none."""

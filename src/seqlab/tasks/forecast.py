@@ -128,6 +128,39 @@ class ForecastTask(Task):
                 "columns in data.future_covariates, or use model.strategy=direct"
             )
 
+    def with_history(self, records: list[Series]) -> list[Series]:
+        """Series too short to be judged alone (a test file of the points after each training series)
+        continue the run's own training series of the same id, as M4's Train and Test files do; judged
+        from the join. The training data is read again from data.path."""
+        d = self.config.data
+        if all(len(s) >= d.lookback + d.horizon for s in records):
+            return records
+        from seqlab.data.datasets import load_splits
+        from seqlab.data.series import continue_series
+
+        history: dict[str, Series] = {}
+        try:
+            for part in load_splits(self.name, d).values():
+                for s in part:
+                    if len(s) > len(history.get(s.id, ())):
+                        history[s.id] = s.head(len(s))
+        except UserError as exc:
+            short = next(s for s in records if len(s) < d.lookback + d.horizon)
+            raise UserError(
+                f"series '{short.id}' has {len(short)} points, too few to judge alone (data.lookback="
+                f"{d.lookback} + data.horizon={d.horizon}), and the run's training data that it may continue "
+                f"cannot be read: {exc}"
+            ) from None
+        for s in records:
+            past = history.get(s.id)
+            if past is not None and past.timestamps is not None and s.timestamps is not None:
+                if s.timestamps[0] <= past.timestamps[-1]:
+                    raise UserError(
+                        f"series '{s.id}' starts at {s.timestamps[0]}, not after its training data, which "
+                        f"ends at {past.timestamps[-1]}; give the points that follow the training series"
+                    )
+        return continue_series(list(history.values()), records)
+
     def model_sizes(self) -> dict[str, int]:
         f = self.stats["features"]
         ahead = f["calendar"] + f["future_covariates"]

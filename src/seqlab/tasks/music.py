@@ -115,6 +115,15 @@ class PianoRollTask(Task):
         _, nll = self.run(model, examples, batch_size, autocast)
         return {"nll": nll, "loss": nll}
 
+    def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+        """A piece the model composes from the opening frame of the first held-out piece (32 frames)."""
+        first = held_out[0]["roll"][:1].numpy()  # (1, P)
+        roll = self.sample(model, first, 32, autocast, seed=0)  # (33, P)
+        sounding = [np.flatnonzero(frame > 0.5).tolist() for frame in roll]
+        return {
+            "composed.json": {"low": self.config.data.pitch_low, "pitches": len(roll[0]), "frames": sounding}
+        }
+
     def baseline(self, train: list, held_out: list) -> dict | None:
         """Every pitch sounding with its training frequency (add-one smoothed), independently of the
         others and of the past; judged on the frames the model predicts."""

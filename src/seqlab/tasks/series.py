@@ -103,6 +103,23 @@ class SeriesClassifyTask(ClassifyTask):
             examples.append(example)
         return examples
 
+    def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+        """The confusion matrix; for audio, also the first held-out clip's frames as the model hears them."""
+        shown = super().artifacts(model, held_out, batch_size, autocast)
+        d = self.config.data
+        if d.input != "audio":
+            return shown
+        probs, _ = self.run(model, held_out[:1], 1, autocast)
+        scores = probs[0]
+        shown["heard.json"] = {
+            "name": "the first held-out clip",
+            "features": f"{d.n_mels} log-mel bands" if d.features == "logmel" else f"{d.n_mfcc} MFCCs",
+            "label": self.labels[held_out[0]["target"]],
+            "predicted": self.labels[max(range(len(scores)), key=scores.__getitem__)],
+            "frames": held_out[0]["values"].float().round(decimals=3).tolist(),  # (T, C), standardised
+        }
+        return shown
+
     def _steps(self, values: np.ndarray) -> torch.Tensor:
         steps, stack = standardise(values, self.stats), self.stack  # (T, C)
         return (

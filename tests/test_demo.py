@@ -1,0 +1,31 @@
+"""The tour: every stop's model beats its naive baseline on the same examples, or the tour fails loudly."""
+
+from __future__ import annotations
+
+import json
+
+from seqlab import demo
+
+
+def test_the_quick_tour_beats_every_baseline(tmp_path, capsys):
+    """Two fifths of each stop's budget, and at most 300 steps: every stop that runs on this machine
+    learns more than its baseline (run_demo raises DemoFailed otherwise)."""
+    rows = demo.run_demo(tmp_path / "demo", scale=0.4, steps=300)
+    assert {"text generation", "sentiment", "electricity forecast"} <= {row["name"] for row in rows}
+    assert all(row["beats_baseline"] for row in rows), [
+        (r["name"], r["metrics"], r["baseline"]) for r in rows
+    ]
+    saved = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert saved["seconds"] > 0 and len(saved["stops"]) == len(rows)
+    assert "beats the baseline" in capsys.readouterr().out
+
+
+def test_a_stop_that_learns_nothing_fails_the_tour(tmp_path, monkeypatch, capsys):
+    from seqlab.cli import main
+
+    monkeypatch.setattr(demo, "TOUR", [demo.Stop("sentiment", "classify", "fine-foods", "gru", 0.05)])
+    monkeypatch.setattr(demo, "COMPARE", ("classify", "no-such-set", {}, 1, 0.01))
+    monkeypatch.setattr(demo, "beats", lambda metrics, baseline: False)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--scale", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "seqlab demo: no better than its naive baseline: sentiment"
