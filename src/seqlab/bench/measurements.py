@@ -18,6 +18,7 @@ MEASUREMENTS = {
     "precision": "training tokens/s, fp32 against bf16 autocast",
     "nab": "NAB score of the anomaly detector, three profiles (target standard >= 75)",
     "forecast-speed": "fit, predict and backtest time beside statsforecast and neuralforecast",
+    "demo-tour": "`seqlab demo` as a new user runs it: wall time, each stop's metric beside its baseline",
 }
 
 
@@ -28,7 +29,40 @@ def measure(name: str, root: Path) -> dict:
         "precision": precision_speed,
         "nab": lambda: nab_detector(root),
         "forecast-speed": lambda: forecast_speed(root),
+        "demo-tour": lambda: demo_tour(root),
     }[name]()
+
+
+def demo_tour(root: Path) -> dict:
+    """The tour with an empty dataset cache, as on a fresh clone (package-borne data only): its wall time
+    from start to index page, and each stop's metric, baseline and seconds."""
+    import os
+    import tempfile
+    import time
+    from datetime import date
+
+    from seqlab.demo import run_demo
+
+    with tempfile.TemporaryDirectory() as cache:
+        kept, os.environ["SEQLAB_DATA"] = os.environ.get("SEQLAB_DATA"), cache
+        try:
+            started = time.monotonic()
+            stops = run_demo(root / "runs" / "bench" / "demo")
+            seconds = time.monotonic() - started
+        finally:
+            os.environ.pop("SEQLAB_DATA")
+            if kept is not None:
+                os.environ["SEQLAB_DATA"] = kept
+    return {
+        "command": "seqlab bench quality demo-tour",
+        "date": date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "seconds": round(seconds, 1),
+        "stops": [
+            {k: stop[k] for k in ("name", "dataset", "encoder", "metrics", "baseline", "seconds")}
+            for stop in stops
+        ],
+    }
 
 
 def decoding_speed(pipeline, test: list[dict], beams: int, batch: int = 64) -> dict:
@@ -525,6 +559,26 @@ def tables(results: dict[str, dict]) -> list[str]:
             ["profile", "score", "threshold"],
             [[name, p["score"], p["threshold"]] for name, p in detector["profiles"].items()],
         )
+    tour = results.get("demo-tour")
+    if tour:
+        lines += section(
+            "The demo tour",
+            f"`seqlab demo` with an empty dataset cache, as on a fresh clone (`{tour['command']}`, "
+            f"{tour['date']}, {tour['cores']} cores): **{tour['seconds'] / 60:.1f} minutes** from start to "
+            "index page (target: at most 8). Each stop's first metric beside its naive baseline's on the "
+            "same held-out examples.",
+            ["stop", "data", "encoder", "metric", "baseline", "seconds"],
+            [
+                [
+                    stop["name"],
+                    stop["dataset"],
+                    stop["encoder"],
+                    *_first_metric(stop),
+                    f"{stop['seconds']:.0f}",
+                ]
+                for stop in tour["stops"]
+            ],
+        )
     speed = results.get("forecast-speed")
     if speed:
         lines += section(
@@ -552,3 +606,10 @@ def tables(results: dict[str, dict]) -> list[str]:
             f"at {b['windows_per_second']:,} windows/s.",
         ]
     return lines
+
+
+def _first_metric(stop: dict) -> tuple[str, str]:
+    """A tour stop's first metric, and its baseline's (what it predicts: the value)."""
+    name, value = next(iter(stop["metrics"].items()))
+    base = stop["baseline"]
+    return f"{name} {value:.3f}", f"{base['what']}: {base[name]:.3f}"

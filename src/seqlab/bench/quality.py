@@ -58,6 +58,8 @@ class Row:
     # majority class and a TF-IDF linear SVM)
     beam: int = 0  # seq2seq, ctc: also decode the test set with this many beams, beside greedy, and time both
     versus: str = ""  # a test metric of the same run (a baseline's) that is the target, in place of `target`
+    minutes: float | None = None  # a defaults row: this time budget, for which the budget rule sizes the run
+    # (`steps` then only caps it); what such a row measures is the rule itself, at a wall-clock budget
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,34 @@ ROWS = {
             steps=850,
             lower_is_better=True,
             split="val",
+        ),
+        *[
+            Row(
+                f"defaults-char-lm-{enc}",
+                "defaults-shakespeare.yaml",
+                "loss",
+                1.75,
+                "the tuned GRU config at the same budget: 1.678 ± 0.009 (the shakespeare-65s row, 850 "
+                "steps in about 65 s); nanoGPT's CPU config: val loss 1.88 in about 3 minutes (its README)",
+                steps=100_000,
+                lower_is_better=True,
+                split="val",
+                overrides={"model.encoder": enc},
+                minutes=1.1,
+            )
+            for enc in ("gru", "transformer")
+        ],
+        Row(
+            "defaults-sst2-lstm",
+            "defaults-sst2.yaml",
+            "accuracy",
+            0.826,
+            "a TF-IDF word+char linear SVM on the same split (C chosen on validation): 0.826 (below); the "
+            "tuned config sst2.yaml: the sst2-scratch row",
+            steps=100_000,
+            baselines=True,
+            overrides={"model.encoder": "lstm"},
+            minutes=5.0,
         ),
         Row(
             "shakespeare-30min",
@@ -398,6 +428,7 @@ def declaration(row: Row, root: Path) -> dict:
         "metric": row.metric,
         "split": row.split,
         "selection_split": "val (a fold of train)" if row.folds else "val",
+        **({"minutes": row.minutes} if row.minutes else {}),
     }
     texts = {name: (root / "configs" / name).read_text() for name in configs}
     content = json.dumps({**declared, "seeds": None, "texts": texts}, sort_keys=True)
@@ -412,7 +443,7 @@ def run_seed(row: Row, root: Path, seed: int) -> dict:
 
     out = root / "runs" / "bench" / row.name / f"seed-{seed}"
     shutil.rmtree(out, ignore_errors=True)
-    budget = {"train.max_steps": row.steps, "train.max_minutes": None, "train.seed": seed}
+    budget = {"train.max_steps": row.steps, "train.max_minutes": row.minutes, "train.seed": seed}
     overrides = {**row.overrides, **budget}
     if row.folds:
         overrides.update({"data.folds": row.folds, "data.fold": seed % row.folds})
@@ -587,7 +618,8 @@ def tables(results: dict) -> list[str]:
         "# Benchmarks: published-results rows",
         "",
         f"Measured by `seqlab bench quality --row ROW` on {machine()}. Every row is declared in "
-        "`src/seqlab/bench/quality.py` before it runs: config, encoder, budget in optimizer steps and "
+        "`src/seqlab/bench/quality.py` before it runs: config, encoder, budget in optimizer steps (the "
+        "defaults rows, which measure the budget rule, in minutes) and "
         f"seeds (5 where the test split holds fewer than {FEW_TEST_EXAMPLES:,} examples, else 3). "
         "Checkpoints and encoders are chosen on validation data only (sets without a validation split: "
         "a fold of the training data per seed). A value is the mean ± standard deviation over seeds, "
@@ -610,7 +642,7 @@ def tables(results: dict) -> list[str]:
             f"{_number(s['min'])}–{_number(s['max'])} | "
             + (f"{_number(s['ci95'][0])}–{_number(s['ci95'][1])}" if s["n"] > 1 else "–")
             + f" | {s['n']} | {_bound(row, target)}"
-            f" | {verdict(row, entry)} | {row.steps} | {seconds:.0f} s | {row.reference} |"
+            f" | {verdict(row, entry)} | {_steps_cell(row, entry)} | {seconds:.0f} s | {row.reference} |"
         )
     lines += choice_table(rows) + extras_tables(rows) + earlier_table(results["earlier"], rows)
     lines += [
@@ -622,6 +654,14 @@ def tables(results: dict) -> list[str]:
         *[f"| {names} | {why} |" for names, why in RETIRED.items()],
     ]
     return lines + measurements.tables(results["measurements"])
+
+
+def _steps_cell(row: Row, entry: dict) -> str:
+    """The declared steps; for a defaults row, its time budget and the steps its seeds took in it."""
+    if not row.minutes:
+        return str(row.steps)
+    taken = [s["steps"] for s in entry["seeds"]]
+    return f"{row.minutes:g} min: {min(taken)}–{max(taken)} taken"
 
 
 def choice_table(rows: dict[str, dict]) -> list[str]:
@@ -746,7 +786,10 @@ def main(argv: list[str] | None = None) -> int:
                 if row.target is None
                 else f"{row.metric} {_bound(row, row.target)}"
             )
-            print(f"{row.name:36} {judged}, {row.seeds} seeds × {row.steps} steps")
+            budget = (
+                f"{row.minutes:g} min (at most {row.steps} steps)" if row.minutes else f"{row.steps} steps"
+            )
+            print(f"{row.name:36} {judged}, {row.seeds} seeds × {budget}")
         for choice in CHOICES.values():
             print(f"{choice.name:36} chosen on validation among {', '.join(choice.rows)}")
         for name, what in measurements.MEASUREMENTS.items():
