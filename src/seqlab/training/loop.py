@@ -173,15 +173,18 @@ def train(
                 lambda: float(mean_loss(train_loss, train_count)),
                 optimizer.param_groups[0]["lr"],
             )
-            if state.step >= total_steps:
-                state.stopped_by = "steps"
-            elif state.seconds >= budget:
-                state.stopped_by = "time budget"
+            out_of_time = state.seconds >= budget
             due = (
                 state.seconds - state.eval_seconds >= next_evaluation
                 if timed_evaluations
                 else bool(config.eval_every) and state.step % config.eval_every == 0
             )
+            if processes.world > 1 and budget < math.inf:  # the main process's clock decides for all
+                out_of_time, due = processes.broadcast((out_of_time, due))
+            if state.step >= total_steps:
+                state.stopped_by = "steps"
+            elif out_of_time:
+                state.stopped_by = "time budget"
             if state.stopped_by or due:
                 evaluate()
         if not state.stopped_by:
