@@ -60,7 +60,8 @@ METRICS = {
     "anomaly": ("roc_auc", "f1"),
     "seq2seq": ("bleu", "chrf"),
 }
-# The last stop asks which encoder suits one of the data sets: all four, two seeds each, a short budget.
+# The last stop asks which encoder suits one of the data sets: every registered one, two seeds each, a
+# short budget; (task, dataset, settings, seeds, minutes).
 COMPARE = ("classify", "italy-power-demand", {"train.batch_size": 16}, 2, 0.1)
 EXAMPLES = ("fsdd", "espeak-digits")  # stops that show a test example: a clip
 
