@@ -50,10 +50,11 @@ def test_a_saved_run_config_takes_nothing_from_the_rule():
     assert apply_budget_rule(again) == {} and again.to_dict() == config.to_dict()
 
 
-def test_series_and_dna_classifiers_keep_the_static_sizes_and_train_until_the_budget_ends():
-    for data in ({"data.input": "series"}, {"data.input": "dna"}):
-        config = load_config(None, task="classify", **{"train.max_minutes": 1, **data})
-        assert apply_budget_rule(config) == {"train.epochs": 10_000}
+def test_series_take_the_ucr_rows_config_and_dna_the_static_sizes():
+    series = load_config(None, task="classify", **{"train.max_minutes": 1, "data.input": "series"})
+    assert apply_budget_rule(series)["model.hidden_size"] == 128 and series.model.pooling == "mean"
+    dna = load_config(None, task="classify", **{"train.max_minutes": 1, "data.input": "dna"})
+    assert apply_budget_rule(dna) == {"train.epochs": 10_000}  # trained until the budget ends
 
 
 def test_a_run_records_what_the_rule_chose_and_evaluates_within_its_budget(spam_records, tmp_path):

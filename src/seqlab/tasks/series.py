@@ -63,6 +63,21 @@ class SeriesClassifyTask(ClassifyTask):
             )
         self.stats = fit_scaling([r["values"] for r in train])
 
+    @classmethod
+    def budget_settings(cls, config, short: bool, recurrent: bool) -> dict[str, object]:
+        """Numeric series: the UCR/UEA rows' config (configs/ucr.yaml), 128 wide, mean-pooled, over
+        batches of 16 at lr 2e-3; audio keeps the static defaults."""
+        if config.data.input != "series":
+            return {}
+        return {
+            "model.embed_dim": 64,
+            "model.hidden_size": 128,
+            "model.dropout": 0.2,
+            "model.pooling": "mean",
+            "train.batch_size": 16,
+            "train.lr": 2e-3,
+        }
+
     @property
     def stack(self) -> int:
         """Points per step: data.stack_frames, unless the input kind stacked its frames as it made them."""
