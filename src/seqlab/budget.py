@@ -41,12 +41,7 @@ def apply_budget_rule(config: RunConfig, earlier: RunConfig | None = None) -> di
         return {}
     chosen = {key: value for key, value in budget_settings(config).items() if key not in config.given}
     if earlier is not None:
-        chosen = {key: _value(earlier, key) for key in chosen}
+        chosen = {key: earlier.get(key) for key in chosen}
     for key, value in chosen.items():
         config.set(key, value, parse=False)
     return chosen
-
-
-def _value(config: RunConfig, key: str) -> Any:
-    section, name = key.split(".")
-    return getattr(getattr(config, section), name)

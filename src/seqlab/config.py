@@ -244,6 +244,10 @@ class RunConfig:
         section = next((s for s in _SECTIONS if getattr(self, s) is target), None)
         self.given.add(f"{section}.{name}" if section else name)
 
+    def get(self, key: str) -> Any:
+        """The value of `section.name` (or a bare name that only one section has)."""
+        return getattr(*self._locate(key))
+
     def _locate(self, key: str) -> tuple[Any, str]:
         parts = key.split(".")
         if len(parts) == 2 and parts[0] in _SECTIONS:
