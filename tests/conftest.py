@@ -89,6 +89,20 @@ def spam_splits(spam_records) -> dict[str, list]:
 
 
 @pytest.fixture(scope="session")
+def semeval_splits() -> dict[str, list]:
+    """The first 160 sentences of SemEval-2010 Task 8's training file, each with two marked entities
+    (those held out only where their relation also trains)."""
+    from seqlab.data.relations import read_semeval
+
+    lines = shared("semeval2010-task8", "TRAIN_FILE.TXT").read_text(encoding="utf-8").splitlines()
+    slice_ = Path(tempfile.mkdtemp(prefix="seqlab-semeval-")) / "train.txt"
+    slice_.write_text("\n".join(lines[: 160 * 4]) + "\n", encoding="utf-8")
+    splits = _three(read_semeval(slice_, labelled=True), 100, 130)
+    seen = {r["label"] for r in splits["train"]}
+    return {name: [r for r in records if r["label"] in seen] for name, records in splits.items()}
+
+
+@pytest.fixture(scope="session")
 def conll_splits(conll_records) -> dict[str, list]:
     return _three(conll_records, 50, 65)
 

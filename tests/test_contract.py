@@ -52,7 +52,7 @@ def stream_beside_stream(task: Task, records: list) -> tuple[Batch, Batch, Batch
 
 def predict_unlabelled(pipeline: Pipeline, records: list) -> list:
     """The predictions for the records stripped of what is to be predicted."""
-    inputs = ("text", "tokens", "source", "values")
+    inputs = ("text", "tokens", "e1", "e2", "source", "values")
     return pipeline.predict([{k: v for k, v in r.items() if k in inputs} for r in records])
 
 
@@ -82,6 +82,13 @@ class Family:
 FAMILIES = [
     Family("classify", "classify", "spam_splits", {"accuracy", "f1_macro", "loss"}, predict_unlabelled),
     Family("tag", "tag", "conll_splits", {"f1", "accuracy", "loss"}, predict_unlabelled),
+    Family(
+        "relation",
+        "relation",
+        "semeval_splits",
+        {"f1_macro", "f1_micro", "accuracy", "loss"},
+        predict_unlabelled,
+    ),
     Family(
         "lm",
         "lm",

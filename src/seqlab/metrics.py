@@ -42,6 +42,43 @@ def classification(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
     }
 
 
+def relations(truth: list[str], predicted: list[str], other: str = "Other") -> dict[str, float]:
+    """SemEval-2010 Task 8's official measure (scorer v1.2, "(9+1)-way, directionality taken into
+    account"): per relation without its direction, precision = right / (predicted as it + predicted as
+    it with the wrong direction), recall = right / its true examples; `f1_macro` averages the relations'
+    F1 with `other` left out, `f1_micro` pools their counts. Labels name their direction as
+    `Relation(e1,e2)`; `accuracy` is over the directed labels."""
+    from collections import Counter
+
+    right, proposed, wrong_direction, actual = Counter(), Counter(), Counter(), Counter()
+    for gold, guess in zip(truth, predicted):
+        g, p = gold.split("(", 1)[0], guess.split("(", 1)[0]
+        actual[g] += 1
+        if guess == gold:
+            right[g] += 1
+            proposed[p] += 1
+        elif p == g:
+            wrong_direction[g] += 1
+        else:
+            proposed[p] += 1
+    scored = [r for r in actual if r != other.split("(", 1)[0]]
+    f1s = []
+    for r in scored:
+        precision = right[r] / (proposed[r] + wrong_direction[r]) if proposed[r] else 0.0
+        recall = right[r] / actual[r]
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    pooled_right = sum(right[r] for r in scored)
+    pooled_proposed = sum(proposed[r] + wrong_direction[r] for r in scored)
+    pooled_precision = pooled_right / pooled_proposed if pooled_proposed else 0.0
+    pooled_recall = pooled_right / sum(actual[r] for r in scored) if scored else 0.0
+    pooled_sum = pooled_precision + pooled_recall
+    return {
+        "f1_macro": sum(f1s) / len(f1s) if f1s else 0.0,
+        "f1_micro": 2 * pooled_precision * pooled_recall / pooled_sum if pooled_sum else 0.0,
+        "accuracy": sum(g == p for g, p in zip(truth, predicted)) / max(len(truth), 1),
+    }
+
+
 def selection(chosen_truth: list[int], chosen: list[int]) -> dict[str, float]:
     """Precision, recall and F1 of items chosen (1) or not (0), such as a summary's sentences."""
     from sklearn.metrics import precision_recall_fscore_support

@@ -90,6 +90,7 @@ TASKS: Registry[type[Task]] = Registry(
         "forecast": "seqlab.tasks.forecast:ForecastTask",
         "anomaly": "seqlab.tasks.anomaly:AnomalyTask",
         "ctc": "seqlab.tasks.speech:CTCTask",
+        "relation": "seqlab.tasks.relation:RelationTask",
     },
 )
 ENCODERS: Registry[EncoderSpec] = Registry(

@@ -22,6 +22,7 @@ class Batch:
         None  # seq2seq (B, U): [BOS] then the target tokens, the decoder's input
     )
     chars: torch.Tensor | None = None  # (B, T, C) character ids of every word
+    spans: torch.Tensor | None = None  # relation (B, 2, 2): each entity's [first, end) positions
     future: torch.Tensor | None = None  # forecast (B, h, K): covariates known over the horizon
     loc: torch.Tensor | None = None  # forecast (B, 1): each window's own level, which the head adds back
     scale: torch.Tensor | None = (

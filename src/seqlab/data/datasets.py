@@ -54,6 +54,10 @@ _SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30e
 _JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d"
 _FSDD = "https://github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 or later: recordings/ is unchanged)"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
+_SEMEVAL = (
+    f"{_GITHUB}/roomylee/rcnn-text-classification/e8c56295581a4150f77c6a589548d7bc66c52f99/"
+    "SemEval2010_task8_all_data"
+)
 
 
 def _nab_files() -> dict[str, RemoteFile]:
@@ -160,6 +164,25 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             },
             options={"format": "conll"},
+        ),
+        Dataset(
+            "semeval2010-task8",
+            "relation",
+            "SemEval-2010 Task 8, relations between marked nominals: 8,000 (800 of them validate) / "
+            "2,717 sentences, 9 directed relations and Other",
+            folder="semeval2010-task8",
+            files={
+                "train": RemoteFile(
+                    "TRAIN_FILE.TXT",
+                    f"{_SEMEVAL}/SemEval2010_task8_training/TRAIN_FILE.TXT",
+                    "73cd76bf45c17257d9dba882655917109a863ccd42ad69ee6a34083a61202b51",
+                ),
+                "test": RemoteFile(
+                    "TEST_FILE_FULL.TXT",
+                    f"{_SEMEVAL}/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT",
+                    "066b269d0bebbefaba2f347671b373d45fdecad9191513417572a07bc61b9566",
+                ),
+            },
         ),
         Dataset(
             "tinyshakespeare",

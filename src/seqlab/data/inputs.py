@@ -13,6 +13,7 @@ Records come in shapes that a task declares it reads (`Task.records`):
   "pairs"        {"source", "target"}                      a source and the sequence it becomes
   "series"       `Series`                                  numbers in time
   "transcribed"  {"audio", "text"}                         speech and what it says
+  "relations"    {"tokens", "e1", "e2", "label"}           two entities in a sentence and their relation
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ def complete_splits(
         splits["train"] = [text[:end]]
     elif missing:
         train = splits["train"]
-        taken = _carve(train, missing, fractions, shape == "labelled", seed, folds, fold)
+        taken = _carve(train, missing, fractions, shape in ("labelled", "relations"), seed, folds, fold)
         held = {i for split in missing for i in taken[split]}
         for split in missing:
             if taken[split]:
