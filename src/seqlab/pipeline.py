@@ -25,6 +25,7 @@ from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.data.datasets import load_splits
 from seqlab.data.inputs import kind_of
 from seqlab.data.series import fitting_lookback
+from seqlab.data.vectors import Vectors, load_vectors
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
@@ -151,7 +152,9 @@ def fit(
         raise UserError(
             "train.tensorboard=true needs the tensorboard package: pip install 'seqlab[tensorboard]'"
         )
+    vectors = _word_vectors(config, config.model.embeddings) if config.model.embeddings else None
     model = build_model(config, **task.model_sizes()).to(device)
+    embeddings = None if vectors is None or resume else _start_embeddings(model, task, vectors)
     if init is not None and not resume:
         _load_matching(model, init / "model.safetensors")
 
@@ -181,7 +184,9 @@ def fit(
         for name, content in task.artifacts(model, encoded[held_out], t.batch_size, autocast).items():
             rd.write_json(out / name, content)
         seconds = time.monotonic() - started
-        _write_meta(out, config, model, state, splits, held_out, bf16, seconds, checksums, budget_rule)
+        _write_meta(
+            out, config, model, state, splits, held_out, bf16, seconds, checksums, budget_rule, embeddings
+        )
         from seqlab import reporting
 
         reporting.write_report(out)
@@ -284,6 +289,36 @@ def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train
     return task
 
 
+def _word_vectors(config: RunConfig, name: str) -> Vectors:
+    """The vectors `name` (model.embeddings), whose width becomes model.embed_dim."""
+    m = config.model
+    if config.data.tokenizer != "word":
+        raise UserError(
+            f"model.embeddings gives vectors of words; data.tokenizer={config.data.tokenizer} makes other "
+            "tokens: use data.tokenizer=word"
+        )
+    vectors = load_vectors(name)
+    if "model.embed_dim" in config.given and m.embed_dim != vectors.dim:
+        raise UserError(
+            f"model.embeddings={m.embeddings} holds {vectors.dim}-wide vectors, and model.embed_dim="
+            f"{m.embed_dim}: leave model.embed_dim unset or make it {vectors.dim}"
+        )
+    m.embed_dim = vectors.dim
+    return vectors
+
+
+def _start_embeddings(model: SequenceModel, task: Task, vectors: Vectors) -> dict:
+    """Copy the vector of every vocabulary word found into the token embedding; what was found."""
+    embedding = getattr(model.adapter, "embed", None)
+    if not isinstance(embedding, torch.nn.Embedding) or task.tokenizer is None:
+        raise UserError(f"task {task.name} reads no word embedding that model.embeddings could start")
+    found, ids = vectors.rows_for(task.tokenizer.backend.get_vocab(), embedding.num_embeddings)
+    with torch.no_grad():
+        embedding.weight[torch.from_numpy(ids)] = torch.from_numpy(found).to(embedding.weight.dtype)
+    vocabulary = embedding.num_embeddings
+    return {"vectors": task.config.model.embeddings, "found": len(ids), "vocabulary": vocabulary}
+
+
 def _load_matching(model: SequenceModel, weights: Path) -> None:
     """Copy every tensor whose name and shape match (the adapter and encoder); the head stays new."""
     from safetensors.torch import load_file
@@ -313,6 +348,7 @@ def _write_meta(
     seconds: float,
     checksums: list[float],
     budget_rule: dict,
+    embeddings: dict | None,
 ) -> None:
     sizes = {
         s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()
@@ -335,6 +371,7 @@ def _write_meta(
             "train_seconds": round(seconds, 2),
             "processes": len(checksums),
             "budget_rule": budget_rule,  # the keys the budget rule set, and their values
+            "embeddings": embeddings,  # model.embeddings: the vectors and how many words they held
             "replica_checksums": checksums,
             "torch": torch.__version__,
             "machine": f"{platform.machine()} {os.cpu_count()} cores",
