@@ -20,6 +20,9 @@ from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
 ENCODERS = _REGISTERED.names()  # every registered encoder: seqlab's own and installed plug-ins'
 
 
+PQ_KB = "pathquestion/2H-kb.txt"  # in the dataset cache
+
+
 def shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
@@ -100,6 +103,15 @@ def semeval_splits() -> dict[str, list]:
     splits = _three(read_semeval(slice_, labelled=True), 100, 130)
     seen = {r["label"] for r in splits["train"]}
     return {name: [r for r in records if r["label"] in seen] for name, records in splits.items()}
+
+
+@pytest.fixture(scope="session")
+def pathquestion_splits() -> dict[str, list]:
+    """The first 200 two-hop questions of PathQuestion (their knowledge base: data.kb=PQ_KB)."""
+    from seqlab.data.kb import read_questions
+
+    shared("pathquestion", PQ_KB.split("/")[1])
+    return _three(read_questions(shared("pathquestion", "PQ-2H.txt"), labelled=True)[:200], 140, 170)
 
 
 @pytest.fixture(scope="session")

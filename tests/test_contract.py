@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import torch
-from conftest import ANOMALY, ENCODERS, FORECAST, RATE, tiny
+from conftest import ANOMALY, ENCODERS, FORECAST, PQ_KB, RATE, tiny
 
 from seqlab.data.batch import Batch
 from seqlab.generation import GenerationConfig
@@ -52,7 +52,7 @@ def stream_beside_stream(task: Task, records: list) -> tuple[Batch, Batch, Batch
 
 def predict_unlabelled(pipeline: Pipeline, records: list) -> list:
     """The predictions for the records stripped of what is to be predicted."""
-    inputs = ("text", "tokens", "e1", "e2", "source", "values")
+    inputs = ("text", "tokens", "e1", "e2", "question", "source", "values")
     return pipeline.predict([{k: v for k, v in r.items() if k in inputs} for r in records])
 
 
@@ -82,6 +82,14 @@ class Family:
 FAMILIES = [
     Family("classify", "classify", "spam_splits", {"accuracy", "f1_macro", "loss"}, predict_unlabelled),
     Family("tag", "tag", "conll_splits", {"f1", "accuracy", "loss"}, predict_unlabelled),
+    Family(
+        "kgqa",
+        "kgqa",
+        "pathquestion_splits",
+        {"accuracy", "path_accuracy", "loss"},
+        predict_unlabelled,
+        {"data.kb": PQ_KB},
+    ),
     Family(
         "relation",
         "relation",

@@ -91,6 +91,7 @@ TASKS: Registry[type[Task]] = Registry(
         "anomaly": "seqlab.tasks.anomaly:AnomalyTask",
         "ctc": "seqlab.tasks.speech:CTCTask",
         "relation": "seqlab.tasks.relation:RelationTask",
+        "kgqa": "seqlab.tasks.kgqa:KGQATask",
     },
 )
 ENCODERS: Registry[EncoderSpec] = Registry(

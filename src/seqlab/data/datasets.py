@@ -54,6 +54,7 @@ _SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30e
 _JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d"
 _FSDD = "https://github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 or later: recordings/ is unchanged)"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
+_IRN = f"{_GITHUB}/zmtkeke/IRN/5cafccd3de81e901fe4892a7aa141040d9eebed3/PathQuestion"
 _SEMEVAL = (
     f"{_GITHUB}/roomylee/rcnn-text-classification/e8c56295581a4150f77c6a589548d7bc66c52f99/"
     "SemEval2010_task8_all_data"
@@ -184,6 +185,44 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             },
         ),
+        *[
+            _own_cache(
+                Dataset(
+                    f"pathquestion-{hops}h",
+                    "kgqa",
+                    f"PathQuestion PQ-{hops.upper()}: {count} questions over a {triples}-triple Freebase "
+                    "knowledge base, split 8:1:1 (seed 0)",
+                    folder="pathquestion",
+                    files={
+                        name: RemoteFile(name, f"{_IRN}/{name}", digest)
+                        for name, digest in ((questions, questions_digest), (kb, kb_digest))
+                    },
+                    options={"kb": f"pathquestion/{kb}"},
+                ),
+                loaders.pathquestion,
+                questions,
+            )
+            for hops, count, triples, questions, questions_digest, kb, kb_digest in (
+                (
+                    "2",
+                    "1,908",
+                    "1,211",
+                    "PQ-2H.txt",
+                    "86f4a060a6d8a3d496671e6cfa73bf15b7f71422e9b49eefebc3f8fbe3618aef",
+                    "2H-kb.txt",
+                    "1e8d8e7f950d7d0fe949b377b065b569c5b84d87273ec1600331f5ba985145d7",
+                ),
+                (
+                    "3",
+                    "5,198",
+                    "2,839",
+                    "PQ-3H.txt",
+                    "e0c5da286a830111e18122ad14ac195dc6bf90d42e2ec5c0c96522b51f16c69f",
+                    "3H-kb.txt",
+                    "27eb687c67086eb684a43f524cc9560f76f52161e1a038b6be45ff2a24c50374",
+                ),
+            )
+        ],
         Dataset(
             "tinyshakespeare",
             "lm",

@@ -14,6 +14,7 @@ Records come in shapes that a task declares it reads (`Task.records`):
   "series"       `Series`                                  numbers in time
   "transcribed"  {"audio", "text"}                         speech and what it says
   "relations"    {"tokens", "e1", "e2", "label"}           two entities in a sentence and their relation
+  "questions"    {"question", "topic", "relations", …}     a question and its path through a knowledge base
 """
 
 from __future__ import annotations

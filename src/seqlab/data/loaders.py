@@ -19,6 +19,7 @@ from seqlab import nab
 from seqlab.config import DataConfig
 from seqlab.data import audio as audio_io
 from seqlab.data import dna as dna_io
+from seqlab.data import kb as kb_io
 from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
@@ -193,6 +194,12 @@ def fsdd(dataset: Stored, held_out_speaker: str | None = None) -> dict[str, list
 
 def fsdd_strings(fsdd: Stored) -> dict[str, list]:
     return audio_io.fsdd_digit_strings(fsdd_folder(fsdd), {"train": 4000, "val": 300, "test": 500})
+
+
+def pathquestion(dataset: Stored, questions: str) -> dict[str, list]:
+    """One PathQuestion file (its knowledge base beside it, named by the entry's data.kb): every question
+    trains, until `complete_splits` deals out 8:1:1 with seed 0, as IRN's random split."""
+    return {"train": kb_io.read_questions(locate(dataset)[questions], labelled=True)}
 
 
 def bbc_news_summary(dataset: Stored) -> dict[str, list]:
