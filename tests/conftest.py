@@ -115,6 +115,15 @@ def pathquestion_splits() -> dict[str, list]:
 
 
 @pytest.fixture(scope="session")
+def wn18rr_splits() -> dict[str, list]:
+    """300 WordNet links; validation and test ask again about 40 of them each (so that every entity is
+    known: WN18RR's own held-out links are too sparse for a slice)."""
+    lines = shared("wn18rr", "train.txt").read_text(encoding="utf-8").splitlines()[:300]
+    train = [dict(zip(("head", "relation", "tail"), line.split("\t"))) for line in lines]
+    return {"train": train, "val": train[:40], "test": train[40:80]}
+
+
+@pytest.fixture(scope="session")
 def conll_splits(conll_records) -> dict[str, list]:
     return _three(conll_records, 50, 65)
 

@@ -83,6 +83,16 @@ FAMILIES = [
     Family("classify", "classify", "spam_splits", {"accuracy", "f1_macro", "loss"}, predict_unlabelled),
     Family("tag", "tag", "conll_splits", {"f1", "accuracy", "loss"}, predict_unlabelled),
     Family(
+        "link",
+        "link",
+        "wn18rr_splits",
+        {"mrr", "hits@1", "hits@3", "hits@10", "unseen", "loss"},
+        lambda pipeline, triples: pipeline.predict(
+            [{"head": t["head"], "relation": t["relation"]} for t in triples]
+        ),
+        padding=None,
+    ),  # every query is two tokens
+    Family(
         "kgqa",
         "kgqa",
         "pathquestion_splits",

@@ -30,6 +30,12 @@ HIGHER_IS_BETTER = (
     "rouge1",
     "rouge2",
     "rougeL",
+    "f1_micro",
+    "path_accuracy",
+    "mrr",
+    "hits@1",
+    "hits@3",
+    "hits@10",
 )
 
 
@@ -76,6 +82,16 @@ def relations(truth: list[str], predicted: list[str], other: str = "Other") -> d
         "f1_macro": sum(f1s) / len(f1s) if f1s else 0.0,
         "f1_micro": 2 * pooled_precision * pooled_recall / pooled_sum if pooled_sum else 0.0,
         "accuracy": sum(g == p for g, p in zip(truth, predicted)) / max(len(truth), 1),
+    }
+
+
+def ranking(ranks: list[float]) -> dict[str, float]:
+    """Link prediction from the rank of each true answer among all candidates (1 = first): the mean
+    reciprocal rank and the share ranked in the top 1, 3 and 10."""
+    n = max(len(ranks), 1)
+    return {
+        "mrr": sum(1 / r for r in ranks) / n,
+        **{f"hits@{k}": sum(r <= k for r in ranks) / n for k in (1, 3, 10)},
     }
 
 

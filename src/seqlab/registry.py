@@ -92,6 +92,7 @@ TASKS: Registry[type[Task]] = Registry(
         "ctc": "seqlab.tasks.speech:CTCTask",
         "relation": "seqlab.tasks.relation:RelationTask",
         "kgqa": "seqlab.tasks.kgqa:KGQATask",
+        "link": "seqlab.tasks.link:LinkTask",
     },
 )
 ENCODERS: Registry[EncoderSpec] = Registry(

@@ -54,6 +54,7 @@ _SPLICE = f"{_GITHUB}/code-cse/Splice-DNA-Gene/68f6e12cada4dc408d145046bff76f30e
 _JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d"
 _FSDD = "https://github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 or later: recordings/ is unchanged)"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
+_CONVE = "TimDettmers/ConvE/f3c0eb286025410fa5b4c04696c918264163d0ca"
 _IRN = f"{_GITHUB}/zmtkeke/IRN/5cafccd3de81e901fe4892a7aa141040d9eebed3/PathQuestion"
 _SEMEVAL = (
     f"{_GITHUB}/roomylee/rcnn-text-classification/e8c56295581a4150f77c6a589548d7bc66c52f99/"
@@ -223,6 +224,35 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             )
         ],
+        _own_cache(
+            Dataset(
+                "wn18rr",
+                "link",
+                "WN18RR, WordNet's links without the inverse pairs of WN18: 86,835 / 3,034 / 3,134 triples, "
+                "40,943 entities, 11 relations",
+                folder="wn18rr",
+                obtain=f"Unpack WN18RR.tar.gz of github.com/{_CONVE} into the cache's wn18rr/ folder "
+                "(SEQLAB_DATA sets the cache folder)",
+            ),
+            loaders.wn18rr,
+        ),
+        _own_cache(
+            Dataset(
+                "fb15k-237",
+                "link",
+                "FB15k-237, Freebase links without FB15k's inverse pairs: 272,115 / 17,535 / 20,466 triples, "
+                "14,541 entities, 237 relations",
+                folder="fb15k-237",
+                files={
+                    "FB15k-237.tar.gz": RemoteFile(
+                        "FB15k-237.tar.gz",
+                        f"{_GITHUB}/{_CONVE}/FB15k-237.tar.gz",
+                        "311df7930f842a02979eaa7a802484a6afe62303c07f915f1e6edbc30cbe05e8",
+                    )
+                },
+            ),
+            loaders.fb15k_237,
+        ),
         Dataset(
             "tinyshakespeare",
             "lm",

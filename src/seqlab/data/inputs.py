@@ -15,6 +15,7 @@ Records come in shapes that a task declares it reads (`Task.records`):
   "transcribed"  {"audio", "text"}                         speech and what it says
   "relations"    {"tokens", "e1", "e2", "label"}           two entities in a sentence and their relation
   "questions"    {"question", "topic", "relations", …}     a question and its path through a knowledge base
+  "triples"      {"head", "relation", "tail"}             a link of a knowledge graph
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Knowledge bases of `subject relation object` triples, and questions whose answers lie along a path
-of relations from an entity the question names.
+"""Knowledge bases of `subject relation object` triples (the facts a question is answered from, or the
+graph whose missing links a model predicts), and questions whose answers lie along a path of relations
+from an entity the question names.
 
 A KB file holds one triple per line, its three fields separated by tabs (or, where no tab is, by
 spaces). Question files follow PathQuestion's layout (Zhou et al. 2018):
@@ -68,6 +69,11 @@ def kb_path(name: str) -> Path:
 
 
 def read_kb(path: Path) -> KnowledgeBase:
+    return KnowledgeBase(read_triples(path))
+
+
+def read_triples(path: Path) -> list[tuple[str, str, str]]:
+    """The `subject relation object` lines of a file (knowledge-graph splits such as WN18RR's too)."""
     triples = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
@@ -82,7 +88,7 @@ def read_kb(path: Path) -> KnowledgeBase:
         triples.append((parts[0], parts[1], parts[2]))
     if not triples:
         raise UserError(f"{path} holds no triples")
-    return KnowledgeBase(triples)
+    return triples
 
 
 def read_questions(path: Path, labelled: bool) -> list[dict]:

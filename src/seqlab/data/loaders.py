@@ -202,6 +202,33 @@ def pathquestion(dataset: Stored, questions: str) -> dict[str, list]:
     return {"train": kb_io.read_questions(locate(dataset)[questions], labelled=True)}
 
 
+def wn18rr(dataset: Stored) -> dict[str, list]:
+    """WN18RR's three splits, unpacked from the archive its authors publish into the cache folder."""
+    folder = cache_dir() / dataset.folder
+    splits = {}
+    for split, name in (("train", "train.txt"), ("val", "valid.txt"), ("test", "test.txt")):
+        path = folder / name
+        if not path.is_file():
+            raise UserError(
+                f"dataset '{dataset.name}' is not in the cache: {path} is missing. {dataset.obtain}"
+            )
+        splits[split] = [{"head": h, "relation": r, "tail": t} for h, r, t in kb_io.read_triples(path)]
+    return splits
+
+
+def fb15k_237(dataset: Stored) -> dict[str, list]:
+    """FB15k-237's three splits, read from the archive its authors publish."""
+    import tarfile
+
+    splits = {}
+    with tarfile.open(locate(dataset)["FB15k-237.tar.gz"]) as archive:
+        for split, member in (("train", "train.txt"), ("val", "valid.txt"), ("test", "test.txt")):
+            lines = archive.extractfile(member).read().decode("utf-8").splitlines()  # type: ignore[union-attr]
+            triples = [line.split("\t") for line in lines if line.strip()]
+            splits[split] = [{"head": h, "relation": r, "tail": t} for h, r, t in triples]
+    return splits
+
+
 def bbc_news_summary(dataset: Stored) -> dict[str, list]:
     """BBC News Summary: 2,225 articles (2004-2005) with extractive summaries, checked by one digest.
 
