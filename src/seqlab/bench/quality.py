@@ -117,6 +117,20 @@ M4_REFERENCE = (
     "ensemble), seasonal naive {} (the organisers' point-forecasts-by-frequency ranks)"
 )
 
+SEMEVAL_SCRATCH = (
+    "without pretrained vectors: CNN with word and position embeddings 0.789 (Zeng et al. 2014; "
+    "unconfirmed); the same model with GloVe vectors: the row below"
+)
+SEMEVAL_VECTORS = (
+    "with pretrained vectors, single models: Att-BLSTM 0.840 (Zhou et al. 2016, 100-d GloVe; unconfirmed), "
+    "CR-CNN 0.841 (dos Santos et al. 2015; unconfirmed); the task's best system 0.822 (Rink & Harabagiu "
+    "2010); all by the official scorer"
+)
+PATHQUESTION_REFERENCE = (
+    "IRN {} (Zhou et al. 2018, Table 3; unconfirmed); both split 8:1:1 at random, so paraphrases of one "
+    "question can fall in different splits"
+)
+
 ROWS = {
     r.name: r
     for r in [
@@ -254,6 +268,39 @@ ROWS = {
                 beam=5,
             )
             for enc, bleu, steps in (("gru", 30.0, 4000), ("transformer", 37.0, 3600))
+        ],
+        *[
+            Row(
+                f"semeval-{name}",
+                "semeval.yaml",
+                "f1_macro",
+                target,
+                reference,
+                steps=6000,
+                overrides=settings,
+            )
+            for name, target, reference, settings in (
+                ("lstm-scratch", None, SEMEVAL_SCRATCH, {}),
+                (
+                    "lstm-glove",
+                    0.840,
+                    SEMEVAL_VECTORS,
+                    {"model.embeddings": "glove-6b-50d", "model.embed_dim": 50},
+                ),
+            )
+        ],
+        *[
+            Row(
+                f"pathquestion-{hops}h",
+                "pathquestion.yaml",
+                "accuracy",
+                target,
+                PATHQUESTION_REFERENCE.format(target),
+                steps=steps,
+                seeds=5,
+                overrides={"data.path": f"pathquestion-{hops}h"},
+            )
+            for hops, target, steps in ((2, 0.960, 1500), (3, 0.877, 3000))
         ],
         Row(
             "bbc-extract",
