@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from conftest import tiny
 
 from seqlab.cli import main
 from seqlab.data.relations import marked, read_relations
@@ -172,3 +174,38 @@ def test_packaged_glove_vectors_are_the_official_ones():
     glove = load_vectors("glove-6b-50d")
     assert glove.dim == 50 and len(glove.words) == 400_000
     assert glove.matrix[glove.words["the"]][:3].tolist() == pytest.approx([0.418, 0.24968, -0.41242])
+
+
+def test_the_estimator_reads_marked_sentences(semeval_splits):
+    import seqlab
+
+    X = [" ".join(marked(r)[0]) for r in semeval_splits["train"]]
+    y = [r["label"] for r in semeval_splits["train"]]
+    clf = seqlab.RelationClassifier("gru", embed_dim=12, hidden_size=16, options={"train.max_steps": 3})
+    clf.fit(X, y)
+    assert set(clf.predict(X[:5])) <= set(clf.classes_) and clf.predict_proba(X[:3]).shape == (
+        3,
+        len(clf.classes_),
+    )
+    assert 0.0 <= clf.score(X[:20], y[:20]) <= 1.0
+
+
+def test_a_language_model_of_the_sentences_starts_the_relation_encoder(tmp_path, semeval_splits):
+    """Knowledge from unlabelled text: the words of the sentences, modelled, then `train.init_from`."""
+    from seqlab.pipeline import fit
+
+    text = "\n".join(" ".join(r["tokens"]) for r in semeval_splits["train"])
+    lm = fit(
+        tiny("lm", "gru", **{"data.tokenizer": "word"}),
+        tmp_path / "lm",
+        splits={"train": [text], "val": [text]},
+    )
+    config = tiny("relation", "gru", **{"train.init_from": str(lm.run_dir), "train.lr": 0.0})
+    relation = fit(config, tmp_path / "relation", splits=semeval_splits)  # lr 0: the start, unchanged
+    assert (tmp_path / "relation" / "tokenizer.json").read_bytes() == (
+        tmp_path / "lm" / "tokenizer.json"
+    ).read_bytes()
+    assert relation.config.model.bidirectional is False  # the language model's encoder, read left to right
+    started, pretrained = relation.model.encoder.state_dict(), lm.model.encoder.state_dict()
+    assert started.keys() == pretrained.keys()
+    assert all(torch.equal(started[k], pretrained[k]) for k in started)

@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "SequenceClassifier": "seqlab.estimators",
     "SequenceTagger": "seqlab.estimators",
+    "RelationClassifier": "seqlab.estimators",
     "LanguageModel": "seqlab.estimators",
     "Seq2Seq": "seqlab.estimators",
     "Forecaster": "seqlab.estimators",

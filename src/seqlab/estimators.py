@@ -31,6 +31,7 @@ class _Estimator:
         lr: float = 1e-3,
         tokenizer: str = "auto",
         embed_dim: int = 128,
+        embeddings: str | None = None,
         hidden_size: int = 256,
         num_layers: int = 2,
         dropout: float = 0.1,
@@ -45,6 +46,7 @@ class _Estimator:
         self.lr = lr
         self.tokenizer = tokenizer
         self.embed_dim = embed_dim
+        self.embeddings = embeddings  # pretrained word vectors (model.embeddings); they set the width
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
@@ -89,7 +91,8 @@ class _Estimator:
             "train.batch_size": self.batch_size,
             "train.lr": self.lr,
             "data.tokenizer": self.tokenizer,
-            "model.embed_dim": self.embed_dim,
+            **({"model.embed_dim": self.embed_dim} if self.embeddings is None else {}),
+            "model.embeddings": self.embeddings,
             "model.hidden_size": self.hidden_size,
             "model.num_layers": self.num_layers,
             "model.dropout": self.dropout,
@@ -215,6 +218,43 @@ class SequenceTagger(_Estimator):
         """Entity-level micro F1 (seqeval)."""
         records = [{"tokens": list(t), "tags": list(g)} for t, g in zip(X, y)]
         return self._check_fitted().evaluate(records)["f1"]
+
+
+class RelationClassifier(_Estimator):
+    """Sentences with two marked entities (`<e1>…</e1>`, `<e2>…</e2>`) → the directed relation between
+    them; `score` is SemEval-2010 Task 8's official macro-F1 (options={"data.other_label": …} names the
+    label of no relation)."""
+
+    task = "relation"
+
+    def fit(self, X: list[str], y: list[str], X_val: list[str] | None = None, y_val: list[str] | None = None):
+        val = None if X_val is None else self._records(X_val, y_val)
+        self._fit(self._records(X, y), val)
+        return self._loaded()
+
+    def _loaded(self):
+        self.classes_ = list(self.pipeline_.task.labels)
+        return self
+
+    @staticmethod
+    def _records(X: list[str], y: list[str] | None = None) -> list[dict]:
+        from seqlab.data.relations import from_text, unmark
+
+        records = [from_text(*unmark(t, f"sentence {n + 1}"), f"sentence {n + 1}") for n, t in enumerate(X)]
+        return records if y is None else [{**r, "label": str(l)} for r, l in zip(records, y)]
+
+    def predict(self, X: list[str]) -> list[str]:
+        return [r["label"] for r in self._check_fitted().predict(self._records(X))]
+
+    def predict_proba(self, X: list[str]):
+        import numpy as np
+
+        results = self._check_fitted().predict(self._records(X))
+        return np.array([[r["probabilities"][c] for c in self.classes_] for r in results])
+
+    def score(self, X: list[str], y: list[str]) -> float:
+        """The official macro-F1."""
+        return self._check_fitted().evaluate(self._records(X, y))["f1_macro"]
 
 
 class LanguageModel(_Estimator):

@@ -34,6 +34,7 @@ class RelationTask(Task):
     """Records: {"tokens", "e1", "e2", "label"} (`seqlab.data.relations`); to predict, no label."""
 
     name = "relation"
+    files = ("tokenizer.json", "labels.json")
     primary_metric = "f1_macro"
     records = "relations"
     input = "text"
