@@ -85,6 +85,9 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "uci-splice-junction",
         "free-spoken-digit",
         "jsb-chorales",
+        "semeval2010-task8",
+        "pathquestion",
+        "wn18rr",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)
