@@ -32,6 +32,8 @@ HIGHER_IS_BETTER = (
     "rougeL",
     "f1_micro",
     "path_accuracy",
+    "exact_match",
+    "execution_accuracy",
     "mrr",
     "hits@1",
     "hits@3",
@@ -93,6 +95,31 @@ def ranking(ranks: list[float]) -> dict[str, float]:
         "mrr": sum(1 / r for r in ranks) / n,
         **{f"hits@{k}": sum(r <= k for r in ranks) / n for k in (1, 3, 10)},
     }
+
+
+def sql(
+    outputs: list[str], queries: list[list[str]], variables: list[dict], database=None
+) -> dict[str, float]:
+    """Questions to SQL (Finegan-Dollak et al. 2018): `exact_match`, the written query (with its
+    variables, spaces normalised) is one of the gold variants; with a `database` (a
+    `text2sql.ReadOnlyDatabase`), `execution_accuracy`: with the variables' values filled in, it returns
+    the gold query's rows. A gold query that the database rejects leaves its question out, counted as
+    `gold_rejected`."""
+    from seqlab.data.text2sql import filled, normalized
+
+    n = max(len(outputs), 1)
+    scores = {"exact_match": sum(normalized(o) in q for o, q in zip(outputs, queries)) / n}
+    if database is None:
+        return scores
+    right, rejected = 0, 0
+    for output, gold, values in zip(outputs, queries, variables):
+        expected = database.rows(filled(gold[0], values))
+        if expected is None:
+            rejected += 1
+        elif database.rows(filled(output, values)) == expected:
+            right += 1
+    judged = len(outputs) - rejected
+    return {**scores, "execution_accuracy": right / judged if judged else 0.0, "gold_rejected": rejected}
 
 
 def selection(chosen_truth: list[int], chosen: list[int]) -> dict[str, float]:

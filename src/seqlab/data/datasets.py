@@ -55,6 +55,7 @@ _JSB = f"{_GITHUB}/czhuang/JSB-Chorales-dataset/9a7f733ddb4ed91f48da64ac7f0f621c
 _FSDD = "https://github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 or later: recordings/ is unchanged)"
 _CONLL = f"{_GITHUB}/davidsbatista/NER-datasets/dcb6c7439a7de43abc2448bad5b1d81a47f26c0d/CONLL2003"
 _CONVE = "TimDettmers/ConvE/f3c0eb286025410fa5b4c04696c918264163d0ca"
+_TEXT2SQL = f"{_GITHUB}/jkkummerfeld/text2sql-data/0c45909241755057544eccb16e8c250284da492e/data"
 _IRN = f"{_GITHUB}/zmtkeke/IRN/5cafccd3de81e901fe4892a7aa141040d9eebed3/PathQuestion"
 _SEMEVAL = (
     f"{_GITHUB}/roomylee/rcnn-text-classification/e8c56295581a4150f77c6a589548d7bc66c52f99/"
@@ -253,6 +254,35 @@ REGISTRY: dict[str, Dataset] = {
             ),
             loaders.fb15k_237,
         ),
+        *[
+            _own_cache(
+                Dataset(
+                    f"geoquery-{split}",
+                    "seq2seq",
+                    f"GeoQuery questions to SQL (text2sql-data), the {split} split: 877 questions, 246 "
+                    "queries, with the SQLite database they run on",
+                    folder="text2sql",
+                    files={
+                        name: RemoteFile(name, f"{_TEXT2SQL}/{name}", digest)
+                        for name, digest in (
+                            (
+                                "geography.json",
+                                "b20ad8ed357029c9efa49aa64434729f624591850f66b1137cabcc0e45273c1b",
+                            ),
+                            (
+                                "geography-db.added-in-2020.sqlite",
+                                "98955372123cd9a8e761b00c2c67fbf221f1b8699927add538b53154c702dd3c",
+                            ),
+                        )
+                    },
+                    options={"split": split, "database": "text2sql/geography-db.added-in-2020.sqlite"},
+                ),
+                loaders.text2sql,
+                "geography.json",
+                split,
+            )
+            for split in ("question", "query")
+        ],
         Dataset(
             "tinyshakespeare",
             "lm",

@@ -24,6 +24,7 @@ from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
+from seqlab.data import text2sql as text2sql_io
 from seqlab.data.download import Stored, cache_dir, derived_dir, folder_digest, import_package, locate
 from seqlab.errors import UserError
 
@@ -227,6 +228,11 @@ def fb15k_237(dataset: Stored) -> dict[str, list]:
             triples = [line.split("\t") for line in lines if line.strip()]
             splits[split] = [{"head": h, "relation": r, "tail": t} for h, r, t in triples]
     return splits
+
+
+def text2sql(dataset: Stored, questions: str, split: str) -> dict[str, list]:
+    """A text2sql-data file dealt by `split` (question or query)."""
+    return text2sql_io.read_text2sql(locate(dataset)[questions], split)
 
 
 def bbc_news_summary(dataset: Stored) -> dict[str, list]:

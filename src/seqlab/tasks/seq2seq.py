@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from seqlab import metrics
+from seqlab.data import text2sql
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.splits import pair_splits_of, read_pairs
 from seqlab.data.text import BOS, EOS, TextTokenizer
@@ -27,17 +28,32 @@ GREEDY = GenerationConfig(temperature=0.0)
 
 class Seq2SeqTask(Task):
     """Records {"source": str, "target": str}. One tokenizer for both sides, or one each
-    (`data.shared_vocab=false`, saved as `tokenizer.json` and `target_tokenizer.json`)."""
+    (`data.shared_vocab=false`, saved as `tokenizer.json` and `target_tokenizer.json`). Questions to SQL
+    (`seqlab.data.text2sql`) also hold every gold variant and the variables' values, and are scored
+    by exact match and, given `data.database`, by running the queries."""
 
     name = "seq2seq"
     primary_metric = "loss"
     higher_is_better = False
     records = "pairs"
     default_tokenizer = "bpe"
-    read = staticmethod(read_pairs)
-    read_splits = staticmethod(pair_splits_of)
     verbs = ("translate", "reply")
     decodes = True
+    settings = {"data": text2sql.SQLSettings}
+
+    @classmethod
+    def read(cls, path: Path, data, labelled: bool) -> list[dict]:
+        """Pairs in any layout `read_pairs` reads; of a text2sql file, its test split."""
+        if text2sql.is_text2sql(Path(path)):
+            splits = text2sql.read_text2sql(Path(path), data.split, data.fold)
+            return splits.get("test") or splits["train"]
+        return read_pairs(path, data, labelled)
+
+    @classmethod
+    def read_splits(cls, path: Path, data) -> dict[str, list] | None:
+        if text2sql.is_text2sql(Path(path)):
+            return text2sql.read_text2sql(Path(path), data.split, data.fold)
+        return pair_splits_of(path, data)
 
     @classmethod
     def check_config(cls, config, encoder: EncoderSpec) -> None:
@@ -77,6 +93,8 @@ class Seq2SeqTask(Task):
 
     def fit(self, train: list) -> None:
         d = self.config.data
+        if d.database is not None:
+            text2sql.database_path(d.database)  # before training, not after it
         sources, targets = [r["source"] for r in train], [r["target"] for r in train]
         if d.shared_vocab:
             self.tokenizer = TextTokenizer.train(
@@ -125,6 +143,8 @@ class Seq2SeqTask(Task):
             example = {"ids": source}
             if with_targets:
                 example.update(target=target, reference=record["target"])
+                if "queries" in record:
+                    example.update(queries=record["queries"], variables=record["variables"])
             examples.append(example)
         return examples
 
@@ -185,7 +205,21 @@ class Seq2SeqTask(Task):
             **metrics.language_model(mean_loss(loss_sum, count)),
             **metrics.translation(outputs, references),
             **metrics.summarization(outputs, references),
+            **self._sql_scores(outputs, examples),
         }
+
+    def _sql_scores(self, outputs: list[str], examples: list) -> dict[str, float]:
+        """Exact match and execution accuracy, for questions to SQL."""
+        if not examples or "queries" not in examples[0]:
+            return {}
+        queries, values = [e["queries"] for e in examples], [e["variables"] for e in examples]
+        if self.config.data.database is None:
+            return metrics.sql(outputs, queries, values)
+        database = text2sql.ReadOnlyDatabase(text2sql.database_path(self.config.data.database))
+        try:
+            return metrics.sql(outputs, queries, values, database)
+        finally:
+            database.close()
 
     def baseline(self, train: list, held_out: list) -> dict | None:
         """The source copied as the output."""
