@@ -131,6 +131,11 @@ PATHQUESTION_REFERENCE = (
     "question can fall in different splits"
 )
 
+GEOQUERY_REFERENCE = (
+    "seq2seq with attention and copying, exact match of the query with variables: about 0.68-0.71 on the "
+    "question split, 0.2-0.3 on the query split (Finegan-Dollak et al. 2018, Table 3; unconfirmed)"
+)
+
 ROWS = {
     r.name: r
     for r in [
@@ -301,6 +306,19 @@ ROWS = {
                 overrides={"data.path": f"pathquestion-{hops}h"},
             )
             for hops, target, steps in ((2, 0.960, 1500), (3, 0.877, 3000))
+        ],
+        *[
+            Row(
+                f"geoquery-{split}-gru",
+                "geoquery.yaml",
+                "exact_match",
+                None,
+                GEOQUERY_REFERENCE,
+                steps=1000,
+                seeds=5,
+                overrides={"data.path": f"geoquery-{split}"},
+            )
+            for split in ("question", "query")
         ],
         Row(
             "bbc-extract",

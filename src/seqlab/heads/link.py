@@ -26,6 +26,7 @@ class LinkHead(nn.Module):
         pooling: str = "auto",
         dropout: float = 0.0,
         label_smoothing: float = 0.0,
+        scale: float = 1.0,
     ):
         super().__init__()
         self.pool = make_pooling(pooling, in_dim)  # None: the encoder's own summary
@@ -36,12 +37,13 @@ class LinkHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(count))
         self.first, self.count = first, count
         self.label_smoothing = label_smoothing
+        self.register_buffer("scale", torch.tensor(scale))  # `tied_logit_scale`: first logits of order one
 
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         summary = encoded.pooled if self.pool is None else self.pool(encoded.hidden, batch.mask)  # (B, H)
         query = self.proj(self.dropout(summary))  # (B, D)
         entities = self.out.weight[self.first : self.first + self.count]  # (E, D)
-        logits = (query @ entities.T.to(query.dtype)).float() + self.bias  # (B, E)
+        logits = (query @ entities.T.to(query.dtype)).float() * self.scale + self.bias  # (B, E)
         if batch.targets is None:
             return HeadOutput(logits)
         loss = F.cross_entropy(

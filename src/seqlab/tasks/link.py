@@ -24,6 +24,7 @@ from seqlab.data.kb import read_triples
 from seqlab.data.text import SPECIAL_TOKENS, UNK
 from seqlab.errors import UserError
 from seqlab.heads.link import LinkHead
+from seqlab.heads.lm import tied_logit_scale
 from seqlab.tasks.base import HeadParts, Task
 from seqlab.training.hardware import device_of
 
@@ -58,8 +59,8 @@ class LinkTask(Task):
         tokens = getattr(parts.adapter, "embed", None)
         if not isinstance(tokens, nn.Embedding):
             raise UserError("task link reads entities and relations as tokens; leave data.input at text")
-        count = parts.sizes["num_labels"]
-        return LinkHead(parts.width, tokens, FIRST, count, m.pooling, m.dropout, m.label_smoothing)
+        count, scale = parts.sizes["num_labels"], tied_logit_scale(tokens, parts.encoder)
+        return LinkHead(parts.width, tokens, FIRST, count, m.pooling, m.dropout, m.label_smoothing, scale)
 
     def fit(self, train: list) -> None:
         self.entities = sorted({r["head"] for r in train} | {r["tail"] for r in train})
