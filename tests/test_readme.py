@@ -88,6 +88,7 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "semeval2010-task8",
         "pathquestion",
         "wn18rr",
+        "text2sql",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)
