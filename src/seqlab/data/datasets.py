@@ -192,7 +192,7 @@ REGISTRY: dict[str, Dataset] = {
                 Dataset(
                     f"pathquestion-{hops}h",
                     "kgqa",
-                    f"PathQuestion PQ-{hops.upper()}: {count} questions over a {triples}-triple Freebase "
+                    f"PathQuestion PQ-{hops}H: {count} questions over a {triples}-triple Freebase "
                     "knowledge base, split 8:1:1 (seed 0)",
                     folder="pathquestion",
                     files={
