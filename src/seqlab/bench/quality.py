@@ -292,6 +292,18 @@ ROWS = {
                     SEMEVAL_VECTORS,
                     {"model.embeddings": "glove-6b-50d", "model.embed_dim": 50},
                 ),
+                (
+                    "lstm-glove-chars",
+                    0.840,
+                    SEMEVAL_VECTORS,
+                    {
+                        "model.embeddings": "glove-6b-50d",
+                        "model.embed_dim": 50,
+                        "model.char_dim": 30,
+                        "model.char_filters": 50,
+                        "data.lowercase": True,
+                    },
+                ),
             )
         ],
         *[
@@ -450,6 +462,7 @@ CHOICES = {
         Choice("splice", tuple(f"splice-{enc}" for enc in ENCODERS)),
         Choice("jsb-chorales", tuple(f"jsb-chorales-{enc}" for enc in ("lstm", "gru", "transformer"))),
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
+        Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
     ]
 }
 
