@@ -223,3 +223,16 @@ def test_the_tour_says_in_one_short_line_what_data_it_goes_without(tmp_path, mon
     assert "https://" in str(missing.value)  # the full message says where the data comes from …
     line = unavailable(missing.value)
     assert line == "dataset 'fsdd' is not in the cache"  # … the tour's line only what is missing
+
+
+def test_english_text_is_untagged_running_text_for_pretraining():
+    from conftest import shared
+
+    from seqlab.data.datasets import load_dataset
+
+    shared("english-text", "brown")
+    splits = load_dataset("english-text")
+    text = splits["train"][0]
+    assert text.startswith("The Fulton County Grand Jury said Friday an investigation of Atlanta's")
+    assert "/nn" not in text[:10_000] and set(splits) == {"train", "val"}
+    assert 0.015 < len(splits["val"][0]) / (len(text) + len(splits["val"][0])) < 0.025

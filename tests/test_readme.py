@@ -89,6 +89,7 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "pathquestion",
         "wn18rr",
         "text2sql",
+        "english-text",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)

@@ -283,6 +283,19 @@ REGISTRY: dict[str, Dataset] = {
             )
             for split in ("question", "query")
         ],
+        _own_cache(
+            Dataset(
+                "english-text",
+                "lm",
+                "unlabelled English of NLTK's corpora (Brown, ABC, inaugural and State of the Union "
+                "addresses, web text, movie reviews), 22.6 M characters, for pretraining",
+                folder="english-text",
+                options={"val_fraction": 0.02, "test_fraction": 0.0},
+                obtain="Unzip NLTK's brown, abc, inaugural, state_union, webtext and movie_reviews corpora "
+                "(github.com/nltk/nltk_data, packages/corpora) into the cache's english-text/ folder",
+            ),
+            loaders.english_text,
+        ),
         Dataset(
             "tinyshakespeare",
             "lm",

@@ -144,6 +144,38 @@ def sst2_text(sst2: Stored) -> dict[str, list]:
     }
 
 
+def english_text(dataset: Stored) -> dict[str, list]:
+    """Unlabelled English from NLTK's corpora as one running text, for pretraining a word model: the
+    Brown corpus without its part-of-speech tags, ABC science and rural news, the inaugural and State
+    of the Union addresses, web text and movie reviews (files in Windows-1252 read as such)."""
+    folder = cache_dir() / dataset.folder
+    if not (folder / "brown").is_dir():
+        raise UserError(
+            f"dataset '{dataset.name}' is not in the cache: {folder / 'brown'} is missing. {dataset.obtain}"
+        )
+    parts = [
+        " ".join(word.rsplit("/", 1)[0] for word in _legacy_text(path).split())
+        for path in sorted((folder / "brown").glob("c[a-r][0-9][0-9]"))
+    ]
+    for pattern in (
+        "abc/*.txt",
+        "inaugural/*.txt",
+        "state_union/*.txt",
+        "webtext/*.txt",
+        "movie_reviews/*/*.txt",
+    ):
+        parts += [_legacy_text(path) for path in sorted(folder.glob(pattern))]
+    return {"train": ["\n".join(part.strip() for part in parts)]}
+
+
+def _legacy_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def nab_series(dataset: Stored) -> dict[str, list]:
     """The 58 NAB series, each point labelled 1 inside one of the benchmark's anomaly windows."""
     import pandas as pd
