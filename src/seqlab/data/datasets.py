@@ -257,29 +257,55 @@ REGISTRY: dict[str, Dataset] = {
         *[
             _own_cache(
                 Dataset(
-                    f"geoquery-{split}",
+                    f"{name}-{split}",
                     "seq2seq",
-                    f"GeoQuery questions to SQL (text2sql-data), the {split} split: 877 questions, 246 "
-                    "queries, with the SQLite database they run on",
+                    f"{title} questions to SQL (text2sql-data), the {split} split: {size}",
                     folder="text2sql",
                     files={
-                        name: RemoteFile(name, f"{_TEXT2SQL}/{name}", digest)
-                        for name, digest in (
-                            (
-                                "geography.json",
-                                "b20ad8ed357029c9efa49aa64434729f624591850f66b1137cabcc0e45273c1b",
-                            ),
-                            (
-                                "geography-db.added-in-2020.sqlite",
-                                "98955372123cd9a8e761b00c2c67fbf221f1b8699927add538b53154c702dd3c",
-                            ),
-                        )
+                        file: RemoteFile(file, f"{_TEXT2SQL}/{file}", digest)
+                        for file, digest in ((questions, questions_digest), *database)
                     },
-                    options={"split": split, "database": "text2sql/geography-db.added-in-2020.sqlite"},
+                    options={"split": split, "database": f"text2sql/{database[0][0]}" if database else None},
                 ),
                 loaders.text2sql,
-                "geography.json",
+                questions,
                 split,
+            )
+            for name, title, size, questions, questions_digest, database in (
+                (
+                    "geoquery",
+                    "GeoQuery",
+                    "877 questions, 246 queries, with the SQLite database they run on",
+                    "geography.json",
+                    "b20ad8ed357029c9efa49aa64434729f624591850f66b1137cabcc0e45273c1b",
+                    (
+                        (
+                            "geography-db.added-in-2020.sqlite",
+                            "98955372123cd9a8e761b00c2c67fbf221f1b8699927add538b53154c702dd3c",
+                        ),
+                    ),
+                ),
+                (
+                    "atis",
+                    "ATIS",
+                    "5,280 questions, 947 queries (no database: exact match only)",
+                    "atis.json",
+                    "ce2d0bf341718061dc0e2ecc50d200b191121c762bb29c24b28749a2ebc9f4c7",
+                    (),
+                ),
+                (
+                    "restaurants",
+                    "Restaurants",
+                    "378 questions, 23 queries in 10 folds (data.fold tests), with their SQLite database",
+                    "restaurants.json",
+                    "f1fd300ac621761eb6f2b3f709668753990f13263bbf0c9caac8c78b0fb695d4",
+                    (
+                        (
+                            "restaurants-db.added-in-2020.sqlite",
+                            "d4aba515a51c3d00cd20e1a076ac5f060c18f73b16a571e057831a6846683387",
+                        ),
+                    ),
+                ),
             )
             for split in ("question", "query")
         ],
