@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,9 +173,6 @@ class KGQATask(Task):
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         return [{"question": t} for t in texts]
-
-    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
-        yield from pipeline.predict(records)
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         answered, loss = self.answer(model, examples, batch_size, autocast)

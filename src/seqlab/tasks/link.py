@@ -214,6 +214,3 @@ class LinkTask(Task):
                 raise UserError(f"query {n + 1} should be 'HEAD RELATION'; got '{text}'")
             records.append({"head": parts[0].strip(), "relation": parts[1].strip()})
         return records
-
-    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
-        yield from pipeline.predict(records)

@@ -10,7 +10,6 @@ label of no relation (`data.other_label`) left out.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +17,7 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import Batch, pad, pad_chars
-from seqlab.data.relations import marked, read_relations
+from seqlab.data.relations import from_text, marked, read_relations, unmark
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads.relation import RelationHead
@@ -105,8 +104,6 @@ class RelationTask(Task):
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         """Typed sentences mark their entities as files do: `<e1>…</e1>`, `<e2>…</e2>`."""
-        from seqlab.data.relations import from_text, unmark
-
         return [from_text(*unmark(t, f"text {n + 1}"), f"text {n + 1}") for n, t in enumerate(texts)]
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
@@ -132,9 +129,6 @@ class RelationTask(Task):
         predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
         matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(self.labels)))
         return {"confusion.json": {"labels": self.labels, "matrix": matrix.tolist()}}
-
-    def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
-        yield from pipeline.predict(records)
 
     def _labelled(self, probs: list[float]) -> dict:
         best = max(range(len(probs)), key=probs.__getitem__)
