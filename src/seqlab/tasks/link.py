@@ -23,6 +23,7 @@ from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.data.kb import read_triples
 from seqlab.data.text import SPECIAL_TOKENS, UNK
 from seqlab.errors import UserError
+from seqlab.heads import HeadOutput, mean_loss
 from seqlab.heads.link import LinkHead
 from seqlab.heads.lm import tied_logit_scale
 from seqlab.tasks.base import HeadParts, Task
@@ -137,14 +138,15 @@ class LinkTask(Task):
     # -- use ----------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def scores(
+    def outputs(
         self, model, examples: list, batch_size: int, autocast
-    ) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """Per batch: the examples' indices and every entity's score for each (B, E)."""
+    ) -> Iterator[tuple[list[int], HeadOutput]]:
+        """Per batch: the examples' indices and the model's output (every entity's score, and the loss
+        of the answers training knew)."""
         model.eval()
         for indices, batch in self.batches(examples, batch_size):
             with autocast():
-                yield indices, model(batch.to(device_of(model))).logits.float().cpu()
+                yield indices, model(batch.to(device_of(model)))
 
     def ranks(self, examples: list, scored: Iterator[tuple[list[int], torch.Tensor]]) -> list[float]:
         """The filtered rank of every example's answer (`len(entities)` where it cannot be ranked)."""
@@ -165,14 +167,21 @@ class LinkTask(Task):
         return ranks
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
-        ranks = self.ranks(examples, self.scores(model, examples, batch_size, autocast))
-        _, loss = self.run(
-            model, [e for e in examples if not e["unseen"]] or examples[:1], batch_size, autocast
-        )
-        return {**metrics.ranking(ranks), "unseen": sum(e["unseen"] for e in examples), "loss": loss}
+        """The filtered ranking and the loss, from one pass over the examples."""
+        loss_sum, count = 0.0, 0
+
+        def scored() -> Iterator[tuple[list[int], torch.Tensor]]:
+            nonlocal loss_sum, count
+            for indices, out in self.outputs(model, examples, batch_size, autocast):
+                loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
+                yield indices, out.logits.float().cpu()  # (B, E)
+
+        ranks = self.ranks(examples, scored())
+        unseen = sum(e["unseen"] for e in examples)
+        return {**metrics.ranking(ranks), "unseen": unseen, "loss": mean_loss(loss_sum, count)}
 
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
-        return [None] * len(batch)  # rankings are read from `scores`, not kept per example
+        return [None] * len(batch)  # rankings are read from `outputs`, not kept per example
 
     def baseline(self, train: list, held_out: list) -> dict | None:
         """Each relation's answers by how often training gives them, the filter as for the model."""
@@ -197,8 +206,8 @@ class LinkTask(Task):
         """Per query, the likeliest entities, best first, with their probabilities."""
         examples = self.encode(records, with_targets=False)
         results: dict[int, dict] = {}
-        for indices, scores in self.scores(pipeline.model, examples, pipeline.batch_size, pipeline.autocast):
-            top = scores.softmax(-1).topk(min(SHOWN, len(self.entities)))
+        for indices, out in self.outputs(pipeline.model, examples, pipeline.batch_size, pipeline.autocast):
+            top = out.logits.float().softmax(-1).topk(min(SHOWN, len(self.entities)))
             for i, values, ids in zip(indices, top.values.tolist(), top.indices.tolist()):
                 head, relation = examples[i]["query"]
                 predicted = [{"entity": self.entities[j], "probability": p} for j, p in zip(ids, values)]
