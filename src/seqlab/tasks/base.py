@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -251,6 +252,18 @@ class Task:
             f"{what} has {len(ids)} tokens, over the model's limit "
             f"data.max_length={self.config.data.max_length}"
         )
+
+
+def confusion(task: Task, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
+    """The held-out confusion matrix of a task whose `run` gives each example a probability per label,
+    as the report's `confusion.json`."""
+    from sklearn.metrics import confusion_matrix
+
+    probs, _ = task.run(model, held_out, batch_size, autocast)
+    rows = [cast(list, p) for _, p in sorted(probs.items())]  # each example's probability per label
+    predicted = [max(range(len(p)), key=p.__getitem__) for p in rows]
+    matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(task.labels)))
+    return {"confusion.json": {"labels": task.labels, "matrix": matrix.tolist()}}
 
 
 def padding_mask(examples: list, width: int) -> torch.Tensor:

@@ -21,7 +21,7 @@ from seqlab.data.relations import from_text, marked, read_relations, unmark
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads.relation import RelationHead
-from seqlab.tasks.base import HeadParts, Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, confusion, padding_mask
 
 
 @dataclass
@@ -123,12 +123,7 @@ class RelationTask(Task):
         }
 
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
-        from sklearn.metrics import confusion_matrix
-
-        probs, _ = self.run(model, held_out, batch_size, autocast)
-        predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
-        matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(self.labels)))
-        return {"confusion.json": {"labels": self.labels, "matrix": matrix.tolist()}}
+        return confusion(self, model, held_out, batch_size, autocast)
 
     def _labelled(self, probs: list[float]) -> dict:
         best = max(range(len(probs)), key=probs.__getitem__)

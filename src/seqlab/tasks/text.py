@@ -26,7 +26,7 @@ from seqlab.heads.lm import LMHead, init_token_embedding, tied_logit_scale
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import TokenAdapter
 from seqlab.registry import ENCODERS
-from seqlab.tasks.base import HeadParts, Task, padding_mask
+from seqlab.tasks.base import HeadParts, Task, confusion, padding_mask
 
 
 class ClassifyTask(Task):
@@ -185,12 +185,7 @@ class ClassifyTask(Task):
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
         if self.config.data.multi_label:
             return {}
-        from sklearn.metrics import confusion_matrix
-
-        probs, _ = self.run(model, held_out, batch_size, autocast)
-        predicted = [max(range(len(p)), key=p.__getitem__) for _, p in sorted(probs.items())]
-        matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(self.labels)))
-        return {"confusion.json": {"labels": self.labels, "matrix": matrix.tolist()}}
+        return confusion(self, model, held_out, batch_size, autocast)
 
 
 class TagTask(Task):
