@@ -25,7 +25,7 @@ def _commands(document: Path = README) -> list[str]:
         l.split("  #")[0].strip()
         for kind, body in _blocks(document)
         if kind == "bash"
-        for l in body.splitlines()
+        for l in body.replace("\\\n", " ").splitlines()  # a line ending in a backslash goes on
     ]
     return [l for l in lines if l.startswith("seqlab ") and not l.startswith("seqlab demo")]
 

@@ -118,7 +118,7 @@ def decode(model, batch: Batch, settings: GenerationConfig, autocast, limit: int
     """A target (token ids, without [EOS]) for every source of `batch`, at most `limit` tokens long."""
     model.eval()
     with autocast():
-        start = model.head.start(model.encode(batch), batch.mask)
+        start = model.head.start(model.encode(batch), batch)
 
     def step(feed: torch.Tensor, state):  # (N, T) → (N, V) float logits of the next token
         with autocast():

@@ -342,16 +342,17 @@ ROWS = {
         ],
         *[
             Row(
-                f"geoquery-{split}-gru",
+                f"geoquery-{split}-gru{suffix}",
                 "geoquery.yaml",
                 "exact_match",
                 None,
                 GEOQUERY_REFERENCE,
                 steps=1000,
                 seeds=5,
-                overrides={"data.path": f"geoquery-{split}"},
+                overrides={"data.path": f"geoquery-{split}", **copy},
             )
             for split in ("question", "query")
+            for suffix, copy in (("", {}), ("-copy", {"model.copy": True}))
         ],
         Row(
             "bbc-extract",
@@ -485,6 +486,10 @@ CHOICES = {
         Choice("jsb-chorales", tuple(f"jsb-chorales-{enc}" for enc in ("lstm", "gru", "transformer"))),
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
         Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
+        *[
+            Choice(f"geoquery-{split}", (f"geoquery-{split}-gru", f"geoquery-{split}-gru-copy"))
+            for split in ("question", "query")
+        ],
     ]
 }
 

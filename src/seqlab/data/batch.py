@@ -23,6 +23,8 @@ class Batch:
     )
     chars: torch.Tensor | None = None  # (B, T, C) character ids of every word
     spans: torch.Tensor | None = None  # relation (B, 2, 2): each entity's [first, end) positions
+    copy_ids: torch.Tensor | None = None  # seq2seq with model.copy (B, S): each source token's id in the
+    # target vocabulary, PAD where it has none
     future: torch.Tensor | None = None  # forecast (B, h, K): covariates known over the horizon
     loc: torch.Tensor | None = None  # forecast (B, 1): each window's own level, which the head adds back
     scale: torch.Tensor | None = (

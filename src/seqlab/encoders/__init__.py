@@ -33,6 +33,8 @@ class DecoderState:
     cache_dim: int = 0  # the batch dimension of the cache's tensors
     positions: int = 0  # target positions decoded so far
     attention: torch.Tensor | None = None  # (B, T, S) the latest call's attention weights (evaluation only)
+    copy_ids: torch.Tensor | None = None  # (B, S) the source's tokens in the target vocabulary, for a head
+    # that copies (PAD where a token has no target id)
 
     def select(self, index: torch.Tensor) -> DecoderState:
         """The state of batch rows `index` (beam search: a row per surviving hypothesis)."""
@@ -43,6 +45,7 @@ class DecoderState:
             keys=_rows(self.keys, index, 0),
             cache=_rows(self.cache, index, self.cache_dim),
             attention=None,
+            copy_ids=_rows(self.copy_ids, index, 0),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,7 +14,7 @@ from seqlab import metrics
 from seqlab.data import text2sql
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
 from seqlab.data.splits import pair_splits_of, read_pairs
-from seqlab.data.text import BOS, EOS, TextTokenizer
+from seqlab.data.text import BOS, EOS, SPECIAL_TOKENS, TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig, decode
@@ -24,6 +25,11 @@ from seqlab.modules.adapters import TokenAdapter
 from seqlab.tasks.base import HeadParts, Task, padding_mask
 
 GREEDY = GenerationConfig(temperature=0.0)
+
+
+@dataclass
+class CopySettings:
+    copy: bool = False  # seq2seq: the decoder may also copy the source's tokens (a pointer-generator)
 
 
 class Seq2SeqTask(Task):
@@ -39,7 +45,7 @@ class Seq2SeqTask(Task):
     default_tokenizer = "bpe"
     verbs = ("translate", "reply")
     decodes = True
-    settings = {"data": text2sql.SQLSettings}
+    settings = {"data": text2sql.SQLSettings, "model": CopySettings}
 
     @classmethod
     def read(cls, path: Path, data, labelled: bool) -> list[dict]:
@@ -76,7 +82,8 @@ class Seq2SeqTask(Task):
         assert parts.encoder.build_decoder is not None  # check_config refused the run otherwise
         decoder = parts.encoder.build_decoder(m, parts.width, d.max_length + 1)  # [BOS] + max_length
         init_token_embedding(embed, parts.encoder)
-        return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout)
+        copy_from = parts.width if m.copy else 0
+        return Seq2SeqHead(decoder, embed, m.tie_weights, m.label_smoothing, m.dropout, copy_from)
 
     def __init__(
         self,
@@ -88,6 +95,7 @@ class Seq2SeqTask(Task):
     ):
         super().__init__(config, tokenizer)
         self.target_tokenizer = target_tokenizer or tokenizer
+        self._copy_table: torch.Tensor | None = None
 
     # -- vocabularies -------------------------------------------------------------------------
 
@@ -106,6 +114,7 @@ class Seq2SeqTask(Task):
             self.target_tokenizer = TextTokenizer.train(
                 d.tokenizer, targets, d.vocab_size, d.min_freq, d.lowercase
             )
+        self._copy_table = None
 
     def model_sizes(self) -> dict[str, int]:
         return {
@@ -171,7 +180,25 @@ class Seq2SeqTask(Task):
         if "target" in examples[0]:
             batch.target_inputs = pad([[BOS] + e["target"] for e in examples])  # (B, U)
             batch.targets = pad([e["target"] + [EOS] for e in examples], IGNORE_INDEX)  # (B, U)
+        if self.config.model.copy:
+            batch.copy_ids = self.copy_table()[inputs]  # (B, S)
         return batch
+
+    def copy_table(self) -> torch.Tensor:
+        """(source vocabulary,) each source token's id in the target vocabulary: itself where the two
+        share one, else the same token's id; PAD for special tokens and for tokens the target lacks."""
+        if self._copy_table is None:
+            shared, source, target = (
+                self.target_tokenizer is self.tokenizer,
+                self.tokenizer.backend,
+                self.target_tokenizer.backend,
+            )
+            ids = [PAD_ID] * len(SPECIAL_TOKENS)
+            for i in range(len(SPECIAL_TOKENS), self.tokenizer.vocab_size):
+                found = i if shared else target.token_to_id(source.id_to_token(i))
+                ids.append(PAD_ID if found is None else found)
+            self._copy_table = torch.tensor(ids)
+        return self._copy_table
 
     def length(self, example) -> int:
         return max(len(example["ids"]), len(example.get("target") or ()))
