@@ -246,6 +246,14 @@ def vowels():
     return {"train": data["train"][::4], "val": data["val"], "test": data["test"][::9]}  # every class
 
 
+@pytest.fixture(scope="session")
+def digits():
+    """150 of scikit-learn's 8×8 digits as images: 100 train, 30 validate, 20 test."""
+    from seqlab.data.loaders import digits_8x8
+
+    return _three(digits_8x8()["train"][:150], 100, 130)
+
+
 RATE = 8000  # FSDD's sample rate
 
 

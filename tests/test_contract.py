@@ -52,7 +52,7 @@ def stream_beside_stream(task: Task, records: list) -> tuple[Batch, Batch, Batch
 
 def predict_unlabelled(pipeline: Pipeline, records: list) -> list:
     """The predictions for the records stripped of what is to be predicted."""
-    inputs = ("text", "tokens", "e1", "e2", "question", "source", "values")
+    inputs = ("text", "tokens", "e1", "e2", "question", "source", "values", "image")
     return pipeline.predict([{k: v for k, v in r.items() if k in inputs} for r in records])
 
 
@@ -157,6 +157,15 @@ FAMILIES = [
         predict_unlabelled,
         {"data.input": "series"},
     ),
+    Family(
+        "image-classify",
+        "classify",
+        "digits",
+        {"accuracy", "f1_macro", "loss"},
+        predict_unlabelled,
+        {"data.input": "image", "data.patch_size": 2},
+        padding=None,
+    ),  # every image is 4×4 patches
     Family(
         "ctc",
         "ctc",

@@ -6,10 +6,12 @@ import re
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import shared
+from PIL import Image
 
-from seqlab.data.loaders import LEPTOSPIRA
+from seqlab.data.loaders import LEPTOSPIRA, digits_8x8
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORECASTING = README.parent / "docs" / "forecasting.md"
@@ -94,6 +96,8 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         shared(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "seven.wav").symlink_to(shared("free-spoken-digit", "recordings", "7_theo_0.wav"))
+    seven = next(r for r in digits_8x8()["train"] if r["label"] == "7")["image"][..., 0]
+    Image.fromarray((seven * 255).astype(np.uint8), "L").resize((64, 64)).save(tmp_path / "seven.png")
     if not LEPTOSPIRA.is_file():
         pytest.skip(f"{LEPTOSPIRA} is missing: apt-get install any2fasta-examples")
     splice = shared("uci-splice-junction", "spliceData.txt").read_text().splitlines()[::20]

