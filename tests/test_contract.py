@@ -167,6 +167,15 @@ FAMILIES = [
         padding=None,
     ),  # every image is 4×4 patches
     Family(
+        "image-lm",
+        "lm",
+        "digits",
+        {"bits_per_pixel", "nll", "loss"},
+        lambda pipeline, records: pipeline.draw("3", 2, seed=0).tolist(),
+        {"data.input": "image", "data.levels": 17},
+        padding=None,
+    ),  # every image is 64 pixels
+    Family(
         "ctc",
         "ctc",
         "strings",

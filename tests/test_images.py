@@ -108,3 +108,51 @@ def test_bad_images_are_one_clear_line(capsys, tmp_path, layout, settings, messa
 def test_reading_a_missing_image_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="is not an image"):
         read_image(tmp_path / "none.png")
+
+
+# -- drawing images pixel by pixel (`--task lm`) -------------------------------------------------------
+
+
+def pixel_task(levels: int = 4, labels=("a", "b"), shape=(2, 2)):
+    from seqlab.config import RunConfig
+    from seqlab.tasks.pixels import PixelTask
+
+    config = RunConfig.from_dict({"task": "lm", "data": {"input": "image", "levels": levels}})
+    return PixelTask(config, list(labels), shape)
+
+
+def test_an_image_is_its_class_then_its_pixels_each_predicting_the_next():
+    task = pixel_task()
+    values = np.array([[0.0, 1 / 3], [2 / 3, 1.0]], dtype=np.float32)  # levels 0, 1, 2, 3
+    batch = task.collate(task.encode([{"values": values, "label": "b"}]))
+    assert batch.targets.tolist() == [[0, 1, 2, 3]]
+    assert batch.inputs.tolist() == [[4 + 1, 0, 1, 2]]  # class b is token levels + 1
+    assert task.start_token(None) == 4 + 2  # "any class"
+
+
+def test_the_independent_pixel_baseline_is_each_positions_smoothed_histogram():
+    task = pixel_task(levels=2, labels=(), shape=(1, 2))
+    train = task.encode([{"values": np.array([[0.0, 1.0]])}] * 3)  # position 1: level 0 three times
+    held_out = task.encode([{"values": np.array([[0.0, 0.0]])}])
+    # position 1: p(0) = (3 + 1) / (3 + 2); position 2: p(0) = (0 + 1) / (3 + 2)
+    expected = -(np.log(4 / 5) + np.log(1 / 5)) / 2
+    assert task.baseline(train, held_out)["nll"] == pytest.approx(expected)
+
+
+def test_a_model_of_digit_folders_draws_a_class_as_png(capsys, tmp_path, digit_folder):
+    run = tmp_path / "run"
+    args = ["train", "--task", "lm", "--data", digit_folder, "--out", run, "data.levels=17"]
+    assert main([str(a) for a in [*args, *TINY]]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["bits_per_pixel"] == pytest.approx(metrics["nll"] / np.log(2))
+    out = tmp_path / "sevens.png"
+    assert (
+        main(["generate", str(run), "--prompt", "7", "--num-samples", "3", "--seed", "0", "--out", str(out)])
+        == 0
+    )
+    with Image.open(out) as drawn:
+        assert drawn.size == (3 * 9 - 1, 8) and drawn.mode == "L"
+    for prompt, where, message in (("eleven", "x.png", "class 'eleven' is not one"), ("7", "x.jpg", "PNG")):
+        assert main(["generate", str(run), "--prompt", prompt, "--out", str(tmp_path / where)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and not (tmp_path / where).exists()

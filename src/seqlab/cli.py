@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="continue a prompt with a language model")
     p.add_argument("run_dir")
-    p.add_argument("--prompt", default="")
+    p.add_argument(
+        "--prompt", default="", help="what to continue; music: the first frame's pitches; images: the class"
+    )
     p.add_argument("--num-samples", type=int, default=1)
     p.add_argument(
         "--out",
@@ -390,6 +392,8 @@ def cmd_generate(args) -> int:
     pipeline = load(args.run_dir)
     if "compose" in pipeline.task.verbs:
         return _generate_music(pipeline, args)
+    if "draw" in pipeline.task.verbs:
+        return _generate_images(pipeline, args)
     kind = kind_of(pipeline.config.data)
     if args.out and kind.suffixes and not args.out.lower().endswith(kind.suffixes):
         raise UserError(
@@ -428,6 +432,17 @@ def _generate_music(pipeline, args) -> int:
     write_piece(
         roll, Path(args.out), pipeline.config.data.pitch_low, f"{Path(args.out).name}: {len(roll)} frames"
     )
+    return 0
+
+
+def _generate_images(pipeline, args) -> int:
+    """--num-samples images of the class named by --prompt (none: any class), side by side in one PNG."""
+    from seqlab.data.images import write_png
+
+    if not args.out or not args.out.lower().endswith(".png"):
+        raise UserError("an image model draws PNG images: give --out FILE.png")
+    label = args.prompt.strip() or None
+    write_png(pipeline.draw(label, args.num_samples, args.seed), Path(args.out))
     return 0
 
 

@@ -439,6 +439,21 @@ ROWS = {
             )
             for enc in ENCODERS
         ],
+        *[
+            Row(
+                f"digits-8x8-pixels-{enc}",
+                "digits-pixels.yaml",
+                "bits_per_pixel",
+                None,
+                "no published figure on this split; each pixel drawn on its own from its position's "
+                "training histogram (below)",
+                steps=3000,
+                lower_is_better=True,
+                baselines=True,
+                overrides={"model.encoder": enc},
+            )
+            for enc in ("gru", "transformer")
+        ],
         Row(
             "fsdd-speaker-gru",
             "fsdd.yaml",
@@ -499,6 +514,7 @@ CHOICES = {
         Choice("jsb-chorales", tuple(f"jsb-chorales-{enc}" for enc in ("lstm", "gru", "transformer"))),
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
         Choice("digits-8x8", tuple(f"digits-8x8-{enc}" for enc in ENCODERS)),
+        Choice("digits-8x8-pixels", ("digits-8x8-pixels-gru", "digits-8x8-pixels-transformer")),
         Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
         *[
             Choice(f"geoquery-{split}", (f"geoquery-{split}-gru", f"geoquery-{split}-gru-copy"))

@@ -19,7 +19,7 @@ from seqlab.data import bible, loaders
 from seqlab.data.download import RemoteFile, locate
 from seqlab.data.splits import finish_splits, read_records, read_splits
 from seqlab.errors import UserError
-from seqlab.registry import TASKS
+from seqlab.registry import INPUTS, TASKS
 
 
 @dataclass(frozen=True)
@@ -614,7 +614,7 @@ REGISTRY: dict[str, Dataset] = {
             "bundled copy of UCI optdigits); 20% tests, 10% validates (stratified, seed 0)",
             loader=loaders.digits_8x8,
             options={"input": "image", "val_fraction": 0.1, "test_fraction": 0.2},
-            defaults={"image_size": 8},  # an image given to predict is read at the training images' size
+            defaults={"image_size": 8, "levels": 17},  # an image given to predict is read at their size
         ),
         Dataset(
             "wnut16",
@@ -651,7 +651,9 @@ def load_splits(task: str, data) -> dict[str, list]:
         )
     dataset = REGISTRY.get(data.path)
     if dataset is not None:
-        if dataset.task != task and TASKS[dataset.task].records != TASKS[task].records:
+        kind = dataset.options.get("input")
+        kind_reads = isinstance(kind, str) and task in INPUTS[kind].tasks  # its own task class reads them
+        if dataset.task != task and not kind_reads and TASKS[dataset.task].records != TASKS[task].records:
             raise UserError(f"dataset '{dataset.name}' is for task {dataset.task}, not {task}")
         for key, value in dataset.options.items():
             setattr(data, key, value)

@@ -7,6 +7,7 @@ every numeric-input task reads: (H, W·C), row r of the image at step r, or with
 
 Files: a folder with a subfolder per class (torchvision's ImageFolder layout), or a manifest with
 `path` and `label` columns; the records of a built-in set (scikit-learn's 8×8 digits) hold arrays.
+A language model over images draws them pixel by pixel (`seqlab.tasks.pixels`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ImageSettings:
     # read, and all of one size)
     channels: int = 1  # image input: 1 (grey) or 3 (RGB)
     patch_size: int = 0  # image input: 0 reads the rows as steps; P > 0 reads P×P patches
+    levels: int = 16  # image lm: grey levels a pixel is quantised to, each one choice of the model
 
 
 @contextmanager
@@ -70,6 +72,23 @@ def as_sequence(pixels: np.ndarray, patch_size: int = 0) -> np.ndarray:
     return patches.reshape((H // P) * (W // P), P * P * C)
 
 
+def write_png(images: np.ndarray, path: Path) -> None:
+    """(N, H, W) grey images in [0, 1] side by side as one PNG, a dark pixel column between them."""
+    import io
+
+    from PIL import Image
+
+    from seqlab.files import atomic_write
+
+    N, H, W = images.shape
+    row = np.zeros((H, N * (W + 1) - 1), dtype=np.float32)
+    for n, image in enumerate(images):
+        row[:, n * (W + 1) : n * (W + 1) + W] = image
+    buffer = io.BytesIO()
+    Image.fromarray(np.rint(row * 255).astype(np.uint8), "L").save(buffer, format="PNG")
+    atomic_write(path, buffer.getvalue())
+
+
 def prepare(records: list, data) -> list:
     """Records holding `"image"` (a file or an (H, W, C) array) get `"values"`: the image as a sequence."""
     if not holds_images(records) or "values" in records[0]:
@@ -88,9 +107,10 @@ def holds_images(records: list) -> bool:
     return bool(records) and isinstance(records[0], dict) and "image" in records[0]
 
 
-def read_images(path: Path, labelled: bool = True) -> list[dict]:
+def read_images(path: Path, labelled: bool = True, loose: bool = False) -> list[dict]:
     """Records `{"image", "label"}` from a folder with a subfolder per class, a manifest (`path` and
-    `label` columns; paths relative to it), or one image (unlabelled, to predict)."""
+    `label` columns; paths relative to it), or one image (unlabelled, to predict). `loose`: images
+    outside class folders are read without a label instead of refused (for drawing)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path} does not exist")
@@ -107,16 +127,17 @@ def read_images(path: Path, labelled: bool = True) -> list[dict]:
         return [{"image": str(path)}]
     records = []
     for image in media.files_in(path, IMAGE_SUFFIXES, "images"):
-        if labelled and image.parent == path:
+        classed = labelled and image.parent != path
+        if labelled and not classed and not loose:
             raise UserError(
                 f"{image} is not in a class folder: put each class's images in a folder named by it"
             )
-        records.append({"image": str(image), **({"label": image.parent.name} if labelled else {})})
+        records.append({"image": str(image), **({"label": image.parent.name} if classed else {})})
     return records
 
 
 def _read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
-    records = read_images(path, labelled)
+    records = read_images(path, labelled, loose=shape == "stream")
     if data.image_size is None:
         same_size([r["image"] for r in records])
     return records
@@ -136,10 +157,10 @@ def same_size(paths: list[str]) -> None:
 IMAGE = InputKind(
     "image",
     read=_read,
-    reads=("labelled",),
+    reads=("labelled", "stream"),
     detect=lambda path, data: media.holds(path, IMAGE_SUFFIXES),
     holds=holds_images,
-    tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask"},
+    tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask", "lm": "seqlab.tasks.pixels:PixelTask"},
     folders=True,
     prepare=prepare,
     settings=ImageSettings,
