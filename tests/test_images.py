@@ -61,6 +61,10 @@ def test_a_model_trained_on_a_folder_predicts_an_image_file(capsys, tmp_path, di
     assert main(["predict", str(run), "--data", str(big)]) == 0
     prediction = json.loads(capsys.readouterr().out)
     assert prediction["label"] in prediction["probabilities"] and len(prediction["probabilities"]) == 10
+    assert prediction["path"] == str(big)
+    assert main(["predict", str(run), "--data", str(digit_folder / "7")]) == 0  # a folder: a line per file
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(r["path"] for r in lines) == sorted(str(p) for p in (digit_folder / "7").iterdir())
 
 
 def test_the_built_in_digits_deal_a_fifth_to_test():

@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     _run_dirs(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", help="a text (tag: words split on spaces); repeatable")
-    source.add_argument("--data", help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences")
+    source.add_argument(
+        "--data",
+        help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences; audio or images: a file, a "
+        "folder or a manifest of them (each output names its file)",
+    )
     _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
@@ -334,9 +338,20 @@ def cmd_predict(args) -> int:
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
-    for row in pipeline.task.prediction_rows(pipeline, records, _decoding(args)):
-        print(json.dumps(row, ensure_ascii=False))
+    for record, row in zip(records, pipeline.task.prediction_rows(pipeline, records, _decoding(args))):
+        print(json.dumps({**_file_of(record), **row}, ensure_ascii=False))
     return 0
+
+
+def _file_of(record) -> dict[str, str]:
+    """{"path": the file} of a record read from one image or one audio clip; else nothing."""
+    if not isinstance(record, dict):
+        return {}
+    image, audio = record.get("image"), record.get("audio")
+    if isinstance(image, str):
+        return {"path": image}
+    clips = getattr(audio, "clips", ())
+    return {"path": clips[0]} if len(clips) == 1 else {}
 
 
 def cmd_forecast(args) -> int:
