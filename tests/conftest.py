@@ -254,6 +254,18 @@ def digits():
     return _three(digits_8x8()["train"][:150], 100, 130)
 
 
+@pytest.fixture(scope="session")
+def flickr():
+    """The first 18 captioned Flickr8k images, 5 captions each, as 16 patches of 4×4 RGB pixels: 12 train,
+    3 validate, 3 test."""
+    from types import SimpleNamespace
+
+    from seqlab.data.images import prepare, read_captions
+
+    pixels = SimpleNamespace(channels=3, image_size=16, patch_size=4)
+    return _three(prepare(read_captions(shared("flickr8k-subset"))[:18], pixels), 12, 15)
+
+
 RATE = 8000  # FSDD's sample rate
 
 

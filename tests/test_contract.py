@@ -176,6 +176,15 @@ FAMILIES = [
         padding=None,
     ),  # every image is 64 pixels
     Family(
+        "caption",
+        "seq2seq",
+        "flickr",
+        {"loss", "bleu1", "bleu4"},
+        predict_unlabelled,
+        {"data.input": "image", "data.image_size": 16, "data.channels": 3, "data.patch_size": 4},
+        needs_decoder=True,
+    ),
+    Family(
         "ctc",
         "ctc",
         "strings",

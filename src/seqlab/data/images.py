@@ -7,11 +7,13 @@ every numeric-input task reads: (H, W·C), row r of the image at step r, or with
 
 Files: a folder with a subfolder per class (torchvision's ImageFolder layout), or a manifest with
 `path` and `label` columns; the records of a built-in set (scikit-learn's 8×8 digits) hold arrays.
-A language model over images draws them pixel by pixel (`seqlab.tasks.pixels`).
+A language model over images draws them pixel by pixel (`seqlab.tasks.pixels`); sequence to sequence
+writes their captions (`seqlab.tasks.caption`), read from a CSV of `image,caption` rows.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,8 +138,35 @@ def read_images(path: Path, labelled: bool = True, loose: bool = False) -> list[
     return records
 
 
+def read_captions(path: Path) -> list[dict]:
+    """Records `{"image", "captions"}`, one per image, from a CSV whose rows pair an image (an `image` or
+    `path` column, relative to the file or to an `images/` folder beside it) with a `caption`; a folder
+    holding such a `captions.txt` or `captions.csv` (Flickr8k's layout) names it."""
+    path = Path(path)
+    if path.is_dir():
+        found = [path / name for name in ("captions.txt", "captions.csv") if (path / name).is_file()]
+        if not found:
+            raise UserError(f"{path} holds no captions.txt or captions.csv (rows of image,caption)")
+        path = found[0]
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    column = next((c for c in ("image", "path") if rows and c in rows[0]), None)
+    if column is None or "caption" not in rows[0]:
+        raise UserError(f"{path}: captions need an 'image' (or 'path') column and a 'caption' column")
+    folder = path.parent / "images" if (path.parent / "images").is_dir() else path.parent
+    captions: dict[str, list[str]] = {}
+    for row in rows:
+        captions.setdefault(row[column], []).append(row["caption"].strip())
+    missing = [name for name in captions if not (folder / name).is_file()]
+    if missing:
+        raise UserError(f"{len(missing)} captioned image(s) are missing from {folder}, {missing[0]} first")
+    return [{"image": str(folder / name), "captions": texts} for name, texts in captions.items()]
+
+
 def _read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
-    records = read_images(path, labelled, loose=shape == "stream")
+    if shape == "pairs" and labelled:
+        return read_captions(path)
+    records = read_images(path, labelled and shape != "pairs", loose=shape == "stream")
     if data.image_size is None:
         same_size([r["image"] for r in records])
     return records
@@ -157,10 +186,14 @@ def same_size(paths: list[str]) -> None:
 IMAGE = InputKind(
     "image",
     read=_read,
-    reads=("labelled", "stream"),
+    reads=("labelled", "stream", "pairs"),
     detect=lambda path, data: media.holds(path, IMAGE_SUFFIXES),
     holds=holds_images,
-    tasks={"classify": "seqlab.tasks.series:SeriesClassifyTask", "lm": "seqlab.tasks.pixels:PixelTask"},
+    tasks={
+        "classify": "seqlab.tasks.series:SeriesClassifyTask",
+        "lm": "seqlab.tasks.pixels:PixelTask",
+        "seq2seq": "seqlab.tasks.caption:CaptionTask",
+    },
     folders=True,
     prepare=prepare,
     settings=ImageSettings,

@@ -19,6 +19,7 @@ from seqlab import nab
 from seqlab.config import DataConfig
 from seqlab.data import audio as audio_io
 from seqlab.data import dna as dna_io
+from seqlab.data import images as image_io
 from seqlab.data import kb as kb_io
 from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
@@ -237,6 +238,23 @@ def fsdd(dataset: Stored, held_out_speaker: str | None = None) -> dict[str, list
 
 def fsdd_strings(fsdd: Stored) -> dict[str, list]:
     return audio_io.fsdd_digit_strings(fsdd_folder(fsdd), {"train": 4000, "val": 300, "test": 500})
+
+
+def flickr8k(dataset: Stored) -> dict[str, list]:
+    """Captioned Flickr8k images dealt by the official train / dev / test lists (an image in none of
+    them is left out)."""
+    folder = cache_dir() / dataset.folder
+    if not (folder / "captions.txt").is_file():
+        missing = folder / "captions.txt"
+        raise UserError(
+            f"dataset '{dataset.name}' is not in the cache: {missing} is missing. " + dataset.obtain
+        )
+    by_name = {Path(r["image"]).name: r for r in image_io.read_captions(folder)}
+    splits = {}
+    for split, listed in (("train", "trainImages"), ("val", "devImages"), ("test", "testImages")):
+        names = (folder / "flickr8k_text" / f"Flickr_8k.{listed}.txt").read_text().split()
+        splits[split] = [by_name[name] for name in names if name in by_name]
+    return splits
 
 
 def pathquestion(dataset: Stored, questions: str) -> dict[str, list]:

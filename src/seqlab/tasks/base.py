@@ -222,7 +222,7 @@ class Task:
     def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
         """The JSON lines `seqlab predict` prints: one per record, beside the record's own identity."""
         for record, result in zip(records, pipeline.predict(records)):
-            yield {"path": record["audio"].clips[0], **result} if "audio" in record else result
+            yield {**file_of(record), **result}
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         raise NotImplementedError
@@ -264,6 +264,16 @@ def confusion(task: Task, model, held_out: list, batch_size: int, autocast) -> d
     predicted = [max(range(len(p)), key=p.__getitem__) for p in rows]
     matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(task.labels)))
     return {"confusion.json": {"labels": task.labels, "matrix": matrix.tolist()}}
+
+
+def file_of(record) -> dict[str, str]:
+    """{"path": its file} of a record read from one image or one audio clip, to name it in predictions."""
+    if not isinstance(record, dict):
+        return {}
+    image, clips = record.get("image"), list(getattr(record.get("audio"), "clips", []))
+    if isinstance(image, str):
+        return {"path": image}
+    return {"path": clips[0]} if len(clips) == 1 else {}
 
 
 def padding_mask(examples: list, width: int) -> torch.Tensor:

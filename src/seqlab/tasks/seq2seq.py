@@ -72,10 +72,9 @@ class Seq2SeqTask(Task):
     @classmethod
     def build_head(cls, config, parts: HeadParts) -> nn.Module:
         """A decoder of the encoder's family; with a shared vocabulary the source embedding serves the
-        target."""
+        target (a source of other inputs, such as images, leaves the target its own)."""
         m, d = config.model, config.data
-        assert isinstance(parts.adapter, TokenAdapter)
-        if d.shared_vocab:
+        if d.shared_vocab and isinstance(parts.adapter, TokenAdapter):
             embed = parts.adapter.embed
         else:
             embed = nn.Embedding(parts.sizes["target_vocab_size"], m.embed_dim, padding_idx=PAD_ID)
