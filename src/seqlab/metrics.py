@@ -17,6 +17,7 @@ LOWER_IS_BETTER = (
     "quantile_loss",
     "wer",
     "cer",
+    "bits_per_pixel",
 )
 HIGHER_IS_BETTER = (
     "accuracy",
@@ -38,6 +39,10 @@ HIGHER_IS_BETTER = (
     "hits@1",
     "hits@3",
     "hits@10",
+    "bleu1",
+    "bleu2",
+    "bleu3",
+    "bleu4",
 )
 
 
