@@ -18,7 +18,6 @@ from seqlab.data.batch import IGNORE_INDEX, Batch, pad
 from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.errors import UserError
 from seqlab.generation import GenerationConfig
-from seqlab.heads import mean_loss
 from seqlab.tasks.base import file_of
 from seqlab.tasks.seq2seq import GREEDY, Seq2SeqTask
 from seqlab.tasks.series import fit_scaling, padded_frames, standardise
@@ -99,16 +98,10 @@ class CaptionTask(Seq2SeqTask):
     ) -> dict[str, float]:
         """Cross-entropy per caption token (teacher-forced, every caption), and BLEU-1 … 4 of one decoded
         caption per image against all of its captions."""
-        model.eval()
-        loss_sum, count = 0.0, 0
-        for _, batch in self.batches(examples, batch_size):
-            with autocast():
-                out = model(batch)
-            loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
         images = [e for e in examples if e["first"]]
         outputs = self.decode_examples(model, images, batch_size, autocast, settings)
         return {
-            **metrics.language_model(mean_loss(loss_sum, count)),
+            **metrics.language_model(self.teacher_forced_loss(model, examples, batch_size, autocast)),
             **metrics.captions(outputs, [e["references"] for e in images]),
         }
 

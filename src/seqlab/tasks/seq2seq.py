@@ -219,20 +219,25 @@ class Seq2SeqTask(Task):
         self, model, examples: list, batch_size: int, autocast, settings: GenerationConfig = GREEDY
     ) -> dict[str, float]:
         """Cross-entropy per target token (teacher-forced), and BLEU, chrF and ROUGE of decoded outputs."""
+        outputs = self.decode_examples(model, examples, batch_size, autocast, settings)
+        references = [e["reference"] for e in examples]
+        return {
+            **metrics.language_model(self.teacher_forced_loss(model, examples, batch_size, autocast)),
+            **metrics.translation(outputs, references),
+            **metrics.summarization(outputs, references),
+            **self._sql_scores(outputs, examples),
+        }
+
+    @torch.no_grad()
+    def teacher_forced_loss(self, model, examples: list, batch_size: int, autocast) -> float:
+        """Cross-entropy per target token, every target fed the tokens before it."""
         model.eval()
         loss_sum, count = 0.0, 0
         for _, batch in self.batches(examples, batch_size):
             with autocast():
                 out = model(batch)
             loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
-        outputs = self.decode_examples(model, examples, batch_size, autocast, settings)
-        references = [e["reference"] for e in examples]
-        return {
-            **metrics.language_model(mean_loss(loss_sum, count)),
-            **metrics.translation(outputs, references),
-            **metrics.summarization(outputs, references),
-            **self._sql_scores(outputs, examples),
-        }
+        return mean_loss(loss_sum, count)
 
     def _sql_scores(self, outputs: list[str], examples: list) -> dict[str, float]:
         """Exact match and execution accuracy, for questions to SQL."""
