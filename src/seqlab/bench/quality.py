@@ -455,6 +455,21 @@ ROWS = {
             )
             for enc in ("gru", "transformer")
         ],
+        *[
+            Row(
+                f"flickr8k-{enc}",
+                "flickr8k.yaml",
+                "bleu4",
+                None,
+                "the bar: the caption of the nearest training image by pixels, on the same 125 test images; "
+                "on the full Flickr8k (6,000 training images): Show and Tell about 27 BLEU-4 (Vinyals et al. "
+                "2015; unconfirmed), for orientation only",
+                steps=1600,
+                versus="baseline_bleu4",
+                overrides={"model.encoder": enc},
+            )
+            for enc in ("gru", "transformer")
+        ],
         Row(
             "fsdd-speaker-gru",
             "fsdd.yaml",
@@ -515,6 +530,7 @@ CHOICES = {
         Choice("jsb-chorales", tuple(f"jsb-chorales-{enc}" for enc in ("lstm", "gru", "transformer"))),
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
         Choice("digits-8x8", tuple(f"digits-8x8-{enc}" for enc in ENCODERS)),
+        Choice("flickr8k", ("flickr8k-gru", "flickr8k-transformer")),
         Choice("digits-8x8-pixels", ("digits-8x8-pixels-gru", "digits-8x8-pixels-transformer")),
         Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
         *[
