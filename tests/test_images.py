@@ -134,12 +134,13 @@ def test_an_image_is_its_class_then_its_pixels_each_predicting_the_next():
     assert task.start_token(None) == 4 + 2  # "any class"
 
 
-def test_the_independent_pixel_baseline_is_each_positions_smoothed_histogram():
-    task = pixel_task(levels=2, labels=(), shape=(1, 2))
-    train = task.encode([{"values": np.array([[0.0, 1.0]])}] * 3)  # position 1: level 0 three times
-    held_out = task.encode([{"values": np.array([[0.0, 0.0]])}])
-    # position 1: p(0) = (3 + 1) / (3 + 2); position 2: p(0) = (0 + 1) / (3 + 2)
-    expected = -(np.log(4 / 5) + np.log(1 / 5)) / 2
+def test_the_independent_pixel_baseline_is_each_positions_smoothed_histogram_in_its_class():
+    task = pixel_task(levels=2, labels=("a", "b"), shape=(1, 2))
+    a, b = np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])
+    train = task.encode([{"values": a, "label": "a"}] * 2 + [{"values": b, "label": "b"}])
+    held_out = task.encode([{"values": np.array([[0.0, 0.0]]), "label": "a"}])
+    # class a, position 1: p(0) = (2 + 1) / (2 + 2); position 2: p(0) = (0 + 1) / (2 + 2)
+    expected = -(np.log(3 / 4) + np.log(1 / 4)) / 2
     assert task.baseline(train, held_out)["nll"] == pytest.approx(expected)
 
 

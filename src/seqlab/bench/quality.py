@@ -447,7 +447,7 @@ ROWS = {
                 "bits_per_pixel",
                 None,
                 "no published figure on this split; the bar: each pixel drawn on its own from its "
-                "position's training histogram",
+                "position's training histogram in the digit's class",
                 steps=3000,
                 lower_is_better=True,
                 versus="baseline_bits_per_pixel",

@@ -165,8 +165,9 @@ def read_captions(path: Path) -> list[dict]:
 
 def _read(shape: str, path: Path, data, labelled: bool) -> list[dict]:
     if shape == "pairs" and labelled:
-        return read_captions(path)
-    records = read_images(path, labelled and shape != "pairs", loose=shape == "stream")
+        records = read_captions(path)
+    else:
+        records = read_images(path, labelled and shape != "pairs", loose=shape == "stream")
     if data.image_size is None:
         same_size([r["image"] for r in records])
     return records

@@ -83,10 +83,15 @@ class PixelTask(Task):
 
     # -- data ---------------------------------------------------------------------------------
 
+    @property
+    def anyone(self) -> int:
+        """The token of "any class"."""
+        return self.levels + len(self.labels)
+
     def start_token(self, label: str | None) -> int:
         """The token an image's sequence starts with: its class, or "any class" (None)."""
         if label is None:
-            return self.levels + len(self.labels)
+            return self.anyone
         if label not in self.labels:
             raise UserError(f"class '{label}' is not one the model was trained on: {', '.join(self.labels)}")
         return self.levels + self.labels.index(label)
@@ -97,7 +102,8 @@ class PixelTask(Task):
             values = record["values"]
             if tuple(values.shape) != self.shape:
                 raise UserError(
-                    f"image {n + 1} is {values.shape[0]}×{values.shape[1]}; the model draws {self.shape}"
+                    f"image {n + 1} is {values.shape[0]}×{values.shape[1]}; the model draws "
+                    f"{self.shape[0]}×{self.shape[1]} images"
                 )
             pixels = torch.from_numpy(
                 np.rint(values.reshape(-1) * (self.levels - 1)).astype(np.int64)
@@ -113,8 +119,7 @@ class PixelTask(Task):
         """While training (a generator given), one image in ten starts with "any class" instead of its own."""
         if generator is not None and self.labels:
             hidden = torch.rand(len(examples), generator=generator) < UNCONDITIONED
-            anyone = self.start_token(None)
-            examples = [{**e, "start": anyone} if h else e for e, h in zip(examples, hidden.tolist())]
+            examples = [{**e, "start": self.anyone} if h else e for e, h in zip(examples, hidden.tolist())]
         yield from super().batches(examples, batch_size, generator)
 
     def collate(self, examples: list) -> Batch:
@@ -131,13 +136,21 @@ class PixelTask(Task):
         return bits(nll)
 
     def baseline(self, train: list, held_out: list) -> dict | None:
-        """Every pixel drawn on its own from its position's training histogram (add-one smoothed)."""
-        seen = torch.stack([e["pixels"] for e in train])  # (N, HW)
-        counts = torch.stack([torch.bincount(column, minlength=self.levels) for column in seen.T])  # (HW, L)
-        p = (counts + 1).double() / (len(seen) + self.levels)  # (HW, L)
-        truth = torch.stack([e["pixels"] for e in held_out])  # (M, HW)
-        nll = float(-p.log().gather(1, truth.T).mean())
-        return {"baseline": "each pixel independently, from its position's histogram", **bits(nll)}
+        """Every pixel drawn on its own from its position's histogram over the training images of its
+        class (add-one smoothed), as the model also knows the class."""
+        nll, count = 0.0, 0
+        for start in {e["start"] for e in held_out}:
+            seen = torch.stack([e["pixels"] for e in train if e["start"] == start or start >= self.anyone])
+            counts = torch.stack(
+                [torch.bincount(column, minlength=self.levels) for column in seen.T]
+            )  # (HW, L)
+            p = (counts + 1).double() / (len(seen) + self.levels)  # (HW, L)
+            truth = torch.stack([e["pixels"] for e in held_out if e["start"] == start])  # (M, HW)
+            nll, count = nll - float(p.log().gather(1, truth.T).sum()), count + truth.numel()
+        return {
+            "baseline": "each pixel on its own, from its position's histogram in its class",
+            **bits(nll / count),
+        }
 
     # -- use ----------------------------------------------------------------------------------
 
