@@ -161,3 +161,17 @@ def test_a_model_of_digit_folders_draws_a_class_as_png(capsys, tmp_path, digit_f
         assert main(["generate", str(run), "--prompt", prompt, "--out", str(tmp_path / where)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err and not (tmp_path / where).exists()
+
+
+def test_a_written_image_gets_the_mode_of_any_new_file(tmp_path):
+    import os
+
+    from seqlab.data.images import write_png
+
+    umask = os.umask(0o022)
+    try:
+        write_png(np.zeros((2, 3, 3)), tmp_path / "drawn.png")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "drawn.png").stat().st_mode & 0o777 == 0o644  # not the temporary file's 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
