@@ -13,7 +13,6 @@ writes their captions (`seqlab.tasks.caption`), read from a CSV of `image,captio
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,7 +138,7 @@ def read_images(path: Path, labelled: bool = True, loose: bool = False) -> list[
 
 
 def read_captions(path: Path) -> list[dict]:
-    """Records `{"image", "captions"}`, one per image, from a CSV whose rows pair an image (an `image` or
+    """Records `{"image", "captions"}`, one per image, from a table whose rows pair an image (an `image` or
     `path` column, relative to the file or to an `images/` folder beside it) with a `caption`; a folder
     holding such a `captions.txt` or `captions.csv` (Flickr8k's layout) names it."""
     path = Path(path)
@@ -148,8 +147,7 @@ def read_captions(path: Path) -> list[dict]:
         if not found:
             raise UserError(f"{path} holds no captions.txt or captions.csv (rows of image,caption)")
         path = found[0]
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    rows = media.read_rows(path)
     column = next((c for c in ("image", "path") if rows and c in rows[0]), None)
     if column is None or "caption" not in rows[0]:
         raise UserError(f"{path}: captions need an 'image' (or 'path') column and a 'caption' column")

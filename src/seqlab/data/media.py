@@ -37,14 +37,18 @@ def files_in(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
     return found
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file, a TSV, or a CSV (any other suffix, such as Flickr8k's .txt)."""
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+
+
 def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[tuple[Path, str | None]]:
     """(file, value) of every row of a CSV, TSV or JSON-lines manifest: a `path` column (relative to the
     manifest) and the first of `columns` that it has (None for every row where not `labelled`)."""
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    else:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    rows = read_rows(path)
     if not rows or "path" not in rows[0]:
         raise UserError(f"{path}: a manifest needs a 'path' column and a '{columns[0]}' column")
     column = next((c for c in columns if c in rows[0]), None)
