@@ -329,3 +329,22 @@ def genome_windows():
 def genome_splits(genome_windows) -> dict[str, list]:
     """40 windows that hold a coding sequence's edge (more than one tag)."""
     return _three([w for w in genome_windows if len(set(w["tags"])) > 1][:40], 28, 34)
+
+
+@pytest.fixture(scope="session")
+def chains() -> dict[str, list]:
+    """40 NetSurfP-2.0 chains of at most 80 residues, their secondary structure scored where resolved:
+    28 train, 6 validate, 6 test."""
+    from seqlab.data import protein
+
+    folder = shared("netsurfp-secondary-structure", "splits")
+    short = [c for c in protein.flip_splits(folder)["train"] if len(c["tokens"]) <= 80][:40]
+    return _three(short, 28, 34)
+
+
+@pytest.fixture(scope="session")
+def chain_text(chains) -> dict[str, list]:
+    """The same chains as a protein language model reads them."""
+    from seqlab.data import protein
+
+    return {name: [protein.as_text(records)] for name, records in chains.items()}

@@ -217,6 +217,23 @@ FAMILIES = [
         predict_unlabelled,
         {"data.input": "dna", "data.max_length": 64},
     ),
+    Family(
+        "protein-tag",
+        "tag",
+        "chains",
+        {"accuracy", "f1", "f1_H", "f1_E", "f1_C", "loss"},
+        predict_unlabelled,
+        {"data.input": "protein"},
+    ),
+    Family(
+        "protein-lm",
+        "lm",
+        "chain_text",
+        {"loss", "perplexity"},
+        lambda pipeline, text: pipeline.generate("MKV", GenerationConfig(max_new_tokens=12, temperature=0)),
+        {"data.input": "protein", "data.block_size": 32},
+        padding=stream_beside_stream,
+    ),
 ]
 FAMILY = {family.name: family for family in FAMILIES}
 

@@ -13,7 +13,7 @@ from conftest import LEPTOSPIRA, shared, tiny
 from seqlab.cli import main
 from seqlab.config import DataConfig
 from seqlab.data import dna
-from seqlab.data.text import dna_tokenizer
+from seqlab.data.text import alphabet_tokenizer
 from seqlab.errors import UserError
 
 pytest.importorskip("Bio")
@@ -56,11 +56,11 @@ def test_reverse_complement():
 
 
 def test_kmer_and_nucleotide_tokens():
-    kmers = dna_tokenizer("kmer", 3)
+    kmers = alphabet_tokenizer("kmer", 3)
     assert kmers.vocab_size == 4 + 4 + 16 + 64 + 1
     ids = kmers.encode("ACGTACNNA\nAC")
     assert len(ids) == 5 and ids[2] == 1 and kmers.decode(ids) == "ACGTAC\nAC"  # NNA is [UNK]
-    bases = dna_tokenizer("nucleotide")
+    bases = alphabet_tokenizer("nucleotide")
     assert bases.decode(bases.encode("ACGTN\nR")) == "ACGTN\nR"
     assert 1 not in bases.encode("ACGTNRYSWKMBDHV")
 
@@ -224,7 +224,7 @@ def test_bases_are_tagged_one_word_each(tmp_path, genome_splits):
 
     config = tiny("tag", "gru", **{"data.input": "dna", "data.max_length": 64})
     pipeline = fit(config, tmp_path / "run", genome_splits)
-    assert pipeline.config.data.tokenizer == "word"
+    assert pipeline.config.data.tokenizer == "nucleotide"  # one fixed vocabulary with a DNA language model
     assert 0 <= json.loads((tmp_path / "run" / "metrics.json").read_text())["f1"] <= 1
     tags = pipeline.predict([{"tokens": list("ATGAAACCC")}])[0]
     assert len(tags) == 9 and set(tags) <= {"O", "B-CDS", "I-CDS"}

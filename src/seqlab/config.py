@@ -20,7 +20,7 @@ from typing import Any
 from seqlab.errors import UserError
 
 FORMAT_VERSION = 1
-TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer")
+TOKENIZERS = ("auto", "char", "word", "bpe", "nucleotide", "kmer", "residue")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -28,16 +28,14 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class DataConfig:
     path: str | None = None  # a file, a folder with train/valid/test files, or a registered name
     format: str = "auto"  # auto | csv | tsv | jsonl | conll | text; series: long | wide | m4 | ucr | ts
-    input: str = (
-        "auto"  # text | series (numbers) | dna | music (piano rolls) | melody (event tokens) | audio | image;
-    )
-    # auto: what the data holds
+    input: str = "auto"  # text | series (numbers) | dna | protein | music (piano rolls) | melody (event
+    # tokens) | audio | image; auto: what the data holds
     text_column: str | None = None  # None: the first of text, sentence, content, message, …
     label_column: str | None = None  # None: the first of label, labels, category, class, …
     tokens_column: str = "tokens"  # JSONL tagging
     tags_column: str = "tags"  # JSONL tagging
     tokenizer: str = "auto"  # auto: word for classify and tag, char for lm, bpe for seq2seq,
-    # nucleotide for DNA; kmer: DNA in non-overlapping k-mers of data.kmer bases
+    # nucleotide for DNA; kmer: DNA in non-overlapping k-mers of data.kmer bases; residue for proteins
     vocab_size: int = 8000  # bpe
     min_freq: int = 1  # word: rarer words become [UNK]
     lowercase: bool = False

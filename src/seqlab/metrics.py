@@ -160,6 +160,21 @@ def tagging(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str,
     }
 
 
+def positions(true_tags: list[list[str]], pred_tags: list[list[str]], labels: list[str]) -> dict[str, float]:
+    """Tags scored position by position, as classes (secondary structure's Q3 is the accuracy): accuracy,
+    macro F1 as `f1`, and each class's F1 as `f1_<tag>`."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    truth = [t for row in true_tags for t in row]
+    guess = [t for row in pred_tags for t in row]
+    per_class = f1_score(truth, guess, labels=labels, average=None, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(truth, guess)),
+        "f1": float(per_class.mean()),
+        **{f"f1_{label}": float(f1) for label, f1 in zip(labels, per_class)},
+    }
+
+
 def language_model(mean_nll: float) -> dict[str, float]:
     """`mean_nll`: cross-entropy per token in nats."""
     return {"loss": mean_nll, "perplexity": math.exp(min(mean_nll, 50.0))}

@@ -113,6 +113,7 @@ INPUTS: Registry[InputKind] = Registry(
         "text": "seqlab.data.text:TEXT",
         "series": "seqlab.data.series:SERIES",
         "dna": "seqlab.data.dna:DNA",
+        "protein": "seqlab.data.protein:PROTEIN",
         "music": "seqlab.data.music:MUSIC",
         "melody": "seqlab.data.music:MELODY",
         "audio": "seqlab.data.audio:AUDIO",

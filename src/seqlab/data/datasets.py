@@ -45,6 +45,11 @@ def _own_cache(dataset: Dataset, read: Callable[..., dict[str, list]], *args) ->
 
 
 _GITHUB = "https://raw.githubusercontent.com"
+_NETSURFP = "netsurfp-secondary-structure"
+_NETSURFP_OBTAIN = (
+    f"Unzip splits/secondary_structure/splits.zip of github.com/J-SNACKKB/FLIP into the cache's {_NETSURFP}/ "
+    "folder (SEQLAB_DATA sets the cache folder)"
+)
 _SST2 = f"{_GITHUB}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
 _ECG200 = f"{_GITHUB}/aashish-bidap/Heartbeat_KNN_Classifier/5e3ab88436acb773a26e9ab7756c7165b8718804"
 _M4 = f"{_GITHUB}/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset"
@@ -225,6 +230,31 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             )
         ],
+        _own_cache(
+            Dataset(
+                "netsurfp",
+                "tag",
+                "NetSurfP-2.0 protein chains with per-residue secondary structure (H, E, C) and the resolved "
+                "residues to score, FLIP's split: 9,712 / 1,080 / 364 chains",
+                folder=_NETSURFP,
+                options={"input": "protein", "max_length": 2048},
+                obtain=_NETSURFP_OBTAIN,
+            ),
+            loaders.netsurfp,
+        ),
+        _own_cache(
+            Dataset(
+                "netsurfp-chains",
+                "lm",
+                "the NetSurfP-2.0 chains of FLIP's split as text, a chain per line (2.8 M residues), for a "
+                "protein language model that starts a secondary-structure tagger",
+                folder=_NETSURFP,
+                options={"input": "protein"},
+                obtain=_NETSURFP_OBTAIN,
+            ),
+            loaders.netsurfp,
+            True,
+        ),
         _own_cache(
             Dataset(
                 "wn18rr",

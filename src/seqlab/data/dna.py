@@ -82,22 +82,22 @@ def reverse_complement(sequence: str) -> str:
 # Readers
 
 
-def file_format(path: Path) -> str:
+def file_format(path: Path, what: str = "DNA") -> str:
     suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
     fmt = FORMATS.get(suffixes[-1] if suffixes else "")
     if fmt is None:
-        raise UserError(f"{path}: name a DNA file .fasta/.fa/.fna, .fastq/.fq or .gb/.gbk (gzip allowed)")
+        raise UserError(f"{path}: name a {what} file .fasta/.fa/.fna, .fastq/.fq or .gb/.gbk (gzip allowed)")
     return fmt
 
 
-def read_sequences(path: Path):
-    """Biopython `SeqRecord`s of a FASTA, FASTQ or GenBank file, gzip or not."""
+def read_sequences(path: Path, what: str = "DNA"):
+    """Biopython `SeqRecord`s of a FASTA, FASTQ or GenBank file (of `what`: DNA, protein), gzip or not."""
     from Bio import SeqIO
 
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file not found: {path}")
-    fmt = file_format(path)
+    fmt = file_format(path, what)
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:

@@ -23,6 +23,7 @@ from seqlab.data import images as image_io
 from seqlab.data import kb as kb_io
 from seqlab.data import music as music_io
 from seqlab.data import pairs as pairs_io
+from seqlab.data import protein as protein_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.data import text2sql as text2sql_io
@@ -255,6 +256,19 @@ def flickr8k(dataset: Stored) -> dict[str, list]:
         names = (folder / "flickr8k_text" / f"Flickr_8k.{listed}.txt").read_text().split()
         splits[split] = [by_name[name] for name in names if name in by_name]
     return splits
+
+
+def netsurfp(dataset: Stored, as_text: bool = False) -> dict[str, list]:
+    """NetSurfP-2.0's chains in FLIP's split, read from FLIP's unzipped splits/ folder; a language model
+    reads each split's chains as text, a chain per line."""
+    folder = cache_dir() / dataset.folder / "splits"
+    if not (folder / "sequences.fasta").is_file():
+        missing = folder / "sequences.fasta"
+        raise UserError(
+            f"dataset '{dataset.name}' is not in the cache: {missing} is missing. {dataset.obtain}"
+        )
+    splits = protein_io.flip_splits(folder)
+    return {name: [protein_io.as_text(chains)] for name, chains in splits.items()} if as_text else splits
 
 
 def pathquestion(dataset: Stored, questions: str) -> dict[str, list]:

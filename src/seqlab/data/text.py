@@ -1,5 +1,5 @@
-"""Text: tokenizers (char, word, BPE with Hugging Face `tokenizers`; DNA's nucleotide and k-mer ones over
-its fixed alphabet) and the readers of text files and tables.
+"""Text: tokenizers (char, word, BPE with Hugging Face `tokenizers`; DNA's nucleotide and k-mer ones and
+proteins' residue one over their fixed alphabets) and the readers of text files and tables.
 
 Readers return plain records; the task turns them into tensors:
 - classification: {"text": str, "label": str | list[str]}
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data import protein
 from seqlab.data.dna import BASES, LETTERS
 from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
@@ -58,14 +59,14 @@ class TextTokenizer:
         kmer: int = 3,
     ) -> TextTokenizer:
         """Learn a `kind` ("char" | "word" | "bpe") vocabulary from training texts; DNA's kinds
-        ("nucleotide" | "kmer", of `kmer` bases) have a fixed one.
+        ("nucleotide" | "kmer", of `kmer` bases) and proteins' ("residue") have a fixed one.
 
         `pretokenized`: the texts are words already (tagging), so a word is never split further.
         """
         from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-        if kind in ("nucleotide", "kmer"):
-            return dna_tokenizer(kind, kmer)
+        if kind in ("nucleotide", "kmer", "residue"):
+            return alphabet_tokenizer(kind, kmer)
         if kind == "bpe":
             backend = Tokenizer(models.BPE(unk_token="[UNK]"))
             backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -89,7 +90,7 @@ class TextTokenizer:
                 special_tokens=SPECIAL_TOKENS, min_frequency=min_freq, show_progress=False
             )
         else:
-            raise UserError(f"unknown tokenizer '{kind}': use char, word, bpe, nucleotide or kmer")
+            raise UserError(f"unknown tokenizer '{kind}': use char, word, bpe, nucleotide, kmer or residue")
         if lowercase:
             backend.normalizer = normalizers.Lowercase()
         backend.train_from_iterator(texts, trainer=trainer)
@@ -128,15 +129,17 @@ class TextTokenizer:
         return cls(Tokenizer.from_file(str(path)), kind)
 
 
-def dna_tokenizer(kind: str, k: int = 3) -> TextTokenizer:
-    """DNA's tokenizers, Hugging Face WordLevel models over a fixed alphabet, so they need no training.
+def alphabet_tokenizer(kind: str, k: int = 3) -> TextTokenizer:
+    """DNA's and proteins' tokenizers, Hugging Face WordLevel models over a fixed alphabet, so they need
+    no training.
 
     `nucleotide`: a token per base. `kmer`: non-overlapping k-mers (the last may be shorter); a k-mer
-    with N or an ambiguity code in it is [UNK]. A line break is a token of its own."""
+    with N or an ambiguity code in it is [UNK]. `residue`: a token per amino acid (X for any other). A line
+    break is a token of its own."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
-    if kind == "nucleotide":
-        words, pattern = list(LETTERS), r"[\s\S]"
+    if kind in ("nucleotide", "residue"):
+        words, pattern = list(LETTERS if kind == "nucleotide" else protein.LETTERS), r"[\s\S]"
     else:
         words = ["".join(p) for n in range(1, k + 1) for p in itertools.product(BASES, repeat=n)]
         pattern = rf"[^\n]{{1,{k}}}|\n"

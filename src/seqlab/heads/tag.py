@@ -24,7 +24,7 @@ class TagHead(nn.Module):
         return HeadOutput(logits) if batch.targets is None else self.score(logits, batch)
 
     def score(self, logits: torch.Tensor, batch: Batch) -> HeadOutput:
-        count = batch.mask.sum()
+        count = (batch.targets != IGNORE_INDEX).sum()  # the labelled positions (padding is unlabelled)
         if self.crf is not None:
             loss = self.crf.nll(logits, batch.targets, batch.mask).sum()
         else:

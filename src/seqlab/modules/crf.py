@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class CRF(nn.Module):
@@ -16,9 +17,16 @@ class CRF(nn.Module):
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))  # [from, to]
 
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood of each gold sequence (B,). Every row must start unmasked."""
+        """Negative log-likelihood of each gold sequence (B,). Every row must start unmasked. A position
+        whose tag is negative (unlabelled, such as an unresolved residue) may hold any tag: its likelihood
+        sums over them (a partially labelled CRF)."""
         emissions = emissions.float()
-        return self._partition(emissions, mask) - self._score(emissions, tags, mask)
+        unlabelled = (tags < 0) & mask  # (B, T)
+        if not unlabelled.any():
+            return self._partition(emissions, mask) - self._score(emissions, tags, mask)
+        allowed = F.one_hot(tags.clamp(min=0), emissions.shape[-1]).bool() | unlabelled.unsqueeze(-1)
+        constrained = emissions.masked_fill(~allowed, -1e4)  # (B, T, K): only the gold tag where known
+        return self._partition(emissions, mask) - self._partition(constrained, mask)
 
     def _score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         B, T, _ = emissions.shape

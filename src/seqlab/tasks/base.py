@@ -45,7 +45,8 @@ class Task:
     records = "labelled"  # the shape of the records it reads (see seqlab.data.inputs)
     input: str | None = None  # the input kind it always reads; None: data.input, or what the data holds
     causal = False  # the encoder sees only the past: the task predicts what comes next
-    tokenizers: tuple[str, ...] = ("char", "word", "bpe", "nucleotide", "kmer")  # the data.tokenizer it takes
+    tokenizers: tuple[str, ...] = ("char", "word", "bpe", "nucleotide", "kmer", "residue")  # the
+    # data.tokenizer values it takes
     default_tokenizer = "word"  # data.tokenizer=auto, unless the input kind has its own
     verbs: tuple[str, ...] = ()  # what a trained pipeline of this task offers beside predict and evaluate
     decodes = False  # it writes sequences: evaluate and prediction_rows take decoding settings

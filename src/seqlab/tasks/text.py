@@ -188,12 +188,22 @@ class ClassifyTask(Task):
         return confusion(self, model, held_out, batch_size, autocast)
 
 
+SPAN_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")  # tags that mark entity spans (BIO, BIOES, BILOU)
+
+
+def scoring(record: dict) -> list[bool]:
+    """Which positions of a tagged record are trained on and scored: all, unless it says (a protein's
+    unresolved residues are not)."""
+    return record.get("scored") or [True] * len(record["tags"])
+
+
 class TagTask(Task):
     name = "tag"
     primary_metric = "f1"
     records = "tagged"
     read = staticmethod(read_tagged)
-    tokenizers = ("word",)  # tags label whole words, each also read by its characters (model.char_dim)
+    tokenizers = ("word", "nucleotide", "residue")  # tags label whole words, each also read by its characters
+    # (model.char_dim), or single bases or residues
     verbs = ("tag_marginals",)
 
     @classmethod
@@ -219,10 +229,15 @@ class TagTask(Task):
     def fit(self, train: list) -> None:
         d = self.config.data
         words = [" ".join(r["tokens"]) for r in train]
+        alphabet = d.tokenizer in ("nucleotide", "residue")  # a fixed vocabulary, a language model's too
         self.tokenizer = TextTokenizer.train(
-            "word", words, min_freq=d.min_freq, lowercase=d.lowercase, pretokenized=True
+            d.tokenizer if alphabet else "word",
+            words,
+            min_freq=d.min_freq,
+            lowercase=d.lowercase,
+            pretokenized=True,
         )
-        self.labels = sorted({tag for r in train for tag in r["tags"]})
+        self.labels = sorted({tag for r in train for tag, scored in zip(r["tags"], scoring(r)) if scored})
         if self.char_dim(self.config) > 0:
             self.chars = TextTokenizer.train("char", (w for r in train for w in r["tokens"]))
 
@@ -239,13 +254,14 @@ class TagTask(Task):
             if self.chars is not None:
                 example["chars"] = self.chars.encode_batch(record["tokens"])
             if with_targets:
-                unknown = [t for t in record["tags"] if t not in index]
+                scored = scoring(record)
+                unknown = [t for t, s in zip(record["tags"], scored) if s and t not in index]
                 if unknown:
                     raise UserError(
                         f"tag '{unknown[0]}' in sentence {n + 1} was never seen in training "
                         f"(known: {', '.join(self.labels)})"
                     )
-                example["target"] = [index[t] for t in record["tags"]]
+                example["target"] = [index[t] if s else IGNORE_INDEX for t, s in zip(record["tags"], scored)]
             examples.append(example)
         return examples
 
@@ -263,8 +279,17 @@ class TagTask(Task):
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         predicted, loss = self.run(model, examples, batch_size, autocast)
-        truth = [[self.labels[t] for t in e["target"]] for e in examples]
-        return {**metrics.tagging(truth, [predicted[i] for i in range(len(examples))]), "loss": loss}
+        return {**self.score(examples, [predicted[i] for i in range(len(examples))]), "loss": loss}
+
+    def score(self, examples: list, predicted: list[list[str]]) -> dict[str, float]:
+        """Over the scored positions: entity spans (seqeval) where the tags mark them (B-, I-, …), each
+        position's class otherwise (secondary structure, parts of speech)."""
+        truth = [[self.labels[t] for t in e["target"] if t != IGNORE_INDEX] for e in examples]
+        guess = [
+            [p for p, t in zip(row, e["target"]) if t != IGNORE_INDEX] for row, e in zip(predicted, examples)
+        ]
+        spans = any(label[:2] in SPAN_PREFIXES for label in self.labels)
+        return metrics.tagging(truth, guess) if spans else metrics.positions(truth, guess, self.labels)
 
     def artifacts(self, model, held_out: list, batch_size: int, autocast) -> dict[str, object]:
         """The first held-out sentences (their first 80 words) with their true and predicted tags, for the
@@ -274,7 +299,7 @@ class TagTask(Task):
         sentences = [
             {
                 "tokens": e["tokens"][:words],
-                "gold": [self.labels[t] for t in e["target"][:words]],
+                "gold": [self.labels[t] if t != IGNORE_INDEX else "·" for t in e["target"][:words]],
                 "predicted": predicted[i][:words],
             }
             for i, e in enumerate(shown)
@@ -286,12 +311,12 @@ class TagTask(Task):
         seen: dict[str, Counter] = {}
         for e in train:
             for word, tag in zip(e["tokens"], e["target"]):
-                seen.setdefault(word, Counter())[tag] += 1
-        usual = Counter(t for e in train for t in e["target"]).most_common(1)[0][0]
+                if tag != IGNORE_INDEX:
+                    seen.setdefault(word, Counter())[tag] += 1
+        usual = Counter(t for e in train for t in e["target"] if t != IGNORE_INDEX).most_common(1)[0][0]
         best = {word: tags.most_common(1)[0][0] for word, tags in seen.items()}
-        truth = [[self.labels[t] for t in e["target"]] for e in held_out]
         guess = [[self.labels[best.get(w, usual)] for w in e["tokens"]] for e in held_out]
-        return {"baseline": "each word's most frequent training tag", **metrics.tagging(truth, guess)}
+        return {"baseline": "each word's most frequent training tag", **self.score(held_out, guess)}
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         """The words of each text, as the input kind splits them."""
