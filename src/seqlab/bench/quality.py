@@ -472,6 +472,21 @@ ROWS = {
             )
             for enc in ("gru", "transformer")
         ],
+        *[
+            Row(
+                f"netsurfp-{enc}",
+                "netsurfp.yaml",
+                "accuracy",
+                0.75,
+                "Q3 over resolved residues from single sequences; on CB513 (another test set): TAPE's best "
+                "pretrained single-sequence model 0.73-0.75, one-hot features 0.69, alignment profiles 0.80 "
+                "(Rao et al. 2019)",
+                steps=1500,
+                seeds=5,  # 364 test chains
+                overrides={"model.encoder": enc, **settings},
+            )
+            for enc, settings in (("tcn", {}), ("transformer", {"model.hidden_size": 128}))
+        ],
         Row(
             "fsdd-speaker-gru",
             "fsdd.yaml",
@@ -533,6 +548,7 @@ CHOICES = {
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
         Choice("digits-8x8", tuple(f"digits-8x8-{enc}" for enc in ENCODERS)),
         Choice("flickr8k", ("flickr8k-gru", "flickr8k-transformer")),
+        Choice("netsurfp", ("netsurfp-tcn", "netsurfp-transformer")),
         Choice("digits-8x8-pixels", ("digits-8x8-pixels-gru", "digits-8x8-pixels-transformer")),
         Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
         *[
