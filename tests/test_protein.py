@@ -163,6 +163,16 @@ def test_a_protein_language_model_starts_a_tagger(chains, chain_text, tmp_path):
     assert all(torch.equal(start[k], tuned[k]) for k in start if not k.startswith("head."))
     rows = load(tmp_path / "tag").predict([{"tokens": list("MKVLAAGHE")}])
     assert len(rows[0]) == 9 and set(rows[0]) <= {"C", "E", "H"}
+    both_ways = {
+        "data.input": "protein",
+        "train.init_from": str(tmp_path / "lm"),
+        "model.bidirectional": True,
+    }
+    fit(tiny("tag", "gru", **both_ways, **{"train.lr": 0.0}), tmp_path / "both", chains)
+    read_both = load_file(str(tmp_path / "both" / "model.safetensors"))
+    forward = [k for k in start if k.startswith("encoder.") and k.endswith("_l0")]
+    assert forward and all(torch.equal(start[k], read_both[k]) for k in forward)
+    assert any(k.endswith("_l0_reverse") for k in read_both)
 
 
 def test_predict_tags_a_fasta_file_and_typed_sequences(chains, tmp_path, capsys):

@@ -11,6 +11,7 @@ import pytest
 from conftest import shared
 from PIL import Image
 
+from seqlab.data import protein
 from seqlab.data.loaders import LEPTOSPIRA, digits_8x8
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -93,6 +94,7 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "text2sql",
         "english-text",
         "flickr8k-subset",
+        "netsurfp-secondary-structure",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)
@@ -105,6 +107,15 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     splice = shared("uci-splice-junction", "spliceData.txt").read_text().splitlines()[::20]
     (tmp_path / "genes.fasta").write_text(
         "".join(f">s{i}\n{line.split(',')[-1].strip()}\n" for i, line in enumerate(splice))
+    )
+    chains = protein.flip_splits(shared("netsurfp-secondary-structure", "splits"))["train"][:60]
+    (tmp_path / "chains.fasta").write_text("".join(f">{c['id']}\n{''.join(c['tokens'])}\n" for c in chains))
+    (tmp_path / "structures.csv").write_text(
+        "sequence,dssp3,mask\n"
+        + "".join(
+            f"{''.join(c['tokens'])},{''.join(c['tags'])},{''.join('01'[s] for s in c['scored'])}\n"
+            for c in chains
+        )
     )
     (tmp_path / "configs").symlink_to(README.parent / "configs")
     commands = _commands()

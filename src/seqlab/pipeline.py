@@ -268,21 +268,16 @@ def load_ensemble(run_dirs: Sequence[str | Path]) -> Pipeline:
 
 
 def _task_from_init(task_class: type[Task], config: RunConfig, init: Path, train_records: list) -> Task:
-    """Reuse the tokenizer of the run that the encoder comes from, and learn the new labels."""
+    """Reuse the tokenizer and encoder sizes of the run that the encoder comes from, and learn the new
+    labels. A `model.bidirectional=true` given beside a language model keeps its forward direction's first
+    layer and learns the rest (a tagger reads both sides)."""
     source = rd.read_config(init)
     for key in ("tokenizer", "lowercase", "vocab_size"):
         setattr(config.data, key, getattr(source.data, key))
-    for key in (
-        "encoder",
-        "embed_dim",
-        "hidden_size",
-        "num_layers",
-        "num_heads",
-        "ff_mult",
-        "positions",
-        "bidirectional",
-    ):
+    for key in ("encoder", "embed_dim", "hidden_size", "num_layers", "num_heads", "ff_mult", "positions"):
         setattr(config.model, key, getattr(source.model, key))
+    if "model.bidirectional" not in config.given:
+        config.model.bidirectional = source.model.bidirectional
     task = task_class(config)
     task.fit(train_records)
     task.tokenizer = task_class.load(source, init).tokenizer
