@@ -13,6 +13,7 @@ from conftest import shared, tiny
 from seqlab.cli import main
 from seqlab.data.datasets import load_dataset
 from seqlab.data.splits import read_records
+from seqlab.errors import UserError
 from seqlab.pipeline import fit, load
 from seqlab.tasks import SeriesClassifyTask
 
@@ -100,3 +101,30 @@ def test_bad_ucr_line_exits_2(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "line 2" in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
+
+
+def test_natops_poses_are_read_from_the_cache():
+    shared("uea-natops")
+    natops = load_dataset("natops")
+    assert natops["train"][0]["values"].shape == (51, 24)  # x, y, z of 8 joints over 51 frames
+    assert len(natops["test"]) == 180 and len(natops["train"]) + len(natops["val"]) == 180
+    assert sorted({r["label"] for r in natops["test"]}) == ["1.0", "2.0", "3.0", "4.0", "5.0", "6.0"]
+
+
+def test_jitter_and_channel_scaling_alter_training_batches_only(vowels):
+    config = tiny("classify", "gru", **{"data.jitter": 0.1, "data.scale_jitter": 0.2})
+    task = SeriesClassifyTask(config)
+    task.fit(vowels["train"])
+    examples = task.encode(vowels["train"][:8])
+
+    def drawn(generator):
+        return torch.cat([batch.inputs.flatten() for _, batch in task.batches(examples, 4, generator)])
+
+    plain = torch.cat([batch.inputs.flatten() for _, batch in task.batches(examples, 4)])
+    first, again = drawn(torch.Generator().manual_seed(1)), drawn(torch.Generator().manual_seed(1))
+    assert torch.equal(first, again)  # the same draws from the same seed
+    assert sorted(first.tolist()) != sorted(plain.tolist())  # the training copies moved
+    still = torch.cat([batch.inputs.flatten() for _, batch in task.batches(examples, 4)])
+    assert torch.equal(plain, still)  # evaluation reads every example as it is
+    with pytest.raises(UserError, match="data.jitter is a spread"):
+        tiny("classify", **{"data.jitter": -1})

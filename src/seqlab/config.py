@@ -99,6 +99,10 @@ class DataConfig:
     window_ms: float = 25.0  # analysed by one frame
     stack_frames: int = 1  # frames (or a classified series' points) joined side by side into one step, for
     # fewer, wider steps
+    jitter: float = 0.0  # classified series: training adds noise of this spread to every standardised point
+    scale_jitter: float = (
+        0.0  # classified series: training multiplies each channel by 1 + noise of this spread
+    )
     spec_augment: bool = False  # training masks bands of features and spans of frames (SpecAugment; audio and
     # classified series)
 
@@ -286,6 +290,9 @@ class RunConfig:
         _choice("model.attention", self.model.attention, ("bahdanau", "luong"))
         if not 0 <= self.model.label_smoothing < 1:
             raise UserError(f"model.label_smoothing must be in [0, 1); got {self.model.label_smoothing}")
+        for spread in ("jitter", "scale_jitter"):
+            if getattr(self.data, spread) < 0:
+                raise UserError(f"data.{spread} is a spread, 0 or more; got {getattr(self.data, spread)}")
         if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
             raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")
         if self.format_version != FORMAT_VERSION:

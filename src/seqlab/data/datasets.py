@@ -445,6 +445,21 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             )
         ],
+        _own_cache(
+            Dataset(
+                "natops",
+                "classify",
+                "UEA NATOPS: six aircraft-handling signals as x, y, z of 8 tracked joints (hands, elbows, "
+                "wrists, thumbs), 180 / 180 recordings of 24 channels x 51",
+                folder="uea-natops",
+                options={"input": "series"},
+                obtain="Put NATOPS_TRAIN.ts and NATOPS_TEST.ts of the UEA multivariate archive "
+                "(timeseriesclassification.com) in the cache's uea-natops/ folder (SEQLAB_DATA sets the "
+                "cache folder)",
+            ),
+            loaders.uea_cached,
+            "NATOPS",
+        ),
         Dataset(
             "eu-stocks",
             "forecast",

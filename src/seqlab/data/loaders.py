@@ -108,6 +108,18 @@ def ucr_archive(problem: str) -> dict[str, list]:
     }
 
 
+def uea_cached(dataset: Stored, problem: str) -> dict[str, list]:
+    """A UEA problem's own train and test `.ts` files, from the entry's cache folder."""
+    folder = cache_dir() / dataset.folder
+    paths = {split: folder / f"{problem}_{split.upper()}.ts" for split in ("train", "test")}
+    missing = [p for p in paths.values() if not p.is_file()]
+    if missing:
+        raise UserError(
+            f"dataset '{dataset.name}' is not in the cache: {missing[0]} is missing. {dataset.obtain}"
+        )
+    return {split: series_io.read_labelled_series(path, None) for split, path in paths.items()}
+
+
 def chatterbot() -> dict[str, list]:
     """The English dialogues of chatterbot-corpus: 2,025 conversations of two or more turns in 21 topics
     (package chatterbot-corpus)."""

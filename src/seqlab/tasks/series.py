@@ -36,13 +36,22 @@ def padded_frames(examples: list) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def augmented(examples: list, data, generator: torch.Generator | None) -> list:
-    """Training examples with SpecAugment masks (bands of features, spans of frames), when
-    data.spec_augment asks for them."""
-    if generator is None or not data.spec_augment:
+    """Training examples (those drawn with a generator) as the data settings alter them: each channel scaled by
+    1 + N(0, data.scale_jitter), every point moved by N(0, data.jitter) (Um et al. 2017's scaling and
+    jittering), and SpecAugment's masks of bands and spans with data.spec_augment."""
+    if generator is None or not (data.spec_augment or data.jitter or data.scale_jitter):
         return examples
     from seqlab.data.audio import spec_augment
 
-    return [{**e, "values": spec_augment(e["values"], generator)} for e in examples]
+    altered = []
+    for e in examples:
+        values = e["values"]  # (T, F), standardised
+        if data.scale_jitter:
+            values = values * (1 + data.scale_jitter * torch.randn(1, values.shape[1], generator=generator))
+        if data.jitter:
+            values = values + data.jitter * torch.randn(values.shape, generator=generator)
+        altered.append({**e, "values": spec_augment(values, generator) if data.spec_augment else values})
+    return altered
 
 
 class SeriesClassifyTask(ClassifyTask):
