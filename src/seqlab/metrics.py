@@ -18,6 +18,10 @@ LOWER_IS_BETTER = (
     "wer",
     "cer",
     "bits_per_pixel",
+    "ade",
+    "fde",
+    "ade@20",
+    "fde@20",
 )
 HIGHER_IS_BETTER = (
     "accuracy",
@@ -173,6 +177,22 @@ def positions(true_tags: list[list[str]], pred_tags: list[list[str]], labels: li
         "f1": float(per_class.mean()),
         **{f"f1_{label}": float(f1) for label, f1 in zip(labels, per_class)},
     }
+
+
+def trajectories(truth, predicted, samples=None) -> dict[str, float]:
+    """Displacement errors in the data's units (metres): `truth` and `predicted` (N, P, 2) positions;
+    `ade` averages the distance over every predicted step, `fde` takes the last one. With `samples` (N, K,
+    P, 2), `ade@K` and `fde@K` take each walker's best of its K paths (Social GAN's best of K)."""
+    import numpy as np
+
+    errors = np.linalg.norm(predicted - truth, axis=-1)  # (N, P)
+    scores = {"ade": float(errors.mean()), "fde": float(errors[:, -1].mean())}
+    if samples is not None:
+        each = np.linalg.norm(samples - truth[:, None], axis=-1)  # (N, K, P)
+        k = samples.shape[1]
+        scores[f"ade@{k}"] = float(each.mean(axis=2).min(axis=1).mean())
+        scores[f"fde@{k}"] = float(each[..., -1].min(axis=1).mean())
+    return scores
 
 
 def language_model(mean_nll: float) -> dict[str, float]:

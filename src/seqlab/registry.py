@@ -93,6 +93,7 @@ TASKS: Registry[type[Task]] = Registry(
         "relation": "seqlab.tasks.relation:RelationTask",
         "kgqa": "seqlab.tasks.kgqa:KGQATask",
         "link": "seqlab.tasks.link:LinkTask",
+        "trajectory": "seqlab.tasks.trajectory:TrajectoryTask",
     },
 )
 ENCODERS: Registry[EncoderSpec] = Registry(

@@ -445,6 +445,29 @@ REGISTRY: dict[str, Dataset] = {
                 ),
             )
         ],
+        *[
+            _own_cache(
+                Dataset(
+                    f"eth-ucy-{fold}",
+                    "trajectory",
+                    f"ETH/UCY pedestrians, {scene} held out to test, the other scenes' train and val parts "
+                    "(Social GAN's leave-one-scene-out fold); metres, 2.5 frames a second",
+                    folder="eth-ucy",
+                    obtain="Put the eth, hotel, univ, zara1 and zara2 folders of Social GAN's datasets (as "
+                    "github.com/abduallahmohamed/Social-STGCNN commits them) in the cache's eth-ucy/ folder "
+                    "(SEQLAB_DATA sets the cache folder)",
+                ),
+                loaders.eth_ucy,
+                fold,
+            )
+            for fold, scene in (
+                ("eth", "ETH's university entrance"),
+                ("hotel", "ETH's hotel street"),
+                ("univ", "UCY's university campus"),
+                ("zara1", "UCY's Zara shopping street (first clip)"),
+                ("zara2", "UCY's Zara shopping street (second clip)"),
+            )
+        ],
         _own_cache(
             Dataset(
                 "natops",

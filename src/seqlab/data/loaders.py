@@ -27,6 +27,7 @@ from seqlab.data import protein as protein_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
 from seqlab.data import text2sql as text2sql_io
+from seqlab.data import trajectories as tracks_io
 from seqlab.data.download import Stored, cache_dir, derived_dir, folder_digest, import_package, locate
 from seqlab.errors import UserError
 
@@ -118,6 +119,18 @@ def uea_cached(dataset: Stored, problem: str) -> dict[str, list]:
             f"dataset '{dataset.name}' is not in the cache: {missing[0]} is missing. {dataset.obtain}"
         )
     return {split: series_io.read_labelled_series(path, None) for split, path in paths.items()}
+
+
+def eth_ucy(dataset: Stored, fold: str) -> dict[str, list]:
+    """One leave-one-scene-out fold of ETH/UCY in Social GAN's layout: the held-out scene tests, the
+    other scenes' train and val parts train and validate."""
+    folder = cache_dir() / dataset.folder / fold
+    splits = tracks_io.read_fold(folder)
+    if splits is None:
+        raise UserError(
+            f"dataset '{dataset.name}' is not in the cache: {folder / 'train'} is missing. {dataset.obtain}"
+        )
+    return splits
 
 
 def chatterbot() -> dict[str, list]:

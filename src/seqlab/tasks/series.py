@@ -36,9 +36,9 @@ def padded_frames(examples: list) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def augmented(examples: list, data, generator: torch.Generator | None) -> list:
-    """Training examples (those drawn with a generator) as the data settings alter them: each channel scaled by
-    1 + N(0, data.scale_jitter), every point moved by N(0, data.jitter) (Um et al. 2017's scaling and
-    jittering), and SpecAugment's masks of bands and spans with data.spec_augment."""
+    """Training examples (those drawn with a generator) as the data settings alter them: each channel
+    scaled by 1 + N(0, data.scale_jitter), every point moved by N(0, data.jitter) (Um et al. 2017's
+    scaling and jittering), and SpecAugment's masks of bands and spans with data.spec_augment."""
     if generator is None or not (data.spec_augment or data.jitter or data.scale_jitter):
         return examples
     from seqlab.data.audio import spec_augment
