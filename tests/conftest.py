@@ -348,3 +348,22 @@ def chain_text(chains) -> dict[str, list]:
     from seqlab.data import protein
 
     return {name: [protein.as_text(records)] for name, records in chains.items()}
+
+
+@pytest.fixture(scope="session")
+def walkers() -> dict[str, list]:
+    """ETH/UCY scenes cut short: Zara's second clip trains (its first 1,500 rows) and validates (its
+    val part's first 800), Zara's first clip tests (its first 800)."""
+    from seqlab.data import trajectories
+
+    fold = shared("eth-ucy", "zara1")
+
+    def cut(path, rows):
+        scene = trajectories.read_scene(path)
+        return {**scene, **{k: scene[k][:rows] for k in ("frames", "peds", "xy")}}
+
+    return {
+        "train": [cut(fold / "train" / "crowds_zara02_train.txt", 1500)],
+        "val": [cut(fold / "val" / "crowds_zara02_val.txt", 800)],
+        "test": [cut(fold / "test" / "crowds_zara01.txt", 800)],
+    }

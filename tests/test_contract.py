@@ -218,6 +218,15 @@ FAMILIES = [
         {"data.input": "dna", "data.max_length": 64},
     ),
     Family(
+        "trajectory",
+        "trajectory",
+        "walkers",
+        {"ade", "fde", "ade@20", "fde@20", "loss"},
+        lambda pipeline, scenes: [walker["path"].tolist() for walker in pipeline.predict(scenes)],
+        {"data.social_grid": 2},
+        padding=None,
+    ),  # every walker is observed for 8 steps
+    Family(
         "protein-tag",
         "tag",
         "chains",

@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences; audio or images: a file, a "
         "folder or a manifest of them (each output names its file)",
     )
+    p.add_argument(
+        "--out",
+        help="write the predictions here instead of standard output: CSV for a .csv name, else JSON lines",
+    )
     _decoding_options(p, temperature=0.0)
 
     p = sub.add_parser("forecast", help="forecast the points after the end of every series; CSV rows")
@@ -331,6 +335,7 @@ def cmd_eval(args) -> int:
 def cmd_predict(args) -> int:
     from seqlab.data.datasets import retarget
     from seqlab.data.splits import read_records
+    from seqlab.files import atomic_write
 
     pipeline = _load(args.run_dirs)
     if args.text:
@@ -338,9 +343,30 @@ def cmd_predict(args) -> int:
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
-    for row in pipeline.task.prediction_rows(pipeline, records, _decoding(args)):
-        print(json.dumps(row, ensure_ascii=False))
+    rows = pipeline.task.prediction_rows(pipeline, records, _decoding(args))
+    if not args.out:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    atomic_write(Path(args.out), _as_csv(list(rows)) if args.out.endswith(".csv") else _as_json_lines(rows))
     return 0
+
+
+def _as_json_lines(rows) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def _as_csv(rows: list[dict]) -> str:
+    """Rows as CSV under their first row's keys; a list or a mapping in a cell is written as JSON."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else [])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+    return text.getvalue()
 
 
 def cmd_forecast(args) -> int:

@@ -70,6 +70,11 @@ def write_report(run_dir: Path) -> Path:
         ),
         ("anomalies.json", _anomalies, "Held-out points, the flagged ones and the threshold."),
         ("attention.json", _attention, "Where each output token looked in the source."),
+        (
+            "trajectories.json",
+            _trajectories,
+            "Held-out walkers: the observed positions, the true and the predicted paths, and sampled ones.",
+        ),
     ]
     figures = [
         _figure(draw(data, plots / name.replace(".json", ".png")), caption)
@@ -317,6 +322,39 @@ def _confusion(data: dict, path: Path) -> Path:
     for i, row in enumerate(matrix):
         for j, count in enumerate(row):
             ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _trajectories(walkers: list[dict], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    columns = min(4, len(walkers))
+    rows = -(-len(walkers) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.2 * rows), squeeze=False)
+    for ax, walker in zip(axes.flat, walkers):
+        seen, future, predicted = (np.array(walker[k]) for k in ("seen", "future", "predicted"))
+        for n, sample in enumerate(walker["samples"]):
+            path_ = np.vstack([seen[-1:], sample])
+            ax.plot(
+                path_[:, 0],
+                path_[:, 1],
+                color="tab:blue",
+                alpha=0.25,
+                lw=1,
+                label="sampled" if not n else None,
+            )
+        ax.plot(seen[:, 0], seen[:, 1], "o-", color="black", ms=3, label="observed")
+        ax.plot(*np.vstack([seen[-1:], future]).T, "o-", color="tab:green", ms=3, label="true")
+        ax.plot(*np.vstack([seen[-1:], predicted]).T, "o--", color="tab:red", ms=3, label="predicted")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(walkers) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
