@@ -95,6 +95,8 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         "english-text",
         "flickr8k-subset",
         "netsurfp-secondary-structure",
+        "eth-ucy",
+        "uea-natops",
     ):
         shared(name)
     monkeypatch.chdir(tmp_path)
@@ -117,6 +119,7 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
             for c in chains
         )
     )
+    (tmp_path / "crowds_zara01.txt").symlink_to(shared("eth-ucy", "zara1", "test", "crowds_zara01.txt"))
     (tmp_path / "configs").symlink_to(README.parent / "configs")
     commands = _commands()
     assert len(commands) >= 10
