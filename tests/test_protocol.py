@@ -88,6 +88,27 @@ def test_an_encoder_is_chosen_by_its_validation_mean_not_its_test_mean(monkeypat
     assert quality.chosen(choice, entries) is None  # not before every candidate has its seeds
 
 
+def test_an_average_over_folds_averages_each_seed_then_judges_the_mean(monkeypatch):
+    rows = {
+        name: quality.Row(name, "c.yaml", "ade", 0.5, "", steps=10, seeds=3, lower_is_better=True)
+        for name in ("f1", "f2")
+    }
+    monkeypatch.setattr(quality, "ROWS", rows)
+    average = quality.Average("folds", ("f1", "f2"), 0.45, "a reference")
+    monkeypatch.setattr(quality, "AVERAGES", {"folds": average})
+    entries = {
+        "f1": _entry(rows["f1"], [0] * 3, [0.2, 0.3, 0.4]),
+        "f2": _entry(rows["f2"], [0] * 3, [0.6, 0.7, 0.5]),
+    }
+    table = quality.average_table(entries)
+    # seed averages 0.4, 0.5, 0.45: mean 0.45, sd 0.05; at most 0.45 is met
+    assert "| folds | ade | f1: 0.3000, f2: 0.6000 | 0.4500 ± 0.0500 | ≤ 0.4500 | met |" in table[-1]
+    entries["f2"]["seeds"].pop()
+    assert quality.average_table(entries) == []  # not before every fold has its seeds
+    for average in quality.AVERAGES.values():
+        assert all(name in quality.ROWS for name in average.rows)
+
+
 def test_a_tie_on_the_metric_goes_to_the_lower_validation_loss(monkeypatch):
     rows = {name: quality.Row(name, "c.yaml", "accuracy", 1.0, "", steps=10, seeds=1) for name in ("a", "b")}
     monkeypatch.setattr(quality, "ROWS", rows)
