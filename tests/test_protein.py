@@ -185,3 +185,13 @@ def test_predict_tags_a_fasta_file_and_typed_sequences(chains, tmp_path, capsys)
     assert [len(r["tags"]) for r in rows] == [10, 9] and rows[0]["tokens"][-1] == "X"
     assert main(["predict", str(tmp_path / "run"), "--text", "mkv lb"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == list("MKVLX")
+
+
+def test_scoring_speed_counts_chains_and_residues(chains, tmp_path):
+    from seqlab.bench import measurements
+
+    pipeline = fit(tiny("tag", "tcn", **{"data.input": "protein"}), tmp_path / "run", chains)
+    speed = measurements.scoring_speed(pipeline, chains["test"])
+    residues = sum(len(c["tokens"]) for c in chains["test"]) / len(chains["test"])
+    assert speed["examples_per_second"] > 0
+    assert speed["positions_per_second"] / speed["examples_per_second"] == pytest.approx(residues, rel=1e-2)

@@ -124,6 +124,22 @@ def _timed_decodings(decoders: dict, score, digits: dict[str, int], items: int, 
     return result
 
 
+def scoring_speed(pipeline, test: list) -> dict[str, float]:
+    """Test examples (chains, windows, texts …) and their positions (residues, steps, tokens) scored per
+    second by the trained model, at its batch size, the records encoded beforehand."""
+    from seqlab.pipeline import prepare
+
+    task = pipeline.task
+    examples = task.encode(prepare(pipeline.config, test))
+    started = time.perf_counter()
+    task.evaluate(pipeline.model, examples, pipeline.batch_size, pipeline.autocast)
+    seconds = time.perf_counter() - started
+    return {
+        "examples_per_second": round(len(examples) / seconds, 1),
+        "positions_per_second": round(sum(task.length(e) for e in examples) / seconds, 1),
+    }
+
+
 def feature_speed(data, clips: int = 300) -> float:
     """Records (clips, or utterances of several clips) per second turned from files into frames, without
     the cache: the test split's first `clips`."""

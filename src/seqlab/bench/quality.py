@@ -726,6 +726,8 @@ def run_seed(row: Row, root: Path, seed: int) -> dict:
         "steps": meta["steps"],
         "stopped_by": meta["stopped_by"],
         "train_seconds": meta["train_seconds"],
+        "items_per_second": round(meta["items_seen"] / max(meta["train_seconds"], 1e-9), 1),  # what the loss
+        # counts: examples, tokens, residues, windows
         "wall_seconds": round(seconds, 1),
         "parameters": meta["parameters"],
         "split_sizes": meta["split_sizes"],
@@ -738,6 +740,9 @@ def run_seed(row: Row, root: Path, seed: int) -> dict:
 
 def _numbers(metrics: dict) -> dict[str, float]:
     return {k: round(v, 6) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "split"}
+
+
+SCORING_SPEED = ("tag", "trajectory", "classify")  # tasks whose rows also time the test set's scoring
 
 
 def _extras(row: Row, pipeline, splits: dict) -> dict:
@@ -758,6 +763,8 @@ def _extras(row: Row, pipeline, splits: dict) -> dict:
         extras["decoding"] = measurements.decoding_speed(pipeline, splits["test"], row.beam)
     if kind_of(pipeline.config.data).stacked:  # frames computed from audio as records are readied
         extras["features_per_second"] = measurements.feature_speed(pipeline.config.data)
+    if pipeline.config.task in SCORING_SPEED and "test" in splits:
+        extras["scoring"] = measurements.scoring_speed(pipeline, splits["test"])
     return extras
 
 
@@ -1020,6 +1027,21 @@ def extras_tables(rows: dict[str, dict]) -> list[str]:
                     [how, v["bleu"], v["chrf"], v["sentences_per_second"]]
                     for how, v in extras["decoding"].items()
                     if how != "batch"
+                ],
+            )
+        if "scoring" in extras:
+            trained = [x["items_per_second"] for x in entry["seeds"] if "items_per_second" in x]
+            lines += section(
+                f"{name}: speed beside quality",
+                f"Training: what the loss counts (residues, windows, examples) per second, mean over seeds; "
+                f"scoring: the test set encoded, then scored by seed 0's model, {when}.",
+                ["trained items/s", "scored examples/s", "scored positions/s"],
+                [
+                    [f"{statistics.fmean(trained):,.0f}" if trained else "–"]
+                    + [
+                        f"{extras['scoring'][k]:,.0f}"
+                        for k in ("examples_per_second", "positions_per_second")
+                    ]
                 ],
             )
         if "recognition" in extras:
