@@ -958,15 +958,7 @@ def choice_table(rows: dict[str, dict]) -> list[str]:
 
 def average_table(rows: dict[str, dict]) -> list[str]:
     """The averages over folds whose rows all hold their declared seeds, with each fold's mean beside."""
-    lines = [
-        "",
-        "## Averages over folds",
-        "",
-        "Seed by seed, the mean of the folds' metric; then the mean ± sd of those averages.",
-        "",
-        "| average | metric | folds (mean each) | mean ± sd | target | verdict | reference |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    table = []
     for name, average in AVERAGES.items():
         members = [ROWS[r] for r in average.rows]
         if any(r.name not in rows or len(rows[r.name]["seeds"]) < r.seeds for r in members):
@@ -974,17 +966,18 @@ def average_table(rows: dict[str, dict]) -> list[str]:
         per_fold = [values(r, rows[r.name]) for r in members]
         s = summary([statistics.fmean(fold[n] for fold in per_fold) for n in range(min(map(len, per_fold)))])
         first = members[0]
-        if average.target is None:
-            verdict_ = "reported"
-        else:
+        judged = "reported"
+        if average.target is not None:
             clears = s["mean"] <= average.target if first.lower_is_better else s["mean"] >= average.target
-            verdict_ = "met" if clears else "not met"
+            judged = "met" if clears else "not met"
         folds = ", ".join(f"{r.name}: {_number(statistics.fmean(v))}" for r, v in zip(members, per_fold))
-        lines.append(
-            f"| {name} | {first.metric} | {folds} | {_number(s['mean'])} ± {_number(s['sd'])} | "
-            f"{_bound(first, average.target)} | {verdict_} | {average.reference} |"
+        table.append(
+            [name, first.metric, folds, f"{_number(s['mean'])} ± {_number(s['sd'])}"]
+            + [_bound(first, average.target), judged, average.reference]
         )
-    return lines if len(lines) > 7 else []
+    columns = ["average", "metric", "folds (mean each)", "mean ± sd", "target", "verdict", "reference"]
+    caption = "Seed by seed, the mean of the folds' metric; then the mean ± sd of those averages."
+    return measurements.section("Averages over folds", caption, columns, table) if table else []
 
 
 def extras_tables(rows: dict[str, dict]) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from seqlab.data.inputs import InputKind
@@ -215,15 +216,16 @@ def _read(shape: str, path: Path, data, labelled: bool) -> list:
     return read_labelled(path, data, labelled)
 
 
-def _cleaned(records: list, data) -> list:
-    """Sequences to classify, with the ambiguity codes the run does not keep read as N (or refused)."""
+def cleaned_texts(records: list, clean_texts: Callable[[list[str]], list[str]]) -> list:
+    """Records with a "text" (sequences a task read from a table itself, to classify) with their texts
+    cleaned by `clean_texts`; other records as they are."""
     if not records or not isinstance(records[0], dict) or "text" not in records[0]:
         return records
-    texts = clean_all([r["text"] for r in records], data.ambiguous, "sequence")
-    return [{**r, "text": t} for r, t in zip(records, texts)]
+    return [{**r, "text": t} for r, t in zip(records, clean_texts([r["text"] for r in records]))]
 
 
-def _write(samples: list[str], path: Path) -> None:
+def write_samples(samples: list[str], path: Path) -> None:
+    """Generated samples as FASTA records, one per generated line."""
     write_fasta(path, [piece for sample in samples for piece in sample.split() if piece])
 
 
@@ -232,8 +234,10 @@ DNA = InputKind(
     read=_read,
     reads=("labelled", "tagged", "stream"),
     tokenizers=("nucleotide", "kmer"),
-    prepare=_cleaned,
+    prepare=lambda records, data: cleaned_texts(
+        records, lambda texts: clean_all(texts, data.ambiguous, "sequence")
+    ),
     reverse=reverse_complement,
     words=lambda text: list("".join(text.split()).upper()),
-    write=_write,
+    write=write_samples,
 )

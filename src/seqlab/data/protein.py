@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from seqlab.data import media
-from seqlab.data.dna import read_sequences, write_fasta
+from seqlab.data.dna import cleaned_texts, read_sequences, write_samples
 from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
 
@@ -191,16 +191,9 @@ def _splits(path: Path, shape: str) -> dict[str, list] | None:
     return splits if shape == "tagged" else {name: [as_text(chains)] for name, chains in splits.items()}
 
 
-def _cleaned(records: list, data) -> list:
+def _numbered(texts: list[str]) -> list[str]:
     """Sequences a task read from a table itself (classification), cleaned as every chain is."""
-    if not records or not isinstance(records[0], dict) or "text" not in records[0]:
-        return records
-    texts = clean_all([r["text"] for r in records], [str(n + 1) for n in range(len(records))])
-    return [{**r, "text": t} for r, t in zip(records, texts)]
-
-
-def _write(samples: list[str], path: Path) -> None:
-    write_fasta(path, [piece for sample in samples for piece in sample.split() if piece])
+    return clean_all(texts, [str(n + 1) for n in range(len(texts))])
 
 
 PROTEIN = InputKind(
@@ -209,7 +202,7 @@ PROTEIN = InputKind(
     reads=("tagged", "stream"),
     tokenizers=("residue",),
     split_file=_splits,
-    prepare=_cleaned,
+    prepare=lambda records, data: cleaned_texts(records, _numbered),
     words=lambda text: list(clean(text, "the sequence")[0]),
-    write=_write,
+    write=write_samples,
 )
