@@ -115,6 +115,7 @@ def test_predict_writes_each_walkers_path_as_csv(walkers, tmp_path):
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["scene", "ped", "step", "x", "y"]
     assert [r["step"] for r in rows[:12]] == [str(s) for s in range(1, 13)]
+    assert main(["predict", str(tmp_path / "run"), "--text", "a typed text"]) == 2  # scenes come in files
 
 
 def test_cli_refuses_frames_out_of_order(tmp_path, capsys):

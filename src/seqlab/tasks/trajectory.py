@@ -71,7 +71,9 @@ class TrajectoryTask(Task):
 
     @classmethod
     def read_splits(cls, path: Path, data) -> dict[str, list] | None:
-        return tracks_io.read_fold(path)
+        """A fold's own splits; the scenes of any other file or folder train, and whole scenes are held
+        out of them to validate and test."""
+        return tracks_io.read_fold(path) or {"train": tracks_io.read_scenes(path)}
 
     @classmethod
     def context_length(cls, config, adapter: nn.Module) -> int:
@@ -194,6 +196,11 @@ class TrajectoryTask(Task):
         return [
             {k: e[k] for k in ("scene", "ped", "frame")} | {"path": path} for e, path in zip(examples, mean)
         ]
+
+    def records_from_texts(self, texts: list[str]) -> list:
+        raise UserError(
+            "a trajectory model reads scene files of 'frame pedestrian x y' rows: give --data FILE"
+        )
 
     def prediction_rows(self, pipeline, records: list, decoding=None) -> Iterator[dict]:
         """A row per predicted position: scene, pedestrian, step ahead (1, 2, …), x, y."""
