@@ -510,6 +510,19 @@ ROWS = {
             )
             for enc, settings in (("tcn", {}), ("transformer", {"model.hidden_size": 128}))
         ],
+        Row(
+            "netsurfp-transformer-lm",
+            "netsurfp.yaml",
+            "accuracy",
+            0.75,
+            "the netsurfp rows' reference; here the transformer starts from a protein language model "
+            "trained on the training chains (configs/netsurfp-lm.yaml, train.init_from)",
+            steps=1500,
+            seeds=5,  # 364 test chains
+            overrides={"model.encoder": "transformer"},
+            pretrain="netsurfp-lm.yaml",
+            pretrain_steps=3000,
+        ),
         *[
             Row(
                 f"natops-{enc}",
@@ -616,7 +629,7 @@ CHOICES = {
         Choice("fsdd", tuple(f"fsdd-{enc}" for enc in ENCODERS)),
         Choice("digits-8x8", tuple(f"digits-8x8-{enc}" for enc in ENCODERS)),
         Choice("flickr8k", ("flickr8k-gru", "flickr8k-transformer")),
-        Choice("netsurfp", ("netsurfp-tcn", "netsurfp-transformer")),
+        Choice("netsurfp", ("netsurfp-tcn", "netsurfp-transformer", "netsurfp-transformer-lm")),
         Choice("natops", tuple(f"natops-{enc}" for enc in ENCODERS)),
         Choice("digits-8x8-pixels", ("digits-8x8-pixels-gru", "digits-8x8-pixels-transformer")),
         Choice("semeval-glove", ("semeval-lstm-glove", "semeval-lstm-glove-chars")),
