@@ -367,3 +367,14 @@ def walkers() -> dict[str, list]:
         "val": [cut(fold / "val" / "crowds_zara02_val.txt", 800)],
         "test": [cut(fold / "test" / "crowds_zara01.txt", 800)],
     }
+
+
+@pytest.fixture(scope="session")
+def voices(fsdd) -> dict[str, list]:
+    """FSDD's digits 0-2 of two speakers as speech to learn, in frames two at a time: takes 10-11 train,
+    5-9 validate, 0-4 test (so 12, 30 and 30 clips)."""
+    from seqlab.config import DataConfig
+    from seqlab.data import audio
+
+    data = DataConfig(sample_rate=RATE, stack_frames=2)
+    return {name: audio.featurize(records, data) for name, records in audio.fsdd_speech(fsdd).items()}

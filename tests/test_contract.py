@@ -227,6 +227,15 @@ FAMILIES = [
         padding=None,
     ),  # every walker is observed for 8 steps
     Family(
+        "tts",
+        "tts",
+        "voices",
+        {"loss", "mel_error"},
+        lambda pipeline, records: [w.round(5).tolist() for w in pipeline.speak(["two"], "jackson")],
+        {"data.sample_rate": RATE, "data.stack_frames": 2},
+        padding=None,
+    ),  # the decoder reads the frames it is taught with; the characters' padding is the encoder's own test
+    Family(
         "protein-tag",
         "tag",
         "chains",

@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=64, help="music: piano-roll frames to generate")
     _decoding_options(p, temperature=1.0)
 
+    p = sub.add_parser("speak", help="say a text with a speech model (--task tts); a WAV file")
+    p.add_argument("run_dir")
+    p.add_argument("--text", required=True, help="what to say")
+    p.add_argument("--speaker", help="whose voice, of the speakers the model learned (default: the first)")
+    p.add_argument("--out", required=True, help="the WAV file to write")
+
     p = sub.add_parser("transcribe", help="what a speech recognition model hears in audio files; JSON lines")
     p.add_argument("run_dir")
     p.add_argument(
@@ -415,6 +421,24 @@ def cmd_transcribe(args) -> int:
     return 0
 
 
+def cmd_speak(args) -> int:
+    import io
+
+    import soundfile
+
+    from seqlab.files import atomic_write
+    from seqlab.pipeline import load
+
+    pipeline = load(args.run_dir)
+    speak = pipeline.verb("speak", "seqlab speak")
+    (samples,) = speak([args.text], args.speaker)
+    wav = io.BytesIO()
+    soundfile.write(wav, samples, pipeline.config.data.sample_rate, format="WAV", subtype="PCM_16")
+    atomic_write(Path(args.out), wav.getvalue())
+    print(json.dumps({"out": args.out, "seconds": round(len(samples) / pipeline.config.data.sample_rate, 3)}))
+    return 0
+
+
 def cmd_generate(args) -> int:
     from seqlab.data.inputs import kind_of
     from seqlab.pipeline import load
@@ -586,6 +610,7 @@ COMMANDS = {
     "forecast": cmd_forecast,
     "generate": cmd_generate,
     "transcribe": cmd_transcribe,
+    "speak": cmd_speak,
     "chat": cmd_chat,
     "datasets": cmd_datasets,
     "demo": cmd_demo,

@@ -94,6 +94,7 @@ TASKS: Registry[type[Task]] = Registry(
         "kgqa": "seqlab.tasks.kgqa:KGQATask",
         "link": "seqlab.tasks.link:LinkTask",
         "trajectory": "seqlab.tasks.trajectory:TrajectoryTask",
+        "tts": "seqlab.tasks.tts:TTSTask",
     },
 )
 ENCODERS: Registry[EncoderSpec] = Registry(

@@ -336,6 +336,17 @@ def fsdd_words(folder: Path, held_out_speaker: str | None = None) -> dict[str, l
     return splits
 
 
+def fsdd_speech(folder: Path) -> dict[str, list[dict]]:
+    """Speech to learn to say: each recording as the digit's word, in its speaker's voice, dealt by take as
+    the official split."""
+    splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    for digit, speaker, take, path in fsdd_clips(folder):
+        splits[fsdd_split(take)].append(
+            {"audio": Utterance((path,)), "text": DIGITS[digit], "speaker": speaker}
+        )
+    return splits
+
+
 def fsdd_digit_strings(
     folder: Path, sizes: dict[str, int], longest: int = 5, seed: int = 0
 ) -> dict[str, list[dict]]:

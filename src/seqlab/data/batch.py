@@ -15,7 +15,7 @@ class Batch:
     inputs: torch.Tensor  # (B, T) token ids or (B, T, F) float features
     mask: torch.Tensor  # (B, T) bool, True at real positions
     targets: torch.Tensor | None = (
-        None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h);
+        None  # classify (B,) or (B, L); tag and lm (B, T), -100 ignored; forecast (B, h); tts (B, T, D)
     )
     # seq2seq (B, U): the target tokens then [EOS], -100 ignored
     target_inputs: torch.Tensor | None = (
@@ -25,6 +25,8 @@ class Batch:
     spans: torch.Tensor | None = None  # relation (B, 2, 2): each entity's [first, end) positions
     copy_ids: torch.Tensor | None = None  # seq2seq with model.copy (B, S): each source token's id in the
     # target vocabulary, PAD where it has none
+    target_mask: torch.Tensor | None = None  # tts (B, T): the real frames among the padded target frames
+    speakers: torch.Tensor | None = None  # tts (B,): each example's speaker id
     future: torch.Tensor | None = None  # forecast (B, h, K): covariates known over the horizon
     loc: torch.Tensor | None = None  # forecast (B, 1): each window's own level, which the head adds back
     scale: torch.Tensor | None = (

@@ -621,6 +621,16 @@ REGISTRY: dict[str, Dataset] = {
             defaults={"sample_rate": 8000},
         ),
         Dataset(
+            "fsdd-speech",
+            "tts",
+            "FSDD's recordings as speech to learn: each digit's word in its speaker's voice (6 speakers), "
+            "2,400 / 300 / 300 by take as the official split",
+            folder="free-spoken-digit",
+            loader=partial(loaders.fsdd_speech, FSDD),
+            options={"input": "audio"},
+            defaults={"sample_rate": 8000, "stack_frames": 2},
+        ),
+        Dataset(
             "fsdd-strings",
             "ctc",
             "spoken digit strings: 1-5 FSDD clips of one speaker joined by "

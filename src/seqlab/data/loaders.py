@@ -262,6 +262,10 @@ def fsdd(dataset: Stored, held_out_speaker: str | None = None) -> dict[str, list
     return audio_io.fsdd_words(fsdd_folder(dataset), held_out_speaker)
 
 
+def fsdd_speech(fsdd: Stored) -> dict[str, list]:
+    return audio_io.fsdd_speech(fsdd_folder(fsdd))
+
+
 def fsdd_strings(fsdd: Stored) -> dict[str, list]:
     return audio_io.fsdd_digit_strings(fsdd_folder(fsdd), {"train": 4000, "val": 300, "test": 500})
 

@@ -1,0 +1,107 @@
+"""Speech from text: the decoder's loss over real frames only, synthesis that stops, Griffin-Lim's waveform,
+`seqlab speak` writing a WAV that soundfile opens, and the refusals. (Every encoder trains, reloads and
+speaks alike in tests/test_contract.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import RATE, tiny
+
+from seqlab.cli import main
+from seqlab.data.batch import Batch
+from seqlab.encoders import EncoderOutput
+from seqlab.errors import UserError
+from seqlab.heads.speech import SpeechDecoder
+from seqlab.pipeline import fit
+
+pytest.importorskip("librosa")
+SETTINGS = {"data.sample_rate": RATE, "data.stack_frames": 2}
+
+
+@pytest.fixture(scope="module")
+def voice(voices, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tts") / "run"
+    fit(tiny("tts", "gru", **SETTINGS), out, voices)
+    return out
+
+
+def _batch(frames: list[torch.Tensor], characters: int = 3) -> Batch:
+    width = max(len(f) for f in frames)
+    targets = torch.stack([torch.cat([f, torch.zeros(width - len(f), f.shape[1])]) for f in frames])
+    real = torch.arange(width)[None] < torch.tensor([len(f) for f in frames])[:, None]
+    inputs = torch.ones(len(frames), characters, dtype=torch.long)
+    mask = torch.ones(len(frames), characters, dtype=torch.bool)
+    return Batch(
+        inputs=inputs,
+        mask=mask,
+        targets=targets,
+        target_mask=real,
+        speakers=torch.zeros(len(frames), dtype=torch.long),
+    )
+
+
+def _encoded(hidden: torch.Tensor) -> EncoderOutput:
+    return EncoderOutput(hidden=hidden, pooled=hidden.mean(1))
+
+
+def test_the_loss_counts_real_frames_only():
+    torch.manual_seed(0)
+    decoder = SpeechDecoder(memory_dim=8, frame_dim=4, speakers=1).eval()
+    memory = _encoded(torch.randn(1, 3, 8))
+    short, long = torch.randn(5, 4), torch.randn(9, 4)
+    alone = [decoder(memory, _batch([f])) for f in (short, long)]
+    together = decoder(_encoded(memory.hidden.expand(2, -1, -1)), _batch([short, long]))
+    assert int(together.count) == 14
+    torch.testing.assert_close(together.loss_sum, alone[0].loss_sum + alone[1].loss_sum)
+
+
+def test_synthesis_stops_where_the_stop_flag_says():
+    decoder = SpeechDecoder(memory_dim=8, frame_dim=4, speakers=1).eval()
+    with torch.no_grad():
+        decoder.stop.bias.fill_(10.0)  # certain to stop at once
+    batch = _batch([torch.zeros(2, 4)])
+    (frames,) = decoder.synthesise(_encoded(torch.randn(1, 3, 8)), batch, most=50)
+    assert frames.shape == (1, 4)
+    with torch.no_grad():
+        decoder.stop.bias.fill_(-10.0)  # never stops: cut at the most steps
+    (frames,) = decoder.synthesise(_encoded(torch.randn(1, 3, 8)), batch, most=50)
+    assert frames.shape == (50, 4)
+
+
+def test_speak_writes_a_wav_that_soundfile_opens(voice, capsys, tmp_path):
+    import soundfile
+
+    out = tmp_path / "two.wav"
+    assert main(["speak", str(voice), "--text", "two", "--speaker", "george", "--out", str(out)]) == 0
+    said = json.loads(capsys.readouterr().out)
+    samples, rate = soundfile.read(out)
+    assert rate == RATE and len(samples) == pytest.approx(said["seconds"] * RATE, abs=1)
+    assert np.isfinite(samples).all() and len(samples) > 0
+    assert json.loads((voice / "voice.json").read_text())["speakers"] == ["george", "jackson"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--text", "two!"], "text 1 holds '!', which the voice never heard"),
+        (
+            ["--text", "two", "--speaker", "nobody"],
+            "speaker 'nobody' is not one of the voice's: george, jackson",
+        ),
+        (["--text", " "], "text 1 is empty"),
+    ],
+)
+def test_speak_refuses_what_the_voice_cannot_say(voice, capsys, tmp_path, args, message):
+    out = tmp_path / "x.wav"
+    assert main(["speak", str(voice), *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and message in err and not out.exists()
+
+
+def test_a_voice_needs_log_mel_frames():
+    with pytest.raises(UserError, match="data.features=logmel"):
+        tiny("tts", **SETTINGS, **{"data.features": "mfcc"})
