@@ -8,12 +8,14 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import tiny
 from PIL import Image
 
 from seqlab.cli import main
 from seqlab.data.images import as_sequence, read_image, read_images
 from seqlab.data.loaders import digits_8x8
 from seqlab.errors import UserError
+from seqlab.pipeline import fit
 
 TINY = ["model.hidden_size=16", "model.embed_dim=12", "train.max_steps=4", "train.batch_size=8"]
 
@@ -50,7 +52,7 @@ def test_a_folder_per_class_is_read_as_labelled_images(digit_folder):
     assert read_image(records[0]["image"], channels=3, size=16).shape == (16, 16, 3)
 
 
-def test_a_model_trained_on_a_folder_predicts_an_image_file(capsys, tmp_path, digit_folder):
+def test_a_model_trained_on_a_folder_predicts_an_image_file(capsys, tmp_path, digit_folder, spam_splits):
     run = tmp_path / "run"
     args = ["train", "--task", "classify", "--data", digit_folder, "--out", run, "data.image_size=8"]
     assert main([str(a) for a in [*args, *TINY]]) == 0
@@ -58,13 +60,17 @@ def test_a_model_trained_on_a_folder_predicts_an_image_file(capsys, tmp_path, di
     big = tmp_path / "seven.png"
     Image.open(next((digit_folder / "7").iterdir())).resize((64, 64)).save(big)  # resized to 8×8 to predict
     capsys.readouterr()
-    assert main(["predict", str(run), "--data", str(big)]) == 0
+    assert main(["predict", str(run), "--image", str(big)]) == 0
     prediction = json.loads(capsys.readouterr().out)
     assert prediction["label"] in prediction["probabilities"] and len(prediction["probabilities"]) == 10
     assert prediction["path"] == str(big)
     assert main(["predict", str(run), "--data", str(digit_folder / "7")]) == 0  # a folder: a line per file
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(r["path"] for r in lines) == sorted(str(p) for p in (digit_folder / "7").iterdir())
+    texts = tmp_path / "texts"
+    fit(tiny("classify", "gru"), texts, spam_splits)
+    assert main(["predict", str(texts), "--image", str(big)]) == 2  # a model of texts reads no image
+    assert "--image needs a model of images" in capsys.readouterr().err
 
 
 def test_the_built_in_digits_deal_a_fifth_to_test():

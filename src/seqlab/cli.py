@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a file of texts (one per line, or CSV/TSV/JSONL) or sentences; audio or images: a file, a "
         "folder or a manifest of them (each output names its file)",
     )
+    source.add_argument(
+        "--image",
+        action="append",
+        help="an image file to classify or caption (a model of images); repeatable",
+    )
     p.add_argument(
         "--out",
         help="write the predictions here instead of standard output: CSV for a .csv name, else JSON lines",
@@ -346,6 +351,13 @@ def cmd_predict(args) -> int:
     pipeline = _load(args.run_dirs)
     if args.text:
         records = pipeline.task.records_from_texts(args.text)
+    elif args.image:
+        data = pipeline.config.data
+        if data.input != "image":
+            raise UserError(f"--image needs a model of images; this one reads data.input={data.input}")
+        records = [
+            r for name in args.image for r in read_records(pipeline.config.task, Path(name), data, False)
+        ]
     else:
         data = retarget(pipeline.config.data, args.data)
         records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
