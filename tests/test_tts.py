@@ -105,3 +105,15 @@ def test_speak_refuses_what_the_voice_cannot_say(voice, capsys, tmp_path, args, 
 def test_a_voice_needs_log_mel_frames():
     with pytest.raises(UserError, match="data.features=logmel"):
         tiny("tts", **SETTINGS, **{"data.features": "mfcc"})
+
+
+def test_a_listener_hears_what_a_voice_says(voice, voices, fsdd, tmp_path):
+    from seqlab.bench import measurements
+    from seqlab.data import audio
+    from seqlab.pipeline import load
+
+    listener = tmp_path / "listener"
+    fit(tiny("classify", "gru", **{"data.sample_rate": RATE}), listener, audio.fsdd_words(fsdd))
+    heard = measurements.heard(load(voice), listener, voices["test"])
+    assert set(heard) == {"heard_accuracy", "stopped", "real_time_factor"}
+    assert 0 <= heard["heard_accuracy"] <= 1 and 0 <= heard["stopped"] <= 1 and heard["real_time_factor"] > 0

@@ -140,6 +140,47 @@ def scoring_speed(pipeline, test: list) -> dict[str, float]:
     }
 
 
+def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
+    """Each distinct (text, speaker) of the test records said once by `voice` (a tts pipeline) and heard by
+    the classifier of spoken words in `listener_dir`, trained on real recordings: `heard_accuracy`, how
+    often it hears the text (its label is the text, or a digit whose word the text is); `stopped`, the
+    share of clips the voice ended itself; `real_time_factor`, seconds of synthesis per second of speech.
+    A clip is heard up to the listener's longest input."""
+    import tempfile
+
+    import soundfile
+
+    from seqlab.data.audio import DIGITS, Utterance
+    from seqlab.pipeline import load
+    from seqlab.tasks.tts import SECONDS_MOST
+
+    listener = load(listener_dir)
+    rate, d = voice.config.data.sample_rate, listener.config.data
+    longest = (d.max_length * d.stack_frames - 1) * round(rate * d.hop_ms / 1000)  # samples it reads whole
+    pairs = sorted({(r["text"], str(r.get("speaker", ""))) for r in test})
+    clips, seconds, spoken, stopped = [], 0.0, 0.0, 0
+    with tempfile.TemporaryDirectory() as folder:
+        for n, (text, speaker) in enumerate(pairs):
+            started = time.perf_counter()
+            (samples,) = voice.speak([text], speaker or None)
+            seconds += time.perf_counter() - started
+            spoken += len(samples) / rate
+            stopped += len(samples) < 0.99 * SECONDS_MOST * rate
+            path = Path(folder) / f"{n}.wav"
+            soundfile.write(path, samples[:longest], rate)
+            clips.append({"audio": Utterance((str(path),))})
+        labels = [p["label"] for p in listener.predict(clips)]
+    right = [
+        label == text or (label.isdigit() and DIGITS[int(label)] == text)
+        for label, (text, _) in zip(labels, pairs)
+    ]
+    return {
+        "heard_accuracy": sum(right) / len(pairs),
+        "stopped": stopped / len(pairs),
+        "real_time_factor": seconds / spoken,
+    }
+
+
 def feature_speed(data, clips: int = 300) -> float:
     """Records (clips, or utterances of several clips) per second turned from files into frames, without
     the cache: the test split's first `clips`."""

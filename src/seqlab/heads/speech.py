@@ -19,6 +19,9 @@ from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 from seqlab.modules.attention import AdditiveAttention, attend
 
+STOP_WEIGHT = torch.tensor(8.0)  # the one last frame of each clip weighs as much as this many others: without
+# it, a voice that has learned its frames may never say that it has finished
+
 
 class SpeechDecoder(nn.Module):
     def __init__(
@@ -51,13 +54,15 @@ class SpeechDecoder(nn.Module):
         return self.score(torch.stack(frames, 1), torch.stack(stops, 1), batch)
 
     def score(self, frames: torch.Tensor, stops: torch.Tensor, batch: Batch) -> HeadOutput:
-        """Squared error of the real frames (per feature) plus the stop flag's cross-entropy; counted per
-        real frame."""
+        """Squared error of the real frames (per feature) plus the stop flag's cross-entropy (the last
+        frame's weighted by STOP_WEIGHT); counted per real frame."""
         real = batch.target_mask  # (B, T)
         assert real is not None and batch.targets is not None
         error = (frames.float() - batch.targets).square().mean(-1)  # (B, T)
         last = F.one_hot(real.sum(1) - 1, real.shape[1]).float()  # (B, T): 1 at each last real frame
-        stop = F.binary_cross_entropy_with_logits(stops.float(), last, reduction="none")
+        stop = F.binary_cross_entropy_with_logits(
+            stops.float(), last, reduction="none", pos_weight=STOP_WEIGHT
+        )
         loss = ((error + stop) * real).sum()
         return HeadOutput(frames, loss, real.sum())
 
