@@ -712,6 +712,7 @@ def declaration(row: Row, root: Path) -> dict:
         "split": row.split,
         "selection_split": "val (a fold of train)" if row.folds else "val",
         **({"minutes": row.minutes} if row.minutes else {}),
+        **({"listener": row.listener} if row.listener else {}),
     }
     texts = {name: (root / "configs" / name).read_text() for name in configs}
     content = json.dumps({**declared, "seeds": None, "texts": texts}, sort_keys=True)
