@@ -12,7 +12,9 @@ from sacrebleu.metrics import BLEU
 
 from seqlab.cli import main
 from seqlab.data.images import read_captions
+from seqlab.errors import UserError
 from seqlab.metrics import captions
+from seqlab.pipeline import load
 
 SMALL = [
     "model.hidden_size=16",
@@ -77,6 +79,8 @@ def test_a_run_captions_an_image_file_beside_its_nearest_neighbour_baseline(caps
     assert row["path"] == str(image) and isinstance(row["caption"], str)
     assert main(["predict", str(run), "--text", "a dog"]) == 2
     assert "reads images" in capsys.readouterr().err
+    with pytest.raises(UserError, match="translate is not offered by a seq2seq model of data.input=image"):
+        load(run).translate(["a dog"])
 
 
 @pytest.mark.parametrize(

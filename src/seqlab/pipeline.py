@@ -89,6 +89,11 @@ class Pipeline:
         offered_by = [task_name for task_name, task_class in TASKS.items() if name in task_class.verbs]
         if not offered_by:
             raise AttributeError(f"a {self.config.task} pipeline has no attribute '{name}'")
+        if self.config.task in offered_by:  # the task's own class for this input kind (captions of images)
+            kind = self.config.data.input
+            raise UserError(
+                f"{what or name} is not offered by a {self.config.task} model of data.input={kind}"
+            )
         raise UserError(
             f"{what or name} needs a model of task {' or '.join(offered_by)}; "
             f"this run is task {self.config.task}"
