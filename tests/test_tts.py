@@ -117,3 +117,15 @@ def test_a_listener_hears_what_a_voice_says(voice, voices, fsdd, tmp_path):
     heard = measurements.heard(load(voice), listener, voices["test"])
     assert set(heard) == {"heard_accuracy", "stopped", "real_time_factor"}
     assert 0 <= heard["heard_accuracy"] <= 1 and 0 <= heard["stopped"] <= 1 and heard["real_time_factor"] > 0
+
+
+def test_a_recogniser_hears_a_voice_too(voice, voices, strings, tmp_path):
+    from seqlab.bench import measurements
+    from seqlab.pipeline import load
+
+    recogniser = tmp_path / "asr"
+    settings = {"data.sample_rate": RATE, "data.stack_frames": 3, "data.max_length": 200}
+    fit(tiny("ctc", "gru", **settings), recogniser, strings)
+    heard = measurements.heard(load(voice), recogniser, voices["test"])
+    assert set(heard) == {"heard_accuracy", "heard_wer", "stopped", "real_time_factor"}
+    assert heard["heard_wer"] >= 0

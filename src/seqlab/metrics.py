@@ -22,6 +22,8 @@ LOWER_IS_BETTER = (
     "fde",
     "ade@20",
     "fde@20",
+    "heard_wer",
+    "real_time_factor",
 )
 HIGHER_IS_BETTER = (
     "accuracy",
@@ -47,6 +49,7 @@ HIGHER_IS_BETTER = (
     "bleu2",
     "bleu3",
     "bleu4",
+    "heard_accuracy",
 )
 
 

@@ -142,14 +142,16 @@ def scoring_speed(pipeline, test: list) -> dict[str, float]:
 
 def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
     """Each distinct (text, speaker) of the test records said once by `voice` (a tts pipeline) and heard by
-    the classifier of spoken words in `listener_dir`, trained on real recordings: `heard_accuracy`, how
-    often it hears the text (its label is the text, or a digit whose word the text is); `stopped`, the
-    share of clips the voice ended itself; `real_time_factor`, seconds of synthesis per second of speech.
-    A clip is heard up to the listener's longest input."""
+    the model in `listener_dir`, trained on real recordings: a classifier of spoken words or a recogniser
+    (ctc). `heard_accuracy`: how often it hears the text (a label that is the text, or a digit whose word
+    the text is; a transcript that is the text); a recogniser's `heard_wer` beside it; `stopped`, the share
+    of clips the voice ended itself; `real_time_factor`, seconds of synthesis per second of speech. A clip
+    is heard up to the listener's longest input."""
     import tempfile
 
     import soundfile
 
+    from seqlab import metrics
     from seqlab.data.audio import DIGITS, Utterance
     from seqlab.pipeline import load
     from seqlab.tasks.tts import SECONDS_MOST
@@ -169,13 +171,13 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
             path = Path(folder) / f"{n}.wav"
             soundfile.write(path, samples[:longest], rate)
             clips.append({"audio": Utterance((str(path),))})
-        labels = [p["label"] for p in listener.predict(clips)]
-    right = [
-        label == text or (label.isdigit() and DIGITS[int(label)] == text)
-        for label, (text, _) in zip(labels, pairs)
-    ]
+        recogniser = listener.config.task == "ctc"
+        said = listener.transcribe(clips) if recogniser else [p["label"] for p in listener.predict(clips)]
+    texts = [text for text, _ in pairs]
+    right = [s == t or (s.isdigit() and DIGITS[int(s)] == t) for s, t in zip(said, texts)]
     return {
         "heard_accuracy": sum(right) / len(pairs),
+        **({"heard_wer": metrics.recognition(texts, said)["wer"]} if recogniser else {}),
         "stopped": stopped / len(pairs),
         "real_time_factor": seconds / spoken,
     }

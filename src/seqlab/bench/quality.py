@@ -582,6 +582,19 @@ ROWS = {
             listener="fsdd-gru",
         ),
         Row(
+            "fsdd-strings-speech-gru",
+            "fsdd-speech.yaml",
+            "heard_wer",
+            0.10,
+            "fsdd-strings' 500 test strings said in their speakers' voices and transcribed by the "
+            "fsdd-strings-gru row's first recogniser, trained on real recordings only",
+            steps=6000,
+            seeds=5,  # 500 test strings
+            lower_is_better=True,
+            overrides={"data.path": "fsdd-strings-speech"},
+            listener="fsdd-strings-gru",
+        ),
+        Row(
             "fsdd-speaker-gru",
             "fsdd.yaml",
             "accuracy",

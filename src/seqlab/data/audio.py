@@ -351,7 +351,8 @@ def fsdd_digit_strings(
     folder: Path, sizes: dict[str, int], longest: int = 5, seed: int = 0
 ) -> dict[str, list[dict]]:
     """Spoken digit strings for recognition: 1 to `longest` clips of one speaker joined by 50-250 ms
-    of silence, transcribed as words ("four one nine"). Each split draws only on its own takes."""
+    of silence, transcribed as words ("four one nine"), with the speaker's name. Each split draws only on
+    its own takes."""
     rng = random.Random(seed)
     pools: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for digit, speaker, take, path in fsdd_clips(folder):
@@ -361,10 +362,13 @@ def fsdd_digit_strings(
     for split, count in sizes.items():
         records = []
         for _ in range(count):
-            pool = pools[(split, rng.choice(speakers))]
+            speaker = rng.choice(speakers)
+            pool = pools[(split, speaker)]
             chosen = [rng.choice(pool) for _ in range(rng.randint(1, longest))]
             utterance = Utterance(tuple(p for _, p in chosen), gap=round(rng.uniform(0.05, 0.25), 3))
-            records.append({"audio": utterance, "text": " ".join(DIGITS[d] for d, _ in chosen)})
+            records.append(
+                {"audio": utterance, "text": " ".join(DIGITS[d] for d, _ in chosen), "speaker": speaker}
+            )
         splits[split] = records
     return splits
 

@@ -631,6 +631,16 @@ REGISTRY: dict[str, Dataset] = {
             defaults={"sample_rate": 8000, "stack_frames": 2},
         ),
         Dataset(
+            "fsdd-strings-speech",
+            "tts",
+            "FSDD's digit strings as speech to learn (1-5 clips of one speaker joined by silence, said as "
+            "words in that speaker's voice): fsdd-strings' 4,000 / 300 / 500",
+            folder="free-spoken-digit",
+            loader=partial(loaders.fsdd_strings, FSDD),
+            options={"input": "audio"},
+            defaults={"sample_rate": 8000, "stack_frames": 2},
+        ),
+        Dataset(
             "fsdd-strings",
             "ctc",
             "spoken digit strings: 1-5 FSDD clips of one speaker joined by "
