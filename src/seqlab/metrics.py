@@ -169,7 +169,8 @@ def tagging(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str,
 
 def positions(true_tags: list[list[str]], pred_tags: list[list[str]], labels: list[str]) -> dict[str, float]:
     """Tags scored position by position, as classes (secondary structure's Q3 is the accuracy): accuracy,
-    macro F1 as `f1`, and each class's F1 as `f1_<tag>`."""
+    micro F1 as `f1` (with one tag per position, the accuracy again), the classes' mean F1 as `f1_macro`
+    and each class's F1 as `f1_<tag>`."""
     from sklearn.metrics import accuracy_score, f1_score
 
     truth = [t for row in true_tags for t in row]
@@ -177,7 +178,8 @@ def positions(true_tags: list[list[str]], pred_tags: list[list[str]], labels: li
     per_class = f1_score(truth, guess, labels=labels, average=None, zero_division=0)
     return {
         "accuracy": float(accuracy_score(truth, guess)),
-        "f1": float(per_class.mean()),
+        "f1": float(f1_score(truth, guess, labels=labels, average="micro", zero_division=0)),
+        "f1_macro": float(per_class.mean()),
         **{f"f1_{label}": float(f1) for label, f1 in zip(labels, per_class)},
     }
 
