@@ -264,3 +264,16 @@ def test_espeak_digits_hold_out_voices(tmp_path):
     assert all("_m7_" in r["audio"].clips[0] or "_f4_" in r["audio"].clips[0] for r in splits["test"])
     assert sorted({r["label"] for r in splits["train"]}) == [str(d) for d in range(10)]
     assert len(audio.read_audio(splits["test"][0]["audio"].clips[0], 22050)) > 22050 // 4
+
+
+def test_espeak_sentences_are_said_by_each_voice_and_dealt_by_sentence(tmp_path):
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("apt-get install espeak-ng")
+    sentences = [f"this is sentence number {word}." for word in audio.DIGITS]
+    splits = audio.espeak_sentences(tmp_path, sentences, voices=("m3", "f2"))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 16, "val": 2, "test": 2}
+    assert {r["text"] for r in splits["test"]} == {sentences[9]}
+    assert sorted(r["speaker"] for r in splits["test"]) == ["f2", "m3"]
+    assert len(audio.read_audio(splits["test"][0]["audio"].clips[0], 22050)) > 22050

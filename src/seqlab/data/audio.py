@@ -256,45 +256,61 @@ ESPEAK_VOICES = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4
 ESPEAK_HELD_OUT = {"m7": "test", "f4": "test", "m6": "val", "f3": "val"}  # voices never heard in training
 
 
+def espeak_clip(path: Path, text: str, voice: str, speed: int = 175, pitch: int = 50) -> Path:
+    """`text` said by espeak-ng's en-us voice variant `voice` into the WAV file `path` (22,050 Hz), once:
+    a file made earlier is kept."""
+    import shutil
+    import subprocess
+
+    if not path.is_file():
+        if shutil.which("espeak-ng") is None:
+            raise UserError("this dataset is synthesised by espeak-ng: apt-get install espeak-ng")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.wav")
+        command = [
+            "espeak-ng",
+            "-v",
+            f"en-us+{voice}",
+            "-s",
+            str(speed),
+            "-p",
+            str(pitch),
+            "-w",
+            str(partial),
+        ]
+        subprocess.run([*command, text], check=True, capture_output=True)
+        os.replace(partial, path)
+    return path
+
+
 def espeak_digits(
     folder: Path, speeds: tuple[int, ...] = (140, 175), pitches: tuple[int, ...] = (35, 65)
 ) -> dict[str, list[dict]]:
     """The digits zero to nine spoken by eleven espeak-ng voice variants at two speeds and two pitches
     (22,050 Hz), synthesised once into `folder`; two voices test and two validate."""
-    import shutil
-    import subprocess
-
-    if shutil.which("espeak-ng") is None:
-        raise UserError("dataset 'espeak-digits' is synthesised by espeak-ng: apt-get install espeak-ng")
     splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
     for voice in ESPEAK_VOICES:
         for speed in speeds:
             for pitch in pitches:
                 for digit, word in enumerate(DIGITS):
-                    clip = folder / f"{digit}_{voice}_{speed}_{pitch}.wav"
-                    if not clip.is_file():
-                        folder.mkdir(parents=True, exist_ok=True)
-                        partial = clip.with_suffix(".partial.wav")
-                        subprocess.run(
-                            [
-                                "espeak-ng",
-                                "-v",
-                                f"en-us+{voice}",
-                                "-s",
-                                str(speed),
-                                "-p",
-                                str(pitch),
-                                "-w",
-                                str(partial),
-                                word,
-                            ],
-                            check=True,
-                            capture_output=True,
-                        )
-                        os.replace(partial, clip)
+                    clip = espeak_clip(
+                        folder / f"{digit}_{voice}_{speed}_{pitch}.wav", word, voice, speed, pitch
+                    )
                     splits[ESPEAK_HELD_OUT.get(voice, "train")].append(
                         {"audio": Utterance((str(clip),)), "label": str(digit)}
                     )
+    return splits
+
+
+def espeak_sentences(folder: Path, sentences: list[str], voices: tuple[str, ...] = ("m3", "f2")) -> dict:
+    """English sentences said by espeak-ng voice variants, synthesised once into `folder`, for speech
+    generation: {"audio", "text", "speaker"}; of every ten sentences one tests and one validates."""
+    splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    for n, sentence in enumerate(sentences):
+        split = "test" if n % 10 == 9 else "val" if n % 10 == 8 else "train"
+        for voice in voices:
+            clip = espeak_clip(folder / f"{n}_{voice}.wav", sentence, voice)
+            splits[split].append({"audio": Utterance((str(clip),)), "text": sentence, "speaker": voice})
     return splits
 
 

@@ -640,6 +640,21 @@ REGISTRY: dict[str, Dataset] = {
             options={"input": "audio"},
             defaults={"sample_rate": 8000, "stack_frames": 2},
         ),
+        _own_cache(
+            Dataset(
+                "espeak-sentences",
+                "tts",
+                "1,000 sentences of the US inaugural addresses (20-80 characters) said by two espeak-ng "
+                "voices, synthesised once: a synthetic corpus to learn speech from, 800 / 100 / 100 "
+                "sentences",
+                folder="english-text",
+                options={"input": "audio"},
+                defaults={"sample_rate": 22050, "stack_frames": 3, "n_mels": 80},
+                obtain="Unzip NLTK's inaugural corpus (github.com/nltk/nltk_data, packages/corpora) into the "
+                "cache's english-text/ folder, and apt-get install espeak-ng",
+            ),
+            loaders.espeak_sentences,
+        ),
         Dataset(
             "fsdd-strings",
             "ctc",

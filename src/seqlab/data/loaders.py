@@ -161,6 +161,21 @@ def espeak_digits() -> dict[str, list]:
     return audio_io.espeak_digits(derived_dir() / "espeak-digits")
 
 
+def espeak_sentences(dataset: Stored, count: int = 1000) -> dict[str, list]:
+    """The first `count` sentences of the inaugural addresses (in the english-text cache folder) that are
+    20 to 80 characters of plain lower-case words, said by two espeak-ng voices."""
+    folder = cache_dir() / dataset.folder / "inaugural"
+    if not folder.is_dir():
+        raise UserError(f"dataset '{dataset.name}' reads {folder}, which is missing. {dataset.obtain}")
+    sentences: dict[str, None] = {}
+    for path in sorted(folder.glob("*.txt")):
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(_legacy_text(path).split())):
+            sentence = sentence.lower()
+            if 20 <= len(sentence) <= 80 and re.fullmatch(r"[a-z][a-z ,;'-]*[.!?]", sentence):
+                sentences[sentence] = None
+    return audio_io.espeak_sentences(derived_dir() / "espeak-sentences", list(sentences)[:count])
+
+
 def leptospira_cds() -> dict[str, list]:
     """Coding against non-coding bases of an annotated Leptospira genome (Debian any2fasta-examples)."""
     if not LEPTOSPIRA.is_file():
