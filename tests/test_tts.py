@@ -115,8 +115,9 @@ def test_a_listener_hears_what_a_voice_says(voice, voices, fsdd, tmp_path):
     listener = tmp_path / "listener"
     fit(tiny("classify", "gru", **{"data.sample_rate": RATE}), listener, audio.fsdd_words(fsdd))
     heard = measurements.heard(load(voice), listener, voices["test"])
-    assert set(heard) == {"heard_accuracy", "stopped", "real_time_factor"}
+    assert set(heard) == {"heard_accuracy", "stopped", "real_time_factor", "mcd", "mcd_griffin_lim"}
     assert 0 <= heard["heard_accuracy"] <= 1 and 0 <= heard["stopped"] <= 1 and heard["real_time_factor"] > 0
+    assert 0 < heard["mcd_griffin_lim"] < heard["mcd"]  # an untrained voice is further off than the floor
 
 
 def test_a_recogniser_hears_a_voice_too(voice, voices, strings, tmp_path):
@@ -127,5 +128,15 @@ def test_a_recogniser_hears_a_voice_too(voice, voices, strings, tmp_path):
     settings = {"data.sample_rate": RATE, "data.stack_frames": 3, "data.max_length": 200}
     fit(tiny("ctc", "gru", **settings), recogniser, strings)
     heard = measurements.heard(load(voice), recogniser, voices["test"])
-    assert set(heard) == {"heard_accuracy", "heard_wer", "stopped", "real_time_factor"}
+    assert {"heard_accuracy", "heard_wer", "mcd"} <= set(heard)
     assert heard["heard_wer"] >= 0
+
+
+def test_mel_cepstral_distortion_is_zero_for_the_same_sound_and_grows_with_noise():
+    from seqlab.bench.measurements import mel_cepstral_distortion
+
+    rate = 8000
+    tone = np.sin(2 * np.pi * 440 * np.arange(rate // 2) / rate).astype(np.float32)
+    noisy = tone + 0.3 * np.random.default_rng(0).standard_normal(len(tone)).astype(np.float32)
+    assert mel_cepstral_distortion(tone, tone, rate) == pytest.approx(0.0, abs=1e-6)
+    assert mel_cepstral_distortion(noisy, tone, rate) > 1.0

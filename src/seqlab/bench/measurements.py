@@ -10,6 +10,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from seqlab.registry import ENCODERS
 
 # What `seqlab bench quality NAME` measures besides the rows, not judged against a target.
@@ -146,21 +148,27 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
     (ctc). `heard_accuracy`: how often it hears the text (a label that is the text, or a digit whose word
     the text is; a transcript that is the text); a recogniser's `heard_wer` beside it; `stopped`, the share
     of clips the voice ended itself; `real_time_factor`, seconds of synthesis per second of speech. A clip
-    is heard up to the listener's longest input."""
+    is heard up to the listener's longest input. `mcd`: the mel-cepstral distortion from the first real
+    test recording of the same text and speaker, beside `mcd_griffin_lim`, that recording's own frames
+    turned back into a waveform (the floor Griffin-Lim leaves)."""
     import tempfile
 
     import soundfile
 
     from seqlab import metrics
-    from seqlab.data.audio import DIGITS, Utterance
+    from seqlab.data.audio import DIGITS, Utterance, utterance_samples
     from seqlab.pipeline import load
+    from seqlab.tasks.series import standardise
     from seqlab.tasks.tts import SECONDS_MOST
 
     listener = load(listener_dir)
     rate, d = voice.config.data.sample_rate, listener.config.data
     longest = (d.max_length * d.stack_frames - 1) * round(rate * d.hop_ms / 1000)  # samples it reads whole
     pairs = sorted({(r["text"], str(r.get("speaker", ""))) for r in test})
-    clips, seconds, spoken, stopped = [], 0.0, 0.0, 0
+    recorded = {}  # (text, speaker) → its first real test recording
+    for r in test:
+        recorded.setdefault((r["text"], str(r.get("speaker", ""))), r)
+    clips, seconds, spoken, stopped, distortion, floor = [], 0.0, 0.0, 0, [], []
     with tempfile.TemporaryDirectory() as folder:
         for n, (text, speaker) in enumerate(pairs):
             started = time.perf_counter()
@@ -171,6 +179,11 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
             path = Path(folder) / f"{n}.wav"
             soundfile.write(path, samples[:longest], rate)
             clips.append({"audio": Utterance((str(path),))})
+            real = recorded[(text, speaker)]
+            real_samples = utterance_samples(real["audio"], rate)
+            rebuilt = voice.task.waveform(standardise(real["values"], voice.task.voice).numpy())
+            distortion.append(mel_cepstral_distortion(samples, real_samples, rate))
+            floor.append(mel_cepstral_distortion(rebuilt, real_samples, rate))
         recogniser = listener.config.task == "ctc"
         said = listener.transcribe(clips) if recogniser else [p["label"] for p in listener.predict(clips)]
     texts = [text for text, _ in pairs]
@@ -180,7 +193,22 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
         **({"heard_wer": metrics.recognition(texts, said)["wer"]} if recogniser else {}),
         "stopped": stopped / len(pairs),
         "real_time_factor": seconds / spoken,
+        "mcd": float(np.mean(distortion)),
+        "mcd_griffin_lim": float(np.mean(floor)),
     }
+
+
+def mel_cepstral_distortion(said: np.ndarray, real: np.ndarray, rate: int) -> float:
+    """MCD in dB between two waveforms, (10 / ln 10) √(2 Σ_d Δc_d²) over mel cepstra c of log amplitude,
+    averaged along a dynamic-time-warping path. librosa's MFCCs 1-13 (c0, the energy, left out) are in dB
+    of power, 20 / ln 10 times log-amplitude cepstra, so the sum is ‖Δ‖ / √2 of theirs."""
+    import librosa
+
+    hop = rate // 100
+    said_c, real_c = (librosa.feature.mfcc(y=x, sr=rate, n_mfcc=14, hop_length=hop)[1:] for x in (said, real))
+    _, path = librosa.sequence.dtw(X=said_c, Y=real_c, metric="euclidean")
+    gaps = said_c[:, path[:, 0]] - real_c[:, path[:, 1]]  # (13, steps of the path)
+    return float(np.linalg.norm(gaps, axis=0).mean() / np.sqrt(2))
 
 
 def feature_speed(data, clips: int = 300) -> float:
@@ -328,7 +356,6 @@ def nab_detector(root: Path) -> dict:
     """
     import tempfile
 
-    import numpy as np
     import pandas as pd
 
     from seqlab import nab
@@ -409,7 +436,6 @@ def forecast_speed(root: Path) -> dict:
     """
     import tempfile
 
-    import numpy as np
     import torch
 
     from seqlab import metrics
