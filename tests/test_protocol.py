@@ -94,7 +94,7 @@ def test_an_average_over_folds_averages_each_seed_then_judges_the_mean(monkeypat
         for name in ("f1", "f2")
     }
     monkeypatch.setattr(quality, "ROWS", rows)
-    average = quality.Average("folds", ("f1", "f2"), 0.45, "a reference")
+    average = quality.Average("folds", ("f1", "f2"), 0.45, "a reference", beside=("ade",))
     monkeypatch.setattr(quality, "AVERAGES", {"folds": average})
     entries = {
         "f1": _entry(rows["f1"], [0] * 3, [0.2, 0.3, 0.4]),
@@ -102,7 +102,10 @@ def test_an_average_over_folds_averages_each_seed_then_judges_the_mean(monkeypat
     }
     table = quality.average_table(entries)
     # seed averages 0.4, 0.5, 0.45: mean 0.45, sd 0.05; at most 0.45 is met
-    assert "| folds | ade | f1: 0.3000, f2: 0.6000 | 0.4500 ± 0.0500 | ≤ 0.4500 | met |" in table[-1]
+    assert (
+        "| folds | ade | f1: 0.3000, f2: 0.6000 | 0.4500 ± 0.0500 | ≤ 0.4500 | met | ade 0.4500 |"
+        in table[-1]
+    )
     entries["f2"]["seeds"].pop()
     assert quality.average_table(entries) == []  # not before every fold has its seeds
     for average in quality.AVERAGES.values():

@@ -82,6 +82,9 @@ class Average:
     rows: tuple[str, ...]
     target: float | None
     reference: str
+    beside: tuple[
+        str, ...
+    ] = ()  # other test metrics of the rows, averaged over folds the same way, not judged
 
 
 ENCODERS = ("rnn", "lstm", "gru", "transformer")
@@ -674,12 +677,14 @@ AVERAGES = {
             tuple(f"eth-ucy-{fold}-best-of-20" for fold, *_ in ETH_UCY),
             0.44,
             "Social-STGCNN's average of folds, best of 20: ADE 0.44, FDE 0.75",
+            beside=("fde@20",),
         ),
         Average(
             "eth-ucy-one-path",
             tuple(f"eth-ucy-{fold}-one-path" for fold, *_ in ETH_UCY),
             0.70,
             "the LSTM of Social GAN's table, average of folds: ADE 0.70, FDE 1.52",
+            beside=("fde", "baseline_ade", "baseline_fde"),
         ),
     ]
 }
@@ -1003,6 +1008,13 @@ def choice_table(rows: dict[str, dict]) -> list[str]:
     return lines if len(lines) > 7 else []
 
 
+def fold_mean(rows: dict[str, dict], members: list[Row], metric: str) -> float:
+    """A test metric's mean over the folds of the per-fold means over seeds."""
+    return statistics.fmean(
+        statistics.fmean(x["test"][metric] for x in rows[r.name]["seeds"]) for r in members
+    )
+
+
 def average_table(rows: dict[str, dict]) -> list[str]:
     """The averages over folds whose rows all hold their declared seeds, with each fold's mean beside."""
     table = []
@@ -1018,11 +1030,23 @@ def average_table(rows: dict[str, dict]) -> list[str]:
             clears = s["mean"] <= average.target if first.lower_is_better else s["mean"] >= average.target
             judged = "met" if clears else "not met"
         folds = ", ".join(f"{r.name}: {_number(statistics.fmean(v))}" for r, v in zip(members, per_fold))
+        beside = ", ".join(
+            f"{metric} {_number(fold_mean(rows, members, metric))}" for metric in average.beside
+        )
         table.append(
             [name, first.metric, folds, f"{_number(s['mean'])} ± {_number(s['sd'])}"]
-            + [_bound(first, average.target), judged, average.reference]
+            + [_bound(first, average.target), judged, beside or "–", average.reference]
         )
-    columns = ["average", "metric", "folds (mean each)", "mean ± sd", "target", "verdict", "reference"]
+    columns = [
+        "average",
+        "metric",
+        "folds (mean each)",
+        "mean ± sd",
+        "target",
+        "verdict",
+        "beside",
+        "reference",
+    ]
     caption = "Seed by seed, the mean of the folds' metric; then the mean ± sd of those averages."
     return measurements.section("Averages over folds", caption, columns, table) if table else []
 
