@@ -137,7 +137,9 @@ class TrajectoryTask(Task):
         if not examples:
             raise UserError(
                 f"no walker is tracked for {observed + predicted} consecutive frames beside another: "
-                "nothing to " + ("score" if with_targets else "predict")
+                "nothing to score"
+                if with_targets
+                else f"no walker is tracked for {observed} consecutive frames: nothing to predict"
             )
         return examples
 
