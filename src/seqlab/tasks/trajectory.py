@@ -23,6 +23,7 @@ from seqlab import metrics
 from seqlab.data import trajectories as tracks_io
 from seqlab.data.batch import Batch
 from seqlab.errors import UserError
+from seqlab.heads import mean_loss
 from seqlab.heads.trajectory import TrajectoryHead
 from seqlab.tasks.base import HeadParts, Task
 
@@ -173,7 +174,7 @@ class TrajectoryTask(Task):
                 means[i], samples[i] = mean[j].numpy(), drawn[j].numpy()
             if out.loss_sum is not None:
                 loss_sum, count = loss_sum + float(out.loss_sum), count + int(out.count)
-        return np.stack(means), np.stack(samples), (loss_sum / count if count else float("nan"))
+        return np.stack(means), np.stack(samples), (mean_loss(loss_sum, count) if count else float("nan"))
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         mean, drawn, loss = self.paths(model, examples, batch_size, autocast)

@@ -22,6 +22,7 @@ from seqlab.data.audio import FrameSettings
 from seqlab.data.batch import Batch, pad
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
+from seqlab.heads import mean_loss
 from seqlab.heads.speech import SpeechDecoder
 from seqlab.tasks.base import HeadParts, Task, padding_mask
 from seqlab.tasks.series import fit_scaling, padded_frames, standardise
@@ -133,7 +134,7 @@ class TTSTask(Task):
                 loss_sum += float(out.loss_sum)
                 error_sum += float(error.sum()) / len(spread)
                 count += int(out.count)
-        return {"loss": loss_sum / count, "mel_error": error_sum / count}
+        return {"loss": mean_loss(loss_sum, count), "mel_error": mean_loss(error_sum, count)}
 
     # -- use --------------------------------------------------------------------------------------
 
