@@ -67,6 +67,11 @@ def test_flip_layout_deals_its_splits_and_keeps_the_mask(tmp_path):
         "tags": list("CHHC"),
         "scored": [False, True, True, True],
     }
+    from seqlab.data.splits import read_splits
+
+    data = DataConfig(input="protein")
+    assert read_splits("tag", folder, data)["test"][0]["id"] == "c"  # the layout, read by the kind
+    assert read_splits("lm", folder, data) == {"train": ["MKVL\n"], "val": ["ACDE\n"], "test": ["GGHK\n"]}
 
 
 def test_bad_protein_files_say_what_is_wrong(tmp_path):

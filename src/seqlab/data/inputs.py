@@ -40,8 +40,9 @@ class InputKind:
     tasks: dict[str, str] = field(default_factory=dict)  # task name → "module:Class": the task's own class
     # for this input, where it needs one
     folders: bool = False  # a folder is one set of the kind's files (clips, MIDI files), not split files
-    split_file: Callable[[Path, str], dict[str, list] | None] | None = None  # (path, records shape) → the
-    # splits of one file or folder that holds them all; None for other paths
+    split_file: Callable[[Path], dict[str, list] | None] | None = None  # one file that holds its splits
+    layout_splits: Callable[[Path, str], dict[str, list] | None] | None = None  # (path, records shape) → the
+    # splits of a folder layout that holds them all, as records of that shape; None for other paths
     prepare: Callable[[list, Any], list] | None = None  # (records, data settings) → what a model reads
     pretokenized: bool = False  # its text is tokens between spaces, to be read whole (melody events)
     reverse: Callable[[str], str] | None = None  # the sequence read from its other end (DNA's reverse

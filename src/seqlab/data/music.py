@@ -370,7 +370,7 @@ MUSIC = InputKind(
     holds=lambda records: bool(records) and isinstance(records[0], list),  # pieces: lists of frames
     reads=("stream",),
     folders=True,
-    split_file=lambda path, shape: _roll_splits(path),
+    split_file=_roll_splits,
     tasks={"lm": "seqlab.tasks.music:PianoRollTask"},
 )
 # Melodies as event tokens ("60_1.0", "rest_0.5"): text to a language model, MIDI when written.

@@ -44,7 +44,9 @@ def input_kind(task: str, path: Path, data) -> InputKind:
 def read_splits(task: str, path: Path, data) -> dict[str, list]:
     """The records of a folder or one file by split, as many splits as the data brings."""
     kind, reader = input_kind(task, path, data), TASKS[task]
-    own = kind.split_file(path, reader.records) if kind.split_file is not None else None
+    own = kind.split_file(path) if kind.split_file is not None else None
+    if own is None and kind.layout_splits is not None:
+        own = kind.layout_splits(path, reader.records)
     if own is not None:
         return own
     if kind.folders and reader.records in kind.reads:  # a folder of the kind's files, or a manifest of them
