@@ -126,6 +126,7 @@ ETH_UCY = (
     ("zara2", (0.30, 0.48), (0.52, 1.11)),
 )
 STGCNN = "Social-STGCNN (Mohamed et al. 2020, best of 20) ADE/FDE {}/{}; average of folds 0.44/0.75"
+SOCIAL = "; here each observed step also counts the others around the walker (a 4×4 grid of 1 m cells)"
 SGAN_LSTM = "the LSTM of Social GAN's table (Gupta et al. 2018) ADE/FDE {}/{}; average of folds 0.70/1.52"
 
 # UCR/UEA sets (no validation split: five folds of the training data), the best single model's test
@@ -548,33 +549,20 @@ ROWS = {
             row
             for fold, (ade20, fde20), (ade, fde) in ETH_UCY
             for row in (
-                Row(
-                    f"eth-ucy-{fold}-best-of-20",
-                    "eth-ucy.yaml",
-                    "ade@20",
-                    ade20,
-                    STGCNN.format(ade20, fde20),
-                    steps=2000,
-                    seeds=5,
-                    lower_is_better=True,
-                    overrides={"data.path": f"eth-ucy-{fold}", "train.monitor": "ade@20"},
-                ),
-                Row(
-                    f"eth-ucy-{fold}-best-of-20-social",
-                    "eth-ucy.yaml",
-                    "ade@20",
-                    ade20,
-                    STGCNN.format(ade20, fde20) + "; here each observed step also counts the others around "
-                    "the walker (a 4×4 grid of 1 m cells)",
-                    steps=2000,
-                    seeds=5,
-                    lower_is_better=True,
-                    overrides={
-                        "data.path": f"eth-ucy-{fold}",
-                        "train.monitor": "ade@20",
-                        "data.social_grid": 4,
-                    },
-                ),
+                *[
+                    Row(
+                        f"eth-ucy-{fold}-best-of-20{suffix}",
+                        "eth-ucy.yaml",
+                        "ade@20",
+                        ade20,
+                        STGCNN.format(ade20, fde20) + note,
+                        steps=2000,
+                        seeds=5,
+                        lower_is_better=True,
+                        overrides={"data.path": f"eth-ucy-{fold}", "train.monitor": "ade@20", **grid},
+                    )
+                    for suffix, grid, note in (("", {}, ""), ("-social", {"data.social_grid": 4}, SOCIAL))
+                ],
                 Row(
                     f"eth-ucy-{fold}-one-path",
                     "eth-ucy.yaml",
