@@ -676,21 +676,19 @@ CHOICES = {
 AVERAGES = {
     a.name: a
     for a in [
-        Average(
-            "eth-ucy-best-of-20",
-            tuple(f"eth-ucy-{fold}-best-of-20" for fold, *_ in ETH_UCY),
-            0.44,
-            "Social-STGCNN's average of folds, best of 20: ADE 0.44, FDE 0.75",
-            beside=("fde@20",),
-        ),
-        Average(
-            "eth-ucy-best-of-20-social",
-            tuple(f"eth-ucy-{fold}-best-of-20-social" for fold, *_ in ETH_UCY),
-            0.44,
-            "Social-STGCNN's average of folds, best of 20: ADE 0.44, FDE 0.75; beside eth-ucy-best-of-20, "
-            "the same model without its neighbours",
-            beside=("fde@20",),
-        ),
+        *[
+            Average(
+                f"eth-ucy-best-of-20{suffix}",
+                tuple(f"eth-ucy-{fold}-best-of-20{suffix}" for fold, *_ in ETH_UCY),
+                0.44,
+                "Social-STGCNN's average of folds, best of 20: ADE 0.44, FDE 0.75" + note,
+                beside=("fde@20",),
+            )
+            for suffix, note in (
+                ("", ""),
+                ("-social", "; beside eth-ucy-best-of-20, the model without its neighbours"),
+            )
+        ],
         Average(
             "eth-ucy-one-path",
             tuple(f"eth-ucy-{fold}-one-path" for fold, *_ in ETH_UCY),
