@@ -156,7 +156,7 @@ def test_a_protein_language_model_starts_a_tagger(chains, chain_text, tmp_path):
         tiny(
             "tag",
             "rnn",
-            **{"data.input": "protein", "train.init_from": str(tmp_path / "lm"), "train.lr": 0.0},
+            **{"data.input": "protein", "train.init_from": str(tmp_path / "lm"), "train.lr": 1e-12},
         ),
         tmp_path / "tag",
         chains,
@@ -166,7 +166,7 @@ def test_a_protein_language_model_starts_a_tagger(chains, chain_text, tmp_path):
         load_file(str(tmp_path / "lm" / "model.safetensors")),
         load_file(str(tmp_path / "tag" / "model.safetensors")),
     )
-    assert all(torch.equal(start[k], tuned[k]) for k in start if not k.startswith("head."))
+    assert all(torch.allclose(start[k], tuned[k], atol=1e-6) for k in start if not k.startswith("head."))
     rows = load(tmp_path / "tag").predict([{"tokens": list("MKVLAAGHE")}])
     assert len(rows[0]) == 9 and set(rows[0]) <= {"C", "E", "H"}
     both_ways = {
@@ -174,10 +174,10 @@ def test_a_protein_language_model_starts_a_tagger(chains, chain_text, tmp_path):
         "train.init_from": str(tmp_path / "lm"),
         "model.bidirectional": True,
     }
-    fit(tiny("tag", "gru", **both_ways, **{"train.lr": 0.0}), tmp_path / "both", chains)
+    fit(tiny("tag", "gru", **both_ways, **{"train.lr": 1e-12}), tmp_path / "both", chains)
     read_both = load_file(str(tmp_path / "both" / "model.safetensors"))
     forward = [k for k in start if k.startswith("encoder.") and k.endswith("_l0")]
-    assert forward and all(torch.equal(start[k], read_both[k]) for k in forward)
+    assert forward and all(torch.allclose(start[k], read_both[k], atol=1e-6) for k in forward)
     assert any(k.endswith("_l0_reverse") for k in read_both)
 
 

@@ -200,12 +200,12 @@ def test_a_language_model_of_the_sentences_starts_the_relation_encoder(tmp_path,
         tmp_path / "lm",
         splits={"train": [text], "val": [text]},
     )
-    config = tiny("relation", "gru", **{"train.init_from": str(lm.run_dir), "train.lr": 0.0})
-    relation = fit(config, tmp_path / "relation", splits=semeval_splits)  # lr 0: the start, unchanged
+    config = tiny("relation", "gru", **{"train.init_from": str(lm.run_dir), "train.lr": 1e-12})
+    relation = fit(config, tmp_path / "relation", splits=semeval_splits)  # lr ~0: the start, kept
     assert (tmp_path / "relation" / "tokenizer.json").read_bytes() == (
         tmp_path / "lm" / "tokenizer.json"
     ).read_bytes()
     assert relation.config.model.bidirectional is False  # the language model's encoder, read left to right
     started, pretrained = relation.model.encoder.state_dict(), lm.model.encoder.state_dict()
     assert started.keys() == pretrained.keys()
-    assert all(torch.equal(started[k], pretrained[k]) for k in started)
+    assert all(torch.allclose(started[k], pretrained[k], atol=1e-6) for k in started)

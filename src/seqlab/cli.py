@@ -14,8 +14,30 @@ import warnings
 from pathlib import Path
 
 from seqlab import __version__
+from seqlab.config import DECODING_RANGES, Range
 from seqlab.errors import UserError
 from seqlab.registry import ENCODERS, TASKS
+
+
+def _bounded(kind: type, allowed: Range):
+    """An argparse type: a number of `kind` in the range `allowed` (argparse names the flag when not)."""
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError: argparse says "invalid int value"
+        if not allowed.holds(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}; got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _setting(kind: type, name: str):
+    """The argparse type of a decoding flag: the range that decoding itself checks."""
+    return _bounded(kind, DECODING_RANGES[name])
+
+
+COUNT, MINUTES = _bounded(int, Range(1)), _bounded(float, Range(0, low_open=True))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: search encoder, size, learning rate and dropout within --max-minutes",
     )
     p.add_argument("--out", help="the run directory to write (default: runs/TASK-ENCODER-TIME)")
-    p.add_argument("--trials", type=int, help="--encoder auto: stop the search after this many trials")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--max-minutes", type=float, help="wall-time budget for training")
+    p.add_argument("--trials", type=COUNT, help="--encoder auto: stop the search after this many trials")
+    p.add_argument("--epochs", type=COUNT)
+    p.add_argument("--max-steps", type=COUNT)
+    p.add_argument("--max-minutes", type=MINUTES, help="wall-time budget for training")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 
     p = sub.add_parser("eval", help="print a run's metrics on labelled data as JSON")
@@ -96,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="a series file, a folder or a dataset name; forecasts follow the end of every series",
     )
-    p.add_argument("--horizon", type=int, help="points ahead (default and most: the trained data.horizon)")
+    p.add_argument("--horizon", type=COUNT, help="points ahead (default and most: the trained data.horizon)")
     p.add_argument(
         "--future",
         help="a long CSV (unique_id, ds and the data.future_covariates columns) with "
@@ -109,13 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt", default="", help="what to continue; music: the first frame's pitches; images: the class"
     )
-    p.add_argument("--num-samples", type=int, default=1)
+    p.add_argument("--num-samples", type=COUNT, default=1)
     p.add_argument(
         "--out",
         help="write the samples here instead of standard output (FASTA for a DNA model, "
         "a MIDI file and its piano-roll plot for a music model)",
     )
-    p.add_argument("--frames", type=int, default=64, help="music: piano-roll frames to generate")
+    p.add_argument("--frames", type=COUNT, default=64, help="music: piano-roll frames to generate")
     _decoding_options(p, temperature=1.0)
 
     p = sub.add_parser("speak", help="say a text with a speech model (--task tts); a WAV file")
@@ -131,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--beam",
-        type=int,
+        type=COUNT,
         default=1,
         help="prefix beam search keeping this many transcripts (default 1: the best path)",
     )
@@ -150,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="the step and evaluation lines on stderr too")
     p.add_argument("--out", default="runs/demo")
     p.add_argument(
-        "--scale", type=float, default=1.0, help="every stop's time budget times this (0.5: a quicker tour)"
+        "--scale", type=MINUTES, default=1.0, help="every stop's time budget times this (0.5: a quicker tour)"
     )
 
     p = sub.add_parser(
@@ -165,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(ENCODERS.names()),
         help=f"comma-separated (default: all, {','.join(ENCODERS.names())})",
     )
-    p.add_argument("--budget-minutes", type=float, default=2.0, help="training wall time of every run")
-    p.add_argument("--seeds", type=int, default=3, help="runs per encoder, seeds 0 … K-1")
+    p.add_argument("--budget-minutes", type=MINUTES, default=2.0, help="training wall time of every run")
+    p.add_argument("--seeds", type=COUNT, default=3, help="runs per encoder, seeds 0 … K-1")
     p.add_argument(
         "--equal",
         choices=("time", "params"),
@@ -191,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--list", action="store_true", help="quality: name the rows")
     p.add_argument("--row", action="append", default=[], help="quality: a row to run (repeatable)")
-    p.add_argument("--seeds", type=int, help="quality: run seeds 0 … K-1 (default: the row's declared seeds)")
+    p.add_argument(
+        "--seeds", type=COUNT, help="quality: run seeds 0 … K-1 (default: the row's declared seeds)"
+    )
     p.add_argument("--again", action="store_true", help="quality: rerun seeds that results.json already has")
     p.add_argument("--tables", action="store_true", help="quality: only rewrite RESULTS.md from results.json")
     return parser
@@ -215,16 +239,24 @@ def _load(run_dirs: list[str]):
 
 def _decoding_options(p: argparse.ArgumentParser, temperature: float) -> None:
     group = p.add_argument_group("decoding (seq2seq and generate)")
-    group.add_argument("--max-new-tokens", type=int, default=200)
+    group.add_argument("--max-new-tokens", type=_setting(int, "max_new_tokens"), default=200)
     group.add_argument(
-        "--temperature", type=float, default=temperature, help=f"0 decodes greedily (default {temperature:g})"
+        "--temperature",
+        type=_setting(float, "temperature"),
+        default=temperature,
+        help=f"0 decodes greedily (default {temperature:g})",
     )
-    group.add_argument("--top-k", type=int)
-    group.add_argument("--top-p", type=float)
-    group.add_argument("--seed", type=int)
-    group.add_argument("--beam", type=int, default=1, help="seq2seq: beam search with this many beams")
+    group.add_argument("--top-k", type=_setting(int, "top_k"))
+    group.add_argument("--top-p", type=_setting(float, "top_p"))
+    group.add_argument("--seed", type=_bounded(int, Range(0)))
     group.add_argument(
-        "--length-penalty", type=float, default=1.0, help="beam search: score / length ** this"
+        "--beam", type=_setting(int, "num_beams"), default=1, help="seq2seq: beam search with this many beams"
+    )
+    group.add_argument(
+        "--length-penalty",
+        type=_setting(float, "length_penalty"),
+        default=1.0,
+        help="beam search: score / length ** this",
     )
     group.add_argument("--no-cache", action="store_true", help="recompute the prefix each step (slow)")
 

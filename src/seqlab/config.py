@@ -11,6 +11,7 @@ import builtins
 import dataclasses
 import difflib
 import functools
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -167,11 +168,85 @@ class TrainConfig:
     )
     threads: int | None = None  # torch intra-op threads; None: torch's default
     log_every: int = 50
+    checkpoint_minutes: float = 5.0  # minutes of training between checkpoints, beside those at evaluations
+    # (0: at evaluations only)
     init_from: str | None = None  # a run directory whose encoder (and matching parts) start this run
     tensorboard: bool = False
 
 
 _SECTIONS = ("data", "model", "train")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: from `low` to `high`, each end included unless it is `open`; never
+    NaN or infinite. `off`: a value outside the range that switches the setting off (0 for no clipping)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    off: float | None = None
+
+    def holds(self, value: float) -> bool:
+        if value == self.off:
+            return True
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        above = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        return math.isfinite(value) and not below and not above
+
+    def check(self, key: str, value: float | None) -> None:
+        if value is not None and not self.holds(value):
+            raise UserError(f"{key} must be {self}; got {value}")
+
+    def __str__(self) -> str:
+        off = f", or {self.off:g} (off)" if self.off is not None else ""
+        if self.low is None:
+            return "a finite number"
+        if self.high is None:
+            return f"{'more than' if self.low_open else 'at least'} {self.low:g}{off}"
+        return f"in {'(['[not self.low_open]}{self.low:g}, {self.high:g}{'])'[self.high_open]}{off}"
+
+
+COUNT, SOME, SHARE, POSITIVE = Range(1), Range(0), Range(0, 1, high_open=True), Range(0, low_open=True)
+
+# Every number of seqlab's own config that a user sets, and the values it may take.
+RANGES = {
+    **dict.fromkeys(
+        (
+            "model.hidden_size model.embed_dim model.num_layers model.num_heads model.ff_mult "
+            "model.char_filters model.patch_len model.patch_stride model.ar_step train.batch_size "
+            "train.accumulate train.epochs train.max_steps train.eval_every train.threads train.log_every "
+            "data.vocab_size data.min_freq data.max_length data.block_size data.lookback data.horizon "
+            "data.season data.eval_stride data.context_turns data.sentence_length data.kmer "
+            "data.sample_rate data.n_mels data.n_mfcc data.stack_frames data.first_points"
+        ).split(),
+        COUNT,
+    ),
+    **dict.fromkeys(
+        "model.char_dim model.nade_hidden train.patience train.warmup train.weight_decay data.folds "
+        "data.fold data.transpose data.jitter data.scale_jitter".split(),
+        SOME,
+    ),
+    **dict.fromkeys(
+        "model.dropout model.label_smoothing train.ema data.val_fraction data.test_fraction".split(), SHARE
+    ),
+    **dict.fromkeys("train.lr train.max_minutes data.hop_ms data.window_ms".split(), POSITIVE),
+    **dict.fromkeys(("train.grad_clip", "train.checkpoint_minutes"), Range(0, low_open=True, off=0)),
+    "data.anomaly_quantile": Range(0, 1, low_open=True, high_open=True),
+}
+
+MAX_NEW_TOKENS = 10_000  # the most tokens one call writes: a bound on its time and memory
+
+# The values each decoding setting (seqlab.generation.GenerationConfig) may take; the CLI checks its flags
+DECODING_RANGES = {
+    "max_new_tokens": Range(0, MAX_NEW_TOKENS),
+    "temperature": Range(0),
+    "top_k": Range(1),
+    "top_p": Range(0, 1, low_open=True),
+    "num_beams": Range(1),
+    "length_penalty": Range(),
+}
 
 
 @functools.cache
@@ -288,11 +363,6 @@ class RunConfig:
         _choice("data.features", self.data.features, ("logmel", "mfcc"))
         _choice("model.strategy", self.model.strategy, ("direct", "autoregressive"))
         _choice("model.attention", self.model.attention, ("bahdanau", "luong"))
-        if not 0 <= self.model.label_smoothing < 1:
-            raise UserError(f"model.label_smoothing must be in [0, 1); got {self.model.label_smoothing}")
-        for spread in ("jitter", "scale_jitter"):
-            if getattr(self.data, spread) < 0:
-                raise UserError(f"data.{spread} is a spread, 0 or more; got {getattr(self.data, spread)}")
         if self.model.quantiles is not None and not all(0 < q < 1 for q in self.model.quantiles):
             raise UserError(f"model.quantiles must lie strictly between 0 and 1; got {self.model.quantiles}")
         if self.format_version != FORMAT_VERSION:
@@ -310,43 +380,11 @@ class RunConfig:
         task.check_config(self, encoder)
         if encoder.check is not None:
             encoder.check(self.model)
-        for key in (
-            "model.hidden_size",
-            "model.embed_dim",
-            "model.num_layers",
-            "train.batch_size",
-            "train.accumulate",
-            "data.max_length",
-            "data.block_size",
-            "data.lookback",
-            "data.horizon",
-            "data.season",
-            "data.eval_stride",
-            "model.patch_len",
-            "model.patch_stride",
-            "data.context_turns",
-            "data.sentence_length",
-            "data.kmer",
-            "data.sample_rate",
-            "data.n_mels",
-            "data.n_mfcc",
-            "data.hop_ms",
-            "data.window_ms",
-            "data.stack_frames",
-        ):
-            section, name = key.split(".")
-            value = getattr(getattr(self, section), name)
-            if value is not None and value < 1:
-                raise UserError(f"{key} must be at least 1")
+        for key, allowed in RANGES.items():
+            allowed.check(key, self.get(key))
         if self.data.features == "mfcc" and self.data.n_mfcc > self.data.n_mels:
             raise UserError(
                 f"data.n_mfcc ({self.data.n_mfcc}) cannot exceed data.n_mels ({self.data.n_mels})"
-            )
-        if not 0 <= self.train.ema < 1:
-            raise UserError(f"train.ema must be a decay in [0, 1), e.g. 0.999 (0: off); got {self.train.ema}")
-        if self.model.nade_hidden < 0:
-            raise UserError(
-                f"model.nade_hidden must be 0 (independent pitches) or more; got {self.model.nade_hidden}"
             )
         if not 0 <= self.data.pitch_low <= self.data.pitch_high <= 127:
             raise UserError("data.pitch_low and data.pitch_high must be MIDI pitches (0-127), low first")

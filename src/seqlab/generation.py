@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from seqlab.config import DECODING_RANGES
 from seqlab.data.batch import PAD_ID, Batch
 from seqlab.data.text import BOS, EOS
 from seqlab.errors import UserError
@@ -42,16 +43,8 @@ class GenerationConfig:
         return cls(**options).check()
 
     def check(self) -> GenerationConfig:
-        if self.max_new_tokens < 0:
-            raise UserError("max_new_tokens must be 0 or more")
-        if self.num_beams < 1:
-            raise UserError("num_beams must be at least 1")
-        if self.temperature < 0:
-            raise UserError("temperature must be 0 (greedy) or more")
-        if self.top_k is not None and self.top_k < 1:
-            raise UserError("top_k must be at least 1")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise UserError("top_p must be in (0, 1]")
+        for name, allowed in DECODING_RANGES.items():
+            allowed.check(name, getattr(self, name))
         return self
 
 
