@@ -24,7 +24,7 @@ from seqlab.data import protein
 from seqlab.data.dna import BASES, LETTERS
 from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
-from seqlab.files import read_text
+from seqlab.files import atomic_write, damaged, read_text
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
@@ -120,13 +120,18 @@ class TextTokenizer:
         return self.decode(prompt + new)[len(self.decode(prompt)) :]
 
     def save(self, path: Path) -> None:
-        self.backend.save(str(path))
+        atomic_write(path, self.backend.to_str())
 
     @classmethod
     def load(cls, path: Path, kind: str) -> TextTokenizer:
+        """The tokenizer saved at `path`; a missing or damaged file is a UserError naming it."""
         from tokenizers import Tokenizer
 
-        return cls(Tokenizer.from_file(str(path)), kind)
+        text = read_text(path)
+        try:
+            return cls(Tokenizer.from_str(text), kind)
+        except Exception as exc:  # the tokenizers library's parse errors have no type of their own
+            raise UserError(damaged(path, exc)) from None
 
 
 def alphabet_tokenizer(kind: str, k: int = 3) -> TextTokenizer:
@@ -195,6 +200,8 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
 # ---------------------------------------------------------------------------------------------
 # Readers
 
+MAX_CELL = 1 << 20  # characters in one cell of a CSV or TSV file
+
 
 def read_table(
     path: Path,
@@ -242,26 +249,46 @@ def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[d
         rows = _jsonl_rows(path, text)
         return rows, list(rows[0])
     delimiter = "\t" if fmt == "tsv" else ","
-    table = list(
-        csv.reader(
-            io.StringIO(text),
-            delimiter=delimiter,
-            quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE,
-        )
-    )
-    table = [r for r in table if r]
-    header, table = _split_header(table, *named)
-    return [dict(zip(header, r)) for r in table], header
+    quoting = csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE
+    csv.field_size_limit(MAX_CELL)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
+    table, lines = [], []  # the rows, and the line each ends on
+    try:
+        for row in reader:
+            if row:
+                table.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        if "field larger" in str(exc):
+            exc = f"a cell holds more than {MAX_CELL:,} characters, the most a cell may hold"
+        raise UserError(f"{path}:{reader.line_num}: {exc}") from None
+    header, rows = _split_header(table, *named)
+    for row, line in zip(rows, lines[len(table) - len(rows) :]):
+        if len(row) != len(header):
+            raise UserError(
+                f"{path}:{line}: {len(row)} fields where the file's rows have {len(header)}; a "
+                f"{'tab' if fmt == 'tsv' else 'comma'} inside a text needs "
+                f"{'the file as CSV, with the text in quotes' if fmt == 'tsv' else 'the text in quotes'}"
+            )
+    return [dict(zip(header, r)) for r in rows], header
 
 
 def read_conll(path: Path, need_tags: bool = True) -> list[dict]:
     """Tagging records from a CoNLL column file: the first column is the word, the last the tag.
 
-    Without `need_tags`, a file of one word per line (blank lines between sentences) also reads.
+    Without `need_tags`, a file of one word per line (blank lines between sentences) also reads. Every
+    line has as many columns as the file's first.
     """
     sentences, tokens, tags = [], [], []
+    columns = 0
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         parts = line.split()
+        columns = columns or len(parts)
+        if parts and len(parts) != columns:
+            raise UserError(
+                f"{path}:{number}: {len(parts)} columns where the file's first line has {columns}; "
+                f"got '{line.strip()[:80]}'"
+            )
         if not parts or parts[0] == "-DOCSTART-":
             if tokens:
                 sentences.append({"tokens": tokens, "tags": tags})
