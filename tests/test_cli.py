@@ -290,7 +290,8 @@ def test_run_directory_of_another_format(capsys, tmp_path, spam_run):
     _bad(capsys, "eval", other, "--data", spam_run[1], fragment="run-directory format 99")
 
 
-def test_existing_output_and_resume_without_checkpoint(capsys, tmp_path, spam_run):
+def test_existing_output_and_resume_of_a_folder_that_holds_no_run(capsys, tmp_path, spam_run):
+    (tmp_path / "notes.txt").write_text("mine")
     _bad(
         capsys,
         "train",
@@ -310,10 +311,11 @@ def test_existing_output_and_resume_without_checkpoint(capsys, tmp_path, spam_ru
         "--data",
         spam_run[1],
         "--out",
-        tmp_path / "fresh",
+        tmp_path,
         "--resume",
-        fragment="--resume needs an earlier run",
+        fragment="holds files but no seqlab run",
     )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_usage_errors(capsys, spam_run):

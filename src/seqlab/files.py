@@ -7,6 +7,8 @@ imports nothing of seqlab's but its error type.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import uuid
@@ -15,20 +17,65 @@ from typing import Any
 
 from seqlab.errors import UserError
 
+PARTIAL = ".partial"  # ends the name of a file being written; a run's next start removes those left behind
+
 
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: readers never see half a file. The file gets
-    the mode a plainly created one would (the umask's), not the temporary file's owner-only mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any new file
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    the mode a plainly created one would (the umask's), not the temporary file's owner-only mode. A full
+    disk or a folder that cannot be written is a UserError naming `path`; nothing is left behind."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}{PARTIAL}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any file
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise UserError(cannot_write(path, exc)) from None
+
+
+def cannot_write(path: Path, exc: OSError) -> str:
+    """One line on why `path` could not be written, and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the disk for {path}; free some space, or write elsewhere, and run again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {path}: permission denied; choose a folder you can write to"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"cannot write {path}: a file stands where a folder of its path should be; choose another path"
+    return f"cannot write {path}: {exc.strerror or exc}"
+
+
+def remove_partial(folder: Path) -> None:
+    """Delete the temporary files that writes interrupted by a crash left in `folder` and below."""
+    for path in Path(folder).rglob(f".*{PARTIAL}"):
+        path.unlink(missing_ok=True)
 
 
 def write_json(path: Path, value: Any) -> None:
     atomic_write(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file that seqlab wrote; a missing, damaged or foreign one is a UserError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is missing; train the run again, or restore the file")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(damaged(path, exc)) from None
+
+
+def damaged(path: Path, reason: Exception | str) -> str:
+    """One line for a file of a run directory that seqlab cannot read."""
+    detail = str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
+    return (
+        f"{path} is damaged or was not written by seqlab ({detail}); train the run again, or restore the file"
+    )
 
 
 def read_text(path: Path) -> str:

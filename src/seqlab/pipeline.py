@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
-import json
 import os
 import platform
 import time
@@ -27,6 +27,7 @@ from seqlab.data.inputs import kind_of
 from seqlab.data.series import fitting_lookback
 from seqlab.data.vectors import Vectors, load_vectors
 from seqlab.errors import UserError
+from seqlab.files import cannot_write, read_json
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
 from seqlab.registry import ENCODERS, INPUTS, TASKS
@@ -122,20 +123,54 @@ def fit(
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
     torch.use_deterministic_algorithms(t.deterministic)
-    default_out = Path("runs") / f"{config.task}-{config.model.encoder}-{datetime.now():%Y%m%d-%H%M%S}"
-    out = Path(out) if out else processes.broadcast(default_out)  # one name, whenever each process started
-    if resume:
-        if not (out / "config.yaml").exists():
-            raise UserError(f"--resume needs an earlier run in {out}, and it has no config.yaml")
-    elif out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} already exists; choose another --out, or pass --resume to continue it")
-    processes.barrier()  # every process has checked --out before the main process writes to it
+    with contextlib.ExitStack() as hold:
+        out, made, resume = _claim(config, out, resume, processes, hold)
+        try:
+            return _fit(config, out, splits, resume, on_evaluate, device, processes)
+        except (UserError, OSError) as exc:  # bad input or a full disk: nothing half-written stays
+            if processes.main and not resume:
+                rd.discard(out, made)
+            if isinstance(exc, OSError):
+                raise UserError(cannot_write(out, exc)) from None
+            raise
 
+
+def _claim(
+    config: RunConfig, out: str | Path | None, resume: bool, processes: Processes, hold: contextlib.ExitStack
+) -> tuple[Path, bool, bool]:
+    """The run directory, held by the main process until the run ends (see run_dir.claimed); whether this
+    run made it; whether the run resumes from a checkpoint. Every process learns the main one's answers."""
+    answer: tuple[str, Path | None, bool, bool] = ("", None, False, False)
+    if processes.main:
+        try:
+            folder = Path(out) if out else rd.new_run_dir(f"{config.task}-{config.model.encoder}")
+            made = hold.enter_context(rd.claimed(folder)) or not out
+            answer = ("", folder, made, rd.ready_to_start(folder, resume))
+        except UserError as exc:
+            answer = (str(exc), None, False, False)
+    problem, folder, made, resume = processes.broadcast(answer)
+    if problem:
+        raise UserError(problem)
+    assert folder is not None
+    return folder, made, resume
+
+
+def _fit(
+    config: RunConfig,
+    out: Path,
+    splits: dict[str, list] | None,
+    resume: bool,
+    on_evaluate,
+    device: torch.device,
+    processes: Processes,
+) -> Pipeline:
+    t = config.train
     splits = splits if splits is not None else load_splits(config.task, config.data)
     if config.data.lookback is None and TASKS[config.task].records == "series":  # splits given whole
         config.data.lookback = fitting_lookback(splits["train"], 0.0, 0.0, config.data.horizon, least=1)
     resolve_input(config, splits["train"])
-    budget_rule = apply_budget_rule(config, rd.read_config_file(out) if resume else None)
+    saved = rd.read_config_file(out) if resume else None
+    budget_rule = apply_budget_rule(config, saved)
     splits = {name: prepare(config, records) for name, records in splits.items()}
     task_class = task_type(config)
     init = Path(t.init_from) if t.init_from else None
@@ -165,8 +200,9 @@ def fit(
 
     bf16 = use_bf16(t.precision, device, recurrent=ENCODERS[config.model.encoder].recurrent)
     autocast = autocast_factory(device, bf16)
+    if saved is not None:
+        rd.check_resumable(config, saved, out)
     if processes.main:
-        out.mkdir(parents=True, exist_ok=True)
         rd.atomic_write(out / "config.yaml", config.to_yaml())
         task.save(out)
     started = time.monotonic()
@@ -221,7 +257,7 @@ def load(run_dir: str | Path) -> Pipeline:
     task = task_type(config).load(config, run_dir)
     model = build_model(config, **task.model_sizes())
     rd.load_weights(model, run_dir / "model.safetensors")
-    meta = json.loads((run_dir / "meta.json").read_text())
+    meta = read_json(run_dir / "meta.json")
     return Pipeline(config, task, model.eval(), run_dir, bool(meta.get("bf16")))
 
 

@@ -10,6 +10,7 @@ import json
 import math
 from pathlib import Path
 
+from seqlab.files import read_json
 from seqlab.training import run_dir as rd
 
 STYLE = """
@@ -53,7 +54,7 @@ def write_report(run_dir: Path) -> Path:
     matplotlib.use("Agg")
     plots = run_dir / "plots"
     plots.mkdir(exist_ok=True)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = read_json(run_dir / "metrics.json")
     meta = _json(run_dir / "meta.json") or {}
     history = rd.read_history(run_dir / "history.csv")
     kept = _kept_step(history, _json(run_dir / "checkpoints" / "last.json"))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from seqlab.data.download import cache_dir
 from seqlab.errors import UserError
-from seqlab.files import read_text
+from seqlab.files import atomic_write, read_text
 
 END = "<end>"  # the path's last step: stop here
 
@@ -57,7 +57,7 @@ class KnowledgeBase:
         return next((w for w in words if self.knows(w)), None)
 
     def write(self, path: Path) -> None:
-        path.write_text("".join(f"{s}\t{r}\t{o}\n" for s, r, o in self.triples), encoding="utf-8")
+        atomic_write(path, "".join(f"{s}\t{r}\t{o}\n" for s, r, o in self.triples))
 
 
 def kb_path(name: str) -> Path:

@@ -4,7 +4,6 @@ offers its users and the metrics that judge it. `seqlab.registry.TASKS` names ev
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from seqlab.data.batch import Batch, length_buckets
 from seqlab.data.text import TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads import mean_loss
 from seqlab.modules.adapters import FeatureAdapter, TokenAdapter
 from seqlab.training.hardware import device_of
@@ -152,7 +152,7 @@ class Task:
         assert self.tokenizer is not None, "fit or load the task first"
         self.tokenizer.save(run_dir / "tokenizer.json")
         if self.labels:
-            (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
+            write_json(run_dir / "labels.json", self.labels)
         if self.chars:
             self.chars.save(run_dir / "chars.json")
 
@@ -160,7 +160,7 @@ class Task:
     def load(cls, config: RunConfig, run_dir: Path) -> Task:
         tokenizer = TextTokenizer.load(run_dir / "tokenizer.json", config.data.tokenizer)
         labels_path = run_dir / "labels.json"
-        labels = json.loads(labels_path.read_text(encoding="utf-8")) if labels_path.exists() else None
+        labels = read_json(labels_path) if labels_path.exists() else None
         chars_path = run_dir / "chars.json"
         chars = TextTokenizer.load(chars_path, "char") if chars_path.exists() else None
         return cls(config, tokenizer, labels, chars)

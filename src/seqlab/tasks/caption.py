@@ -7,7 +7,6 @@ pixels)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad
 from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.generation import GenerationConfig
 from seqlab.tasks.base import file_of
 from seqlab.tasks.seq2seq import GREEDY, Seq2SeqTask
@@ -49,12 +49,12 @@ class CaptionTask(Seq2SeqTask):
 
     def save(self, run_dir: Path) -> None:
         self.tokenizer.save(run_dir / "tokenizer.json")
-        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+        write_json(run_dir / "scaling.json", self.stats)
 
     @classmethod
     def load(cls, config, run_dir: Path) -> CaptionTask:
         require(run_dir, list(cls.files))
-        stats = json.loads((run_dir / "scaling.json").read_text())
+        stats = read_json(run_dir / "scaling.json")
         return cls(config, TextTokenizer.load(run_dir / "tokenizer.json", config.data.tokenizer), stats)
 
     # -- data ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ same number from the top.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from seqlab.data.splits import pair_splits_of, read_pairs
 from seqlab.data.text import UNK, TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
-from seqlab.files import read_text
+from seqlab.files import read_json, read_text, write_json
 from seqlab.heads.tag import TagHead
 from seqlab.modules.adapters import SentenceAdapter
 from seqlab.tasks.base import HeadParts, Task, padding_mask
@@ -73,12 +72,12 @@ class ExtractTask(Task):
 
     def save(self, run_dir: Path) -> None:
         super().save(run_dir)
-        (run_dir / "extract.json").write_text(json.dumps({"share": self.share}))
+        write_json(run_dir / "extract.json", {"share": self.share})
 
     @classmethod
     def load(cls, config, run_dir: Path) -> ExtractTask:
         task = super().load(config, run_dir)
-        task.share = json.loads((run_dir / "extract.json").read_text())["share"]
+        task.share = read_json(run_dir / "extract.json")["share"]
         return task
 
     # -- data ---------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ one flat tensor of all series, never copies of them.
 from __future__ import annotations
 
 import dataclasses
-import json
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from seqlab.data.batch import Batch
 from seqlab.data.series import Series, calendar_features, future_timestamps, read_series
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads import mean_loss
 from seqlab.heads.forecast import ForecastHead, median_index
 from seqlab.modules.adapters import PatchAdapter, patch_count
@@ -167,11 +167,11 @@ class ForecastTask(Task):
         return {"num_features": 1 + ahead + f["covariates"], "num_future": ahead}
 
     def save(self, run_dir: Path) -> None:
-        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+        write_json(run_dir / "scaling.json", self.stats)
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> ForecastTask:
-        return cls(config, json.loads((run_dir / "scaling.json").read_text()))
+        return cls(config, read_json(run_dir / "scaling.json"))
 
     # -- windows ------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ every answer comes with the path that reached it.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from seqlab.data.batch import IGNORE_INDEX, Batch, pad
 from seqlab.data.kb import END, KnowledgeBase, kb_path, read_kb, read_questions
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads.kgqa import PathHead
 from seqlab.tasks.base import HeadParts, Task, padding_mask
 
@@ -80,13 +80,13 @@ class KGQATask(Task):
         assert self.kb is not None, "fit or load the task first"
         super().save(run_dir)
         self.kb.write(run_dir / "kb.tsv")
-        (run_dir / "kgqa.json").write_text(json.dumps({"hops": self.hops}))
+        write_json(run_dir / "kgqa.json", {"hops": self.hops})
 
     @classmethod
     def load(cls, config, run_dir: Path) -> KGQATask:
         task = super().load(config, run_dir)
         task.kb = read_kb(run_dir / "kb.tsv")
-        task.hops = json.loads((run_dir / "kgqa.json").read_text())["hops"]
+        task.hops = read_json(run_dir / "kgqa.json")["hops"]
         return task
 
     # -- data ---------------------------------------------------------------------------------

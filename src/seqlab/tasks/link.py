@@ -10,7 +10,6 @@ as missed (the last rank), and how many there were is reported as `unseen`.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.data.kb import read_triples
 from seqlab.data.text import SPECIAL_TOKENS, UNK
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, read_json, write_json
 from seqlab.heads import HeadOutput, mean_loss
 from seqlab.heads.link import LinkHead
 from seqlab.heads.lm import tied_logit_scale
@@ -81,18 +81,14 @@ class LinkTask(Task):
         }
 
     def save(self, run_dir: Path) -> None:
-        (run_dir / "link.json").write_text(
-            json.dumps({"entities": self.entities, "relations": self.relations})
-        )
+        write_json(run_dir / "link.json", {"entities": self.entities, "relations": self.relations})
         known = sorted(t for t in self.known if not t[1].endswith(INVERSE))
-        (run_dir / "triples.tsv").write_text(
-            "".join(f"{h}\t{r}\t{t}\n" for h, r, t in known), encoding="utf-8"
-        )
+        atomic_write(run_dir / "triples.tsv", "".join(f"{h}\t{r}\t{t}\n" for h, r, t in known))
 
     @classmethod
     def load(cls, config, run_dir: Path) -> LinkTask:
         task = cls(config)
-        saved = json.loads((run_dir / "link.json").read_text())
+        saved = read_json(run_dir / "link.json")
         task.entities, task.relations = saved["entities"], saved["relations"]
         task._index()
         task._learn(read_triples(run_dir / "triples.tsv"))

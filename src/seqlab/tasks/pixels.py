@@ -10,7 +10,6 @@ or of any class (`seqlab generate RUN --prompt 7 --out seven.png`; no prompt: an
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from torch import nn
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads.lm import LMHead
 from seqlab.modules.adapters import TokenAdapter
 from seqlab.tasks.base import HeadParts, Task
@@ -72,13 +72,11 @@ class PixelTask(Task):
         return {"vocab_size": self.levels + len(self.labels) + 1, "num_labels": self.levels}
 
     def save(self, run_dir: Path) -> None:
-        (run_dir / "pixels.json").write_text(
-            json.dumps({"labels": self.labels, "shape": self.shape}, indent=1)
-        )
+        write_json(run_dir / "pixels.json", {"labels": self.labels, "shape": self.shape})
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> PixelTask:
-        saved = json.loads((run_dir / "pixels.json").read_text(encoding="utf-8"))
+        saved = read_json(run_dir / "pixels.json")
         return cls(config, saved["labels"], tuple(saved["shape"]))
 
     # -- data ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ features instead of token embeddings. Univariate or multivariate, of any length.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from seqlab.data.batch import Batch
 from seqlab.data.inputs import kind_of
 from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.tasks.text import ClassifyTask
 
 
@@ -96,15 +96,15 @@ class SeriesClassifyTask(ClassifyTask):
         return {"num_labels": len(self.labels), "num_features": len(self.stats["mean"]) * self.stack}
 
     def save(self, run_dir: Path) -> None:
-        (run_dir / "labels.json").write_text(json.dumps(self.labels, ensure_ascii=False, indent=1))
-        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+        write_json(run_dir / "labels.json", self.labels)
+        write_json(run_dir / "scaling.json", self.stats)
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> SeriesClassifyTask:
         return cls(
             config,
-            json.loads((run_dir / "labels.json").read_text(encoding="utf-8")),
-            json.loads((run_dir / "scaling.json").read_text()),
+            read_json(run_dir / "labels.json"),
+            read_json(run_dir / "scaling.json"),
         )
 
     def encode(self, records: list, with_targets: bool = True) -> list:

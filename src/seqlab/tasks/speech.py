@@ -7,7 +7,6 @@ statistics, as for numeric series.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from seqlab.config import RunConfig
 from seqlab.data.audio import featurize
 from seqlab.data.batch import Batch, pad
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads.ctc import CTCHead, beam_paths, greedy_paths
 from seqlab.tasks.base import HeadParts, Task
 from seqlab.tasks.series import augmented, fit_scaling, padded_frames, standardise
@@ -52,15 +52,15 @@ class CTCTask(Task):
         return {"num_labels": len(self.alphabet) + 1, "num_features": len(self.stats["mean"])}
 
     def save(self, run_dir: Path) -> None:
-        (run_dir / "alphabet.json").write_text(json.dumps(self.alphabet, ensure_ascii=False, indent=1))
-        (run_dir / "scaling.json").write_text(json.dumps(self.stats, indent=1))
+        write_json(run_dir / "alphabet.json", self.alphabet)
+        write_json(run_dir / "scaling.json", self.stats)
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> CTCTask:
         return cls(
             config,
-            json.loads((run_dir / "alphabet.json").read_text(encoding="utf-8")),
-            json.loads((run_dir / "scaling.json").read_text()),
+            read_json(run_dir / "alphabet.json"),
+            read_json(run_dir / "scaling.json"),
         )
 
     def encode(self, records: list, with_targets: bool = True) -> list:

@@ -10,7 +10,6 @@ refused, naming it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from seqlab.data.audio import FrameSettings
 from seqlab.data.batch import Batch, pad
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads import mean_loss
 from seqlab.heads.speech import SpeechDecoder
 from seqlab.tasks.base import HeadParts, Task, padding_mask
@@ -68,12 +68,12 @@ class TTSTask(Task):
 
     def save(self, run_dir: Path) -> None:
         super().save(run_dir)
-        (run_dir / "voice.json").write_text(json.dumps(self.voice, ensure_ascii=False, indent=1))
+        write_json(run_dir / "voice.json", self.voice)
 
     @classmethod
     def load(cls, config: RunConfig, run_dir: Path) -> TTSTask:
         tokenizer = TextTokenizer.load(run_dir / "tokenizer.json", "char")
-        return cls(config, tokenizer, voice=json.loads((run_dir / "voice.json").read_text(encoding="utf-8")))
+        return cls(config, tokenizer, voice=read_json(run_dir / "voice.json"))
 
     # -- data -------------------------------------------------------------------------------------
 

@@ -3,17 +3,19 @@
 Every optimizer step: forward and backward over `accumulate` micro-batches, gradients divided by
 the number of items the losses covered (over all processes), clipped, AdamW with warmup+cosine.
 Evaluation: once per epoch or every `eval_every` steps; the best weights by the task's validation
-metric go to `model.safetensors`, the latest state to `checkpoints/` for `--resume`. With `ema`, the
-weights validated and kept are an exponential moving average of the trained ones (Polyak averaging).
+metric go to `model.safetensors`, the latest state to `checkpoints/` for `--resume` (after every
+evaluation and every `checkpoint_minutes` of training). A resumed run restores the random state too, so
+that it goes on as the uninterrupted run would have. With `ema`, the weights validated and kept are an
+exponential moving average of the trained ones (Polyak averaging).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import math
+import shutil
 import sys
 import time
 import warnings
@@ -90,6 +92,8 @@ def train(
     # most a fifth of the budget); without a time budget, once per epoch
     timed_evaluations = not config.eval_every and budget < math.inf
     next_evaluation = budget / EVALUATIONS  # seconds of training, evaluations not counted
+    checkpoint_seconds = config.checkpoint_minutes * 60 or math.inf
+    last_checkpoint = time.monotonic()
     progress = Progress(total_steps, config.log_every, enabled=processes.main)
     log_file = _log_to(out / "train.log") if processes.main else None
     writer = _tensorboard(out) if config.tensorboard and processes.main else None
@@ -104,6 +108,12 @@ def train(
         state.items_seen += int(unread_items)
         unread_items = 0
         state.seconds = time.monotonic() - started
+
+    def checkpoint() -> None:
+        nonlocal last_checkpoint
+        if processes.main:
+            _checkpoint(model, optimizer, averaged, out, state)
+        last_checkpoint = time.monotonic()
 
     def evaluate() -> None:
         nonlocal train_loss, train_count, next_evaluation
@@ -123,8 +133,7 @@ def train(
             optimizer.param_groups[0]["lr"],
             writer,
         )
-        if processes.main:
-            _checkpoint(model, optimizer, averaged, out, state)
+        checkpoint()
         train_loss, train_count = 0.0, 0
         took = time.monotonic() - evaluation_started
         next_evaluation = state.seconds - state.eval_seconds + max(budget / EVALUATIONS, 4 * took)
@@ -187,6 +196,11 @@ def train(
                 state.stopped_by = "time budget"
             if state.stopped_by or due:
                 evaluate()
+            elif time.monotonic() - last_checkpoint >= checkpoint_seconds:
+                evaluation_started = time.monotonic()
+                settle()
+                checkpoint()
+                state.eval_seconds += time.monotonic() - evaluation_started
         if not state.stopped_by:
             state.epoch += 1
             state.batches_done = 0
@@ -286,7 +300,7 @@ def _evaluate(
     }
     state.history.append(row)
     if processes.main:
-        rd.append_history(out / "history.csv", row)
+        rd.write_history(out / "history.csv", state.history)
         if improved:
             rd.save_weights(model, out / "model.safetensors")
         LOG.info(
@@ -301,32 +315,53 @@ def _evaluate(
 
 
 def _checkpoint(model, optimizer, averaged, out: Path, state: LoopState) -> None:
-    folder = out / "checkpoints"
-    rd.save_weights(model, folder / "last.safetensors")
-    rd.save_optimizer(optimizer, folder / "last.optim.safetensors")
+    """Write the state into a new folder, then last.json naming it, then delete the older folder: a crash
+    at any moment leaves last.json naming a whole checkpoint (or no last.json at all)."""
+    checkpoints = out / "checkpoints"
+    name = f"step-{state.step:07d}"
+    folder = checkpoints / name
+    rd.save_weights(model, folder / "weights.safetensors")
+    rd.save_optimizer(optimizer, folder / "optimizer.safetensors")
     if averaged is not None:
-        rd.save_weights(averaged, folder / "last.ema.safetensors")
-    rd.write_json(folder / "last.json", {k: v for k, v in asdict(state).items() if k != "history"})
+        rd.save_weights(averaged, folder / "ema.safetensors")
+    rd.save_tensors({"cpu": torch.get_rng_state()}, folder / "random.safetensors")
+    position = {k: v for k, v in asdict(state).items() if k != "history"}
+    rd.write_json(checkpoints / "last.json", {**position, "folder": name})
+    for older in checkpoints.glob("step-*"):
+        if older.name != name:
+            shutil.rmtree(older, ignore_errors=True)
 
 
 def _restore(model, optimizer, averaged, out: Path) -> LoopState:
-    folder = out / "checkpoints"
-    if not (folder / "last.json").exists():
-        raise UserError(f"nothing to resume in {out}: it has no checkpoints/last.json")
-    rd.load_weights(model, folder / "last.safetensors")
-    rd.load_optimizer(optimizer, folder / "last.optim.safetensors")
+    """The loop state of the checkpoint that checkpoints/last.json names, its weights, optimizer state and
+    random state loaded; history.csv cut back to its step. Another folder a crash left is deleted."""
+    from safetensors.torch import load_file
+
+    checkpoints = out / "checkpoints"
+    saved = rd.read_json(checkpoints / "last.json")
+    name = saved.pop("folder", None)
+    if name is None:
+        raise UserError(f"{out} was checkpointed by an older seqlab; train it again to resume it")
+    for other in checkpoints.glob("step-*"):
+        if other.name != name:
+            shutil.rmtree(other, ignore_errors=True)
+    folder = checkpoints / name
+    rd.load_weights(model, folder / "weights.safetensors")
+    rd.load_optimizer(optimizer, folder / "optimizer.safetensors")
     if averaged is not None:
-        if not (folder / "last.ema.safetensors").exists():
+        if not (folder / "ema.safetensors").exists():
             raise UserError(f"{out} was trained without train.ema; resume it with train.ema=0")
-        rd.load_weights(averaged, folder / "last.ema.safetensors")
-    elif (folder / "last.ema.safetensors").exists():
+        rd.load_weights(averaged, folder / "ema.safetensors")
+    elif (folder / "ema.safetensors").exists():
         warnings.warn(
             f"{out} kept an average of its weights (train.ema); resuming with train.ema=0 drops it, "
             "and validation judges the raw weights from here"
         )
-    saved = json.loads((folder / "last.json").read_text())
+    torch.set_rng_state(load_file(str(folder / "random.safetensors"))["cpu"])
     saved["stopped_by"] = ""  # a resumed run goes on to the (possibly raised) limits of this call
-    return LoopState(**saved, history=rd.read_history(out / "history.csv"))
+    history = [row for row in rd.read_history(out / "history.csv") if row["step"] <= saved["step"]]
+    rd.write_history(out / "history.csv", history)
+    return LoopState(**saved, history=history)
 
 
 def _tensorboard(out: Path):
