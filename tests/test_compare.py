@@ -234,8 +234,8 @@ def test_a_failed_run_is_a_row_and_an_interrupt_keeps_the_finished_ones(splits, 
     [
         (["--encoders", "lstm,cnn"], "unknown encoder 'cnn' in --encoders"),
         (["--budget-minutes", "0.00001"], "too small to finish one evaluation"),
-        (["--budget-minutes", "-1"], "give a positive number of minutes"),
-        (["--seeds", "0"], "--seeds 0: give at least 1"),
+        (["--budget-minutes", "-1"], "--budget-minutes: must be more than 0"),
+        (["--seeds", "0"], "--seeds: must be at least 1"),
     ],
 )
 def test_compare_refuses_bad_input(args, message, spam_file, tmp_path, capsys):

@@ -36,7 +36,7 @@ def test_round_trip_through_yaml():
         ("model.hiden_size=3", "unknown config key 'model.hiden_size' (did you mean 'model.hidden_size'?)"),
         ("train.lr=fast", "config key 'train.lr' expects float, got 'fast'"),
         ("model.encoder=lstmm", "model.encoder must be one of rnn, lstm, gru, transformer, tcn; got 'lstmm'"),
-        ("model.num_layers=0", "model.num_layers must be at least 1"),
+        ("model.num_layers=0", "model.num_layers must be at least 1; got 0"),
         ("hidden", "expected key=value, got 'hidden'"),
     ],
 )

@@ -126,5 +126,5 @@ def test_jitter_and_channel_scaling_alter_training_batches_only(vowels):
     assert sorted(first.tolist()) != sorted(plain.tolist())  # the training copies moved
     still = torch.cat([batch.inputs.flatten() for _, batch in task.batches(examples, 4)])
     assert torch.equal(plain, still)  # evaluation reads every example as it is
-    with pytest.raises(UserError, match="data.jitter is a spread"):
+    with pytest.raises(UserError, match="data.jitter must be at least 0"):
         tiny("classify", **{"data.jitter": -1})

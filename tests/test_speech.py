@@ -203,7 +203,7 @@ def test_transcribe_cli(recogniser, fsdd, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["path"] for line in lines] == clips and all("transcript" in line for line in lines)
     assert main(["transcribe", str(recogniser), clips[0], "--beam", "0"]) == 2
-    assert "--beam must be at least 1" in capsys.readouterr().err
+    assert "--beam: must be at least 1" in capsys.readouterr().err
     assert main(["transcribe", str(recogniser), "missing.wav"]) == 2
     assert "missing.wav does not exist" in capsys.readouterr().err
 

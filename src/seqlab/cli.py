@@ -329,13 +329,11 @@ def cmd_train(args) -> int:
     if not config.data.path:
         raise UserError("seqlab train needs --data PATH (or data.path in the config file)")
     if auto:
-        from datetime import datetime
-
         from seqlab.search import search
 
         if args.resume:
             raise UserError("--encoder auto searches afresh: it cannot --resume")
-        out = Path(args.out or f"runs/{config.task}-auto-{datetime.now():%Y%m%d-%H%M%S}")
+        out = Path(args.out) if args.out else None
         pipeline = search(config, out, config.train.max_minutes, max_trials=args.trials)
     else:
         from seqlab.pipeline import fit
@@ -603,8 +601,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from datetime import datetime
-
     from rich.console import Console
 
     from seqlab.compare import compare, parse_encoders, table
@@ -616,16 +612,16 @@ def cmd_compare(args) -> int:
     config = load_config(config_file, settings, **{"task": args.task, "data.path": args.data})
     if not config.data.path:
         raise UserError("seqlab compare needs --data PATH (or data.path in the config file)")
-    out = Path(args.out or f"runs/compare-{config.task}-{datetime.now():%Y%m%d-%H%M%S}")
     print(
         f"{len(encoders)} encoder(s) x {args.seeds} seed(s) x {args.budget_minutes:g} min: "
         f"about {len(encoders) * args.seeds * args.budget_minutes:g} minutes of training",
         file=sys.stderr,
     )
+    out = Path(args.out) if args.out else None
     result = compare(config, encoders, args.seeds, args.budget_minutes, out, args.equal)
     console = Console()
     console.print(table(result, console.width))
-    print(f"report: {out / 'compare.html'}")
+    print(f"report: {Path(result['folder']) / 'compare.html'}")
     return 0
 
 

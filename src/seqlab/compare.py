@@ -66,20 +66,32 @@ def compare(
     encoders: list[str],
     seeds: int,
     budget_minutes: float,
-    out: Path,
+    out: Path | None = None,
     equal: str = "time",
     splits: dict[str, list] | None = None,
 ) -> dict:
     """Train every encoder `seeds` times within `budget_minutes` each; write compare.json,
-    compare.html and its plots to `out`, and return the comparison."""
-    from seqlab.data.datasets import load_splits
-
+    compare.html and its plots to `out` (default: runs/compare-TASK-TIME), and return the comparison."""
     if seeds < 1:
         raise UserError(f"--seeds {seeds}: give at least 1")
     if equal not in EQUAL:
         raise UserError(f"--equal {equal}: choose from {', '.join(EQUAL)}")
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} already exists; choose another --out")
+    out, made = (Path(out), False) if out else (rd.new_run_dir(f"compare-{config.task}"), True)
+    with rd.held(out, made):
+        return _compare(config, encoders, seeds, budget_minutes, out, equal, splits)
+
+
+def _compare(
+    config: RunConfig,
+    encoders: list[str],
+    seeds: int,
+    budget_minutes: float,
+    out: Path,
+    equal: str,
+    splits: dict[str, list] | None,
+) -> dict:
+    from seqlab.data.datasets import load_splits
+
     splits = splits if splits is not None else load_splits(config.task, config.data)
     if equal == "parameters":
         config = copy.deepcopy(config)
@@ -89,6 +101,7 @@ def compare(
     hidden = _hidden_sizes(config, sizes, encoders, equal)
 
     result = {
+        "folder": str(out),
         "task": config.task,
         "data": config.data.path,
         "encoders": encoders,
@@ -100,7 +113,6 @@ def compare(
         "trials": [],
         "summary": {},
     }
-    out.mkdir(parents=True)
     try:
         for encoder in encoders:
             for seed in range(seeds):

@@ -72,7 +72,7 @@ def read_json(path: Path) -> Any:
 
 def damaged(path: Path, reason: Exception | str) -> str:
     """One line for a file of a run directory that seqlab cannot read."""
-    detail = str(reason).splitlines()[0][:200] if str(reason) else type(reason).__name__
+    detail = " ".join(str(reason).split())[:240] or type(reason).__name__
     return (
         f"{path} is damaged or was not written by seqlab ({detail}); train the run again, or restore the file"
     )

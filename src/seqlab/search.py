@@ -38,21 +38,25 @@ PRUNE_FROM = 3  # the evaluation from which a trial may be pruned: the first one
 
 def search(
     config: RunConfig,
-    out: Path,
+    out: Path | None,
     budget_minutes: float | None,
     splits: dict[str, list] | None = None,
     max_trials: int | None = None,
 ):
-    """Search until the budget (or `max_trials` trials) is spent, then make `out` the winner's run
-    directory; returns its loaded pipeline."""
-    from seqlab.data.datasets import load_splits
-    from seqlab.pipeline import load
-
+    """Search until the budget (or `max_trials` trials) is spent, then make `out` (default:
+    runs/TASK-auto-TIME) the winner's run directory; returns its loaded pipeline."""
     optuna = _optuna()
     if not budget_minutes or budget_minutes <= 0:
         raise UserError("--encoder auto needs a total budget: --max-minutes N (train.max_minutes)")
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} already exists; choose another --out")
+    out, made = (Path(out), False) if out else (rd.new_run_dir(f"{config.task}-auto"), True)
+    with rd.held(out, made):
+        return _search(optuna, config, out, budget_minutes, splits, max_trials)
+
+
+def _search(optuna, config: RunConfig, out: Path, budget_minutes: float, splits, max_trials: int | None):
+    from seqlab.data.datasets import load_splits
+    from seqlab.pipeline import load
+
     splits = splits if splits is not None else load_splits(config.task, config.data)
     metric = config.train.monitor or _primary_metric(config)
     higher = metric not in LOWER_IS_BETTER

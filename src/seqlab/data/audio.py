@@ -64,6 +64,9 @@ class FrameSettings:
 # Samples and frames
 
 
+LOWEST_RATE = 1000  # Hz: below, a file's rate is a damaged header rather than a recording
+
+
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Mono float32 samples at `sample_rate`. Several channels are averaged and another rate is
     resampled, each with a warning; an unreadable or empty file is a UserError."""
@@ -78,6 +81,11 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     if samples.shape[1] > 1:  # one warning for all such clips, not one per clip
         warnings.warn(f"clips with {samples.shape[1]} channels: they were averaged to mono")
     mono = samples.mean(axis=1)
+    if rate < LOWEST_RATE:
+        raise UserError(
+            f"{path} is sampled at {rate} Hz, below the {LOWEST_RATE} Hz of any speech or music recording; "
+            "its header is wrong, or it is not audio"
+        )
     if rate != sample_rate:
         import librosa
 

@@ -482,7 +482,13 @@ def _label(cell: str) -> str:
 
 
 def _read_ts(path: Path) -> list[dict]:
-    from sktime.datasets import load_from_tsfile
+    try:
+        from sktime.datasets import load_from_tsfile
+    except ImportError:
+        raise UserError(
+            f"{path}: .ts files are read with sktime: pip install 'seqlab[demo]' (or give the series as a "
+            "UCR table, data.format=ucr)"
+        ) from None
 
     try:
         frame, labels = load_from_tsfile(str(path), return_data_type="nested_univ")

@@ -22,7 +22,7 @@ from seqlab.files import read_text
 from seqlab.registry import INPUTS, TASKS
 
 _SPLIT_NAMES = {"train": ("train",), "val": ("valid", "val", "dev", "validation"), "test": ("test",)}
-_SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", "")
+_SUFFIXES = (".tsv", ".csv", ".jsonl", ".json", ".txt", ".conll", ".ts", "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,27 +138,38 @@ def pair_splits(path: Path, data) -> dict[str, list]:
 
 
 def _has_split_files(folder: Path) -> bool:
-    return any(
-        (folder / f"{name}{suffix}").is_file()
-        for names in _SPLIT_NAMES.values()
-        for name in names
-        for suffix in _SUFFIXES
-    )
+    return any(_named_split(path) is not None for path in folder.iterdir())
 
 
 def _split_files(folder: Path) -> dict[str, Path]:
-    found = {}
-    for split, names in _SPLIT_NAMES.items():
-        for name in names:
-            for suffix in _SUFFIXES:
-                candidate = folder / f"{name}{suffix}"
-                if candidate.is_file() and split not in found:
-                    found[split] = candidate
+    """Each split's file in `folder`: train.tsv, valid.csv, test.jsonl …, or as the UCR and UEA archives
+    publish them, NAME_TRAIN.ts and NAME_TEST.ts (the first suffix of _SUFFIXES wins)."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir(), key=_rank):
+        split = _named_split(path)
+        if split is not None:
+            found.setdefault(split, path)
     if "train" not in found:
         raise UserError(
-            f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl or train.txt)"
+            f"{folder} has no train file (expected train.tsv, train.csv, train.jsonl, train.txt or "
+            "NAME_TRAIN.ts)"
         )
     return found
+
+
+def _rank(path: Path) -> tuple[int, str]:
+    return (_SUFFIXES.index(path.suffix) if path.suffix in _SUFFIXES else len(_SUFFIXES), path.name)
+
+
+def _named_split(path: Path) -> str | None:
+    """The split a file's name gives it (train.tsv, dev.txt, ECG200_TEST.ts …), if any."""
+    if not path.is_file() or path.suffix not in _SUFFIXES:
+        return None
+    stem = path.stem if path.suffix else path.name
+    for split, names in _SPLIT_NAMES.items():
+        if stem in names or any(stem.upper().endswith(f"_{name.upper()}") for name in names):
+            return split
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class ClassifyTask(Task):
     name = "classify"
     primary_metric = "accuracy"
     read = staticmethod(read_table)
+    files = ("tokenizer.json", "labels.json")
 
     @classmethod
     def budget_settings(cls, config, short: bool, recurrent: bool) -> dict[str, object]:
@@ -201,6 +202,7 @@ class TagTask(Task):
     name = "tag"
     primary_metric = "f1"
     records = "tagged"
+    files = ("tokenizer.json", "labels.json")
     read = staticmethod(read_tagged)
     tokenizers = ("word", "nucleotide", "residue")  # tags label whole words, each also read by its characters
     # (model.char_dim), or single bases or residues

@@ -101,7 +101,23 @@ def _locked(path: Path) -> io.TextIOWrapper:
         handle.close()
 
 
-def ready_to_start(out: Path, resume: bool) -> bool:
+@contextlib.contextmanager
+def held(out: Path, made: bool = False) -> Iterator[Path]:
+    """The folder of a comparison or a search: claimed, refused where it holds anything, and deleted
+    (emptied, where the user made it) when the work fails on a user's error or a full disk. `made`: the
+    caller made `out` (run_dir.new_run_dir)."""
+    with claimed(out) as claimed_made:
+        ready_to_start(out, resume=False, resumable=False)
+        try:
+            yield out
+        except (UserError, OSError) as exc:
+            discard(out, made or claimed_made)
+            if isinstance(exc, OSError):
+                raise UserError(cannot_write(out, exc)) from None
+            raise
+
+
+def ready_to_start(out: Path, resume: bool, resumable: bool = True) -> bool:
     """Ready the claimed folder `out` for a run: remove what crashed writes left; refuse a finished or
     foreign folder unless resuming; clear a run that stopped before its first checkpoint, which then
     starts again. Returns whether the run resumes from a checkpoint."""
@@ -110,7 +126,8 @@ def ready_to_start(out: Path, resume: bool) -> bool:
     if not contents:
         return False
     if not resume:
-        raise UserError(f"{out} already exists; choose another --out, or pass --resume to continue it")
+        advice = ", or pass --resume to continue it" if resumable else ""
+        raise UserError(f"{out} already exists; choose another --out{advice}")
     if not (out / "config.yaml").exists():
         raise UserError(f"{out} holds files but no seqlab run (no config.yaml); choose another --out")
     if (out / "checkpoints" / "last.json").exists():
