@@ -14,6 +14,7 @@ import torch
 from conftest import tiny
 from safetensors.torch import load_file
 
+from seqlab.bench import reliability
 from seqlab.cli import main
 from seqlab.errors import UserError
 from seqlab.pipeline import fit, load
@@ -195,88 +196,25 @@ def test_an_output_that_cannot_be_written_is_one_line(capsys, spam_file, tmp_pat
     assert str(blocker) in err
 
 
-# -- damaged or foreign run directories --------------------------------------------------------------
-
-DAMAGES = {
-    "truncated weights": ("model.safetensors", lambda b: b[: len(b) // 2]),
-    "random weights": ("model.safetensors", lambda b: os.urandom(len(b))),
-    "empty weights": ("model.safetensors", lambda b: b""),
-    "foreign weights": ("model.safetensors", lambda b: _foreign_weights()),
-    "malformed config": ("config.yaml", lambda b: b"task: [classify\n"),
-    "python tag in config": ("config.yaml", lambda b: b"!!python/object/apply:os.system ['touch pwned']\n"),
-    "config not a mapping": ("config.yaml", lambda b: b"- 1\n- 2\n"),
-    "truncated meta": ("meta.json", lambda b: b[:10]),
-    "meta not a mapping": ("meta.json", lambda b: b"[1, 2]"),
-    "random tokenizer": ("tokenizer.json", lambda b: os.urandom(200)),
-    "truncated tokenizer": ("tokenizer.json", lambda b: b[: len(b) // 2]),
-    "malformed labels": ("labels.json", lambda b: b'["ham", '),
-    "missing labels": ("labels.json", None),
-}
+# -- every bad input of `seqlab bench reliability` ----------------------------------------------------------
 
 
-def _foreign_weights() -> bytes:
-    from safetensors.torch import save
-
-    return save({"other.weight": torch.zeros(3, 3)})
-
-
-@pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_a_damaged_run_directory_is_one_line_naming_the_file(capsys, finished, spam_file, tmp_path, damage):
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
-    name, change = DAMAGES[damage]
-    if change is None:
-        (run / name).unlink()
-    else:
-        (run / name).write_bytes(change((run / name).read_bytes()))
-    err = _one_line_error(capsys, "eval", run, "--data", spam_file)
-    assert name in err or str(run) in err
-    assert not Path("pwned").exists()
+@pytest.fixture(scope="module")
+def case_runs(tmp_path_factory) -> dict[str, Path]:
+    return reliability.train_runs(tmp_path_factory.mktemp("case-runs"))
 
 
-# -- numbers out of range ----------------------------------------------------------------------------
+@pytest.mark.parametrize("case", reliability.cases(), ids=lambda case: case.name)
+def test_a_bad_input_is_one_line_and_exit_2_leaving_nothing(case, case_runs, tmp_path):
+    folder = tmp_path / "case"
+    reliability.prepare(case, folder, case_runs)
+    before = reliability.listing(folder)
+    shutil.rmtree(folder)
+    code, err = reliability.run_in_process(case, folder, case_runs)
+    assert reliability.judge(case, code, err, before, reliability.listing(folder)) == ""
 
 
-@pytest.mark.parametrize(
-    "setting, fragment",
-    [
-        ("train.lr=-1", "train.lr must be more than 0"),
-        ("train.lr=nan", "train.lr must be more than 0"),
-        ("train.grad_clip=-1", "train.grad_clip must be more than 0, or 0 (off)"),
-        ("model.dropout=2", "model.dropout must be in [0, 1)"),
-        ("train.threads=0", "train.threads must be at least 1"),
-        ("train.threads=-2", "train.threads must be at least 1"),
-        ("train.eval_every=0", "train.eval_every must be at least 1"),
-        ("model.num_heads=0", "model.num_heads must be at least 1"),
-        ("model.encoder=transformer model.num_heads=5", "divisible by model.num_heads (5)"),
-        ("data.val_fraction=1.5", "data.val_fraction must be in [0, 1)"),
-        ("train.checkpoint_minutes=-1", "train.checkpoint_minutes must be more than 0, or 0 (off)"),
-    ],
-)
-def test_a_setting_out_of_range_is_refused_before_anything_is_written(
-    capsys, spam_file, tmp_path, setting, fragment
-):
-    out = tmp_path / "run"
-    err = _one_line_error(
-        capsys, "train", "--task", "classify", "--data", spam_file, "--out", out, *setting.split()
-    )
-    assert fragment in err and not out.exists()
-
-
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["train", "--epochs", "0"], "--epochs: must be at least 1"),
-        (["train", "--max-steps", "-5"], "--max-steps: must be at least 1"),
-        (["train", "--max-minutes", "-1"], "--max-minutes: must be more than 0"),
-        (["generate", "RUN", "--max-new-tokens", "1000000000"], "--max-new-tokens: must be in [0, 10000]"),
-        (["generate", "RUN", "--num-samples", "0"], "--num-samples: must be at least 1"),
-        (["translate", "RUN", "--length-penalty", "nan"], "--length-penalty: must be a finite number"),
-        (["forecast", "RUN", "--data", "x", "--horizon", "0"], "--horizon: must be at least 1"),
-        (["generate", "RUN", "--top-p", "0"], "--top-p: must be in (0, 1]"),
-    ],
-)
-def test_a_flag_out_of_range_is_refused(capsys, args, fragment):
-    if args[0] == "translate":
-        args = ["predict", "RUN", "--text", "x", *args[2:]]
-    assert fragment in _one_line_error(capsys, *args)
+def test_the_cases_cover_every_kind_of_input_and_at_least_150():
+    kinds = {case.modality for case in reliability.cases()}
+    assert len(reliability.cases()) >= 150
+    assert {"text", "tagging", "pairs", "series", "dna", "protein", "audio", "music", "image"} <= kinds

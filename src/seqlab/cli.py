@@ -200,12 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "bench", help="speed against the machine's limit and the peers, or the published-results rows"
+        "bench",
+        help="speed against the machine's limit and the peers, the published-results rows, or reliability",
     )
-    p.add_argument("table", choices=("speed", "quality"))
+    p.add_argument("table", choices=("speed", "quality", "reliability"))
     p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
     p.add_argument(
-        "--out", default="benchmarks", help="speed: the folder for SPEED.md, speed.json, speed.png"
+        "--out",
+        default="benchmarks",
+        help="speed, reliability: the folder for SPEED.md (speed.json, speed.png) or RELIABILITY.md",
     )
     p.add_argument("--smoke", action="store_true", help="speed: every row at toy sizes, to check the harness")
     p.add_argument(
@@ -218,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--again", action="store_true", help="quality: rerun seeds that results.json already has")
     p.add_argument("--tables", action="store_true", help="quality: only rewrite RESULTS.md from results.json")
+    p.add_argument("--kills", type=COUNT, default=20, help="reliability: runs killed at a random moment")
+    p.add_argument("--pairs", type=COUNT, default=100, help="reliability: pairs of runs started together")
     return parser
 
 
@@ -626,6 +631,13 @@ def cmd_compare(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.table == "reliability":
+        from seqlab.bench import reliability
+
+        result = reliability.run(Path(args.out), kill_trials=args.kills, pairs=args.pairs)
+        held = sum(case["held"] for case in result["cases"])
+        print(f"bad inputs held: {held} / {len(result['cases'])}; table: {Path(args.out) / 'RELIABILITY.md'}")
+        return 0
     if args.table == "speed":
         if args.rows or args.row or args.list:
             raise UserError("seqlab bench speed takes no rows; it measures the whole table")

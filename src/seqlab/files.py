@@ -38,6 +38,11 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise UserError(cannot_write(path, exc)) from None
 
 
+def failed(exc: OSError, path: Path) -> str:
+    """One line for an error of the system's while reading or writing, `path` where it names no file."""
+    return cannot_write(Path(exc.filename) if exc.filename else path, exc)
+
+
 def cannot_write(path: Path, exc: OSError) -> str:
     """One line on why `path` could not be written, and what to do."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -46,7 +51,7 @@ def cannot_write(path: Path, exc: OSError) -> str:
         return f"cannot write {path}: permission denied; choose a folder you can write to"
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return f"cannot write {path}: a file stands where a folder of its path should be; choose another path"
-    return f"cannot write {path}: {exc.strerror or exc}"
+    return f"{path}: {exc.strerror or exc}"
 
 
 def remove_partial(folder: Path) -> None:

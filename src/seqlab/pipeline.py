@@ -27,7 +27,7 @@ from seqlab.data.inputs import kind_of
 from seqlab.data.series import fitting_lookback
 from seqlab.data.vectors import Vectors, load_vectors
 from seqlab.errors import UserError
-from seqlab.files import cannot_write, read_json
+from seqlab.files import failed, read_json
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
 from seqlab.registry import ENCODERS, INPUTS, TASKS
@@ -131,7 +131,7 @@ def fit(
             if processes.main and not resume:
                 rd.discard(out, made)
             if isinstance(exc, OSError):
-                raise UserError(cannot_write(out, exc)) from None
+                raise UserError(failed(exc, out)) from None
             raise
 
 

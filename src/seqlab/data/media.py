@@ -54,6 +54,11 @@ def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[
     column = next((c for c in columns if c in rows[0]), None)
     if labelled and column is None:
         raise UserError(f"{path} has no '{columns[0]}' column (columns: {', '.join(rows[0])})")
+    for line, row in enumerate(rows, start=2):
+        if not (path.parent / row["path"]).is_file():
+            raise UserError(
+                f"{path}:{line}: {row['path']} is not a file (paths are relative to the manifest)"
+            )
     return [
         (path.parent / row["path"], str(row[column]).strip() if labelled and column else None) for row in rows
     ]

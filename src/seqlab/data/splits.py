@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from seqlab.data import audio as audio_io
+from seqlab.data import dna as dna_io
 from seqlab.data import pairs as pairs_io
 from seqlab.data import series as series_io
 from seqlab.data import text as text_io
@@ -38,7 +39,18 @@ def input_kind(task: str, path: Path, data) -> InputKind:
             (n for n, kind in INPUTS.items() if kind.detect is not None and kind.detect(Path(path), data)),
             "text",
         )
+        if name == "text" and Path(path).is_file() and _sequence_format(Path(path)):
+            raise UserError(
+                f"{path} is a {_sequence_format(Path(path))} file: say what its sequences are, "
+                "data.input=dna or data.input=protein"
+            )
     return INPUTS[name]
+
+
+def _sequence_format(path: Path) -> str | None:
+    """fasta, fastq or genbank for a file named as one (gzipped too)."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    return dna_io.FORMATS.get(suffixes[-1]) if suffixes else None
 
 
 def read_splits(task: str, path: Path, data) -> dict[str, list]:

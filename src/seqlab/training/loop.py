@@ -141,84 +141,94 @@ def train(
         if on_evaluate is not None:
             on_evaluate(state.step, metrics)
 
-    while not state.stopped_by:
-        generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
-        batches = itertools.islice(
-            task.batches(train_data, config.batch_size, generator),
-            processes.rank,
-            micro_per_epoch * processes.world,
-            processes.world,
-        )
-        batches = itertools.islice(batches, state.batches_done, None)
+    try:
         while not state.stopped_by:
-            micro = [b for _, b in itertools.islice(batches, config.accumulate)]
-            if len(micro) < config.accumulate:
-                break
-            done = max((state.step + 1) / total_steps, (time.monotonic() - started) / budget)
-            rate = learning_rate(config.lr, done, warmup)
-            if warmup_steps:
-                rate *= min(1.0, (state.step + 1) / warmup_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            net.train()
-            loss_sum, count = _accumulate(net, micro, autocast)
-            global_count = processes.sum(count)
-            _scale_gradients(model, processes.world / global_count.clamp(min=1))
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if averaged is not None:
-                averaged.update_parameters(model)
+            generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
+            batches = itertools.islice(
+                task.batches(train_data, config.batch_size, generator),
+                processes.rank,
+                micro_per_epoch * processes.world,
+                processes.world,
+            )
+            batches = itertools.islice(batches, state.batches_done, None)
+            while not state.stopped_by:
+                micro = [b for _, b in itertools.islice(batches, config.accumulate)]
+                if len(micro) < config.accumulate:
+                    break
+                done = max((state.step + 1) / total_steps, (time.monotonic() - started) / budget)
+                rate = learning_rate(config.lr, done, warmup)
+                if warmup_steps:
+                    rate *= min(1.0, (state.step + 1) / warmup_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                net.train()
+                loss_sum, count = _accumulate(net, micro, autocast)
+                global_count = processes.sum(count)
+                _scale_gradients(model, processes.world / global_count.clamp(min=1))
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                if averaged is not None:
+                    averaged.update_parameters(model)
 
-            state.step += 1
-            state.batches_done += len(micro)
-            unread_items = unread_items + global_count
-            state.seconds = time.monotonic() - started
-            train_loss, train_count = train_loss + loss_sum, train_count + count
-            progress.update(
-                state,
-                done,
-                lambda: float(mean_loss(train_loss, train_count)),
-                optimizer.param_groups[0]["lr"],
-            )
-            out_of_time = state.seconds >= budget
-            due = (
-                state.seconds - state.eval_seconds >= next_evaluation
-                if timed_evaluations
-                else bool(config.eval_every) and state.step % config.eval_every == 0
-            )
-            if processes.world > 1 and budget < math.inf:  # the main process's clock decides for all
-                out_of_time, due = processes.broadcast((out_of_time, due))
-            if state.step >= total_steps:
-                state.stopped_by = "steps"
-            elif out_of_time:
-                state.stopped_by = "time budget"
-            if state.stopped_by or due:
-                evaluate()
-            elif time.monotonic() - last_checkpoint >= checkpoint_seconds:
-                evaluation_started = time.monotonic()
-                settle()
-                checkpoint()
-                state.eval_seconds += time.monotonic() - evaluation_started
-        if not state.stopped_by:
-            state.epoch += 1
-            state.batches_done = 0
-            if not config.eval_every and not timed_evaluations:
-                evaluate()
-    settle()
-    progress.close()
-    if log_file is not None:
-        LOG.removeHandler(log_file)
-        log_file.close()
-    if writer is not None:
-        writer.close()
+                state.step += 1
+                state.batches_done += len(micro)
+                unread_items = unread_items + global_count
+                state.seconds = time.monotonic() - started
+                train_loss, train_count = train_loss + loss_sum, train_count + count
+                progress.update(
+                    state,
+                    done,
+                    lambda: float(mean_loss(train_loss, train_count)),
+                    optimizer.param_groups[0]["lr"],
+                )
+                out_of_time = state.seconds >= budget
+                due = (
+                    state.seconds - state.eval_seconds >= next_evaluation
+                    if timed_evaluations
+                    else bool(config.eval_every) and state.step % config.eval_every == 0
+                )
+                if processes.world > 1 and budget < math.inf:  # the main process's clock decides for all
+                    out_of_time, due = processes.broadcast((out_of_time, due))
+                if state.step >= total_steps:
+                    state.stopped_by = "steps"
+                elif out_of_time:
+                    state.stopped_by = "time budget"
+                if state.stopped_by or due:
+                    evaluate()
+                elif time.monotonic() - last_checkpoint >= checkpoint_seconds:
+                    evaluation_started = time.monotonic()
+                    settle()
+                    checkpoint()
+                    state.eval_seconds += time.monotonic() - evaluation_started
+            if not state.stopped_by:
+                state.epoch += 1
+                state.batches_done = 0
+                if not config.eval_every and not timed_evaluations:
+                    evaluate()
+        settle()
+    finally:
+        progress.close()
+        if log_file is not None:
+            LOG.removeHandler(log_file)
+            log_file.close()
+        if writer is not None:
+            writer.close()
     return state
+
+
+class _LogFile(logging.FileHandler):
+    """A log file whose write errors (a full disk) stop the run as every other write's do, rather than
+    print a traceback and go on."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        raise
 
 
 def _log_to(path: Path) -> logging.Handler:
     """Send the loop's lines to `path` (appended: a resumed run goes on in the same file)."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(message)s"))
     LOG.addHandler(handler)
     LOG.setLevel(logging.INFO)

@@ -34,7 +34,7 @@ import torch
 
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.errors import UserError
-from seqlab.files import atomic_write, cannot_write, damaged, read_json, remove_partial, write_json  # noqa: F401
+from seqlab.files import atomic_write, cannot_write, damaged, failed, read_json, remove_partial, write_json  # noqa: F401
 
 LOCK = ".lock"
 # Settings a resumed run may change: they shape training, not the model's weights
@@ -113,7 +113,7 @@ def held(out: Path, made: bool = False) -> Iterator[Path]:
         except (UserError, OSError) as exc:
             discard(out, made or claimed_made)
             if isinstance(exc, OSError):
-                raise UserError(cannot_write(out, exc)) from None
+                raise UserError(failed(exc, out)) from None
             raise
 
 
