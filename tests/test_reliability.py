@@ -196,6 +196,30 @@ def test_an_output_that_cannot_be_written_is_one_line(capsys, spam_file, tmp_pat
     assert str(blocker) in err
 
 
+# -- determinism -------------------------------------------------------------------------------------------
+
+
+def test_deterministic_runs_on_one_thread_and_repeats_bit_for_bit(spam_splits, tmp_path):
+    settings = {"train.max_steps": 3, "model.dropout": 0.2, "model.hidden_size": 32}
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        for name in ("a", "b"):
+            fit(
+                tiny("classify", "transformer", **settings, **{"train.deterministic": True}),
+                tmp_path / name,
+                spam_splits,
+            )
+        assert torch.get_num_threads() == 1
+        fit(
+            tiny("classify", "transformer", **settings, **{"train.threads": 1}), tmp_path / "one", spam_splits
+        )
+    finally:
+        torch.set_num_threads(threads)
+    weights = [(tmp_path / name / "model.safetensors").read_bytes() for name in ("a", "b", "one")]
+    assert weights[0] == weights[1] == weights[2]
+
+
 # -- every bad input of `seqlab bench reliability` ----------------------------------------------------------
 
 

@@ -162,7 +162,8 @@ class TrainConfig:
     patience: int | None = None  # evaluations without improvement before stopping early
     monitor: str | None = None  # the validation metric for the best checkpoint and patience; None: the task's
     seed: int = 0
-    deterministic: bool = False
+    deterministic: bool = False  # deterministic algorithms, and one thread unless train.threads is set: the
+    # weights then do not depend on the machine's core count (a CPU run is repeatable at any fixed count)
     precision: str = (
         "auto"  # auto (bf16 where the hardware has it, but fp32 for recurrent models on a GPU) | bf16 | fp32
     )

@@ -119,8 +119,8 @@ def fit(
     device = pick_device()
     processes = Processes.start(device)
     t = config.train
-    if t.threads:
-        torch.set_num_threads(t.threads)
+    if t.threads or t.deterministic:  # a CPU run's numbers depend on its thread count: docs/reliability.md
+        torch.set_num_threads(t.threads or 1)
     torch.manual_seed(t.seed)
     torch.use_deterministic_algorithms(t.deterministic)
     with contextlib.ExitStack() as hold:

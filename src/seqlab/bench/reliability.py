@@ -809,6 +809,55 @@ def full_disk(workdir: Path, fractions=(0.05, 0.2, 0.4, 0.6, 0.9)) -> dict:
     return {"measured": True, "run_bytes": size, "rows": rows, "held": held}
 
 
+def determinism(workdir: Path, encoders=("rnn", "lstm", "gru", "transformer", "tcn")) -> list[dict]:
+    """For each task and encoder: are the weights bit-identical across two runs on one thread, and between
+    one and two threads? (Two processes of one thread each share nothing, so the machine's load does not
+    enter.)"""
+    import hashlib
+
+    from seqlab.config import load_config
+    from seqlab.pipeline import fit
+
+    texts = [
+        {"text": f"a {'fine' if i % 2 else 'dull'} film, take {i}", "label": str(i % 2)} for i in range(200)
+    ]
+    corpus = " ".join(f"line {i}: to be or not to be, that is the question." for i in range(300))
+    splits = {
+        "classify": {"train": texts[:160], "val": texts[160:]},
+        "lm": {"train": [corpus[:12000]], "val": [corpus[12000:]]},
+    }
+    rows = []
+    for task in ("classify", "lm"):
+        for encoder in encoders:
+            digests = []
+            for n, threads in enumerate((1, 1, 2)):
+                config = load_config(
+                    None,
+                    [
+                        *TINY,
+                        "model.hidden_size=64",
+                        "train.max_steps=30",
+                        "model.dropout=0.1",
+                        f"train.threads={threads}",
+                    ],
+                    task=task,
+                    **{"model.encoder": encoder},
+                )
+                out = workdir / f"{task}-{encoder}-{n}"
+                with contextlib.redirect_stderr(io.StringIO()):
+                    fit(config, out, splits[task])
+                digests.append(hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest())
+            rows.append(
+                {
+                    "task": task,
+                    "encoder": encoder,
+                    "runs": digests[0] == digests[1],
+                    "threads": digests[0] == digests[2],
+                }
+            )
+    return rows
+
+
 # -- the report ---------------------------------------------------------------------------------------------
 
 
@@ -822,6 +871,7 @@ def run(out: Path, kill_trials: int = 20, pairs: int = 100) -> dict:
             "kills": kills(_fresh(work / "kills"), kill_trials),
             "concurrent": concurrent_starts(_fresh(work / "pairs"), pairs),
             "full_disk": full_disk(_fresh(work / "disk")),
+            "determinism": determinism(_fresh(work / "determinism")),
         }
     out.mkdir(parents=True, exist_ok=True)
     from seqlab.files import atomic_write
@@ -913,6 +963,26 @@ def markdown(result: dict) -> str:
             "yes" if r["identical"] else "no",
         )
         for r in kill["trials"]
+    ]
+    lines += [
+        "",
+        "## Determinism on a CPU",
+        "",
+        "The weights after 30 steps with dropout, bit for bit: two runs on one thread, and one thread beside "
+        "two. `train.deterministic=true` trains on one thread unless `train.threads` says otherwise, so that "
+        "its weights do not depend on the machine's cores.",
+        "",
+        _row("task", "encoder", "two runs, one thread each", "one thread beside two"),
+        _row("---", "---", "---", "---"),
+    ]
+    lines += [
+        _row(
+            r["task"],
+            r["encoder"],
+            "identical" if r["runs"] else "differ",
+            "identical" if r["threads"] else "differ",
+        )
+        for r in result["determinism"]
     ]
     if disk["measured"]:
         lines += ["", "## Full disk", "", f"Each run would write {disk['run_bytes']:,} bytes.", ""]
