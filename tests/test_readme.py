@@ -17,6 +17,7 @@ from seqlab.data.loaders import LEPTOSPIRA, digits_8x8
 README = Path(__file__).resolve().parents[1] / "README.md"
 FORECASTING = README.parent / "docs" / "forecasting.md"
 SEQ2SEQ = README.parent / "docs" / "seq2seq.md"
+RELIABILITY = README.parent / "docs" / "reliability.md"
 
 
 def _blocks(document: Path) -> list[tuple[str, str]]:
@@ -53,6 +54,8 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
             args[:2] == ["bench", "quality"] and "--row" in args
         ):  # the runner, with each seed's training stubbed
             _stub_seeds(monkeypatch)
+        if args[:2] == ["bench", "reliability"]:
+            _stub_reliability(monkeypatch)
         if args[0] == "chat":
             monkeypatch.setattr("sys.stdin", io.StringIO("Hello\nWhat is your name?\n"))
         code = main(args)
@@ -74,6 +77,22 @@ def _stub_seeds(monkeypatch) -> None:
         }
 
     monkeypatch.setattr(quality, "run_seed", run_seed)
+
+
+def _stub_reliability(monkeypatch) -> None:
+    """Each measurement at its smallest, the cases in this process: the whole takes half an hour."""
+    from seqlab.bench import reliability as r
+
+    if getattr(r, "stubbed", False):
+        return
+    monkeypatch.setattr(r, "stubbed", True, raising=False)
+    cases, kills, pairs, disk, determinism = r.cases, r.kills, r.concurrent_starts, r.full_disk, r.determinism
+    monkeypatch.setattr(r, "cases", lambda: cases()[:3])
+    monkeypatch.setattr(r, "run_as_user", r.run_in_process)
+    monkeypatch.setattr(r, "kills", lambda folder, trials: kills(folder, 1, steps=60))
+    monkeypatch.setattr(r, "concurrent_starts", lambda folder, count: pairs(folder, 1))
+    monkeypatch.setattr(r, "full_disk", lambda folder: disk(folder, fractions=(0.2,)))
+    monkeypatch.setattr(r, "determinism", lambda folder: determinism(folder, encoders=("gru",)))
 
 
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
@@ -171,3 +190,13 @@ def test_seq2seq_guide_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = "\n".join(body for kind, body in _blocks(SEQ2SEQ) if kind == "python")
     exec(compile(code, str(SEQ2SEQ), "exec"), {})
+
+
+def test_reliability_guide_runs(tmp_path, monkeypatch, capsys):
+    """docs/reliability.md: its commands, the benchmark at its smallest."""
+    shared("sms-spam-collection")
+    monkeypatch.chdir(tmp_path)
+    commands = _commands(RELIABILITY)
+    assert any(c.startswith("seqlab bench reliability") for c in commands)
+    _run(commands, capsys, monkeypatch)
+    assert "| bad inputs held" in (tmp_path / "reliability-check" / "RELIABILITY.md").read_text()
