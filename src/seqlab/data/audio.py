@@ -24,6 +24,7 @@ from seqlab.data.inputs import InputKind
 from seqlab.data.media import MANIFEST_SUFFIXES
 from seqlab.data.series import stack_steps
 from seqlab.errors import UserError
+from seqlab.files import read_text
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -239,7 +240,7 @@ def read_clips(path: Path, transcripts: bool = False, labelled: bool = True) -> 
             sidecar = clip.with_suffix(".txt")
             if not sidecar.is_file():
                 raise UserError(f"{clip} has no transcript: put it in {sidecar.name} beside the clip")
-            record["text"] = sidecar.read_text(encoding="utf-8").strip()
+            record["text"] = read_text(sidecar).strip()
         elif labelled:
             record["label"] = clip.parent.name if clip.parent != path else clip.stem.split("_")[0]
         records.append(record)

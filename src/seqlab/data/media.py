@@ -3,8 +3,6 @@ lists the files beside a label or a transcript. The input kinds read the files t
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +36,12 @@ def files_in(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
 
 
 def read_rows(path: Path) -> list[dict]:
-    """The rows of a JSON-lines file, a TSV, or a CSV (any other suffix, such as Flickr8k's .txt)."""
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+    """The rows of a JSON-lines file, a TSV, or a CSV (any other suffix, such as Flickr8k's .txt), its
+    first line the header; read as strictly as every table (seqlab.data.text.read_rows)."""
+    from seqlab.data.text import read_rows as read_table_rows  # text reads proteins, which read tables here
+
+    fmt = "tsv" if path.suffix == ".tsv" else "jsonl" if path.suffix == ".jsonl" else "csv"
+    return read_table_rows(path, fmt, header=True)[0]
 
 
 def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[tuple[Path, str | None]]:

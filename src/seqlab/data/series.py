@@ -25,6 +25,7 @@ import numpy as np
 
 from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
+from seqlab.files import read_text
 
 ID_COLUMNS = ("unique_id", "id", "series", "series_id")
 TIME_COLUMNS = ("ds", "date", "timestamp", "time", "datetime")
@@ -449,24 +450,19 @@ def read_labelled_series(path: Path, data) -> list[dict]:
     if path.suffix.lower() == ".ts" or (data is not None and data.format == "ts"):
         return _read_ts(path)
     records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            cells = line.replace(",", " ").replace("\t", " ").split()
-            if not cells:
-                continue
-            try:
-                values = np.array([float(c) for c in cells[1:]])
-            except ValueError:
-                raise UserError(
-                    f"{path}: line {n} is not a label followed by numbers (data.format=ucr)"
-                ) from None
-            known = np.flatnonzero(~np.isnan(values))
-            values = values[: known[-1] + 1] if len(known) else values[:0]  # ragged ends are not missing
-            if not len(values) or not np.isfinite(values).all():
-                raise UserError(
-                    f"{path}: line {n} has no values, or a missing or infinite one inside the series"
-                )
-            records.append({"values": values[:, None], "label": _label(cells[0])})
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        cells = line.replace(",", " ").replace("\t", " ").split()
+        if not cells:
+            continue
+        try:
+            values = np.array([float(c) for c in cells[1:]])
+        except ValueError:
+            raise UserError(f"{path}:{n}: not a label followed by numbers (data.format=ucr)") from None
+        known = np.flatnonzero(~np.isnan(values))
+        values = values[: known[-1] + 1] if len(known) else values[:0]  # ragged ends are not missing
+        if not len(values) or not np.isfinite(values).all():
+            raise UserError(f"{path}: line {n} has no values, or a missing or infinite one inside the series")
+        records.append({"values": values[:, None], "label": _label(cells[0])})
     if not records:
         raise UserError(f"{path} has no series")
     return records

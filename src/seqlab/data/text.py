@@ -239,10 +239,12 @@ def read_table(
     return records
 
 
-def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[dict], list[str]]:
+def read_rows(
+    path: Path, fmt: str = "auto", *named: str | None, header: bool = False
+) -> tuple[list[dict], list[str]]:
     """The rows of a CSV, TSV (with or without a header) or JSONL file as dicts, and the column names.
 
-    `named`: columns the caller asked for, which mark the first row as a header."""
+    `named`: columns the caller asked for, which mark the first row as a header; `header`: it is one."""
     text = read_text(path)
     fmt = _table_format(Path(path), fmt, text)
     if fmt == "jsonl":
@@ -262,15 +264,17 @@ def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[d
         if "field larger" in str(exc):
             exc = f"a cell holds more than {MAX_CELL:,} characters, the most a cell may hold"
         raise UserError(f"{path}:{reader.line_num}: {exc}") from None
-    header, rows = _split_header(table, *named)
+    if not table:
+        raise UserError(f"{path} has no rows")
+    columns, rows = (table[0], table[1:]) if header else _split_header(table, *named)
     for row, line in zip(rows, lines[len(table) - len(rows) :]):
-        if len(row) != len(header):
+        if len(row) != len(columns):
             raise UserError(
-                f"{path}:{line}: {len(row)} fields where the file's rows have {len(header)}; a "
+                f"{path}:{line}: {len(row)} fields where the file's rows have {len(columns)}; a "
                 f"{'tab' if fmt == 'tsv' else 'comma'} inside a text needs "
                 f"{'the file as CSV, with the text in quotes' if fmt == 'tsv' else 'the text in quotes'}"
             )
-    return [dict(zip(header, r)) for r in rows], header
+    return [dict(zip(columns, r)) for r in rows], columns
 
 
 def read_conll(path: Path, need_tags: bool = True) -> list[dict]:

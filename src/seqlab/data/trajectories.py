@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.errors import UserError
+from seqlab.files import read_text
 
 SUFFIXES = (".txt", ".tsv", ".csv")
 
@@ -27,7 +28,7 @@ def read_scene(path: Path) -> dict:
     if not path.is_file():
         raise UserError(f"data file not found: {path}")
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path).splitlines(), 1):
         cells = line.replace(",", " ").split()
         if not cells:
             continue
