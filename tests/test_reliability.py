@@ -96,6 +96,15 @@ def test_an_interrupted_run_resumed_ends_with_the_weights_of_an_uninterrupted_on
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+def test_resuming_a_finished_run_trains_no_further(spam_splits, tmp_path):
+    settings = {"train.max_steps": 3, "train.eval_every": 1}
+    fit(tiny("classify", "gru", **settings), tmp_path / "run", spam_splits)
+    weights = (tmp_path / "run" / "model.safetensors").read_bytes()
+    fit(tiny("classify", "gru", **settings), tmp_path / "run", spam_splits, resume=True)
+    assert json.loads((tmp_path / "run" / "meta.json").read_text())["steps"] == 3
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == weights
+
+
 def test_a_checkpoint_cut_short_by_a_crash_is_ignored_and_its_leftovers_removed(spam_splits, tmp_path):
     out = tmp_path / "run"
     settings = {"train.max_steps": 4, "train.eval_every": 2}

@@ -141,6 +141,10 @@ def train(
         if on_evaluate is not None:
             on_evaluate(state.step, metrics)
 
+    if state.step >= total_steps:  # a resumed run that had reached its limits: nothing more to train
+        state.stopped_by = "steps"
+    elif state.seconds >= budget:
+        state.stopped_by = "time budget"
     try:
         while not state.stopped_by:
             generator = torch.Generator().manual_seed(config.seed * 1000 + state.epoch)
