@@ -21,6 +21,7 @@ from pathlib import Path
 
 from seqlab.config import RunConfig
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, write_json
 from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
@@ -362,9 +363,9 @@ def _jsonable(result: dict) -> dict:
 def _write(result: dict, out: Path) -> None:
     result["summary"] = summarise(result["trials"], result["metric"])
     result["baseline"] = baseline(result["trials"], result["metric"])
-    rd.write_json(out / "compare.json", _jsonable(result))
+    write_json(out / "compare.json", _jsonable(result))
     _plots(result, out)
-    rd.atomic_write(out / "compare.html", _page(result))
+    atomic_write(out / "compare.html", _page(result))
 
 
 def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:

@@ -27,7 +27,7 @@ from seqlab.data.inputs import kind_of
 from seqlab.data.series import fitting_lookback
 from seqlab.data.vectors import Vectors, load_vectors
 from seqlab.errors import UserError
-from seqlab.files import failed, read_json
+from seqlab.files import atomic_write, failed, read_json, write_json
 from seqlab.generation import GenerationConfig
 from seqlab.model import Ensemble, SequenceModel, build_model
 from seqlab.registry import ENCODERS, INPUTS, TASKS
@@ -203,7 +203,7 @@ def _fit(
     if saved is not None:
         rd.check_resumable(config, saved, out)
     if processes.main:
-        rd.atomic_write(out / "config.yaml", config.to_yaml())
+        atomic_write(out / "config.yaml", config.to_yaml())
         task.save(out)
     started = time.monotonic()
     state = train(
@@ -218,12 +218,12 @@ def _fit(
     final = task.evaluate(model, encoded[held_out], t.batch_size, autocast)
     checksums = processes.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
     if processes.main:
-        rd.write_json(out / "metrics.json", {**final, "split": held_out})
+        write_json(out / "metrics.json", {**final, "split": held_out})
         baseline = task.baseline(encoded["train"], encoded[held_out])
         if baseline is not None:
-            rd.write_json(out / "baseline.json", {**baseline, "split": held_out})
+            write_json(out / "baseline.json", {**baseline, "split": held_out})
         for name, content in task.artifacts(model, encoded[held_out], t.batch_size, autocast).items():
-            rd.write_json(out / name, content)
+            write_json(out / name, content)
         seconds = time.monotonic() - started
         _write_meta(
             out, config, model, state, splits, held_out, bf16, seconds, checksums, budget_rule, embeddings
@@ -389,7 +389,7 @@ def _write_meta(
     sizes = {
         s: (len(r[0]) if isinstance(r[0], str) else len(r)) for s, r in splits.items()
     }  # text: characters
-    rd.write_json(
+    write_json(
         out / "meta.json",
         {
             "format_version": FORMAT_VERSION,

@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from seqlab.files import read_json
+from seqlab.files import atomic_write, read_json
 from seqlab.training import run_dir as rd
 
 STYLE = """
@@ -100,7 +100,7 @@ def write_report(run_dir: Path) -> Path:
         f"<body><h1>{title}</h1>{''.join(sections)}</body></html>\n"
     )
     report = run_dir / "report.html"
-    rd.atomic_write(report, page)
+    atomic_write(report, page)
     return report
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from seqlab.compare import threads
 from seqlab.config import RunConfig
 from seqlab.errors import UserError
+from seqlab.files import atomic_write, write_json
 from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
@@ -106,8 +107,8 @@ def _search(optuna, config: RunConfig, out: Path, budget_minutes: float, splits,
         shutil.copytree(item, target) if item.is_dir() else shutil.copy2(item, target)
     pipeline = load(out)
     held_out = "test" if "test" in splits else "val"
-    rd.write_json(out / "metrics.json", {**pipeline.evaluate(splits[held_out]), "split": held_out})
-    rd.write_json(
+    write_json(out / "metrics.json", {**pipeline.evaluate(splits[held_out]), "split": held_out})
+    write_json(
         out / "search.json",
         {
             "metric": metric,
@@ -183,5 +184,5 @@ def _write_study(study, metric: str, folder: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
-    rd.atomic_write(folder / "study.csv", buffer.getvalue())
-    rd.write_json(folder / "study.json", rows)
+    atomic_write(folder / "study.csv", buffer.getvalue())
+    write_json(folder / "study.json", rows)

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from seqlab.bench import peers
+from seqlab.files import atomic_write
 from seqlab.registry import ENCODERS
 from seqlab.training import run_dir as rd
 
@@ -712,7 +713,7 @@ def _profiled(work, path: Path, device: torch.device, no_grad: bool = False, row
             work()
             peers.synchronize(device)
     order = "self_cuda_time_total" if cuda else "self_cpu_time_total"
-    rd.atomic_write(path, prof.key_averages().table(sort_by=order, row_limit=rows) + "\n")
+    atomic_write(path, prof.key_averages().table(sort_by=order, row_limit=rows) + "\n")
     return path
 
 
@@ -902,8 +903,8 @@ def targets(r: dict) -> list[dict]:
 
 def write(r: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    rd.atomic_write(out / "speed.json", json.dumps(r, indent=2) + "\n")
-    rd.atomic_write(out / "SPEED.md", markdown(r))
+    atomic_write(out / "speed.json", json.dumps(r, indent=2) + "\n")
+    atomic_write(out / "SPEED.md", markdown(r))
     plot(r, out / "speed.png")
 
 

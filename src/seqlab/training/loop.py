@@ -28,6 +28,7 @@ from torch import nn
 
 from seqlab.config import TrainConfig
 from seqlab.errors import UserError
+from seqlab.files import read_json, write_json
 from seqlab.heads import mean_loss
 from seqlab.metrics import LOWER_IS_BETTER
 from seqlab.tasks import Task
@@ -340,7 +341,7 @@ def _checkpoint(model, optimizer, averaged, out: Path, state: LoopState) -> None
         rd.save_weights(averaged, folder / "ema.safetensors")
     rd.save_tensors({"cpu": torch.get_rng_state()}, folder / "random.safetensors")
     position = {k: v for k, v in asdict(state).items() if k != "history"}
-    rd.write_json(checkpoints / "last.json", {**position, "folder": name})
+    write_json(checkpoints / "last.json", {**position, "folder": name})
     for older in checkpoints.glob("step-*"):
         if older.name != name:
             shutil.rmtree(older, ignore_errors=True)
@@ -352,7 +353,7 @@ def _restore(model, optimizer, averaged, out: Path) -> LoopState:
     from safetensors.torch import load_file
 
     checkpoints = out / "checkpoints"
-    saved = rd.read_json(checkpoints / "last.json")
+    saved = read_json(checkpoints / "last.json")
     name = saved.pop("folder", None)
     if name is None:
         raise UserError(f"{out} was checkpointed by an older seqlab; train it again to resume it")

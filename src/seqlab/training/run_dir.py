@@ -6,7 +6,7 @@ meta.json              format version, seqlab version, task, sizes; written last
 tokenizer.json         Hugging Face tokenizer (chars.json: the character vocabulary)
 labels.json            label or tag names, index = class id
 model.safetensors      the best weights
-checkpoints/            the latest checkpoint, for --resume: a folder step-N/ (weights, optimizer state,
+checkpoints/           the latest checkpoint, for --resume: a folder step-N/ (weights, optimizer state,
                        random state) and last.json (the loop's position), written last, naming it
 history.csv            one row per evaluation
 metrics.json           final held-out metrics
@@ -34,7 +34,7 @@ import torch
 
 from seqlab.config import FORMAT_VERSION, RunConfig
 from seqlab.errors import UserError
-from seqlab.files import atomic_write, cannot_write, damaged, failed, read_json, remove_partial, write_json  # noqa: F401
+from seqlab.files import atomic_write, cannot_write, damaged, failed, read_json, remove_partial, write_json
 
 LOCK = ".lock"
 # Settings a resumed run may change: they shape training, not the model's weights
