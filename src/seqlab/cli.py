@@ -164,6 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     _decoding_options(p, temperature=0.0)
 
+    p = sub.add_parser("serve", help="serve trained models over HTTP, with a playground page at /")
+    p.add_argument("run_dirs", nargs="+", metavar="[NAME=]RUN_DIR", help="run directories (named by folder)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
+    p.add_argument("--port", type=_bounded(int, Range(1, 65535)), default=8000)
+    p.add_argument("--api-key", help="require this key (X-API-Key or Authorization: Bearer) on /v1/ routes")
+    p.add_argument(
+        "--batch-wait-ms",
+        type=_bounded(float, Range(0)),
+        default=5.0,
+        help="how long a request waits for others to share its forward pass (--max-batch 1: no batching)",
+    )
+    p.add_argument("--max-batch", type=COUNT, default=64, help="texts in one forward pass (1: no batching)")
+    p.add_argument("--timeout", type=MINUTES, default=30.0, help="seconds a request may take before a 504")
+    p.add_argument("--max-queue", type=COUNT, default=256, help="requests waiting for one model before a 429")
+
     p = sub.add_parser("datasets", help="list the named datasets, or fetch one into the cache")
     p.add_argument("action", nargs="?", default="list", choices=("list", "fetch"))
     p.add_argument("name", nargs="?")
@@ -572,6 +587,24 @@ def cmd_chat(args) -> int:
             print(history[-1], flush=True)
 
 
+def cmd_serve(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        raise UserError("seqlab serve needs FastAPI and uvicorn: pip install 'seqlab[serve]'")
+    from seqlab.serve import Limits, serve
+
+    limits = Limits(
+        timeout_s=args.timeout,
+        batch_wait_ms=args.batch_wait_ms,
+        max_batch=args.max_batch,
+        max_queue=args.max_queue,
+    )
+    print(f"serving on http://{args.host}:{args.port}/ (the playground; the API under /v1/)", file=sys.stderr)
+    serve(args.run_dirs, args.host, args.port, limits, args.api_key)
+    return 0
+
+
 def cmd_datasets(args) -> int:
     from seqlab.data.datasets import REGISTRY
     from seqlab.data.download import cache_dir, fetch
@@ -664,6 +697,7 @@ COMMANDS = {
     "transcribe": cmd_transcribe,
     "speak": cmd_speak,
     "chat": cmd_chat,
+    "serve": cmd_serve,
     "datasets": cmd_datasets,
     "demo": cmd_demo,
     "compare": cmd_compare,

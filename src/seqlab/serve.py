@@ -1,0 +1,377 @@
+"""`seqlab serve`: trained models over HTTP, FastAPI on uvicorn.
+
+One route per verb, the same for every model (`POST /v1/models/{model}/predict`, `/generate`,
+`/translate`, `/transcribe`, `/speak`, `/forecast`), each answering only for models whose task offers
+that verb; `/v1/models` lists them; `/health` and `/ready` for an orchestrator; `/` a playground page.
+
+Requests for one model that arrive within `Limits.batch_wait_ms` of each other share one forward pass
+(`Batcher`), up to `Limits.max_batch` texts; a model runs one pass at a time. Every limit answers with a
+JSON error, never a 500: a body over `max_body_bytes` 413, a malformed or out-of-range body 422, a full
+queue or too many requests in flight 429, a request past `timeout_s` 504, a missing API key 401.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, local classes among them.
+import asyncio
+import io
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from seqlab.config import MAX_NEW_TOKENS
+from seqlab.errors import UserError
+
+VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server accepts, and how it batches."""
+
+    max_body_bytes: int = 10 * 2**20
+    max_texts: int = 64  # texts in one request
+    max_chars: int = 20_000  # characters in one text
+    max_new_tokens: int = 1_000  # tokens one generation request may ask for (at most MAX_NEW_TOKENS)
+    max_in_flight: int = 512  # requests being answered at once, over all models
+    max_queue: int = 256  # requests waiting for one model
+    timeout_s: float = 30.0
+    batch_wait_ms: float = 5.0  # how long the first request of a batch waits for others
+    max_batch: int = 64  # texts in one forward pass; 1 turns batching off
+
+
+class Busy(Exception):
+    """A queue or the server is full: 429."""
+
+
+class Batcher:
+    """Requests for one model that arrive within `wait_ms` of the first share one call of `work`, which
+    maps a list of items to a list of results in order; one call runs at a time, in a worker thread."""
+
+    def __init__(self, work: Callable[[list], list], limits: Limits):
+        self.work, self.limits = work, limits
+        self.queue: asyncio.Queue | None = None
+        self.passes = 0  # calls of `work` so far (what batching saves)
+
+    async def submit(self, items: list) -> list:
+        if self.queue is None:
+            self.queue = asyncio.Queue(maxsize=self.limits.max_queue)
+            asyncio.get_running_loop().create_task(self._serve())
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self.queue.put_nowait((items, future))
+        except asyncio.QueueFull:
+            raise Busy(f"the model's queue is full ({self.limits.max_queue} requests); try again") from None
+        return await future
+
+    async def _serve(self) -> None:
+        assert self.queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            count, deadline = len(batch[0][0]), loop.time() + self.limits.batch_wait_ms / 1000
+            while count < self.limits.max_batch and (left := deadline - loop.time()) > 0:
+                try:
+                    batch.append(await asyncio.wait_for(self.queue.get(), left))
+                except TimeoutError:
+                    break
+                count += len(batch[-1][0])
+            live = [(items, future) for items, future in batch if not future.done()]  # timed-out ones gone
+            if not live:
+                continue
+            try:
+                self.passes += 1
+                results = await asyncio.to_thread(self.work, [item for items, _ in live for item in items])
+            except Exception as exc:  # noqa: BLE001  (each waiting request hears it)
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for items, future in live:
+                if not future.done():
+                    future.set_result(results[start : start + len(items)])
+                start += len(items)
+
+
+# -- the models ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """One model: its pipeline, the verbs it answers, and its batcher."""
+
+    name: str
+    pipeline: Any
+    batcher: Batcher
+    lock: asyncio.Lock | None = None  # generation and audio run one request at a time
+
+    @property
+    def verbs(self) -> list[str]:
+        task = self.pipeline.task
+        offered = [verb for verb in VERBS[1:] if verb in task.verbs]
+        texts = task.name not in ("forecast", "anomaly", "ctc", "tts", "lm", "trajectory")
+        return (["predict"] if texts and self.pipeline.config.data.input != "image" else []) + offered
+
+    def describe(self) -> dict:
+        config = self.pipeline.config
+        return {
+            "name": self.name,
+            "task": config.task,
+            "encoder": config.model.encoder,
+            "input": config.data.input,
+            "verbs": self.verbs,
+            "run_dir": str(self.pipeline.run_dir),
+            "labels": list(getattr(self.pipeline.task, "labels", None) or []),
+        }
+
+
+def load_models(run_dirs: list[str], limits: Limits) -> dict[str, Served]:
+    """Each run directory as a served model named by its folder (NAME=RUN names it)."""
+    from seqlab.pipeline import load
+
+    models: dict[str, Served] = {}
+    for spec in run_dirs:
+        name, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        name = name or Path(path).resolve().name
+        if name in models:
+            raise UserError(f"two models are named {name}: name them, NAME=RUN_DIR")
+        pipeline = load(path)
+        models[name] = Served(name, pipeline, Batcher(_predictor(pipeline), limits))
+    return models
+
+
+def _predictor(pipeline) -> Callable[[list], list]:
+    """Texts → one prediction row each (the rows `seqlab predict` prints), in one pass over all."""
+
+    def predict(texts: list) -> list:
+        decoding = texts[0][1] if texts else None
+        records = pipeline.task.records_from_texts([text for text, _ in texts])
+        return list(pipeline.task.prediction_rows(pipeline, records, decoding))
+
+    return predict
+
+
+# -- the application ----------------------------------------------------------------------------------
+
+
+def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str | None = None):
+    """The FastAPI application serving `models`."""
+    from fastapi import FastAPI, File, Form, Request, UploadFile
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from pydantic import BaseModel, Field
+
+    from seqlab import __version__
+    from seqlab.generation import GenerationConfig
+
+    app = FastAPI(
+        title="seqlab",
+        version=__version__,
+        description="Trained seqlab models: one route per verb, JSON in and out.",
+    )
+    in_flight = {"count": 0}
+
+    class HTTPProblem(Exception):
+        def __init__(self, status: int, message: str):
+            self.status, self.message = status, message
+
+    def problem(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+
+    @app.exception_handler(HTTPProblem)
+    async def _problem(request: Request, exc: HTTPProblem):
+        return problem(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return problem(422, f"{where}: {first.get('msg')}" if where else str(first.get("msg")))
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError):
+        return problem(422, str(exc))
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        return problem(429, str(exc))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        """Body size, requests in flight, the API key and the time limit, before any route runs."""
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
+            return problem(413, f"the body is larger than {limits.max_body_bytes:,} bytes")
+        if api_key and request.url.path.startswith("/v1/"):
+            given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix(
+                "Bearer "
+            )
+            if not secrets.compare_digest(given.encode(), api_key.encode()):
+                return problem(401, "a valid API key is needed: X-API-Key: KEY or Authorization: Bearer KEY")
+        if in_flight["count"] >= limits.max_in_flight:
+            return problem(429, f"{limits.max_in_flight} requests are being answered; try again")
+        in_flight["count"] += 1
+        try:
+            return await asyncio.wait_for(call_next(request), limits.timeout_s)
+        except TimeoutError:
+            return problem(504, f"no answer within {limits.timeout_s:g} s")
+        finally:
+            in_flight["count"] -= 1
+
+    def model(name: str, verb: str) -> Served:
+        if name not in models:
+            raise HTTPProblem(404, f"no model named {name}; served: {', '.join(models)}")
+        served = models[name]
+        if verb not in served.verbs:
+            raise HTTPProblem(
+                404,
+                f"{name} ({served.pipeline.config.task}) does not {verb}; it offers "
+                f"{', '.join(served.verbs) or 'nothing'}",
+            )
+        return served
+
+    def serial(served: Served) -> asyncio.Lock:
+        if served.lock is None:
+            served.lock = asyncio.Lock()
+        return served.lock
+
+    Text = Field(min_length=1, max_length=limits.max_chars)
+
+    class Decoding(BaseModel):
+        max_new_tokens: int = Field(200, ge=0, le=min(limits.max_new_tokens, MAX_NEW_TOKENS))
+        temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
+        top_k: int | None = Field(None, ge=1)
+        top_p: float | None = Field(None, gt=0, le=1)
+        seed: int | None = Field(None, ge=0)
+        beam: int = Field(1, ge=1, le=16)
+
+        def settings(self) -> GenerationConfig:
+            return GenerationConfig(
+                self.max_new_tokens, self.temperature, self.top_k, self.top_p, self.seed, num_beams=self.beam
+            )
+
+    class Texts(Decoding):
+        texts: list[str] = Field(min_length=1, max_length=limits.max_texts)
+
+    class Prompt(Decoding):
+        prompt: str = Field("", max_length=limits.max_chars)
+        temperature: float = Field(1.0, ge=0, allow_inf_nan=False)
+        num_samples: int = Field(1, ge=1, le=16)
+
+    class Speech(BaseModel):
+        text: str = Text
+        speaker: str | None = None
+
+    def check_lengths(texts: list[str]) -> None:
+        for n, text in enumerate(texts):
+            if not text or len(text) > limits.max_chars:
+                raise HTTPProblem(422, f"texts.{n}: between 1 and {limits.max_chars:,} characters")
+
+    @app.get("/health", tags=["service"])
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["service"])
+    async def ready() -> dict:
+        return {"ready": True, "models": list(models)}
+
+    @app.get("/v1/models", tags=["models"])
+    async def list_models() -> dict:
+        return {"models": [served.describe() for served in models.values()]}
+
+    @app.post("/v1/models/{name}/predict", tags=["verbs"])
+    async def predict(name: str, body: Texts) -> dict:
+        served = model(name, "predict")
+        check_lengths(body.texts)
+        settings = body.settings()
+        rows = await served.batcher.submit([(text, settings) for text in body.texts])
+        return {"model": name, "predictions": rows}
+
+    @app.post("/v1/models/{name}/translate", tags=["verbs"])
+    async def translate(name: str, body: Texts) -> dict:
+        served = model(name, "translate")
+        check_lengths(body.texts)
+        async with serial(served):
+            outputs = await asyncio.to_thread(served.pipeline.translate, body.texts, body.settings().check())
+        return {"model": name, "translations": outputs}
+
+    @app.post("/v1/models/{name}/generate", tags=["verbs"])
+    async def generate(name: str, body: Prompt) -> dict:
+        served = model(name, "generate")
+        settings = body.settings()
+        async with serial(served):
+            samples = await asyncio.to_thread(
+                served.pipeline.generate, body.prompt, settings, body.num_samples
+            )
+        return {"model": name, "prompt": body.prompt, "samples": samples}
+
+    @app.post(
+        "/v1/models/{name}/speak",
+        tags=["verbs"],
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}},
+    )
+    async def speak(name: str, body: Speech) -> Response:
+        import soundfile
+
+        served = model(name, "speak")
+        async with serial(served):
+            (samples,) = await asyncio.to_thread(served.pipeline.speak, [body.text], body.speaker)
+        wav = io.BytesIO()
+        soundfile.write(wav, samples, served.pipeline.config.data.sample_rate, format="WAV", subtype="PCM_16")
+        return Response(wav.getvalue(), media_type="audio/wav")
+
+    @app.post("/v1/models/{name}/transcribe", tags=["verbs"])
+    async def transcribe(
+        name: str, audio: Annotated[list[UploadFile], File()], beam: Annotated[int, Form(ge=1, le=64)] = 1
+    ) -> dict:
+        from seqlab.data.audio import read_clips
+
+        served = model(name, "transcribe")
+        with tempfile.TemporaryDirectory() as folder:
+            records = []
+            for n, upload in enumerate(audio):
+                path = Path(folder) / f"{n}{Path(upload.filename or 'clip.wav').suffix or '.wav'}"
+                path.write_bytes(await upload.read())
+                records += read_clips(path, labelled=False)
+            async with serial(served):
+                transcripts = await asyncio.to_thread(served.pipeline.transcribe, records, beam)
+        names = [upload.filename for upload in audio]
+        return {
+            "model": name,
+            "transcripts": [{"file": f, "transcript": t} for f, t in zip(names, transcripts)],
+        }
+
+    @app.post("/v1/models/{name}/forecast", tags=["verbs"])
+    async def forecast(
+        name: str, series: Annotated[UploadFile, File()], horizon: Annotated[int | None, Form(ge=1)] = None
+    ) -> dict:
+        from seqlab.data.splits import read_records
+
+        served = model(name, "forecast")
+        config = served.pipeline.config
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"series{Path(series.filename or 'series.csv').suffix or '.csv'}"
+            path.write_bytes(await series.read())
+            records = read_records(config.task, path, config.data)
+            async with serial(served):
+                rows = await asyncio.to_thread(served.pipeline.forecast, records, horizon)
+        return {"model": name, "forecasts": rows}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def playground() -> str:
+        from seqlab.playground import page
+
+        return page(api_key is not None)
+
+    return app
+
+
+def serve(run_dirs: list[str], host: str, port: int, limits: Limits, api_key: str | None) -> None:
+    """Load the models, then answer until interrupted."""
+    import uvicorn
+
+    app = build_app(load_models(run_dirs, limits), limits, api_key)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,169 @@
+"""`seqlab serve`: the routes answer as the Python API does, requests share forward passes, and every
+limit is a JSON error with its status, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from conftest import tiny
+
+pytest.importorskip("fastapi")
+import httpx  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from seqlab.pipeline import fit, load  # noqa: E402
+from seqlab.serve import Limits, build_app, load_models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, spam_splits, conll_splits, shakespeare_splits) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("served")
+    made = {
+        "spam": fit(tiny("classify", "gru"), folder / "spam", spam_splits),
+        "ner": fit(tiny("tag", "gru"), folder / "ner", conll_splits),
+        "shakespeare": fit(tiny("lm", "gru"), folder / "shakespeare", shakespeare_splits),
+    }
+    return {name: pipeline.run_dir for name, pipeline in made.items()}
+
+
+def _client(
+    runs, limits: Limits | None = None, api_key: str | None = None, names=("spam", "ner", "shakespeare")
+):
+    limits = limits or Limits()
+    models = load_models([f"{name}={runs[name]}" for name in names], limits)
+    return TestClient(build_app(models, limits, api_key)), models
+
+
+def _error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    problem = response.json()["error"]
+    assert problem["status"] == status
+    return problem["message"]
+
+
+def test_routes_answer_as_the_python_api_does(runs):
+    client, _ = _client(runs)
+    texts = ["WINNER!! claim your prize now", "see you at lunch"]
+    predicted = client.post("/v1/models/spam/predict", json={"texts": texts}).json()["predictions"]
+    expected = load(runs["spam"]).predict([{"text": t} for t in texts])
+    assert [row["label"] for row in predicted] == [row["label"] for row in expected]
+    assert predicted[0]["probabilities"] == pytest.approx(expected[0]["probabilities"], abs=1e-6)
+    tagged = client.post("/v1/models/ner/predict", json={"texts": ["EU rejects German call"]}).json()
+    assert tagged["predictions"][0]["tokens"] == ["EU", "rejects", "German", "call"]
+    assert len(tagged["predictions"][0]["tags"]) == 4
+    body = {"prompt": "ROMEO:", "max_new_tokens": 12, "temperature": 0, "num_samples": 2}
+    generated = client.post("/v1/models/shakespeare/generate", json=body).json()["samples"]
+    assert generated == load(runs["shakespeare"]).generate("ROMEO:", _greedy(12), 2)
+
+
+def _greedy(tokens: int):
+    from seqlab.generation import GenerationConfig
+
+    return GenerationConfig(max_new_tokens=tokens, temperature=0)
+
+
+def test_service_routes_and_the_schema(runs):
+    client, _ = _client(runs)
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["models"] == ["spam", "ner", "shakespeare"]
+    listed = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert listed["spam"]["verbs"] == ["predict"] and listed["shakespeare"]["verbs"] == ["generate"]
+    assert listed["spam"]["labels"] == ["ham", "spam"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {f"/v1/models/{{name}}/{verb}" for verb in ("predict", "generate", "transcribe")} <= set(paths)
+    page = client.get("/")
+    assert (
+        page.status_code == 200
+        and "seqlab playground" in page.text
+        and "http" not in page.text.split("<script")[0]
+    )
+
+
+def test_requests_arriving_together_share_forward_passes(runs):
+    async def together(limits: Limits) -> tuple[int, list[str]]:
+        models = load_models([str(runs["spam"])], limits)
+        app = build_app(models, limits)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+            texts = [f"call now to claim prize {i}" for i in range(24)]
+            answers = await asyncio.gather(
+                *(client.post("/v1/models/spam/predict", json={"texts": [t]}) for t in texts)
+            )
+        labels = [a.json()["predictions"][0]["label"] for a in answers]
+        return next(iter(models.values())).batcher.passes, labels
+
+    batched, labels = asyncio.run(together(Limits(batch_wait_ms=50, max_batch=64)))
+    unbatched, same = asyncio.run(together(Limits(max_batch=1, batch_wait_ms=0)))
+    assert unbatched == 24 and batched < 24 and labels == same
+
+
+def test_bad_requests_are_json_errors_with_their_status(runs):
+    client, _ = _client(runs, Limits(max_texts=4, max_chars=50, max_body_bytes=2_000))
+    assert "texts" in _error(client.post("/v1/models/spam/predict", json={"texts": []}), 422)
+    assert "texts" in _error(client.post("/v1/models/spam/predict", json={"texts": ["a"] * 5}), 422)
+    assert "texts.0" in _error(client.post("/v1/models/spam/predict", json={"texts": ["x" * 51]}), 422)
+    assert "texts" in _error(client.post("/v1/models/spam/predict", json={"text": "hi"}), 422)
+    _error(
+        client.post(
+            "/v1/models/spam/predict", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
+    huge = {"texts": ["y" * 40] * 4, "pad": "z" * 3_000}
+    assert "larger than 2,000 bytes" in _error(client.post("/v1/models/spam/predict", json=huge), 413)
+    body = {"prompt": "A", "max_new_tokens": 10**9}
+    assert "max_new_tokens" in _error(client.post("/v1/models/shakespeare/generate", json=body), 422)
+    body = {"prompt": "A", "temperature": float("nan")}
+    _error(
+        client.post(
+            "/v1/models/shakespeare/generate",
+            content=b'{"prompt": "A", "temperature": NaN}',
+            headers={"content-type": "application/json"},
+        ),
+        422,
+    )
+    assert "no model named cat" in _error(client.post("/v1/models/cat/predict", json={"texts": ["a"]}), 404)
+    assert "does not generate" in _error(client.post("/v1/models/spam/generate", json={"prompt": "a"}), 404)
+    assert "does not predict" in _error(
+        client.post("/v1/models/shakespeare/predict", json={"texts": ["a"]}), 404
+    )
+
+
+def test_an_api_key_guards_the_models_but_not_the_health_checks(runs):
+    client, _ = _client(runs, api_key="s3cret", names=("spam",))
+    assert "API key" in _error(client.get("/v1/models"), 401)
+    assert "API key" in _error(
+        client.post("/v1/models/spam/predict", json={"texts": ["a"]}, headers={"X-API-Key": "no"}), 401
+    )
+    assert client.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
+    assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/health").status_code == 200 and client.get("/ready").status_code == 200
+
+
+def _slowed(runs, limits: Limits, seconds: float):
+    """An app whose model takes `seconds` over every pass."""
+    models = load_models([f"spam={runs['spam']}"], limits)
+    batcher = models["spam"].batcher
+    work = batcher.work
+    batcher.work = lambda items: time.sleep(seconds) or work(items)
+    return build_app(models, limits)
+
+
+def _crowd(app, count: int) -> list[int]:
+    async def crowd():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+            return await asyncio.gather(
+                *(client.post("/v1/models/spam/predict", json={"texts": [f"text {i}"]}) for i in range(count))
+            )
+
+    return sorted(answer.status_code for answer in asyncio.run(crowd()))
+
+
+def test_a_full_queue_is_429_and_a_slow_answer_504(runs):
+    statuses = _crowd(_slowed(runs, Limits(max_queue=1, batch_wait_ms=0, max_batch=1), 0.1), 6)
+    assert statuses[0] == 200 and statuses[-1] == 429
+    assert _crowd(_slowed(runs, Limits(timeout_s=0.2), 1.0), 1) == [504]
