@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -56,6 +57,8 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
             _stub_seeds(monkeypatch)
         if args[:2] == ["bench", "reliability"]:
             _stub_reliability(monkeypatch)
+        if args[0] == "serve":  # the app, answering the README's curl lines in this process
+            monkeypatch.setattr("seqlab.serve.serve", _serve_in_process)
         if args[0] == "chat":
             monkeypatch.setattr("sys.stdin", io.StringIO("Hello\nWhat is your name?\n"))
         code = main(args)
@@ -77,6 +80,42 @@ def _stub_seeds(monkeypatch) -> None:
         }
 
     monkeypatch.setattr(quality, "run_seed", run_seed)
+
+
+SERVED: dict = {}
+
+
+def _serve_in_process(run_dirs, host, port, limits, api_key) -> None:
+    from fastapi.testclient import TestClient
+
+    from seqlab.serve import build_app, load_models
+
+    SERVED["client"] = TestClient(build_app(load_models(run_dirs, limits), limits, api_key))
+
+
+def _curls(document: Path) -> list[list[str]]:
+    return [
+        shlex.split(l.split("  #")[0])
+        for kind, body in _blocks(document)
+        if kind == "bash"
+        for l in body.splitlines()
+        if l.startswith("curl ")
+    ]
+
+
+def _curl(args: list[str]):
+    """A curl line of the README, sent to the served app: -d sends JSON, -F a form (@FILE uploads)."""
+    url = next(a for a in args if a.startswith("localhost:"))
+    path = url.split("/", 1)[1]
+    data = [args[i + 1] for i, a in enumerate(args) if a == "-d"]
+    fields = [args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-F"]
+    client = SERVED["client"]
+    if data:
+        return client.post(f"/{path}", json=json.loads(data[0]))
+    if fields:
+        files = [(k, (v[1:], Path(v[1:]).read_bytes())) for k, v in fields if v.startswith("@")]
+        return client.post(f"/{path}", files=files, data={k: v for k, v in fields if not v.startswith("@")})
+    return client.get(f"/{path}")
 
 
 def _stub_reliability(monkeypatch) -> None:
@@ -140,9 +179,23 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     )
     (tmp_path / "crowds_zara01.txt").symlink_to(shared("eth-ucy", "zara1", "test", "crowds_zara01.txt"))
     (tmp_path / "configs").symlink_to(README.parent / "configs")
+    (tmp_path / "ETTh1.csv").write_text(
+        "\n".join(shared("ETT", "ETTh1.csv").read_text().splitlines()[:800]) + "\n"
+    )
     commands = _commands()
     assert len(commands) >= 10
     _run(commands, capsys, monkeypatch)
+    curls = _curls(README)
+    assert {c[2].rsplit("/", 1)[-1] for c in curls} >= {
+        "predict",
+        "generate",
+        "translate",
+        "transcribe",
+        "speak",
+    }
+    for curl in curls:
+        answer = _curl(curl)
+        assert answer.status_code == 200, f"{' '.join(curl)}: {answer.text}"
 
 
 def test_forecasting_guide_runs(tmp_path, monkeypatch, capsys):

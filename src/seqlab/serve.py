@@ -348,6 +348,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
     async def forecast(
         name: str, series: Annotated[UploadFile, File()], horizon: Annotated[int | None, Form(ge=1)] = None
     ) -> dict:
+        from seqlab.data.datasets import retarget
         from seqlab.data.splits import read_records
 
         served = model(name, "forecast")
@@ -355,7 +356,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"series{Path(series.filename or 'series.csv').suffix or '.csv'}"
             path.write_bytes(await series.read())
-            records = read_records(config.task, path, config.data)
+            records = read_records(config.task, path, retarget(config.data, str(path)))
             async with serial(served):
                 rows = await asyncio.to_thread(served.pipeline.forecast, records, horizon)
         return {"model": name, "forecasts": rows}
