@@ -4,6 +4,7 @@ limit is a JSON error with its status, never a 500."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -57,6 +58,17 @@ def test_routes_answer_as_the_python_api_does(runs):
     body = {"prompt": "ROMEO:", "max_new_tokens": 12, "temperature": 0, "num_samples": 2}
     generated = client.post("/v1/models/shakespeare/generate", json=body).json()["samples"]
     assert generated == load(runs["shakespeare"]).generate("ROMEO:", _greedy(12), 2)
+
+
+def test_generation_streams_as_server_sent_events(runs):
+    client, _ = _client(runs, names=("shakespeare",))
+    body = {"prompt": "ROMEO:", "max_new_tokens": 16, "temperature": 0}
+    whole = client.post("/v1/models/shakespeare/generate", json=body).json()["samples"][0]
+    answer = client.post("/v1/models/shakespeare/generate", json={**body, "stream": True})
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    events = [line.removeprefix("data: ") for line in answer.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]" and len(events) > 2
+    assert "".join(json.loads(event)["text"] for event in events[:-1]) == whole
 
 
 def _greedy(tokens: int):

@@ -9,6 +9,7 @@ recomputes the prefix every step; it exists to check the cache and to measure wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import torch
@@ -69,11 +70,17 @@ def next_token(
 
 @torch.no_grad()
 def generate(
-    model, prompt: torch.Tensor, settings: GenerationConfig, autocast, context: int | None
+    model,
+    prompt: torch.Tensor,
+    settings: GenerationConfig,
+    autocast,
+    context: int | None,
+    on_token: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """Continue each row of `prompt` (B, T) by `max_new_tokens` tokens; returns only the new ones.
 
     `context`: the most positions the model can see (an encoder with `bounded_context`), or None.
+    `on_token(tokens)` hears each step's (B,) new tokens as they come (a server streams them).
     """
     model.eval()
     prompt = prompt.to(device_of(model))
@@ -97,6 +104,8 @@ def generate(
         state, seen = out.state, seen + feed.shape[1]
         token = next_token(out.logits[:, -1], settings, generator)  # (B,)
         new.append(token)
+        if on_token is not None:
+            on_token(token)
         tokens = torch.cat([tokens, token[:, None]], dim=1)
         feed = token[:, None]
     return torch.stack(new, dim=1) if new else prompt[:, :0]

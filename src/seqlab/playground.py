@@ -39,6 +39,27 @@ async function call(model, verb, body, json = true) {
   }
   return verb === 'speak' ? response.blob() : response.json();
 }
+async function streamed(model, prompt) {
+  const body = JSON.stringify({prompt, max_new_tokens: 120, temperature: 0.8, stream: true});
+  const response = await fetch(`/v1/models/${encodeURIComponent(model)}/generate`,
+    {method: 'POST', headers: headers(true), body});
+  if (!response.ok) throw new Error(`${response.status}: ${(await response.json()).error.message}`);
+  const text = el('div', {className: 'generated'}, prompt), reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  (async () => {
+    for (let part = await reader.read(); !part.done; part = await reader.read()) {
+      buffer += decoder.decode(part.value, {stream: true});
+      const events = buffer.split('\n\n');
+      buffer = events.pop();
+      for (const event of events) {
+        const data = event.replace(/^data: /, '');
+        if (data !== '[DONE]') text.append(JSON.parse(data).text ?? '');
+      }
+    }
+  })();
+  return text;
+}
 function el(tag, attrs = {}, ...children) {
   const node = Object.assign(document.createElement(tag), attrs);
   node.append(...children);
@@ -89,10 +110,7 @@ function form(model, verb) {
     const hint = verb === 'speak' ? 'what to say' : 'a prompt';
     const box = el('input', {type: 'text', placeholder: hint, name: verb});
     const go = el('button', {onclick: () => run(async () => {
-      if (verb === 'generate') {
-        const result = await call(model.name, verb, {prompt: box.value, max_new_tokens: 120});
-        return result.samples.map(s => el('div', {}, box.value + s));
-      }
+      if (verb === 'generate') return [await streamed(model.name, box.value)];
       const audio = await call(model.name, verb, {text: box.value});
       return [el('audio', {controls: true, src: URL.createObjectURL(audio)})];
     })}, verb);

@@ -13,9 +13,10 @@ queue or too many requests in flight 429, a request past `timeout_s` 504, a miss
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, local classes among them.
 import asyncio
 import io
+import json
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -160,7 +161,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
     """The FastAPI application serving `models`."""
     from fastapi import FastAPI, File, Form, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
     from pydantic import BaseModel, Field
 
     from seqlab import __version__
@@ -259,6 +260,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         prompt: str = Field("", max_length=limits.max_chars)
         temperature: float = Field(1.0, ge=0, allow_inf_nan=False)
         num_samples: int = Field(1, ge=1, le=16)
+        stream: bool = False  # server-sent events of the first sample
 
     class Speech(BaseModel):
         text: str = Text
@@ -298,14 +300,39 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return {"model": name, "translations": outputs}
 
     @app.post("/v1/models/{name}/generate", tags=["verbs"])
-    async def generate(name: str, body: Prompt) -> dict:
+    async def generate(name: str, body: Prompt):
+        """The samples as JSON; with `"stream": true`, the first sample as server-sent events, one per
+        piece of text (`data: {"text": …}`), then `data: [DONE]`."""
         served = model(name, "generate")
-        settings = body.settings()
+        settings = body.settings().check()
+        if body.stream:
+            return StreamingResponse(_streamed(served, body.prompt, settings), media_type="text/event-stream")
         async with serial(served):
             samples = await asyncio.to_thread(
                 served.pipeline.generate, body.prompt, settings, body.num_samples
             )
         return {"model": name, "prompt": body.prompt, "samples": samples}
+
+    async def _streamed(served: Served, prompt: str, settings: GenerationConfig) -> AsyncIterator[str]:
+        loop, pieces = asyncio.get_running_loop(), asyncio.Queue()
+
+        def hear(piece: str) -> None:  # in the generating thread
+            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+        async with serial(served):
+            work = asyncio.ensure_future(
+                asyncio.to_thread(served.pipeline.generate, prompt, settings, 1, hear)
+            )
+            while not (work.done() and pieces.empty()):
+                getter = asyncio.ensure_future(pieces.get())
+                await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                elif getter.result():
+                    yield f"data: {json.dumps({'text': getter.result()})}\n\n"
+            if work.exception() is not None:
+                yield f"data: {json.dumps({'error': str(work.exception())})}\n\n"
+        yield "data: [DONE]\n\n"
 
     @app.post(
         "/v1/models/{name}/speak",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -472,9 +472,16 @@ class LMTask(Task):
         raise UserError("a language model generates text: use generate")
 
     def generate(
-        self, pipeline, prompt: str, settings: GenerationConfig | None = None, num_samples: int = 1
+        self,
+        pipeline,
+        prompt: str,
+        settings: GenerationConfig | None = None,
+        num_samples: int = 1,
+        on_text: Callable[[str], None] | None = None,
     ) -> list[str]:
-        """`num_samples` continuations of `prompt` (without the prompt)."""
+        """`num_samples` continuations of `prompt` (without the prompt). `on_text(piece)` hears the first
+        sample's text as it grows, a piece per new token that completes text (a token that is part of a
+        character waits for the rest)."""
         settings = (settings or GenerationConfig()).check()
         if settings.num_beams > 1:
             raise UserError("beam search serves seq2seq models; a language model samples or decodes greedily")
@@ -486,12 +493,25 @@ class LMTask(Task):
             )
         prompt_ids = torch.tensor([ids] * num_samples)  # (N, T)
         bounded = ENCODERS[self.config.model.encoder].bounded_context
+        streamed: list[int] = []
+        said = ""
+
+        def hear(tokens: torch.Tensor) -> None:  # the first sample's new token
+            nonlocal said
+            assert on_text is not None
+            streamed.append(int(tokens[0]))
+            text = self.tokenizer.continuation(ids, streamed)
+            if text.startswith(said) and not text.endswith("\ufffd"):
+                on_text(text[len(said) :])
+                said = text
+
         new = generate(
             pipeline.model,
             prompt_ids,
             settings,
             pipeline.autocast,
             self.config.data.block_size if bounded else None,
+            on_token=hear if on_text is not None else None,
         )
         return [self.tokenizer.continuation(ids, row) for row in new.tolist()]
 
