@@ -179,3 +179,65 @@ def test_a_full_queue_is_429_and_a_slow_answer_504(runs):
     statuses = _crowd(_slowed(runs, Limits(max_queue=1, batch_wait_ms=0, max_batch=1), 0.1), 6)
     assert statuses[0] == 200 and statuses[-1] == 429
     assert _crowd(_slowed(runs, Limits(timeout_s=0.2), 1.0), 1) == [504]
+
+
+def test_the_playground_works_in_headless_chromium(runs, tmp_path):
+    """A real server on a free loopback port, and a real browser filling the playground's forms."""
+    import shutil
+    import socket
+    import threading
+
+    import uvicorn
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    from PIL import Image
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limits = Limits()
+    app = build_app(load_models([f"{n}={runs[n]}" for n in ("spam", "ner", "shakespeare")], limits), limits)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            outside: list[str] = []
+            page.on(
+                "request",
+                lambda r: outside.append(r.url) if not r.url.startswith(f"http://127.0.0.1:{port}") else None,
+            )
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#model-spam")
+            page.fill("#model-spam textarea", "WINNER!! claim your prize\nsee you at lunch")
+            page.click("#model-spam button")
+            page.wait_for_selector("#model-spam .prediction >> nth=1")
+            spam = page.locator("#model-spam .prediction").all_inner_texts()
+            page.fill("#model-ner textarea", "EU rejects German call")
+            page.click("#model-ner button")
+            page.wait_for_selector("#model-ner .tok")
+            tokens = page.locator("#model-ner .tok").all_inner_texts()
+            page.fill("#model-shakespeare input", "ROMEO:")
+            page.click("#model-shakespeare button")
+            page.wait_for_function(
+                "document.querySelector('#model-shakespeare .generated')?.textContent.length > 20"
+            )
+            shot = tmp_path / "playground.png"
+            page.screenshot(path=str(shot), full_page=True)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert len(spam) == 2 and all(label in spam[0] for label in ("ham", "spam"))
+    assert tokens == ["EU", "rejects", "German", "call"] and not outside
+    image = Image.open(shot).convert("RGB")
+    assert image.width == 1000 and len(image.getcolors(maxcolors=1 << 20) or []) > 30  # text and bars drawn

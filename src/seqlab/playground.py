@@ -50,7 +50,7 @@ async function streamed(model, prompt) {
   (async () => {
     for (let part = await reader.read(); !part.done; part = await reader.read()) {
       buffer += decoder.decode(part.value, {stream: true});
-      const events = buffer.split('\n\n');
+      const events = buffer.split('\\n\\n');
       buffer = events.pop();
       for (const event of events) {
         const data = event.replace(/^data: /, '');
