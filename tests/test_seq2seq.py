@@ -215,7 +215,7 @@ def test_cli_translates_evaluates_and_refuses_bad_options(run_dir, capsys):
     assert main(["predict", run, "--text", "Hallo", "--beams", "2"]) == 2
     assert "unrecognized arguments: --beams" in capsys.readouterr().err
     assert main(["predict", run, "--text", "Hallo", "--beam", "0"]) == 2
-    assert "num_beams must be at least 1" in capsys.readouterr().err
+    assert "--beam: must be at least 1" in capsys.readouterr().err
     (run_dir / "no-target.csv").write_text("source,notes\nHallo,x\n")
     assert main(["eval", run, "--data", str(run_dir / "no-target.csv")]) == 2
     assert "no target column" in capsys.readouterr().err

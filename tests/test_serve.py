@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import tiny
+from hypothesis import HealthCheck, given, settings
 
 pytest.importorskip("fastapi")
 import httpx  # noqa: E402
@@ -241,3 +242,34 @@ def test_the_playground_works_in_headless_chromium(runs, tmp_path):
     assert tokens == ["EU", "rejects", "German", "call"] and not outside
     image = Image.open(shot).convert("RGB")
     assert image.width == 1000 and len(image.getcolors(maxcolors=1 << 20) or []) > 30  # text and bars drawn
+
+
+schemathesis = pytest.importorskip("schemathesis")
+
+
+@pytest.fixture(scope="module")
+def api_schema(runs):
+    limits = Limits(max_texts=8, max_chars=200, timeout_s=20)
+    app = build_app(load_models([f"{n}={runs[n]}" for n in ("spam", "ner", "shakespeare")], limits), limits)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+def test_no_request_the_schema_allows_gets_a_server_error(api_schema):
+    """Requests made up from the OpenAPI schema (schemathesis), 25 per route: answers, or JSON errors with
+    their status, never a 5xx."""
+    calls = 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+
+        @given(operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        def answers(case):
+            nonlocal calls
+            response = case.call()
+            calls += 1
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+            if response.status_code >= 400 and case.formatted_path.startswith("/v1/"):
+                assert response.json()["error"]["status"] == response.status_code
+
+        answers()
+    assert calls >= 100

@@ -160,6 +160,7 @@ def _predictor(pipeline) -> Callable[[list], list]:
 def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str | None = None):
     """The FastAPI application serving `models`."""
     from fastapi import FastAPI, File, Form, Request, UploadFile
+    from fastapi import Path as PathParameter
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
     from pydantic import BaseModel, Field
@@ -239,6 +240,9 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return served.lock
 
     Text = Field(min_length=1, max_length=limits.max_chars)
+    ModelName = Annotated[
+        str, PathParameter(description="a served model", json_schema_extra={"enum": list(models)})
+    ]
 
     class Decoding(BaseModel):
         max_new_tokens: int = Field(200, ge=0, le=min(limits.max_new_tokens, MAX_NEW_TOKENS))
@@ -284,7 +288,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return {"models": [served.describe() for served in models.values()]}
 
     @app.post("/v1/models/{name}/predict", tags=["verbs"])
-    async def predict(name: str, body: Texts) -> dict:
+    async def predict(name: ModelName, body: Texts) -> dict:
         served = model(name, "predict")
         check_lengths(body.texts)
         settings = body.settings()
@@ -292,7 +296,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return {"model": name, "predictions": rows}
 
     @app.post("/v1/models/{name}/translate", tags=["verbs"])
-    async def translate(name: str, body: Texts) -> dict:
+    async def translate(name: ModelName, body: Texts) -> dict:
         served = model(name, "translate")
         check_lengths(body.texts)
         async with serial(served):
@@ -300,7 +304,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return {"model": name, "translations": outputs}
 
     @app.post("/v1/models/{name}/generate", tags=["verbs"])
-    async def generate(name: str, body: Prompt):
+    async def generate(name: ModelName, body: Prompt):
         """The samples as JSON; with `"stream": true`, the first sample as server-sent events, one per
         piece of text (`data: {"text": …}`), then `data: [DONE]`."""
         served = model(name, "generate")
@@ -340,7 +344,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         response_class=Response,
         responses={200: {"content": {"audio/wav": {}}}},
     )
-    async def speak(name: str, body: Speech) -> Response:
+    async def speak(name: ModelName, body: Speech) -> Response:
         import soundfile
 
         served = model(name, "speak")
@@ -352,7 +356,9 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
 
     @app.post("/v1/models/{name}/transcribe", tags=["verbs"])
     async def transcribe(
-        name: str, audio: Annotated[list[UploadFile], File()], beam: Annotated[int, Form(ge=1, le=64)] = 1
+        name: ModelName,
+        audio: Annotated[list[UploadFile], File()],
+        beam: Annotated[int, Form(ge=1, le=64)] = 1,
     ) -> dict:
         from seqlab.data.audio import read_clips
 
@@ -373,7 +379,9 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
 
     @app.post("/v1/models/{name}/forecast", tags=["verbs"])
     async def forecast(
-        name: str, series: Annotated[UploadFile, File()], horizon: Annotated[int | None, Form(ge=1)] = None
+        name: ModelName,
+        series: Annotated[UploadFile, File()],
+        horizon: Annotated[int | None, Form(ge=1)] = None,
     ) -> dict:
         from seqlab.data.datasets import retarget
         from seqlab.data.splits import read_records
