@@ -218,12 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="speed against the machine's limit and the peers, the published-results rows, or reliability",
     )
-    p.add_argument("table", choices=("speed", "quality", "reliability"))
+    p.add_argument("table", choices=("speed", "quality", "reliability", "serve"))
     p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
     p.add_argument(
         "--out",
         default="benchmarks",
-        help="speed, reliability: the folder for SPEED.md (speed.json, speed.png) or RELIABILITY.md",
+        help="speed, reliability, serve: the folder for SPEED.md (speed.json, speed.png), RELIABILITY.md or "
+        "SERVE.md",
     )
     p.add_argument("--smoke", action="store_true", help="speed: every row at toy sizes, to check the harness")
     p.add_argument(
@@ -664,6 +665,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.table == "serve":
+        from seqlab.bench import serving
+
+        root = Path.cwd()
+        if not (root / "benchmarks" / "litserve_peer.py").is_file():
+            raise UserError(
+                "seqlab bench serve runs in a checkout of seqlab (it starts benchmarks/litserve_peer.py)"
+            )
+        serving.run(Path(args.out), root)
+        print(f"table: {Path(args.out) / 'SERVE.md'}")
+        return 0
     if args.table == "reliability":
         from seqlab.bench import reliability
 

@@ -1,0 +1,333 @@
+"""`seqlab bench serve`: the server measured on loopback, beside itself unbatched and beside LitServe.
+
+One classifier (a GRU trained on SMS Spam) behind three servers in turn, each in a process of its own:
+`seqlab serve` with dynamic batching, `seqlab serve --max-batch 1` (none), and LitServe with its
+batching on (benchmarks/litserve_peer.py). An async client keeps 1, 8 and 32 requests in flight, one
+text each, for a fixed time, and reports requests per second and latency percentiles; the whole is
+repeated and the ratios of each repeat are shown with their spread. Then: the server's overhead per
+request at one client (its latency minus the model's own time), a 60-second load at 32 clients
+(errors, and the server's memory after warm-up and at the end), and schemathesis's made-up requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLIENTS = (1, 8, 32)
+TEXTS = [
+    "WINNER!! As a valued network customer you have been selected to receive a prize reward",
+    "Sorry, I'll call later in the meeting",
+    "Ok lar... Joking wif u oni...",
+    "URGENT! You have won a 1 week FREE membership in our prize Jackpot",
+]
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(command: list[str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not start: {' '.join(command)}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def _load(url: str, clients: int, seconds: float) -> dict:
+    """`clients` loops each sending one request after another for `seconds`."""
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        stop = time.monotonic() + seconds
+
+        async def one_client(n: int) -> None:
+            i = n
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(url, json={"texts": [TEXTS[i % len(TEXTS)]]})
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                latencies.append(time.perf_counter() - started)
+                statuses[status] = statuses.get(status, 0) + 1
+                i += 1
+
+        began = time.monotonic()
+        await asyncio.gather(*(one_client(n) for n in range(clients)))
+        elapsed = time.monotonic() - began
+    ordered = sorted(latencies)
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
+        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        "errors": sum(count for status, count in statuses.items() if status != 200),
+    }
+
+
+def _servers(run_dir: Path, root: Path) -> dict[str, tuple[list[str], str]]:
+    """name → (command with {port}, the route a request goes to)."""
+    seqlab = [sys.executable, "-m", "seqlab", "serve", f"spam={run_dir}", "--port", "{port}"]
+    return {
+        "seqlab, batched": (seqlab, "/v1/models/spam/predict"),
+        "seqlab, unbatched": (
+            [*seqlab, "--max-batch", "1", "--batch-wait-ms", "0"],
+            "/v1/models/spam/predict",
+        ),
+        "LitServe, batched": (
+            [sys.executable, str(root / "benchmarks" / "litserve_peer.py"), str(run_dir), "{port}"],
+            "/predict",
+        ),
+    }
+
+
+def measure_load(run_dir: Path, root: Path, seconds: float, repeats: int) -> list[dict]:
+    """Every server at every client count, `repeats` times, servers taking turns."""
+    rows = []
+    for repeat in range(repeats):
+        for name, (command, route) in _servers(run_dir, root).items():
+            port = _port()
+            process = _start([part.replace("{port}", str(port)) for part in command], port)
+            try:
+                asyncio.run(_load(f"http://127.0.0.1:{port}{route}", 4, 2))  # warm-up
+                for clients in CLIENTS:
+                    row = asyncio.run(_load(f"http://127.0.0.1:{port}{route}", clients, seconds))
+                    rows.append({"server": name, "repeat": repeat, **row})
+            finally:
+                _stop(process)
+    return rows
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def soak(run_dir: Path, seconds: float = 60, warm_up: float = 10) -> dict:
+    """32 clients for `seconds` on the batched server: errors, and its memory after warm-up and at the end."""
+    port = _port()
+    command = [sys.executable, "-m", "seqlab", "serve", f"spam={run_dir}", "--port", str(port)]
+    process = _start(command, port)
+    url = f"http://127.0.0.1:{port}/v1/models/spam/predict"
+    try:
+        asyncio.run(_load(url, 32, warm_up))
+        before = _rss_kib(process.pid)
+        row = asyncio.run(_load(url, 32, seconds))
+        after = _rss_kib(process.pid)
+    finally:
+        _stop(process)
+    return {**row, "seconds": seconds, "rss_after_warm_up_kib": before, "rss_at_end_kib": after}
+
+
+def overhead(run_dir: Path, root: Path, calls: int = 300) -> dict:
+    """At one client: the unbatched server's median latency, and the model's own median time for the same
+    request in this process (the prediction rows of one text)."""
+    from seqlab.pipeline import load
+
+    pipeline = load(run_dir)
+    own = []
+    for i in range(calls):
+        records = pipeline.task.records_from_texts([TEXTS[i % len(TEXTS)]])
+        started = time.perf_counter()
+        list(pipeline.task.prediction_rows(pipeline, records))
+        own.append(time.perf_counter() - started)
+    command, route = _servers(run_dir, root)["seqlab, unbatched"]
+    port = _port()
+    process = _start([part.replace("{port}", str(port)) for part in command], port)
+    try:
+        asyncio.run(_load(f"http://127.0.0.1:{port}{route}", 1, 2))
+        served = asyncio.run(_load(f"http://127.0.0.1:{port}{route}", 1, 15))
+    finally:
+        _stop(process)
+    model_ms = 1000 * statistics.median(own)
+    return {
+        "model_ms": round(model_ms, 2),
+        "served_p50_ms": served["p50_ms"],
+        "overhead_ms": round(served["p50_ms"] - model_ms, 2),
+    }
+
+
+def fuzz(run_dir: Path, per_route: int = 150) -> dict:
+    """schemathesis's requests from the OpenAPI schema, `per_route` per route: how many, and how many 5xx."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from seqlab.serve import Limits, build_app, load_models
+
+    limits = Limits(timeout_s=20)
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", build_app(load_models([f"spam={run_dir}"], limits), limits)
+    )
+    counts = {"requests": 0, "server_errors": 0}
+    for result in schema.get_all_operations():
+
+        @given(result.ok().as_strategy())
+        @settings(
+            max_examples=per_route, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
+        def send(case):
+            counts["requests"] += 1
+            counts["server_errors"] += case.call().status_code >= 500
+
+        send()
+    return counts
+
+
+def train_classifier(folder: Path) -> Path:
+    """The served model: a GRU classifier of SMS Spam, 300 steps."""
+    out = folder / "spam"
+    command = [
+        sys.executable,
+        "-m",
+        "seqlab",
+        "train",
+        "--task",
+        "classify",
+        "--data",
+        "sms-spam",
+        "--encoder",
+        "gru",
+        "--max-steps",
+        "300",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def run(out: Path, root: Path, seconds: float = 20, repeats: int = 3) -> dict:
+    """Measure everything; write OUT/SERVE.md and OUT/serve.json."""
+    from seqlab.files import atomic_write
+
+    with tempfile.TemporaryDirectory(prefix="seqlab-serve-") as scratch:
+        run_dir = train_classifier(Path(scratch))
+        result = {
+            "machine": f"{os.cpu_count()} cores",
+            "seconds_per_point": seconds,
+            "load": measure_load(run_dir, root, seconds, repeats),
+            "overhead": overhead(run_dir, root),
+            "soak": soak(run_dir),
+            "fuzz": fuzz(run_dir),
+        }
+    atomic_write(out / "serve.json", json.dumps(result, indent=2) + "\n")
+    atomic_write(out / "SERVE.md", markdown(result))
+    return result
+
+
+def _ratios(load: list[dict], top: str, bottom: str, clients: int, key: str) -> list[float]:
+    by = {(r["server"], r["repeat"]): r for r in load if r["clients"] == clients}
+    repeats = sorted({r["repeat"] for r in load})
+    return [by[(top, k)][key] / by[(bottom, k)][key] for k in repeats]
+
+
+def _spread(values: list[float]) -> str:
+    mean = statistics.mean(values)
+    return f"{mean:.2f}× (range {min(values):.2f}–{max(values):.2f}, {len(values)} runs)"
+
+
+def _row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def markdown(result: dict) -> str:
+    load, over, soak_row, fuzzed = result["load"], result["overhead"], result["soak"], result["fuzz"]
+    batching = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "requests_per_second")
+    p99 = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "p99_ms")
+    peer = _ratios(load, "seqlab, batched", "LitServe, batched", 32, "requests_per_second")
+    peer_p99 = _ratios(load, "seqlab, batched", "LitServe, batched", 32, "p99_ms")
+    growth = soak_row["rss_at_end_kib"] / max(soak_row["rss_after_warm_up_kib"], 1) - 1
+    lines = [
+        "# Serving",
+        "",
+        "Measured by `seqlab bench serve` on loopback, the client and the server on the same "
+        f"{result['machine']} (they share the CPU), {result['seconds_per_point']:g} s per point. The model: "
+        "a GRU classifier of SMS Spam; one text per request.",
+        "",
+        _row("measure", "measured", "target"),
+        _row("---", "---", "---"),
+        _row(
+            "ONNX Runtime vs PyTorch eager, batch 1, classify and tag",
+            "not measured: no export yet",
+            "≥ 1.4×",
+        ),
+        _row(
+            "exported greedy generation vs seqlab's cached generation",
+            "not measured: no export yet",
+            "≥ 1.2×",
+        ),
+        _row("dynamic batching vs none, 32 clients, requests/s", _spread(batching), "≥ 3×"),
+        _row("— p99 latency, batched / unbatched, 32 clients", _spread(p99), "≤ 1×"),
+        _row("seqlab serve vs LitServe (batching on), 32 clients, requests/s", _spread(peer), "≥ 1.0×"),
+        _row("— p99 latency, seqlab / LitServe", _spread(peer_p99), "< 1×"),
+        _row(
+            "server overhead per request at 1 client",
+            f"{over['overhead_ms']:.2f} ms (served p50 "
+            f"{over['served_p50_ms']:.2f} ms, model {over['model_ms']:.2f} ms)",
+            "≤ 2 ms",
+        ),
+        _row(
+            "schemathesis, made-up requests",
+            f"{fuzzed['requests']:,} requests, {fuzzed['server_errors']} with a 5xx",
+            "≥ 1,000, 0 with a 5xx",
+        ),
+        _row(
+            f"load, {soak_row['seconds']:g} s at 32 clients",
+            f"{soak_row['requests']:,} requests, "
+            f"{soak_row['errors']} errors; memory {growth:+.1%} after warm-up "
+            f"({soak_row['rss_after_warm_up_kib'] // 1024} → {soak_row['rss_at_end_kib'] // 1024} MiB)",
+            "0 errors, ≤ +10%",
+        ),
+        "",
+        "## Every point",
+        "",
+        _row("server", "repeat", "clients", "requests/s", "p50 ms", "p99 ms", "errors"),
+        _row(*["---"] * 7),
+    ]
+    lines += [
+        _row(
+            r["server"],
+            r["repeat"],
+            r["clients"],
+            r["requests_per_second"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["errors"],
+        )
+        for r in load
+    ]
+    return "\n".join(lines) + "\n"
