@@ -127,6 +127,11 @@ def test_bad_requests_are_json_errors_with_their_status(runs):
     )
     huge = {"texts": ["y" * 40] * 4, "pad": "z" * 3_000}
     assert "larger than 2,000 bytes" in _error(client.post("/v1/models/spam/predict", json=huge), 413)
+    chunks = (b'{"texts": ["' + b"y" * 1_500, b"y" * 1_500 + b'"]}')  # no Content-Length: counted as it comes
+    chunked = client.post(
+        "/v1/models/spam/predict", content=iter(chunks), headers={"content-type": "application/json"}
+    )
+    assert "larger than 2,000 bytes" in _error(chunked, 413)
     body = {"prompt": "A", "max_new_tokens": 10**9}
     assert "max_new_tokens" in _error(client.post("/v1/models/shakespeare/generate", json=body), 422)
     body = {"prompt": "A", "temperature": float("nan")}

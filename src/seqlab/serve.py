@@ -157,6 +157,74 @@ def _predictor(pipeline) -> Callable[[list], list]:
 # -- the application ----------------------------------------------------------------------------------
 
 
+class Guard:
+    """ASGI middleware that checks what applies before any route runs: the body's size (by its
+    Content-Length, and as it arrives), the API key on /v1/ routes, the requests in flight, and the time an
+    answer may take."""
+
+    def __init__(self, app, limits: Limits, api_key: str | None):
+        self.app, self.limits, self.api_key, self.in_flight = app, limits, api_key, 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limits, headers = self.limits, dict(scope["headers"])
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > limits.max_body_bytes:
+            return await _problem(send, 413, f"the body is larger than {limits.max_body_bytes:,} bytes")
+        if self.api_key and scope["path"].startswith("/v1/"):
+            given = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
+            if not secrets.compare_digest(given, self.api_key.encode()):
+                message = "a valid API key is needed: X-API-Key: KEY or Authorization: Bearer KEY"
+                return await _problem(send, 401, message)
+        if self.in_flight >= limits.max_in_flight:
+            return await _problem(send, 429, f"{limits.max_in_flight} requests are being answered; try again")
+        received, started, too_large = 0, False, False
+        too_large_message = f"the body is larger than {limits.max_body_bytes:,} bytes"
+
+        async def counted_receive():
+            """The body as it arrives; past the limit, its end (the app's answer is then a 413)."""
+            nonlocal received, too_large
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limits.max_body_bytes:
+                too_large = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def watched_send(message) -> None:
+            nonlocal started
+            if too_large:  # whatever the app made of a body cut short, the answer is a 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _problem(send, 413, too_large_message)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        self.in_flight += 1
+        try:
+            await asyncio.wait_for(self.app(scope, counted_receive, watched_send), limits.timeout_s)
+        except TimeoutError:
+            if not started:
+                await _problem(send, 504, f"no answer within {limits.timeout_s:g} s")
+        finally:
+            self.in_flight -= 1
+
+
+async def _problem(send, status: int, message: str) -> None:
+    """A JSON error, sent straight through ASGI."""
+    body = json.dumps({"error": {"status": status, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str | None = None):
     """The FastAPI application serving `models`."""
     from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -173,7 +241,6 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         version=__version__,
         description="Trained seqlab models: one route per verb, JSON in and out.",
     )
-    in_flight = {"count": 0}
 
     class HTTPProblem(Exception):
         def __init__(self, status: int, message: str):
@@ -200,27 +267,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
     async def _busy(request: Request, exc: Busy):
         return problem(429, str(exc))
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        """Body size, requests in flight, the API key and the time limit, before any route runs."""
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
-            return problem(413, f"the body is larger than {limits.max_body_bytes:,} bytes")
-        if api_key and request.url.path.startswith("/v1/"):
-            given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix(
-                "Bearer "
-            )
-            if not secrets.compare_digest(given.encode(), api_key.encode()):
-                return problem(401, "a valid API key is needed: X-API-Key: KEY or Authorization: Bearer KEY")
-        if in_flight["count"] >= limits.max_in_flight:
-            return problem(429, f"{limits.max_in_flight} requests are being answered; try again")
-        in_flight["count"] += 1
-        try:
-            return await asyncio.wait_for(call_next(request), limits.timeout_s)
-        except TimeoutError:
-            return problem(504, f"no answer within {limits.timeout_s:g} s")
-        finally:
-            in_flight["count"] -= 1
+    app.add_middleware(Guard, limits=limits, api_key=api_key)
 
     def model(name: str, verb: str) -> Served:
         if name not in models:
