@@ -169,9 +169,10 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limits, headers = self.limits, dict(scope["headers"])
+        too_large_message = f"the body is larger than {limits.max_body_bytes:,} bytes"
         length = headers.get(b"content-length", b"0")
         if not length.isdigit() or int(length) > limits.max_body_bytes:
-            return await _problem(send, 413, f"the body is larger than {limits.max_body_bytes:,} bytes")
+            return await _problem(send, 413, too_large_message)
         if self.api_key and scope["path"].startswith("/v1/"):
             given = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
             if not secrets.compare_digest(given, self.api_key.encode()):
@@ -180,7 +181,6 @@ class Guard:
         if self.in_flight >= limits.max_in_flight:
             return await _problem(send, 429, f"{limits.max_in_flight} requests are being answered; try again")
         received, started, too_large = 0, False, False
-        too_large_message = f"the body is larger than {limits.max_body_bytes:,} bytes"
 
         async def counted_receive():
             """The body as it arrives; past the limit, its end (the app's answer is then a 413)."""
