@@ -19,6 +19,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -638,6 +639,20 @@ KILL_RUN = (
 )
 
 
+def _classifier(workdir: Path, texts: int, steps: int, *settings: str) -> tuple[str, ...]:
+    """`seqlab train` arguments: a GRU classifier of `texts` made-up texts (workdir/a.csv), `steps` steps."""
+    data = workdir / "a.csv"
+    data.write_bytes(_texts(texts))
+    return (
+        "train",
+        *"--task classify --encoder gru --data".split(),
+        str(data),
+        "--max-steps",
+        str(steps),
+        *settings,
+    )
+
+
 def _seqlab(*args: str, cwd: Path | None = None, **popen) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "seqlab", *args], cwd=cwd, env=env, **popen)
@@ -645,19 +660,7 @@ def _seqlab(*args: str, cwd: Path | None = None, **popen) -> subprocess.Popen:
 
 def kills(workdir: Path, trials: int, steps: int = 1500, seed: int = 0) -> dict:
     """Kill a deterministic run at `trials` random moments and resume each to the end."""
-    data = workdir / "a.csv"
-    data.write_bytes(_texts(400))
-    train = (
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        str(data),
-        "--encoder",
-        "gru",
-        "--max-steps",
-        str(steps),
-    )
+    train = _classifier(workdir, 400, steps)
     started = time.monotonic()
     reference = workdir / "reference"
     _seqlab(*train, "--out", str(reference), *KILL_RUN, stdout=subprocess.DEVNULL).wait()
@@ -677,12 +680,16 @@ def kills(workdir: Path, trials: int, steps: int = 1500, seed: int = 0) -> dict:
         )
         moment = chooser.uniform(0.5, wall)
         time.sleep(moment)
-        killed_at = time.time()
         process.send_signal(signal.SIGKILL)
         process.wait()
         last = out / "checkpoints" / "last.json"
-        checkpoint = json.loads(last.read_text()) if last.exists() else None
-        lost = killed_at - (last.stat().st_mtime if checkpoint else killed_at - moment)
+        checkpoint = json.loads(last.read_text())["step"] if last.exists() else 0
+        log = out / "train.log"
+        reached = (
+            max((int(m[1]) for m in re.finditer(r"^step (\d+)/", log.read_text(), re.M)), default=0)
+            if log.exists()
+            else 0
+        )
         resumed = _seqlab(
             *train,
             "--out",
@@ -697,42 +704,36 @@ def kills(workdir: Path, trials: int, steps: int = 1500, seed: int = 0) -> dict:
         rows.append(
             {
                 "killed_after_seconds": round(moment, 2),
-                "checkpoint_step": checkpoint["step"] if checkpoint else 0,
-                "seconds_lost": round(lost, 2),
+                "reached_step": reached,
+                "checkpoint_step": checkpoint,
+                "steps_lost": max(reached - checkpoint, 0),
                 "resume_exit": resumed.returncode,
                 "identical": (out / "model.safetensors").exists()
                 and (out / "model.safetensors").read_bytes() == weights,
                 "error": err.strip().splitlines()[-1] if resumed.returncode else "",
             }
         )
-    interval = 0.02 * 60
+    interval = float(_setting(KILL_RUN, "train.checkpoint_minutes")) * 60
+    rate = steps / json.loads((reference / "meta.json").read_text())["train_seconds"]
     return {
         "trials": rows,
         "steps": steps,
         "interval_seconds": interval,
+        "steps_per_interval": round(rate * interval, 1),
         "run_seconds": round(wall, 1),
         "completed": sum(r["resume_exit"] == 0 for r in rows),
         "identical": sum(r["identical"] for r in rows),
-        "most_seconds_lost": max(r["seconds_lost"] for r in rows),
+        "most_steps_lost": max(r["steps_lost"] for r in rows),
     }
+
+
+def _setting(settings: tuple[str, ...], key: str) -> str:
+    return next(s.split("=", 1)[1] for s in settings if s.startswith(f"{key}="))
 
 
 def concurrent_starts(workdir: Path, pairs: int) -> dict:
     """`pairs` pairs of runs started together: half into one --out, half under default names."""
-    data = workdir / "a.csv"
-    data.write_bytes(_texts())
-    train = (
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        str(data),
-        "--encoder",
-        "gru",
-        "--max-steps",
-        "1",
-        *TINY,
-    )
+    train = _classifier(workdir, 40, 1, *TINY)
     collisions, rows = 0, []
     for pair in range(pairs):
         folder = workdir / f"pair-{pair:03d}"
@@ -759,20 +760,7 @@ def concurrent_starts(workdir: Path, pairs: int) -> dict:
 
 def full_disk(workdir: Path, fractions=(0.05, 0.2, 0.4, 0.6, 0.9)) -> dict:
     """Runs into tmpfs mounts smaller than the run they would write; each must exit 2 and leave nothing."""
-    data = workdir / "a.csv"
-    data.write_bytes(_texts())
-    train = (
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        str(data),
-        "--encoder",
-        "gru",
-        "--max-steps",
-        "4",
-        *TINY,
-    )
+    train = _classifier(workdir, 40, 4, *TINY)
     whole = workdir / "whole"
     _seqlab(*train, "--out", str(whole), stdout=subprocess.DEVNULL).wait()
     size = sum(p.stat().st_size for p in whole.rglob("*") if p.is_file())
@@ -918,7 +906,8 @@ def markdown(result: dict) -> str:
         ),
         _row(
             "— most training lost to a kill",
-            f"{kill['most_seconds_lost']:.1f} s (checkpoints every {kill['interval_seconds']:.1f} s)",
+            f"{kill['most_steps_lost']} steps (one checkpoint interval, {kill['interval_seconds']:.1f} s: "
+            f"{kill['steps_per_interval']:.0f} steps)",
             "≤ one interval",
         ),
         _row(
@@ -950,17 +939,20 @@ def markdown(result: dict) -> str:
         "",
         f"A GRU classifier, {kill['steps']} steps on one thread ({kill['run_seconds']} s uninterrupted, "
         f"Python's start included), checkpointed every {kill['interval_seconds']:.1f} s and at each "
-        "evaluation, killed (SIGKILL) at a random moment and resumed with `--resume`. Seconds lost: from "
-        "the last checkpoint (or the start) to the kill.",
+        "evaluation (every 50 steps), killed (SIGKILL) at a random moment and resumed with `--resume`. Steps "
+        "lost: the last step the killed run logged, less the step its last checkpoint holds. A kill after "
+        "the last step lands while the run scores its test set and writes its report; a kill before the "
+        "first step, while Python starts.",
         "",
-        _row("killed after (s)", "resumed from step", "seconds lost", "resume", "identical"),
-        _row("---", "---", "---", "---", "---"),
+        _row("killed after (s)", "last step", "resumed from step", "steps lost", "resume", "identical"),
+        _row(*["---"] * 6),
     ]
     lines += [
         _row(
             r["killed_after_seconds"],
+            r["reached_step"],
             r["checkpoint_step"],
-            r["seconds_lost"],
+            r["steps_lost"],
             f"exit {r['resume_exit']}",
             "yes" if r["identical"] else "no",
         )
