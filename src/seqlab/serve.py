@@ -25,6 +25,10 @@ from seqlab.config import MAX_NEW_TOKENS
 from seqlab.errors import UserError
 
 VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
+# `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
+# inputs that are not text
+NOT_TYPED = ("stream", "series", "scenes")
+TYPED_INPUTS = ("auto", "text", "dna", "protein")
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,9 @@ class Served:
 
     @property
     def verbs(self) -> list[str]:
-        task = self.pipeline.task
-        offered = [verb for verb in VERBS[1:] if verb in task.verbs]
-        texts = task.name not in ("forecast", "anomaly", "ctc", "tts", "lm", "trajectory")
-        return (["predict"] if texts and self.pipeline.config.data.input != "image" else []) + offered
+        task, data = self.pipeline.task, self.pipeline.config.data
+        typed = task.records not in NOT_TYPED and task.input != "audio" and data.input in TYPED_INPUTS
+        return (["predict"] if typed else []) + [verb for verb in VERBS[1:] if verb in task.verbs]
 
     def describe(self) -> dict:
         config = self.pipeline.config
@@ -144,12 +147,21 @@ def load_models(run_dirs: list[str], limits: Limits) -> dict[str, Served]:
 
 
 def _predictor(pipeline) -> Callable[[list], list]:
-    """Texts → one prediction row each (the rows `seqlab predict` prints), in one pass over all."""
+    """Texts → one prediction row each (the rows `seqlab predict` prints), in one pass over all alike."""
 
-    def predict(texts: list) -> list:
-        decoding = texts[0][1] if texts else None
-        records = pipeline.task.records_from_texts([text for text, _ in texts])
-        return list(pipeline.task.prediction_rows(pipeline, records, decoding))
+    def predict(items: list[tuple[str, Any]]) -> list:
+        """(text, decoding settings) → rows; texts with other settings (beam, length …) run apart."""
+        rows: list = [None] * len(items)
+        alike: dict[str, list[int]] = {}
+        for n, (_, settings) in enumerate(items):
+            alike.setdefault(repr(settings), []).append(n)
+        for indices in alike.values():
+            records = pipeline.task.records_from_texts([items[n][0] for n in indices])
+            for n, row in zip(
+                indices, pipeline.task.prediction_rows(pipeline, records, items[indices[0]][1])
+            ):
+                rows[n] = row
+        return rows
 
     return predict
 
