@@ -30,6 +30,26 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def run_in_process(case, folder: Path, runs: dict[str, Path]) -> tuple[int, str]:
+    """Run a case of seqlab.bench.reliability through seqlab.cli.main in this process: (exit code, stderr)."""
+    import contextlib
+    import io
+    import traceback
+
+    from seqlab.bench.reliability import prepare
+    from seqlab.cli import main
+
+    args = prepare(case, folder, runs)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except BaseException as exc:  # noqa: BLE001  (what escapes main is what a user would see)
+            traceback.print_exc(file=err)
+            code = int(exc.code or 0) if isinstance(exc, SystemExit) else 1
+    return code, err.getvalue()
+
+
 def tiny(task: str, encoder: str = "lstm", **settings) -> RunConfig:  # noqa: F821
     """A config small enough to train in a second, computed in fp32 for exact comparisons."""
     from seqlab.config import load_config

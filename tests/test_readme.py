@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import run_in_process, shared
 from PIL import Image
 
 from seqlab.data import protein
@@ -127,7 +127,7 @@ def _stub_reliability(monkeypatch) -> None:
     monkeypatch.setattr(r, "stubbed", True, raising=False)
     cases, kills, pairs, disk, determinism = r.cases, r.kills, r.concurrent_starts, r.full_disk, r.determinism
     monkeypatch.setattr(r, "cases", lambda: cases()[:3])
-    monkeypatch.setattr(r, "run_as_user", r.run_in_process)
+    monkeypatch.setattr(r, "run_as_user", run_in_process)
     monkeypatch.setattr(r, "kills", lambda folder, trials: kills(folder, 1, steps=60))
     monkeypatch.setattr(r, "concurrent_starts", lambda folder, count: pairs(folder, 1))
     monkeypatch.setattr(r, "full_disk", lambda folder: disk(folder, fractions=(0.2,)))

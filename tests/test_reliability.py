@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny
+from conftest import run_in_process, tiny
 from safetensors.torch import load_file
 
 from seqlab.bench import reliability
@@ -243,7 +243,7 @@ def test_a_bad_input_is_one_line_and_exit_2_leaving_nothing(case, case_runs, tmp
     reliability.prepare(case, folder, case_runs)
     before = reliability.listing(folder)
     shutil.rmtree(folder)
-    code, err = reliability.run_in_process(case, folder, case_runs)
+    code, err = run_in_process(case, folder, case_runs)
     assert reliability.judge(case, code, err, before, reliability.listing(folder)) == ""
 
 

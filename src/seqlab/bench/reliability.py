@@ -9,7 +9,8 @@
   may share a folder or lose a run.
 - **A full disk**: a run into a small filesystem (tmpfs, which needs root) must exit 2, leaving nothing.
 
-The cases are also a test (tests/test_reliability.py runs them in-process); the rest needs processes.
+The cases are also a test (tests/test_reliability.py runs them through `seqlab.cli.main` in its own
+process); the rest needs processes.
 """
 
 from __future__ import annotations
@@ -521,18 +522,17 @@ TINY = ("model.hidden_size=16", "model.embed_dim=12", "train.batch_size=8", "tra
 
 def train_runs(folder: Path) -> dict[str, Path]:
     """The trained runs that the cases copy: a classifier and a character language model."""
-    from seqlab.cli import main
+    from seqlab.config import load_config
+    from seqlab.pipeline import fit
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "a.csv").write_bytes(_texts())
     (folder / "a.txt").write_bytes(b"to be or not to be, that is the question\n" * 40)
     runs = {"classify": folder / "classify", "lm": folder / "lm"}
     for task, data in (("classify", "a.csv"), ("lm", "a.txt")):
-        args = ["train", "--task", task, "--data", str(folder / data), "--encoder", "gru", "--max-steps", "2"]
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = main([*args, "--out", str(runs[task]), *TINY])
-        if code != 0:
-            raise RuntimeError(f"could not train the {task} run the cases need")
+        settings = {"data.path": str(folder / data), "model.encoder": "gru", "train.max_steps": 2}
+        with contextlib.redirect_stderr(io.StringIO()):
+            fit(load_config(None, list(TINY), task=task, **settings), runs[task])
     return runs
 
 
@@ -575,23 +575,6 @@ def judge(case: Case, code: int, err: str, before: dict, after: dict) -> str:
     return ""
 
 
-def run_in_process(case: Case, folder: Path, runs: dict[str, Path]) -> tuple[int, str]:
-    """Run a case through seqlab.cli.main in this process: (exit code, stderr)."""
-    from seqlab.cli import main
-
-    args = prepare(case, folder, runs)
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        try:
-            code = main(args)
-        except BaseException as exc:  # noqa: BLE001  (what escapes main is what a user would see)
-            import traceback
-
-            traceback.print_exc(file=err)
-            code = 1 if not isinstance(exc, SystemExit) else int(exc.code or 0)
-    return code, err.getvalue()
-
-
 def run_as_user(case: Case, folder: Path, runs: dict[str, Path]) -> tuple[int, str]:
     """Run a case as a user would: `python -m seqlab …` in its own process."""
     args = prepare(case, folder, runs)
@@ -602,8 +585,8 @@ def run_as_user(case: Case, folder: Path, runs: dict[str, Path]) -> tuple[int, s
 
 
 def try_cases(workdir: Path, runner=None) -> list[dict]:
-    """Every case, run in a folder of its own (`runner`: as a user runs it, by default); one row each: name,
-    modality, held, why not."""
+    """Every case, run in a folder of its own (`runner(case, folder, runs)`: as a user runs it, by default);
+    one row each: name, modality, held, why not."""
     runner = runner or run_as_user
     runs = train_runs(workdir / "runs")
     rows = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from seqlab.data import tables
 from seqlab.errors import UserError
 
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".jsonl")
@@ -37,11 +38,9 @@ def files_in(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
 
 def read_rows(path: Path) -> list[dict]:
     """The rows of a JSON-lines file, a TSV, or a CSV (any other suffix, such as Flickr8k's .txt), its
-    first line the header; read as strictly as every table (seqlab.data.text.read_rows)."""
-    from seqlab.data.text import read_rows as read_table_rows  # text reads proteins, which read tables here
-
+    first line the header; read as strictly as every table."""
     fmt = "tsv" if path.suffix == ".tsv" else "jsonl" if path.suffix == ".jsonl" else "csv"
-    return read_table_rows(path, fmt, header=True)[0]
+    return tables.read_rows(path, fmt, header=True)[0]
 
 
 def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[tuple[Path, str | None]]:

@@ -9,18 +9,15 @@ Readers return plain records; the task turns them into tensors:
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from seqlab.data import protein
+from seqlab.data import protein, tables
 from seqlab.data.dna import BASES, LETTERS
 from seqlab.data.inputs import InputKind
 from seqlab.errors import UserError
@@ -200,8 +197,6 @@ def token_stream(text: str, tokenizer: TextTokenizer, cache: Path | None) -> np.
 # ---------------------------------------------------------------------------------------------
 # Readers
 
-MAX_CELL = 1 << 20  # characters in one cell of a CSV or TSV file
-
 
 def read_table(
     path: Path,
@@ -239,42 +234,13 @@ def read_table(
     return records
 
 
-def read_rows(
-    path: Path, fmt: str = "auto", *named: str | None, header: bool = False
-) -> tuple[list[dict], list[str]]:
+def read_rows(path: Path, fmt: str = "auto", *named: str | None) -> tuple[list[dict], list[str]]:
     """The rows of a CSV, TSV (with or without a header) or JSONL file as dicts, and the column names.
 
-    `named`: columns the caller asked for, which mark the first row as a header; `header`: it is one."""
-    text = read_text(path)
-    fmt = _table_format(Path(path), fmt, text)
-    if fmt == "jsonl":
-        rows = _jsonl_rows(path, text)
-        return rows, list(rows[0])
-    delimiter = "\t" if fmt == "tsv" else ","
-    quoting = csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE
-    csv.field_size_limit(MAX_CELL)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
-    table, lines = [], []  # the rows, and the line each ends on
-    try:
-        for row in reader:
-            if row:
-                table.append(row)
-                lines.append(reader.line_num)
-    except csv.Error as exc:
-        if "field larger" in str(exc):
-            exc = f"a cell holds more than {MAX_CELL:,} characters, the most a cell may hold"
-        raise UserError(f"{path}:{reader.line_num}: {exc}") from None
-    if not table:
-        raise UserError(f"{path} has no rows")
-    columns, rows = (table[0], table[1:]) if header else _split_header(table, *named)
-    for row, line in zip(rows, lines[len(table) - len(rows) :]):
-        if len(row) != len(columns):
-            raise UserError(
-                f"{path}:{line}: {len(row)} fields where the file's rows have {len(columns)}; a "
-                f"{'tab' if fmt == 'tsv' else 'comma'} inside a text needs "
-                f"{'the file as CSV, with the text in quotes' if fmt == 'tsv' else 'the text in quotes'}"
-            )
-    return [dict(zip(columns, r)) for r in rows], columns
+    `named`: columns the caller asked for, which mark the first row as a header, as the usual names of
+    texts, labels, sources and targets do."""
+    known = {*TEXT_COLUMNS, *LABEL_COLUMNS, *SOURCE_COLUMNS, *TARGET_COLUMNS, *(n for n in named if n)}
+    return tables.read_rows(path, fmt, known)
 
 
 def read_conll(path: Path, need_tags: bool = True) -> list[dict]:
@@ -312,7 +278,7 @@ def read_conll(path: Path, need_tags: bool = True) -> list[dict]:
 def read_token_jsonl(path: Path, tokens_column: str = "tokens", tags_column: str = "tags") -> list[dict]:
     """Tagging records from JSONL lines holding a token list and a tag list of the same length."""
     records = []
-    for number, row in enumerate(_jsonl_rows(path, read_text(path)), start=1):
+    for number, row in enumerate(tables.jsonl_rows(path, read_text(path)), start=1):
         for key in (tokens_column, tags_column):
             if key not in row:
                 setting = "tokens" if key == tokens_column else "tags"
@@ -322,46 +288,6 @@ def read_token_jsonl(path: Path, tokens_column: str = "tokens", tags_column: str
             raise UserError(f"{path}: line {number} has {len(tokens)} tokens but {len(tags)} tags")
         records.append({"tokens": [str(t) for t in tokens], "tags": [str(t) for t in tags]})
     return records
-
-
-def _table_format(path: Path, fmt: str, text: str) -> str:
-    if fmt != "auto":
-        if fmt not in ("csv", "tsv", "jsonl"):
-            raise UserError(f"data.format '{fmt}' cannot hold labelled texts; use csv, tsv or jsonl")
-        return fmt
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        return "jsonl"
-    if suffix == ".csv":
-        return "csv"
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    return "tsv" if "\t" in first else "csv"
-
-
-def _jsonl_rows(path: Path, text: str) -> list[dict]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise UserError(f"{path}:{number}: expected a JSON object per line")
-        rows.append(row)
-    if not rows:
-        raise UserError(f"{path} has no rows")
-    return rows
-
-
-def _split_header(table: list[list[str]], *named: str | None) -> tuple[list[str], list[list[str]]]:
-    """Use the first row as header when it names a known or requested column; else number them."""
-    known = set(TEXT_COLUMNS + LABEL_COLUMNS + SOURCE_COLUMNS + TARGET_COLUMNS) | {n for n in named if n}
-    first = [c.strip().lstrip("\ufeff") for c in table[0]]
-    if any(c.lower() in known or c in known for c in first):
-        return first, table[1:]
-    return [str(i) for i in range(len(first))], table
 
 
 def pick_column(
