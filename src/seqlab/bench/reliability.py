@@ -614,7 +614,7 @@ def try_cases(workdir: Path, runner=None) -> list[dict]:
 KILL_RUN = (
     "model.hidden_size=64",
     "train.batch_size=16",
-    "train.eval_every=50",
+    "train.eval_every=500",
     "train.threads=1",
     "train.precision=fp32",
     "train.checkpoint_minutes=0.02",
@@ -922,7 +922,7 @@ def markdown(result: dict) -> str:
         "",
         f"A GRU classifier, {kill['steps']} steps on one thread ({kill['run_seconds']} s uninterrupted, "
         f"Python's start included), checkpointed every {kill['interval_seconds']:.1f} s and at each "
-        "evaluation (every 50 steps), killed (SIGKILL) at a random moment and resumed with `--resume`. Steps "
+        "evaluation (every 500 steps), killed (SIGKILL) at a random moment and resumed with `--resume`. Steps "
         "lost: the last step the killed run logged, less the step its last checkpoint holds. A kill after "
         "the last step lands while the run scores its test set and writes its report; a kill before the "
         "first step, while Python starts.",
