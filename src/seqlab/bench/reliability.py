@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.config import RANGES, Range
+from seqlab.training import run_dir as rd
 
 # -- the cases -------------------------------------------------------------------------------------
 
@@ -697,7 +698,8 @@ def kills(workdir: Path, trials: int, steps: int = 1500, seed: int = 0) -> dict:
             }
         )
     interval = float(_setting(KILL_RUN, "train.checkpoint_minutes")) * 60
-    rate = steps / json.loads((reference / "meta.json").read_text())["train_seconds"]
+    last = rd.read_history(reference / "history.csv")[-1]  # training's own seconds: evaluations and
+    rate = last["step"] / (last["seconds"] - last["eval_seconds"])  # checkpoints taken out
     return {
         "trials": rows,
         "steps": steps,
