@@ -924,10 +924,10 @@ def markdown(result: dict) -> str:
         "",
         f"A GRU classifier, {kill['steps']} steps on one thread ({kill['run_seconds']} s uninterrupted, "
         f"Python's start included), checkpointed every {kill['interval_seconds']:.1f} s and at each "
-        "evaluation (every 500 steps), killed (SIGKILL) at a random moment and resumed with `--resume`. Steps "
-        "lost: the last step the killed run logged, less the step its last checkpoint holds. A kill after "
-        "the last step lands while the run scores its test set and writes its report; a kill before the "
-        "first step, while Python starts.",
+        "evaluation (every 500 steps), killed (SIGKILL) at a random moment and resumed with `--resume`. "
+        "Steps lost: the last step the killed run logged, less the step its last checkpoint holds. A kill "
+        "after the last step lands while the run scores its test set and writes its report; a kill before "
+        "the first step, while Python starts.",
         "",
         _row("killed after (s)", "last step", "resumed from step", "steps lost", "resume", "identical"),
         _row(*["---"] * 6),
