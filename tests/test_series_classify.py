@@ -100,7 +100,7 @@ def test_bad_ucr_line_exits_2(tmp_path, capsys):
         == 2
     )
     err = capsys.readouterr().err
-    assert "line 2" in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
+    assert "bad.txt:2:" in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
 
 
 def test_natops_poses_are_read_from_the_cache():
