@@ -210,22 +210,8 @@ def fuzz(run_dir: Path, per_route: int = 150) -> dict:
 def train_classifier(folder: Path) -> Path:
     """The served model: a GRU classifier of SMS Spam, 300 steps."""
     out = folder / "spam"
-    command = [
-        sys.executable,
-        "-m",
-        "seqlab",
-        "train",
-        "--task",
-        "classify",
-        "--data",
-        "sms-spam",
-        "--encoder",
-        "gru",
-        "--max-steps",
-        "300",
-        "--out",
-        str(out),
-    ]
+    arguments = "train --task classify --data sms-spam --encoder gru --max-steps 300".split()
+    command = [sys.executable, "-m", "seqlab", *arguments, "--out", str(out)]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return out
 
