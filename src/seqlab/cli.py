@@ -444,7 +444,7 @@ def cmd_forecast(args) -> int:
 
     from seqlab.data.datasets import load_splits, retarget
     from seqlab.data.splits import read_records
-    from seqlab.training.run_dir import atomic_write
+    from seqlab.files import atomic_write
 
     pipeline = _load(args.run_dirs)
     forecast = pipeline.verb("forecast", "seqlab forecast")  # checked before any reading
@@ -475,8 +475,6 @@ def cmd_transcribe(args) -> int:
     from seqlab.data.audio import read_clips
     from seqlab.pipeline import load
 
-    if args.beam < 1:
-        raise UserError(f"--beam must be at least 1; got {args.beam}")
     transcribe = load(args.run_dir).verb("transcribe", "seqlab transcribe")
     records = [record for name in args.files for record in read_clips(Path(name), labelled=False)]
     for record, transcript in zip(records, transcribe(records, args.beam)):

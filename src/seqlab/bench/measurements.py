@@ -591,6 +591,11 @@ def _silenced(flags, quiet: int):
     return kept
 
 
+def table_row(*cells) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def section(title: str, caption: str, columns: list[str], rows: list[list]) -> list[str]:
     """A RESULTS.md section: a heading, what the table shows, and the table."""
     return [
@@ -599,9 +604,9 @@ def section(title: str, caption: str, columns: list[str], rows: list[list]) -> l
         "",
         caption,
         "",
-        "| " + " | ".join(columns) + " |",
+        table_row(*columns),
         "|" + "---|" * len(columns),
-        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+        *(table_row(*row) for row in rows),
     ]
 
 

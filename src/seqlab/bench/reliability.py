@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqlab.bench.measurements import table_row
 from seqlab.config import RANGES, Range
 from seqlab.training import run_dir as rd
 
@@ -861,10 +862,6 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
 def markdown(result: dict) -> str:
     cases, kill, pairs, disk = result["cases"], result["kills"], result["concurrent"], result["full_disk"]
     held, trials = sum(c["held"] for c in cases), len(kill["trials"])
@@ -874,45 +871,51 @@ def markdown(result: dict) -> str:
         "Measured by `seqlab bench reliability`, each command in a process of its own as a user runs it "
         f"({result['machine']}).",
         "",
-        _row("measure", "measured", "target"),
-        _row("---", "---", "---"),
-        _row(
+        table_row("measure", "measured", "target"),
+        table_row("---", "---", "---"),
+        table_row(
             "bad inputs held (exit 2, one line, no traceback, nothing left)",
             f"**{held} / {len(cases)}**",
             "all, ≥ 150",
         ),
-        _row(
+        table_row(
             "kill -9 at random moments: resumes that complete", f"**{kill['completed']} / {trials}**", "all"
         ),
-        _row(
+        table_row(
             "— ending with the uninterrupted run's weights, bit for bit",
             f"**{kill['identical']} / {trials}**",
             "all",
         ),
-        _row(
+        table_row(
             "— most training lost to a kill",
             f"{kill['most_steps_lost']} steps (one checkpoint interval, {kill['interval_seconds']:.1f} s: "
             f"{kill['steps_per_interval']:.0f} steps)",
             "≤ one interval",
         ),
-        _row(
+        table_row(
             "concurrent paired starts without a collision",
             f"**{pairs['pairs'] - pairs['collisions']} / {pairs['pairs']}**",
             "all",
         ),
-        _row(
+        table_row(
             f"disk full at {len(disk['rows'])} sizes: exit 2, nothing left",
             f"**{disk['held']} / {len(disk['rows'])}**",
             "all",
         )
         if disk["measured"]
-        else _row("disk full", f"not measured: {disk['why']}", "all"),
+        else table_row("disk full", f"not measured: {disk['why']}", "all"),
     ]
     by_kind: dict[str, list[bool]] = {}
     for case in cases:
         by_kind.setdefault(case["modality"], []).append(case["held"])
-    lines += ["", "## Bad inputs by kind", "", _row("kind", "tried", "held"), _row("---", "---", "---")]
-    lines += [_row(kind, len(h), sum(h)) for kind, h in by_kind.items()]
+    lines += [
+        "",
+        "## Bad inputs by kind",
+        "",
+        table_row("kind", "tried", "held"),
+        table_row("---", "---", "---"),
+    ]
+    lines += [table_row(kind, len(h), sum(h)) for kind, h in by_kind.items()]
     failed = [c for c in cases if not c["held"]]
     if failed:
         lines += ["", "## Cases that did not hold", ""] + [
@@ -929,11 +932,11 @@ def markdown(result: dict) -> str:
         "after the last step lands while the run scores its test set and writes its report; a kill before "
         "the first step, while Python starts.",
         "",
-        _row("killed after (s)", "last step", "resumed from step", "steps lost", "resume", "identical"),
-        _row(*["---"] * 6),
+        table_row("killed after (s)", "last step", "resumed from step", "steps lost", "resume", "identical"),
+        table_row(*["---"] * 6),
     ]
     lines += [
-        _row(
+        table_row(
             r["killed_after_seconds"],
             r["reached_step"],
             r["checkpoint_step"],
@@ -951,11 +954,11 @@ def markdown(result: dict) -> str:
         "two. `train.deterministic=true` trains on one thread unless `train.threads` says otherwise, so that "
         "its weights do not depend on the machine's cores.",
         "",
-        _row("task", "encoder", "two runs, one thread each", "one thread beside two"),
-        _row("---", "---", "---", "---"),
+        table_row("task", "encoder", "two runs, one thread each", "one thread beside two"),
+        table_row("---", "---", "---", "---"),
     ]
     lines += [
-        _row(
+        table_row(
             r["task"],
             r["encoder"],
             "identical" if r["runs"] else "differ",
@@ -965,9 +968,12 @@ def markdown(result: dict) -> str:
     ]
     if disk["measured"]:
         lines += ["", "## Full disk", "", f"Each run would write {disk['run_bytes']:,} bytes.", ""]
-        lines += [_row("tmpfs size", "exit", "one line", "left behind", "message"), _row(*["---"] * 5)]
         lines += [
-            _row(
+            table_row("tmpfs size", "exit", "one line", "left behind", "message"),
+            table_row(*["---"] * 5),
+        ]
+        lines += [
+            table_row(
                 f"{r['size_kib']} KiB",
                 r["exit"],
                 "yes" if r["one_line"] else "no",

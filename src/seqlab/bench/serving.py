@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqlab.bench.measurements import table_row
+
 CLIENTS = (1, 8, 32)
 TEXTS = [
     "WINNER!! As a valued network customer you have been selected to receive a prize reward",
@@ -246,10 +248,6 @@ def _spread(values: list[float]) -> str:
     return f"{mean:.2f}× (range {min(values):.2f}–{max(values):.2f}, {len(values)} runs)"
 
 
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
 def markdown(result: dict) -> str:
     load, over, soak_row, fuzzed = result["load"], result["overhead"], result["soak"], result["fuzz"]
     batching = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "requests_per_second")
@@ -264,34 +262,34 @@ def markdown(result: dict) -> str:
         f"{result['machine']} (they share the CPU), {result['seconds_per_point']:g} s per point. The model: "
         "a GRU classifier of SMS Spam; one text per request.",
         "",
-        _row("measure", "measured", "target"),
-        _row("---", "---", "---"),
-        _row(
+        table_row("measure", "measured", "target"),
+        table_row("---", "---", "---"),
+        table_row(
             "ONNX Runtime vs PyTorch eager, batch 1, classify and tag",
             "not measured: no export yet",
             "≥ 1.4×",
         ),
-        _row(
+        table_row(
             "exported greedy generation vs seqlab's cached generation",
             "not measured: no export yet",
             "≥ 1.2×",
         ),
-        _row("dynamic batching vs none, 32 clients, requests/s", _spread(batching), "≥ 3×"),
-        _row("— p99 latency, batched / unbatched, 32 clients", _spread(p99), "≤ 1×"),
-        _row("seqlab serve vs LitServe (batching on), 32 clients, requests/s", _spread(peer), "≥ 1.0×"),
-        _row("— p99 latency, seqlab / LitServe", _spread(peer_p99), "< 1×"),
-        _row(
+        table_row("dynamic batching vs none, 32 clients, requests/s", _spread(batching), "≥ 3×"),
+        table_row("— p99 latency, batched / unbatched, 32 clients", _spread(p99), "≤ 1×"),
+        table_row("seqlab serve vs LitServe (batching on), 32 clients, requests/s", _spread(peer), "≥ 1.0×"),
+        table_row("— p99 latency, seqlab / LitServe", _spread(peer_p99), "< 1×"),
+        table_row(
             "server overhead per request at 1 client",
             f"{over['overhead_ms']:.2f} ms (served p50 "
             f"{over['served_p50_ms']:.2f} ms, model {over['model_ms']:.2f} ms)",
             "≤ 2 ms",
         ),
-        _row(
+        table_row(
             "schemathesis, made-up requests",
             f"{fuzzed['requests']:,} requests, {fuzzed['server_errors']} with a 5xx",
             "≥ 1,000, 0 with a 5xx",
         ),
-        _row(
+        table_row(
             f"load, {soak_row['seconds']:g} s at 32 clients",
             f"{soak_row['requests']:,} requests, "
             f"{soak_row['errors']} errors; memory {growth:+.1%} after warm-up "
@@ -301,11 +299,11 @@ def markdown(result: dict) -> str:
         "",
         "## Every point",
         "",
-        _row("server", "repeat", "clients", "requests/s", "p50 ms", "p99 ms", "errors"),
-        _row(*["---"] * 7),
+        table_row("server", "repeat", "clients", "requests/s", "p50 ms", "p99 ms", "errors"),
+        table_row(*["---"] * 7),
     ]
     lines += [
-        _row(
+        table_row(
             r["server"],
             r["repeat"],
             r["clients"],
