@@ -18,7 +18,7 @@ PACKAGES    := sword-text-kjv sword-text-sparv espeak-ng any2fasta-examples chro
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[demo,test,auto,vectors,serve]"
+	$(PIP) -e ".[demo,test,auto,vectors,serve,export]"
 	touch $(STAMP)
 
 system-data:

@@ -164,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     _decoding_options(p, temperature=0.0)
 
+    p = sub.add_parser("export", help="write a run's model as ONNX graphs that run without PyTorch")
+    p.add_argument("run_dir")
+    p.add_argument("--format", choices=("onnx",), default="onnx")
+    p.add_argument("--out", required=True, help="the export folder to write (new or empty)")
+    p.add_argument("--data", help="records to trace the model on (default: the run's own validation data)")
+
     p = sub.add_parser("serve", help="serve trained models over HTTP, with a playground page at /")
     p.add_argument("run_dirs", nargs="+", metavar="[NAME=]RUN_DIR", help="run directories (named by folder)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
@@ -586,6 +592,29 @@ def cmd_chat(args) -> int:
             print(history[-1], flush=True)
 
 
+def cmd_export(args) -> int:
+    import importlib.util
+
+    from seqlab.pipeline import load
+
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(f"seqlab export needs {' and '.join(missing)}: pip install 'seqlab[export]'")
+    from seqlab.data.datasets import retarget
+    from seqlab.data.splits import read_records
+    from seqlab.export import export
+
+    pipeline = load(args.run_dir)
+    records = None
+    if args.data:
+        data = retarget(pipeline.config.data, args.data)
+        records = read_records(pipeline.config.task, Path(args.data), data, labelled=False)
+    description = export(pipeline, Path(args.out), records)
+    graphs = [f"{g['file']} (±{g['max_difference']:.1g})" for g in description["graphs"].values()]
+    print(f"wrote {args.out}: {', '.join(graphs)}", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args) -> int:
     import importlib.util
 
@@ -707,6 +736,7 @@ COMMANDS = {
     "transcribe": cmd_transcribe,
     "speak": cmd_speak,
     "chat": cmd_chat,
+    "export": cmd_export,
     "serve": cmd_serve,
     "datasets": cmd_datasets,
     "demo": cmd_demo,

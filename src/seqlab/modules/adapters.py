@@ -109,12 +109,15 @@ class PatchAdapter(nn.Module):
         self.proj = nn.Linear(self.patch_len * num_features, embed_dim)
         self.dropout = nn.Dropout(dropout)
         self.out_dim = embed_dim
+        starts = torch.arange(self.num_patches) * stride
+        self.register_buffer("positions", starts[:, None] + torch.arange(self.patch_len), persistent=False)
+        # (N, P): the points of each patch
 
     def forward(self, batch: Batch) -> torch.Tensor:
         x = batch.inputs  # (B, L, F)
         if self.pad:
             x = torch.cat([x, x[:, -1:].expand(-1, self.pad, -1)], dim=1)  # (B, L + pad, F)
-        patches = x.unfold(1, self.patch_len, self.stride)  # (B, N, F, P)
+        patches = x[:, self.positions].transpose(2, 3)  # (B, N, F, P), as x.unfold(1, P, stride)
         return self.dropout(self.proj(patches.flatten(2)))  # (B, N, D)
 
 

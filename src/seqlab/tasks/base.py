@@ -50,6 +50,8 @@ class Task:
     default_tokenizer = "word"  # data.tokenizer=auto, unless the input kind has its own
     verbs: tuple[str, ...] = ()  # what a trained pipeline of this task offers beside predict and evaluate
     decodes = False  # it writes sequences: evaluate and prediction_rows take decoding settings
+    steps_through_a_decoder = False  # its output is written a step at a time by a decoder, which its
+    # forward pass reads only with the targets (teacher forcing)
     settings: dict[str, type] = {}  # config section → a dataclass of the task's own keys in it
 
     def __init__(

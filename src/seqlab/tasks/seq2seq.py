@@ -45,6 +45,7 @@ class Seq2SeqTask(Task):
     default_tokenizer = "bpe"
     verbs = ("translate", "reply")
     decodes = True
+    steps_through_a_decoder = True
     settings = {"data": text2sql.SQLSettings, "model": CopySettings}
 
     @classmethod

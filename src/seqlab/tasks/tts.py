@@ -40,6 +40,7 @@ class TTSTask(Task):
     tokenizers = ("char",)
     default_tokenizer = "char"
     verbs = ("speak",)
+    steps_through_a_decoder = True
 
     def __init__(self, config: RunConfig, tokenizer=None, labels=None, chars=None, voice: dict | None = None):
         super().__init__(config, tokenizer)

@@ -1,0 +1,276 @@
+"""`seqlab.runtime`: an export directory (`seqlab export`) used with ONNX Runtime, numpy and Hugging Face
+`tokenizers` alone, without PyTorch: `pip install 'seqlab[runtime]'`, then
+
+    model = seqlab.runtime.load("exports/sms")
+    model.predict(["Free entry to win a prize"])   # [{"label": "spam", "probabilities": {…}}]
+
+`load(DIR).predict` classifies and tags typed text as `seqlab predict --text` does; `.generate` continues
+a prompt as `seqlab generate` does, one step graph call per token with the state carried between them
+(greedy decoding gives PyTorch's tokens; sampling draws from the same distribution with numpy's random
+numbers). This module imports nothing that imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqlab.errors import UserError
+from seqlab.files import read_json
+
+FORMAT = 1  # the export format this runtime reads
+UNK = 1  # seqlab's special tokens: [PAD] 0, [UNK] 1, [BOS] 2, [EOS] 3
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How `generate` picks each token: temperature 0 is greedy."""
+
+    max_new_tokens: int = 200
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+
+def load(path: str | Path, threads: int | None = None) -> Exported:
+    """The export in folder `path`; `threads`: ONNX Runtime's intra-op threads (its default: all cores)."""
+    import onnxruntime
+
+    path = Path(path)
+    if not (path / "export.json").is_file():
+        raise UserError(f"{path} is not a seqlab export (no export.json); make one with seqlab export RUN")
+    description = read_json(path / "export.json")
+    if description.get("format_version") != FORMAT:
+        version = description.get("format_version")
+        raise UserError(f"{path} has export format {version}; this runtime reads format {FORMAT}")
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    sessions = {
+        name: onnxruntime.InferenceSession(
+            str(path / graph["file"]), options, providers=["CPUExecutionProvider"]
+        )
+        for name, graph in description["graphs"].items()
+    }
+    return Exported(path, description, sessions)
+
+
+class Exported:
+    """An exported model: its graphs' sessions, its tokenizers and labels, and the verbs its task offers."""
+
+    def __init__(self, path: Path, description: dict, sessions: dict):
+        from tokenizers import Tokenizer
+
+        self.path, self.description, self.sessions = path, description, sessions
+        self.config: dict[str, Any] = description["config"]
+        self.task: str = description["task"]
+        self.labels: list[str] = description["labels"]
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        chars = path / "chars.json"
+        self.chars = Tokenizer.from_file(str(chars)) if chars.is_file() else None
+        self.inputs = [field["name"] for field in description["graphs"]["forward"]["inputs"]]
+
+    @property
+    def verbs(self) -> list[str]:
+        data = self.config["data"]
+        text = data["input"] in ("auto", "text")
+        return (["predict"] if self.task in ("classify", "tag") and text else []) + (
+            ["generate"] if "step" in self.sessions else []
+        )
+
+    # -- predict ---------------------------------------------------------------------------------
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """Per text, its label and each label's probability (classify) or its words and their tags (tag)."""
+        if "predict" not in self.verbs:
+            raise UserError(
+                f"the runtime predicts with text classifiers and taggers; this export is {self.task}"
+            )
+        size, rows = self.config["train"]["batch_size"], []
+        for start in range(0, len(texts), size):
+            chunk = texts[start : start + size]
+            rows += self._classify(chunk) if self.task == "classify" else self._tag(chunk)
+        return rows
+
+    def _classify(self, texts: list[str]) -> list[dict]:
+        data = self.config["data"]
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        for n, seq in enumerate(ids):
+            if len(seq) > data["max_length"] and not data["truncate"]:
+                raise UserError(
+                    f"text {n + 1} has {len(seq)} tokens, more than data.max_length={data['max_length']}"
+                )
+        inputs, mask = pad([seq[: data["max_length"]] or [0] for seq in ids])
+        (logits,) = self._forward(inputs=inputs, mask=mask)  # (B, L)
+        if data["multi_label"]:
+            chances = 1 / (1 + np.exp(-logits))
+            return [
+                {
+                    "labels": [l for l, p in zip(self.labels, row) if p > 0.5],
+                    "probabilities": self._named(row),
+                }
+                for row in chances
+            ]
+        probs = softmax(logits)
+        return [{"label": self.labels[int(row.argmax())], "probabilities": self._named(row)} for row in probs]
+
+    def _tag(self, texts: list[str]) -> list[dict]:
+        words = [text.split() for text in texts]
+        vocab = self.tokenizer.get_vocab()
+        normalize = self.tokenizer.normalizer.normalize_str if self.tokenizer.normalizer else str
+        for n, sentence in enumerate(words):
+            if not sentence:
+                raise UserError(f"sentence {n + 1} has no tokens")
+        inputs, mask = pad([[vocab.get(normalize(w), UNK) for w in sentence] for sentence in words])
+        fields = {"inputs": inputs, "mask": mask}
+        if self.chars is not None:
+            spelled = [[e.ids for e in self.chars.encode_batch(s, add_special_tokens=False)] for s in words]
+            fields["chars"] = pad_chars(spelled)
+        (emissions,) = self._forward(**fields)  # (B, T, K)
+        crf = self.description["crf"]
+        tags = []
+        for row, sentence in zip(emissions, words):
+            scores = row[: len(sentence)]
+            best = viterbi(scores, crf) if crf else scores.argmax(-1).tolist()
+            tags.append({"tokens": sentence, "tags": [self.labels[t] for t in best]})
+        return tags
+
+    def _forward(self, **fields: np.ndarray) -> list[np.ndarray]:
+        return self.sessions["forward"].run(None, {name: fields[name] for name in self.inputs})
+
+    def _named(self, probs: np.ndarray) -> dict[str, float]:
+        return {label: float(p) for label, p in zip(self.labels, probs)}
+
+    # -- generate --------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: str = "",
+        sampling: Sampling = Sampling(),
+        num_samples: int = 1,
+        on_text: Callable[[str], None] | None = None,
+    ) -> list[str]:
+        """`num_samples` continuations of `prompt`, without it; `on_text(piece)` hears the first sample's
+        text as it grows."""
+        if "generate" not in self.verbs:
+            raise UserError(f"the runtime generates with language models; this export is {self.task}")
+        ids = self.tokenizer.encode(prompt or self.description["start"], add_special_tokens=False).ids
+        if not ids:
+            raise UserError("the prompt is empty and the vocabulary cannot start a sample; give a prompt")
+        said, streamed = "", []
+
+        def hear(token: int) -> None:
+            nonlocal said
+            assert on_text is not None
+            streamed.append(token)
+            text = self.continuation(ids, streamed)
+            if text.startswith(said) and not text.endswith("\ufffd"):
+                on_text(text[len(said) :])
+                said = text
+
+        prompt_ids = np.array([ids] * num_samples, dtype=np.int64)  # (N, T)
+        new = self.tokens(prompt_ids, sampling, (lambda tokens: hear(int(tokens[0]))) if on_text else None)
+        return [self.continuation(ids, row) for row in new.tolist()]
+
+    def tokens(
+        self,
+        prompt: np.ndarray,
+        sampling: Sampling,
+        on_token: Callable[[np.ndarray], None] | None = None,
+    ) -> np.ndarray:
+        """(N, max_new_tokens) token ids after each row of `prompt` (N, T), as seqlab.generation.generate
+        picks them: a window of the model's context slides by half a context when it is full."""
+        context = self.description["context"]
+        prefill, step = self.sessions["prefill"], self.sessions["step"]
+        state_names = [value.name for value in step.get_inputs()[1:]]
+        random = np.random.default_rng(sampling.seed)
+        tokens, state, seen = prompt, None, 0
+        feed = prompt if context is None else prompt[:, -context:]
+        new = []
+        for _ in range(sampling.max_new_tokens):
+            if context is not None and seen + feed.shape[1] > context:
+                state, seen, feed = None, 0, tokens[:, -(context // 2) :]
+            if state is None:
+                logits, *state = prefill.run(None, {"ids": feed})
+            else:
+                logits, *state = step.run(None, {"ids": feed, **dict(zip(state_names, state))})
+            seen += feed.shape[1]
+            token = next_token(logits, sampling, random)  # (N,)
+            new.append(token)
+            if on_token is not None:
+                on_token(token)
+            tokens = np.concatenate([tokens, token[:, None]], axis=1)
+            feed = token[:, None]
+        return np.stack(new, axis=1) if new else prompt[:, :0]
+
+    def continuation(self, prompt: list[int], new: list[int]) -> str:
+        """The text `new` adds after `prompt`."""
+        before = self.tokenizer.decode(prompt, skip_special_tokens=True)
+        return self.tokenizer.decode(prompt + new, skip_special_tokens=True)[len(before) :]
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+
+def pad(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded ids (B, T) and the mask of real positions (B, T)."""
+    width = max(len(s) for s in sequences)
+    ids = np.zeros((len(sequences), width), dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=bool)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)], mask[row, : len(seq)] = seq, True
+    return ids, mask
+
+
+def pad_chars(words: list[list[list[int]]]) -> np.ndarray:
+    """Character ids per word per sentence (B, T, C), padded."""
+    width = max((len(w) for sentence in words for w in sentence), default=1)
+    out = np.zeros((len(words), max(len(s) for s in words), max(width, 1)), dtype=np.int64)
+    for row, sentence in enumerate(words):
+        for col, word in enumerate(sentence):
+            out[row, col, : len(word)] = word
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+def viterbi(emissions: np.ndarray, crf: dict) -> list[int]:
+    """The best tag sequence of one sentence's emissions (T, K) under a CRF's start, end and transition
+    scores (transitions[from, to])."""
+    transitions = np.asarray(crf["transitions"])
+    score = np.asarray(crf["start"]) + emissions[0]  # (K,)
+    back = []
+    for emission in emissions[1:]:
+        step = score[:, None] + transitions  # (K, K)
+        back.append(step.argmax(0))
+        score = step.max(0) + emission
+    best = [int((score + np.asarray(crf["end"])).argmax())]
+    for pointers in reversed(back):
+        best.append(int(pointers[best[-1]]))
+    return best[::-1]
+
+
+def next_token(logits: np.ndarray, sampling: Sampling, random: np.random.Generator) -> np.ndarray:
+    """(N, V) logits → (N,) token ids, as seqlab.generation.next_token picks them."""
+    if sampling.temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.astype(np.float64) / sampling.temperature
+    if sampling.top_k is not None:
+        kth = np.sort(logits, axis=-1)[:, -min(sampling.top_k, logits.shape[-1])][:, None]
+        logits = np.where(logits < kth, -np.inf, logits)
+    if sampling.top_p is not None and sampling.top_p < 1:
+        order = np.argsort(-logits, axis=-1)
+        ranked = np.take_along_axis(logits, order, -1)
+        probs = softmax(ranked)
+        drop = np.cumsum(probs, -1) - probs >= sampling.top_p  # keep the first token past p
+        np.put_along_axis(logits, order, np.where(drop, -np.inf, ranked), -1)
+    probs = softmax(logits)
+    return np.array([random.choice(len(row), p=row) for row in probs], dtype=np.int64)

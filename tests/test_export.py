@@ -1,0 +1,174 @@
+"""`seqlab export` and `seqlab.runtime`: for every (task, encoder) of the contract table, ONNX Runtime's
+logits match PyTorch's on batches the graph was not traced on; generation outside PyTorch gives the same
+greedy tokens; the runtime predicts without importing torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import tiny
+from test_contract import CASES, config_of
+
+from seqlab.export import TOLERANCE, export_forward
+from seqlab.model import build_model
+from seqlab.pipeline import prepare
+from seqlab.tasks import task_type
+
+pytest.importorskip("onnxruntime")
+
+
+def held_out_batches(task, records: list):
+    """Up to three batches of three held-out examples each, which the graph was not traced on."""
+    batches = task.batches(task.encode(records, with_targets=False), 3)
+    return [batch for _, (_, batch) in zip(range(3), batches)]
+
+
+@pytest.mark.parametrize("family,encoder,extra", CASES)
+def test_onnx_runtime_matches_pytorch(family, encoder, extra, request, tmp_path):
+    import onnxruntime
+
+    config = config_of(family, encoder, extra)
+    if task_type(config).steps_through_a_decoder:
+        pytest.skip("a decoder that writes step by step: its graphs are not exported yet")
+    data = request.getfixturevalue(family.splits)
+    data = {split: prepare(config, records) for split, records in data.items()}
+    task = task_type(config)(config)
+    task.fit(data["train"])
+    torch.manual_seed(0)
+    model = build_model(config, **task.model_sizes()).eval()
+    with torch.no_grad():
+        signature = export_forward(model, task, data["val"], tmp_path / "forward.onnx")
+    assert signature["max_difference"] <= TOLERANCE
+    session = onnxruntime.InferenceSession(str(tmp_path / "forward.onnx"), providers=["CPUExecutionProvider"])
+    names = [field["name"] for field in signature["inputs"]]
+    for batch in held_out_batches(task, data.get("test") or data["train"]):
+        (got,) = session.run(None, {name: getattr(batch, name).numpy() for name in names})
+        with torch.no_grad():
+            expected = model(batch).logits.numpy()
+        assert got.shape == expected.shape
+        assert abs(got - expected).max() <= TOLERANCE
+
+
+# -- exports of trained runs, used by seqlab.runtime ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, spam_splits, conll_splits, shakespeare_splits):
+    """Trained runs and their exports: a classifier, a CRF tagger reading characters, and a language model
+    per encoder family that generates (recurrent, transformer, TCN)."""
+    from seqlab.export import export
+    from seqlab.pipeline import fit
+
+    folder = tmp_path_factory.mktemp("export")
+    runs = {
+        "classify": (tiny("classify", "gru"), spam_splits),
+        "tag": (tiny("tag", "lstm", **{"model.crf": True, "model.char_dim": 8}), conll_splits),
+        **{f"lm-{e}": (tiny("lm", e), shakespeare_splits) for e in ("lstm", "transformer", "tcn")},
+    }
+    made = {}
+    for name, (config, data) in runs.items():
+        pipeline = fit(config, folder / name, data)
+        export(pipeline, folder / f"{name}.onnx", data["val"])
+        made[name] = (pipeline, folder / f"{name}.onnx")
+    return made
+
+
+TEXTS = ["Free entry in a weekly competition to win FA Cup final tickets", "Ok lar... Joking wif u oni", "x"]
+
+
+def test_runtime_classifies_as_pytorch_does(exported):
+    from seqlab import runtime
+
+    pipeline, folder = exported["classify"]
+    expected = list(pipeline.task.prediction_rows(pipeline, pipeline.task.records_from_texts(TEXTS)))
+    got = runtime.load(folder).predict(TEXTS)
+    assert [row["label"] for row in got] == [row["label"] for row in expected]
+    for g, e in zip(got, expected):
+        assert g["probabilities"] == pytest.approx(e["probabilities"], abs=1e-5)
+
+
+def test_runtime_tags_as_pytorch_does(exported):
+    """Words unseen in training, characters and CRF (Viterbi) decoding included."""
+    from seqlab import runtime
+
+    pipeline, folder = exported["tag"]
+    sentences = ["EU rejects German call to boycott British lamb .", "Zyxwv Qqq visited Blorf in Paris"]
+    expected = pipeline.predict(pipeline.task.records_from_texts(sentences))
+    assert [row["tags"] for row in runtime.load(folder).predict(sentences)] == expected
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "transformer", "tcn"])
+def test_runtime_generates_the_same_greedy_tokens(exported, encoder):
+    """40 tokens: past the transformer's 32-position context, so its window slides as PyTorch's does."""
+    from seqlab import runtime
+    from seqlab.generation import GenerationConfig
+
+    pipeline, folder = exported[f"lm-{encoder}"]
+    expected = pipeline.generate("ROMEO:", GenerationConfig(max_new_tokens=40, temperature=0))
+    model = runtime.load(folder)
+    assert model.generate("ROMEO:", runtime.Sampling(max_new_tokens=40, temperature=0)) == expected
+    heard: list[str] = []
+    model.generate("ROMEO:", runtime.Sampling(max_new_tokens=40, temperature=0), on_text=heard.append)
+    assert "".join(heard) == expected[0]
+    sampling = runtime.Sampling(max_new_tokens=8, top_k=5, top_p=0.9, seed=1)
+    sampled = model.generate("", sampling, num_samples=2)
+    assert len(sampled) == 2 and sampled == model.generate("", sampling, num_samples=2)
+
+
+def test_runtime_runs_without_torch(exported):
+    """A process that cannot import torch loads an export, classifies and generates."""
+    _, classifier = exported["classify"]
+    _, lm = exported["lm-transformer"]
+    script = (
+        "import sys; sys.modules['torch'] = None\n"  # any import of torch now fails
+        "from seqlab import runtime\n"
+        f"print(runtime.load({str(classifier)!r}).predict(['win a prize now'])[0]['label'])\n"
+        f"print(len(runtime.load({str(lm)!r}).generate('ROMEO', runtime.Sampling(5, 0))[0]) > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    label, generated = done.stdout.split()
+    assert label in ("ham", "spam") and generated == "True"
+
+
+def test_export_command(exported, tmp_path, capsys):
+    from seqlab.cli import main
+
+    pipeline, _ = exported["classify"]
+    data = tmp_path / "texts.tsv"
+    data.write_text("ham\tsee you at home\nspam\tURGENT call now to claim your prize\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["export", str(pipeline.run_dir), "--out", str(out), "--data", str(data)]) == 0
+    description = json.loads((out / "export.json").read_text())
+    assert description["task"] == "classify" and description["labels"] == ["ham", "spam"]
+    assert {f["name"] for f in description["graphs"]["forward"]["inputs"]} == {"inputs", "mask"}
+    assert (out / "tokenizer.json").is_file() and (out / "forward.onnx").is_file()
+    capsys.readouterr()
+    assert main(["export", str(pipeline.run_dir), "--out", str(out), "--data", str(data)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_export_refuses_what_it_cannot_write(tmp_path, capsys, multi30k_splits):
+    """A decoder that writes step by step is refused in one line, and nothing is left in --out."""
+    from seqlab.cli import main
+    from seqlab.pipeline import fit
+
+    run = tmp_path / "run"
+    fit(tiny("seq2seq", "gru"), run, multi30k_splits)
+    assert main(["export", str(run), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "step graphs" in err and not (tmp_path / "out").exists()
+    assert main(["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_runtime_refuses_what_is_not_an_export(tmp_path):
+    from seqlab import runtime
+    from seqlab.errors import UserError
+
+    with pytest.raises(UserError, match="not a seqlab export"):
+        runtime.load(tmp_path)
