@@ -72,6 +72,40 @@ def test_generation_streams_as_server_sent_events(runs):
     assert "".join(json.loads(event)["text"] for event in events[:-1]) == whole
 
 
+def test_exports_are_served_by_onnx_runtime(runs, tmp_path):
+    """An export folder beside a run directory: the same answers, from ONNX Runtime."""
+    pytest.importorskip("onnxruntime")
+    from seqlab.export import export
+
+    records = {
+        "spam": [{"text": "see you soon"}, {"text": "win a prize now"}],
+        "shakespeare": ["ROMEO: " * 4],
+    }
+    for name, traced_on in records.items():
+        export(load(runs[name]), tmp_path / name, traced_on)
+    limits = Limits()
+    models = load_models(
+        [f"spam={runs['spam']}", f"spam-onnx={tmp_path / 'spam'}", str(tmp_path / "shakespeare")], limits
+    )
+    client = TestClient(build_app(models, limits))
+    described = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert described["spam-onnx"]["backend"] == "onnxruntime" and described["spam"]["backend"] == "pytorch"
+    assert described["spam-onnx"]["verbs"] == ["predict"] and described["shakespeare"]["verbs"] == [
+        "generate"
+    ]
+    texts = {"texts": ["WINNER!! claim your prize now", "see you at lunch"]}
+    onnx = client.post("/v1/models/spam-onnx/predict", json=texts).json()["predictions"]
+    torch = client.post("/v1/models/spam/predict", json=texts).json()["predictions"]
+    assert [row["label"] for row in onnx] == [row["label"] for row in torch]
+    assert onnx[0]["probabilities"] == pytest.approx(torch[0]["probabilities"], abs=1e-5)
+    body = {"prompt": "ROMEO:", "max_new_tokens": 12, "temperature": 0}
+    generated = client.post("/v1/models/shakespeare/generate", json=body).json()["samples"]
+    assert generated == load(runs["shakespeare"]).generate("ROMEO:", _greedy(12))
+    streamed = client.post("/v1/models/shakespeare/generate", json={**body, "stream": True}).text
+    pieces = [json.loads(line[6:])["text"] for line in streamed.splitlines() if line[6:].startswith("{")]
+    assert "".join(pieces) == generated[0]
+
+
 def _greedy(tokens: int):
     from seqlab.generation import GenerationConfig
 

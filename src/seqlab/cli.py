@@ -171,7 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="records to trace the model on (default: the run's own validation data)")
 
     p = sub.add_parser("serve", help="serve trained models over HTTP, with a playground page at /")
-    p.add_argument("run_dirs", nargs="+", metavar="[NAME=]RUN_DIR", help="run directories (named by folder)")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="[NAME=]RUN_OR_EXPORT",
+        help="run directories (PyTorch) or export folders (ONNX Runtime), each named by its folder",
+    )
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
     p.add_argument("--port", type=_bounded(int, Range(1, 65535)), default=8000)
     p.add_argument("--api-key", help="require this key (X-API-Key or Authorization: Bearer) on /v1/ routes")
@@ -629,7 +634,7 @@ def cmd_serve(args) -> int:
         max_queue=args.max_queue,
     )
     print(f"serving on http://{args.host}:{args.port}/ (the playground; the API under /v1/)", file=sys.stderr)
-    serve(args.run_dirs, args.host, args.port, limits, args.api_key)
+    serve(args.sources, args.host, args.port, limits, args.api_key)
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from seqlab.config import MAX_NEW_TOKENS
 from seqlab.errors import UserError
+from seqlab.runtime import Exported, Sampling
 
 VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
 # `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
@@ -105,7 +106,8 @@ class Batcher:
 
 @dataclass
 class Served:
-    """One model: its pipeline, the verbs it answers, and its batcher."""
+    """One model: a trained pipeline (PyTorch) or an export (`seqlab.runtime`, ONNX Runtime), the verbs it
+    answers, and its batcher."""
 
     name: str
     pipeline: Any
@@ -113,37 +115,73 @@ class Served:
     lock: asyncio.Lock | None = None  # generation and audio run one request at a time
 
     @property
+    def exported(self) -> bool:
+        return isinstance(self.pipeline, Exported)
+
+    @property
+    def task(self) -> str:
+        return self.pipeline.task if self.exported else self.pipeline.config.task
+
+    @property
     def verbs(self) -> list[str]:
+        if self.exported:
+            return self.pipeline.verbs
         task, data = self.pipeline.task, self.pipeline.config.data
         typed = task.records not in NOT_TYPED and task.input != "audio" and data.input in TYPED_INPUTS
         return (["predict"] if typed else []) + [verb for verb in VERBS[1:] if verb in task.verbs]
 
     def describe(self) -> dict:
-        config = self.pipeline.config
+        if self.exported:
+            config, labels, source = (
+                self.pipeline.config,
+                self.pipeline.labels,
+                {"export": str(self.pipeline.path)},
+            )
+        else:
+            config = self.pipeline.config.to_dict()
+            labels = getattr(self.pipeline.task, "labels", None) or []
+            source = {"run_dir": str(self.pipeline.run_dir)}
         return {
             "name": self.name,
-            "task": config.task,
-            "encoder": config.model.encoder,
-            "input": config.data.input,
+            "task": self.task,
+            "encoder": config["model"]["encoder"],
+            "input": config["data"]["input"],
             "verbs": self.verbs,
-            "run_dir": str(self.pipeline.run_dir),
-            "labels": list(getattr(self.pipeline.task, "labels", None) or []),
+            "backend": "onnxruntime" if self.exported else "pytorch",
+            **source,
+            "labels": list(labels),
         }
 
+    def generate(self, prompt: str, settings, num_samples: int, on_text=None) -> list[str]:
+        """Samples after `prompt`, as the pipeline's or the runtime's `generate` writes them."""
+        if not self.exported:
+            return self.pipeline.generate(prompt, settings, num_samples, on_text)
+        s = settings
+        sampling = Sampling(s.max_new_tokens, s.temperature, s.top_k, s.top_p, s.seed)
+        return self.pipeline.generate(prompt, sampling, num_samples, on_text)
 
-def load_models(run_dirs: list[str], limits: Limits) -> dict[str, Served]:
-    """Each run directory as a served model named by its folder (NAME=RUN names it)."""
+
+def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
+    """Each run directory or export folder as a served model named by its folder (NAME=PATH names it)."""
+    from seqlab import runtime
     from seqlab.pipeline import load
 
     models: dict[str, Served] = {}
-    for spec in run_dirs:
+    for spec in sources:
         name, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
         name = name or Path(path).resolve().name
         if name in models:
-            raise UserError(f"two models are named {name}: name them, NAME=RUN_DIR")
-        pipeline = load(path)
-        models[name] = Served(name, pipeline, Batcher(_predictor(pipeline), limits))
+            raise UserError(f"two models are named {name}: name them, NAME=PATH")
+        is_export = (Path(path) / "export.json").is_file()
+        pipeline = runtime.load(path) if is_export else load(path)
+        predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
+        models[name] = Served(name, pipeline, Batcher(predict, limits))
     return models
+
+
+def _exported_predictor(exported) -> Callable[[list], list]:
+    """Texts → one prediction row each, from an export (which takes no decoding settings)."""
+    return lambda items: exported.predict([text for text, _ in items])
 
 
 def _predictor(pipeline) -> Callable[[list], list]:
@@ -288,8 +326,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         if verb not in served.verbs:
             raise HTTPProblem(
                 404,
-                f"{name} ({served.pipeline.config.task}) does not {verb}; it offers "
-                f"{', '.join(served.verbs) or 'nothing'}",
+                f"{name} ({served.task}) does not {verb}; it offers {', '.join(served.verbs) or 'nothing'}",
             )
         return served
 
@@ -371,9 +408,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         if body.stream:
             return StreamingResponse(_streamed(served, body.prompt, settings), media_type="text/event-stream")
         async with serial(served):
-            samples = await asyncio.to_thread(
-                served.pipeline.generate, body.prompt, settings, body.num_samples
-            )
+            samples = await asyncio.to_thread(served.generate, body.prompt, settings, body.num_samples)
         return {"model": name, "prompt": body.prompt, "samples": samples}
 
     async def _streamed(served: Served, prompt: str, settings: GenerationConfig) -> AsyncIterator[str]:
@@ -383,9 +418,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
             loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
         async with serial(served):
-            work = asyncio.ensure_future(
-                asyncio.to_thread(served.pipeline.generate, prompt, settings, 1, hear)
-            )
+            work = asyncio.ensure_future(asyncio.to_thread(served.generate, prompt, settings, 1, hear))
             while not (work.done() and pieces.empty()):
                 getter = asyncio.ensure_future(pieces.get())
                 await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
@@ -464,9 +497,9 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
     return app
 
 
-def serve(run_dirs: list[str], host: str, port: int, limits: Limits, api_key: str | None) -> None:
+def serve(sources: list[str], host: str, port: int, limits: Limits, api_key: str | None) -> None:
     """Load the models, then answer until interrupted."""
     import uvicorn
 
-    app = build_app(load_models(run_dirs, limits), limits, api_key)
+    app = build_app(load_models(sources, limits), limits, api_key)
     uvicorn.run(app, host=host, port=port, log_level="warning")
