@@ -65,7 +65,7 @@ def exported(tmp_path_factory, spam_splits, conll_splits, shakespeare_splits):
 
     folder = tmp_path_factory.mktemp("export")
     runs = {
-        "classify": (tiny("classify", "gru"), spam_splits),
+        "classify": (tiny("classify", "gru", **{"model.dropout": 0.3}), spam_splits),  # eval mode kept
         "tag": (tiny("tag", "lstm", **{"model.crf": True, "model.char_dim": 8}), conll_splits),
         **{f"lm-{e}": (tiny("lm", e), shakespeare_splits) for e in ("lstm", "transformer", "tcn")},
     }

@@ -19,6 +19,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FORECASTING = README.parent / "docs" / "forecasting.md"
 SEQ2SEQ = README.parent / "docs" / "seq2seq.md"
 RELIABILITY = README.parent / "docs" / "reliability.md"
+DEPLOY = README.parent / "docs" / "deploy.md"
 
 
 def _blocks(document: Path) -> list[tuple[str, str]]:
@@ -243,6 +244,19 @@ def test_seq2seq_guide_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = "\n".join(body for kind, body in _blocks(SEQ2SEQ) if kind == "python")
     exec(compile(code, str(SEQ2SEQ), "exec"), {})
+
+
+def test_deploy_guide_runs(tmp_path, monkeypatch, capsys):
+    """docs/deploy.md: train, export, the runtime's Python, and the export served beside its run."""
+    pytest.importorskip("onnxruntime")
+    for name in ("sms-spam-collection", "tinyshakespeare"):
+        shared(name)
+    monkeypatch.chdir(tmp_path)
+    _run(_commands(DEPLOY), capsys, monkeypatch)
+    code = "\n".join(body for kind, body in _blocks(DEPLOY) if kind == "python")
+    exec(compile(code, str(DEPLOY), "exec"), {})
+    served = {m["name"]: m["backend"] for m in SERVED["client"].get("/v1/models").json()["models"]}
+    assert served == {"spam": "pytorch", "spam-onnx": "onnxruntime", "poet": "onnxruntime"}
 
 
 def test_reliability_guide_runs(tmp_path, monkeypatch, capsys):

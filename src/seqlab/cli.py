@@ -230,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="speed against the machine's limit and the peers, the published-results rows, or reliability",
     )
     p.add_argument("table", choices=("speed", "quality", "reliability", "serve"))
-    p.add_argument("rows", nargs="*", help="quality: the rows to run (default: all; --list names them)")
+    p.add_argument(
+        "rows",
+        nargs="*",
+        help="quality: the rows to run (default: all; --list names them); serve: the parts to measure",
+    )
     p.add_argument(
         "--out",
         default="benchmarks",
@@ -705,7 +709,10 @@ def cmd_bench(args) -> int:
             raise UserError(
                 "seqlab bench serve runs in a checkout of seqlab (it starts benchmarks/litserve_peer.py)"
             )
-        serving.run(Path(args.out), root)
+        unknown = [part for part in args.rows if part not in serving.PARTS]
+        if unknown:
+            raise UserError(f"unknown part '{unknown[0]}' of bench serve; parts: {', '.join(serving.PARTS)}")
+        serving.run(Path(args.out), root, tuple(args.rows) or serving.PARTS)
         print(f"table: {Path(args.out) / 'SERVE.md'}")
         return 0
     if args.table == "reliability":

@@ -167,7 +167,7 @@ def export_forward(model: nn.Module, task, records: list, path: Path) -> dict:
     on another batch."""
     batch, *others = tracing_batches(task, records)
     fields = [name for name in FIELD_AXES if getattr(batch, name) is not None]
-    graph = Forward(model, fields)
+    graph = Forward(model, fields).eval()  # the exporter restores the wrapper's mode, and its parts', after
     inputs = {name: getattr(batch, name) for name in fields}
     logits = graph(*inputs.values())
     outputs = {"logits": logits}
@@ -216,7 +216,7 @@ def export_steps(model: nn.Module, task, records: list, out: Path) -> dict:
     """prefill.onnx and step.onnx, a language model's generation outside PyTorch."""
     stream = torch.as_tensor(np.asarray(task.encode(records, with_targets=False)[:16], dtype=np.int64))
     prompts = [stream[None, :3], torch.stack([stream[3:7], stream[7:11]])]  # (1, 3) and (2, 4)
-    step = Step(model, None)
+    step = Step(model, None).eval()
     states = [step(prompt)[1:] for prompt in prompts]
     step.layout = layout_of(model(Batch(inputs=prompts[0], mask=torch.ones_like(prompts[0]).bool())).state)
     names = [f"state_{i}" for i in range(len(states[0]))]

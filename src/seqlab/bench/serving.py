@@ -20,9 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from seqlab.bench.measurements import table_row
+from seqlab.errors import UserError
 
 CLIENTS = (1, 8, 32)
 TEXTS = [
@@ -209,29 +211,142 @@ def fuzz(run_dir: Path, per_route: int = 150) -> dict:
     return counts
 
 
-def train_classifier(folder: Path) -> Path:
-    """The served model: a GRU classifier of SMS Spam, 300 steps."""
-    out = folder / "spam"
-    arguments = "train --task classify --data sms-spam --encoder gru --max-steps 300".split()
-    command = [sys.executable, "-m", "seqlab", *arguments, "--out", str(out)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+# -- exports: ONNX Runtime beside PyTorch, in this process -------------------------------------------
+
+SENTENCES = [
+    "EU rejects German call to boycott British lamb .",
+    "Peter Blackburn reported from Brussels on Tuesday",
+    "The European Commission said it disagreed with the advice",
+    "Germany 's representative to the European Union 's veterinary committee Werner Zwingmann said",
+]
+
+
+def _median_ms(work: Callable[[int], object], calls: int) -> float:
+    times = []
+    for i in range(calls):
+        started = time.perf_counter()
+        work(i)
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+def predict_latency(
+    run_dir: Path, export_dir: Path, texts: list[str], calls: int, repeats: int
+) -> list[dict]:
+    """Batch 1, one text per call, the whole prediction (tokens in, labels or tags out): PyTorch eager
+    (the pipeline) and ONNX Runtime (the runtime) in turns, `repeats` times; the median of `calls` each."""
+    from seqlab import runtime
+    from seqlab.pipeline import load
+
+    pipeline, exported = load(run_dir), runtime.load(export_dir)
+    task = pipeline.task
+    rows = []
+    for repeat in range(repeats):
+        eager = _median_ms(
+            lambda i: list(task.prediction_rows(pipeline, task.records_from_texts([texts[i % len(texts)]]))),
+            calls,
+        )
+        onnx = _median_ms(lambda i: exported.predict([texts[i % len(texts)]]), calls)
+        rows.append({"repeat": repeat, "pytorch_ms": round(eager, 3), "onnxruntime_ms": round(onnx, 3)})
+    return rows
+
+
+def generation_speed(run_dir: Path, export_dir: Path, tokens: int, repeats: int) -> list[dict]:
+    """Greedy generation of `tokens` tokens after one prompt: seqlab's cached PyTorch generation and the
+    export's step graph in turns; tokens per second, and whether the tokens are the same."""
+    from seqlab import runtime
+    from seqlab.generation import GenerationConfig
+    from seqlab.pipeline import load
+
+    pipeline, exported = load(run_dir), runtime.load(export_dir)
+    rows = []
+    for repeat in range(repeats):
+        started = time.perf_counter()
+        eager = pipeline.generate("ROMEO:", GenerationConfig(max_new_tokens=tokens, temperature=0))
+        eager_s = time.perf_counter() - started
+        started = time.perf_counter()
+        onnx = exported.generate("ROMEO:", runtime.Sampling(max_new_tokens=tokens, temperature=0))
+        onnx_s = time.perf_counter() - started
+        rows.append(
+            {
+                "repeat": repeat,
+                "pytorch_tokens_per_s": round(tokens / eager_s, 1),
+                "onnxruntime_tokens_per_s": round(tokens / onnx_s, 1),
+                "same_tokens": eager == onnx,
+            }
+        )
+    return rows
+
+
+def _train(folder: Path, name: str, arguments: str) -> Path:
+    out = folder / name
+    command = [sys.executable, "-m", "seqlab", "train", *arguments.split(), "--out", str(out)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return out
 
 
-def run(out: Path, root: Path, seconds: float = 20, repeats: int = 3) -> dict:
-    """Measure everything; write OUT/SERVE.md and OUT/serve.json."""
-    from seqlab.files import atomic_write
+def _export(run_dir: Path) -> Path:
+    out = run_dir.parent / f"{run_dir.name}.onnx"
+    subprocess.run(
+        [sys.executable, "-m", "seqlab", "export", str(run_dir), "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return out
 
+
+EXPORTED = {  # the models of the export rows: name → (training arguments, what is measured)
+    "classify-gru": ("--task classify --data sms-spam --encoder gru --max-steps 300", "predict"),
+    "tag-lstm": ("--task tag --data conll2003 --encoder lstm --max-steps 300", "predict"),
+    "lm-gru": ("--task lm --data tinyshakespeare --encoder gru --max-steps 300", "generate"),
+    "lm-transformer": ("--task lm --data tinyshakespeare --encoder transformer --max-steps 300", "generate"),
+}
+
+
+def measure_exports(folder: Path, repeats: int = 5) -> dict:
+    """Each model of EXPORTED trained, exported and measured both ways."""
+    result = {}
+    for name, (arguments, measured) in EXPORTED.items():
+        run_dir = _train(folder, name, arguments)
+        export_dir = _export(run_dir)
+        if measured == "predict":
+            texts = TEXTS if name.startswith("classify") else SENTENCES
+            result[name] = predict_latency(run_dir, export_dir, texts, 300, repeats)
+        else:
+            result[name] = generation_speed(run_dir, export_dir, 300, repeats)
+    return result
+
+
+def train_classifier(folder: Path) -> Path:
+    """The served model: a GRU classifier of SMS Spam, 300 steps."""
+    return _train(folder, "spam", EXPORTED["classify-gru"][0])
+
+
+PARTS = ("load", "overhead", "soak", "fuzz", "exports")
+
+
+def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 20, repeats: int = 3) -> dict:
+    """Measure `parts` (the others are kept from OUT/serve.json); write OUT/SERVE.md and OUT/serve.json."""
+    from seqlab.files import atomic_write, read_json
+
+    kept = read_json(out / "serve.json") if (out / "serve.json").is_file() else {}
+    missing = [part for part in PARTS if part not in parts and part not in kept]
+    if missing:
+        raise UserError(f"{out / 'serve.json'} has no {', '.join(missing)}: measure them too")
     with tempfile.TemporaryDirectory(prefix="seqlab-serve-") as scratch:
-        run_dir = train_classifier(Path(scratch))
-        result = {
-            "machine": f"{os.cpu_count()} cores",
-            "seconds_per_point": seconds,
-            "load": measure_load(run_dir, root, seconds, repeats),
-            "overhead": overhead(run_dir, root),
-            "soak": soak(run_dir),
-            "fuzz": fuzz(run_dir),
+        folder = Path(scratch)
+        run_dir = train_classifier(folder) if set(parts) - {"exports"} else folder
+        measure = {
+            "load": lambda: measure_load(run_dir, root, seconds, repeats),
+            "overhead": lambda: overhead(run_dir, root),
+            "soak": lambda: soak(run_dir),
+            "fuzz": lambda: fuzz(run_dir),
+            "exports": lambda: measure_exports(folder),
         }
+        result = {**kept, "machine": f"{os.cpu_count()} cores", "seconds_per_point": seconds}
+        for part in parts:
+            result[part] = measure[part]()
     atomic_write(out / "serve.json", json.dumps(result, indent=2) + "\n")
     atomic_write(out / "SERVE.md", markdown(result))
     return result
@@ -250,6 +365,7 @@ def _spread(values: list[float]) -> str:
 
 def markdown(result: dict) -> str:
     load, over, soak_row, fuzzed = result["load"], result["overhead"], result["soak"], result["fuzz"]
+    exports = result["exports"]
     batching = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "requests_per_second")
     p99 = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "p99_ms")
     peer = _ratios(load, "seqlab, batched", "LitServe, batched", 32, "requests_per_second")
@@ -260,19 +376,31 @@ def markdown(result: dict) -> str:
         "",
         "Measured by `seqlab bench serve` on loopback, the client and the server on the same "
         f"{result['machine']} (they share the CPU), {result['seconds_per_point']:g} s per point. The model: "
-        "a GRU classifier of SMS Spam; one text per request.",
+        "a GRU classifier of SMS Spam; one text per request. The export rows: each model trained 300 "
+        "steps, exported (`seqlab export`) and timed in one process, PyTorch and ONNX Runtime taking turns "
+        "(batch 1: the median of 300 one-text predictions, tokens in, labels or tags out; generation: 300 "
+        "greedy tokens after `ROMEO:`).",
         "",
         table_row("measure", "measured", "target"),
         table_row("---", "---", "---"),
-        table_row(
-            "ONNX Runtime vs PyTorch eager, batch 1, classify and tag",
-            "not measured: no export yet",
-            "≥ 1.4×",
+        *(
+            table_row(
+                f"ONNX Runtime vs PyTorch eager, batch 1 latency, {name} (eager / ONNX)",
+                _spread([r["pytorch_ms"] / r["onnxruntime_ms"] for r in rows]),
+                "≥ 1.4×",
+            )
+            for name, rows in exports.items()
+            if "pytorch_ms" in rows[0]
         ),
-        table_row(
-            "exported greedy generation vs seqlab's cached generation",
-            "not measured: no export yet",
-            "≥ 1.2×",
+        *(
+            table_row(
+                f"exported greedy generation vs seqlab's cached generation, {name}, tokens/s",
+                _spread([r["onnxruntime_tokens_per_s"] / r["pytorch_tokens_per_s"] for r in rows])
+                + ("; the same tokens" if all(r["same_tokens"] for r in rows) else "; **other tokens**"),
+                "≥ 1.2×, same tokens",
+            )
+            for name, rows in exports.items()
+            if "pytorch_tokens_per_s" in rows[0]
         ),
         table_row("dynamic batching vs none, 32 clients, requests/s", _spread(batching), "≥ 3×"),
         table_row("— p99 latency, batched / unbatched, 32 clients", _spread(p99), "≤ 1×"),
