@@ -19,7 +19,10 @@ branches a traced model takes on padding are the general ones.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -122,7 +125,7 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
     records = prepare(config, records if records is not None else _sample_records(pipeline))
     out.mkdir(parents=True, exist_ok=True)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), _native_notes_silenced():
             warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixes in the graph
             graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
             if "generate" in task.verbs and task.records == "stream":
@@ -150,6 +153,21 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         raise
     return description
+
+
+@contextlib.contextmanager
+def _native_notes_silenced():
+    """The exporter's C++ shape-inference notes (on packed sequences) write to file descriptor 2 directly;
+    each graph is checked against PyTorch instead, so they are dropped."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _sample_records(pipeline) -> list:

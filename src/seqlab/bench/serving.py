@@ -318,12 +318,59 @@ def measure_exports(folder: Path, repeats: int = 5) -> dict:
     return result
 
 
+def _site_packages_mib(venv: Path) -> float:
+    (site,) = venv.glob("lib/python*/site-packages")
+    return sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+
+
+def _seconds(python: Path, code: str, repeats: int) -> float:
+    """The median wall time of a fresh `python -c code`, start to exit."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([str(python), "-c", code], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 3)
+
+
+def footprint(root: Path, folder: Path, repeats: int = 5) -> dict:
+    """Two fresh virtual environments, one with seqlab-runtime alone (`pip install ./runtime`), one with
+    seqlab and PyTorch (`pip install torch==2.13.0 .`, no extras): each one's installed size, the time a
+    fresh process takes to import what it predicts with, and to load the SMS classifier and predict a text."""
+    run_dir = _train(folder, "footprint-spam", EXPORTED["classify-gru"][0])
+    export_dir = _export(run_dir)
+    installs = {
+        "runtime": (["./runtime"], "from seqlab import runtime", f"runtime.load({str(export_dir)!r})"),
+        "full": (
+            ["torch==2.13.0", "."],
+            "import seqlab.pipeline",
+            f"seqlab.pipeline.load({str(run_dir)!r}).predict([{{'text': 'win'}}])",
+        ),
+    }
+    result = {}
+    for name, (packages, imports, use) in installs.items():
+        venv = folder / f"venv-{name}"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        for package in packages:  # torch first, so that its CPU build is the one taken
+            subprocess.run([*pip, package], check=True, cwd=root, stderr=subprocess.DEVNULL)
+        python = venv / "bin" / "python"
+        if name == "runtime":
+            use += ".predict(['win'])"
+        result[name] = {
+            "site_packages_mib": round(_site_packages_mib(venv), 1),
+            "import_s": _seconds(python, imports, repeats),
+            "load_and_predict_s": _seconds(python, f"{imports}; {use}", repeats),
+        }
+    return result
+
+
 def train_classifier(folder: Path) -> Path:
     """The served model: a GRU classifier of SMS Spam, 300 steps."""
     return _train(folder, "spam", EXPORTED["classify-gru"][0])
 
 
-PARTS = ("load", "overhead", "soak", "fuzz", "exports")
+PARTS = ("load", "overhead", "soak", "fuzz", "exports", "footprint")
 
 
 def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 20, repeats: int = 3) -> dict:
@@ -336,13 +383,14 @@ def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 
         raise UserError(f"{out / 'serve.json'} has no {', '.join(missing)}: measure them too")
     with tempfile.TemporaryDirectory(prefix="seqlab-serve-") as scratch:
         folder = Path(scratch)
-        run_dir = train_classifier(folder) if set(parts) - {"exports"} else folder
+        run_dir = train_classifier(folder) if set(parts) - {"exports", "footprint"} else folder
         measure = {
             "load": lambda: measure_load(run_dir, root, seconds, repeats),
             "overhead": lambda: overhead(run_dir, root),
             "soak": lambda: soak(run_dir),
             "fuzz": lambda: fuzz(run_dir),
             "exports": lambda: measure_exports(folder),
+            "footprint": lambda: footprint(root, folder),
         }
         result = {**kept, "machine": f"{os.cpu_count()} cores", "seconds_per_point": seconds}
         for part in parts:
@@ -365,7 +413,7 @@ def _spread(values: list[float]) -> str:
 
 def markdown(result: dict) -> str:
     load, over, soak_row, fuzzed = result["load"], result["overhead"], result["soak"], result["fuzz"]
-    exports = result["exports"]
+    exports, small, full = result["exports"], result["footprint"]["runtime"], result["footprint"]["full"]
     batching = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "requests_per_second")
     p99 = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "p99_ms")
     peer = _ratios(load, "seqlab, batched", "LitServe, batched", 32, "requests_per_second")
@@ -401,6 +449,17 @@ def markdown(result: dict) -> str:
             )
             for name, rows in exports.items()
             if "pytorch_tokens_per_s" in rows[0]
+        ),
+        table_row(
+            "installed size, seqlab-runtime / seqlab with PyTorch",
+            f"{small['site_packages_mib']:,.0f} MiB / {full['site_packages_mib']:,.0f} MiB",
+            "(measure)",
+        ),
+        table_row(
+            "a fresh process: import; load and predict one text, runtime / full",
+            f"{small['import_s']:.2f} s / {full['import_s']:.2f} s; "
+            f"{small['load_and_predict_s']:.2f} s / {full['load_and_predict_s']:.2f} s",
+            "(measure)",
         ),
         table_row("dynamic batching vs none, 32 clients, requests/s", _spread(batching), "≥ 3×"),
         table_row("— p99 latency, batched / unbatched, 32 clients", _spread(p99), "≤ 1×"),

@@ -1,0 +1,1 @@
+../../../src/seqlab/__init__.py

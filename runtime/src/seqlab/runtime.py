@@ -1,0 +1,1 @@
+../../../src/seqlab/runtime.py
