@@ -147,6 +147,14 @@ def test_requests_arriving_together_share_forward_passes(runs):
     assert unbatched == 24 and batched < 24 and labels == same
 
 
+def test_requests_that_come_while_the_model_is_busy_share_its_next_pass(runs):
+    """Continuous batching, no wait: six requests at once take one pass, or two where the first started
+    before the others were queued; never one each."""
+    app, batcher = _slowed(runs, Limits(), 0.2)
+    assert _crowd(app, 6) == [200] * 6
+    assert batcher.passes <= 2
+
+
 def test_bad_requests_are_json_errors_with_their_status(runs):
     client, _ = _client(runs, Limits(max_texts=4, max_chars=50, max_body_bytes=2_000))
     assert "texts" in _error(client.post("/v1/models/spam/predict", json={"texts": []}), 422)
@@ -196,12 +204,12 @@ def test_an_api_key_guards_the_models_but_not_the_health_checks(runs):
 
 
 def _slowed(runs, limits: Limits, seconds: float):
-    """An app whose model takes `seconds` over every pass."""
+    """An app whose model takes `seconds` over every pass, and the model's batcher."""
     models = load_models([f"spam={runs['spam']}"], limits)
     batcher = models["spam"].batcher
     work = batcher.work
     batcher.work = lambda items: time.sleep(seconds) or work(items)
-    return build_app(models, limits)
+    return build_app(models, limits), batcher
 
 
 def _crowd(app, count: int) -> list[int]:
@@ -216,9 +224,9 @@ def _crowd(app, count: int) -> list[int]:
 
 
 def test_a_full_queue_is_429_and_a_slow_answer_504(runs):
-    statuses = _crowd(_slowed(runs, Limits(max_queue=1, batch_wait_ms=0, max_batch=1), 0.1), 6)
+    statuses = _crowd(_slowed(runs, Limits(max_queue=1, max_batch=1), 0.1)[0], 6)
     assert statuses[0] == 200 and statuses[-1] == 429
-    assert _crowd(_slowed(runs, Limits(timeout_s=0.2), 1.0), 1) == [504]
+    assert _crowd(_slowed(runs, Limits(timeout_s=0.2), 1.0)[0], 1) == [504]
 
 
 def test_the_playground_works_in_headless_chromium(runs, tmp_path):

@@ -183,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-wait-ms",
         type=_bounded(float, Range(0)),
-        default=5.0,
-        help="how long a request waits for others to share its forward pass (--max-batch 1: no batching)",
+        default=0.0,
+        help="how long a forward pass waits for more requests than those that came while the last one ran",
     )
     p.add_argument("--max-batch", type=COUNT, default=64, help="texts in one forward pass (1: no batching)")
     p.add_argument("--timeout", type=MINUTES, default=30.0, help="seconds a request may take before a 504")

@@ -4,8 +4,9 @@ One route per verb, the same for every model (`POST /v1/models/{model}/predict`,
 `/translate`, `/transcribe`, `/speak`, `/forecast`), each answering only for models whose task offers
 that verb; `/v1/models` lists them; `/health` and `/ready` for an orchestrator; `/` a playground page.
 
-Requests for one model that arrive within `Limits.batch_wait_ms` of each other share one forward pass
-(`Batcher`), up to `Limits.max_batch` texts; a model runs one pass at a time. Every limit answers with a
+A model runs one forward pass at a time, and the requests for it that arrive while it is busy share its
+next pass (`Batcher`, continuous batching), up to `Limits.max_batch` texts; `Limits.batch_wait_ms` also
+holds a pass that many milliseconds for company. Every limit answers with a
 JSON error, never a 500: a body over `max_body_bytes` 413, a malformed or out-of-range body 422, a full
 queue or too many requests in flight 429, a request past `timeout_s` 504, a missing API key 401.
 """
@@ -43,7 +44,7 @@ class Limits:
     max_in_flight: int = 512  # requests being answered at once, over all models
     max_queue: int = 256  # requests waiting for one model
     timeout_s: float = 30.0
-    batch_wait_ms: float = 5.0  # how long the first request of a batch waits for others
+    batch_wait_ms: float = 0.0  # how long a pass waits for more requests than those already queued
     max_batch: int = 64  # texts in one forward pass; 1 turns batching off
 
 
@@ -52,8 +53,10 @@ class Busy(Exception):
 
 
 class Batcher:
-    """Requests for one model that arrive within `wait_ms` of the first share one call of `work`, which
-    maps a list of items to a list of results in order; one call runs at a time, in a worker thread."""
+    """Requests for one model share calls of `work`, which maps a list of items to a list of results in
+    order; one call runs at a time, in a worker thread. A call takes every request queued when it starts
+    (those that came while the last call ran), and waits `batch_wait_ms` for more, up to `max_batch`
+    items."""
 
     def __init__(self, work: Callable[[list], list], limits: Limits):
         self.work, self.limits = work, limits
@@ -77,6 +80,9 @@ class Batcher:
         while True:
             batch = [await self.queue.get()]
             count, deadline = len(batch[0][0]), loop.time() + self.limits.batch_wait_ms / 1000
+            while count < self.limits.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+                count += len(batch[-1][0])
             while count < self.limits.max_batch and (left := deadline - loop.time()) > 0:
                 try:
                     batch.append(await asyncio.wait_for(self.queue.get(), left))
