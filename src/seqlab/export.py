@@ -10,7 +10,10 @@ An export directory holds:
                     `logits`, the head's output, with dynamic batch and length axes
     prefill.onnx    a language model: prompt ids (B, T) → the last position's logits (B, V) and the state
                     (an RNN's hidden state, a transformer's KV cache, a TCN's past frames), flattened
-    step.onnx       a language model: one token per row (B, 1) and the state → logits (B, V), next state
+    start.onnx      a sequence-to-sequence model, in place of forward.onnx: the source's fields → the
+                    logits of the first target token and the decoder's state (the encoder's memory, what
+                    attention precomputes from it, the decoder's cache), flattened
+    step.onnx       one token per row (B, 1) and the state → logits (B, V) and the next state
     tokenizer.json, labels.json …   the run's own files, as the task lists them
 
 The graphs are traced (`torch.onnx.export(dynamo=False)`) on a padded batch of real examples, so the
@@ -24,6 +27,7 @@ import os
 import shutil
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +38,8 @@ from seqlab import __version__
 from seqlab.data.batch import Batch
 from seqlab.data.datasets import load_splits
 from seqlab.data.inputs import kind_of
+from seqlab.data.text import BOS
+from seqlab.encoders import DecoderState
 from seqlab.errors import UserError
 from seqlab.files import write_json
 from seqlab.pipeline import prepare
@@ -41,7 +47,10 @@ from seqlab.registry import ENCODERS
 
 EXPORT_FORMAT = 1
 OPSET = 17
-OPTIONAL_FILES = ("chars.json",)  # a run's files that its task writes only with some settings
+OPTIONAL_FILES = (
+    "chars.json",
+    "target_tokenizer.json",
+)  # a run's files that its task writes only with some settings
 TOLERANCE = 1e-4  # the largest absolute difference from PyTorch an export may show, in fp32 logits
 
 # Each input field of a `Batch`, by the axes that vary from call to call (the others are the model's).
@@ -85,24 +94,65 @@ class Step(nn.Module):
         return (out.logits[:, -1], *flatten(out.state))
 
 
+class DecoderStart(nn.Module):
+    """A decoder's start: the source's `fields` → the logits (B, V) of the first target token (the step
+    after [BOS], taken here) and the decoder's state, flattened (see `DECODER_FIELDS`)."""
+
+    def __init__(self, model: nn.Module, fields: list[str]):
+        super().__init__()
+        self.model, self.fields = model, fields
+
+    def forward(self, *tensors: torch.Tensor):
+        logits, state = self.first_step(Batch(**dict(zip(self.fields, tensors))))
+        return (logits, *flatten([getattr(state, name) for name in DECODER_FIELDS]))
+
+    def first_step(self, batch: Batch) -> tuple[torch.Tensor, DecoderState]:
+        """The logits (B, V) after [BOS], and the state that the next step reads."""
+        state = self.model.head.start(self.model.encode(batch), batch)
+        bos = torch.full_like(batch.mask[:, :1], BOS, dtype=torch.long)  # (B, 1)
+        logits, state = self.model.head.step(bos, state)
+        return logits[:, -1], state
+
+
+class DecoderStep(nn.Module):
+    """A decoder's step: one token per row (B, 1) and the flattened state → logits (B, V), next state."""
+
+    def __init__(self, model: nn.Module, template: DecoderState):
+        super().__init__()
+        self.model, self.template = model, template
+        self.layout = layout_of([getattr(template, name) for name in DECODER_FIELDS])
+
+    def forward(self, ids: torch.Tensor, *tensors: torch.Tensor):
+        parts = unflatten(list(tensors), self.layout)
+        state = replace(self.template, **dict(zip(DECODER_FIELDS, parts)))
+        logits, state = self.model.head.step(ids, state)
+        return (logits[:, -1], *flatten([getattr(state, name) for name in DECODER_FIELDS]))
+
+
+DECODER_FIELDS = ("memory", "mask", "keys", "cache", "copy_ids")  # the tensors of a DecoderState
+TENSOR, ABSENT = "tensor", "absent"
+
+
 def flatten(state) -> list[torch.Tensor]:
-    """A state's tensors (nested in lists and tuples) in order."""
+    """A state's tensors (nested in lists and tuples; None holds none) in order."""
     if isinstance(state, (list, tuple)):
         return [t for part in state for t in flatten(part)]
-    return [state]
+    return [] if state is None else [state]
 
 
 def layout_of(state):
-    """The nesting of a state: a tensor is None, a list or tuple the layouts of its parts."""
+    """The nesting of a state: TENSOR, ABSENT for None, a list or tuple of the layouts of its parts."""
     if isinstance(state, (list, tuple)):
         return type(state)(layout_of(part) for part in state)
-    return None
+    return ABSENT if state is None else TENSOR
 
 
 def unflatten(tensors: list[torch.Tensor], layout):
     """The state `flatten` made `tensors` of, nested as `layout` says (consumes `tensors`)."""
-    if layout is None:
+    if layout == TENSOR:
         return tensors.pop(0)
+    if layout == ABSENT:
+        return None
     return type(layout)(unflatten(tensors, part) for part in layout)
 
 
@@ -117,9 +167,9 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not empty; choose another --out or remove it")
     config, task, model = pipeline.config, pipeline.task, pipeline.model.float().eval()
-    if task.steps_through_a_decoder:
+    if task.steps_through_a_decoder and task.records != "pairs":
         raise UserError(
-            f"seqlab export does not yet write the step graphs of a {config.task} model's decoder; "
+            f"seqlab export does not yet write the graphs of a {config.task} model's decoder; "
             "serve the run directory itself (seqlab serve RUN)"
         )
     records = prepare(config, records if records is not None else _sample_records(pipeline))
@@ -127,7 +177,10 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
     try:
         with torch.no_grad(), warnings.catch_warnings(), _native_notes_silenced():
             warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixes in the graph
-            graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
+            if task.steps_through_a_decoder:
+                graphs = export_decoder(model, task, records, out)
+            else:
+                graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
             if "generate" in task.verbs and task.records == "stream":
                 graphs.update(export_steps(model, task, records, out))
         files = [name for name in (*task.files, *OPTIONAL_FILES) if (Path(pipeline.run_dir) / name).is_file()]
@@ -146,6 +199,8 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
             "crf": _crf(model),
             "start": kind_of(config.data).start,  # what a sample follows when the prompt is empty
             "context": config.data.block_size if ENCODERS[config.model.encoder].bounded_context else None,
+            "target_limit": config.data.max_length if task.steps_through_a_decoder else None,  # tokens
+            "copy_table": task.copy_table().tolist() if getattr(config.model, "copy", False) else None,
             "graphs": graphs,
         }
         write_json(out / "export.json", description)
@@ -181,34 +236,19 @@ def _sample_records(pipeline) -> list:
 
 
 def export_forward(model: nn.Module, task, records: list, path: Path) -> dict:
-    """forward.onnx, traced on a padded batch of `records`' examples and checked against PyTorch on it and
-    on another batch."""
+    """forward.onnx, traced on a padded batch of `records`' examples and checked on it and on the others."""
     batch, *others = tracing_batches(task, records)
     fields = [name for name in FIELD_AXES if getattr(batch, name) is not None]
     graph = Forward(model, fields).eval()  # the exporter restores the wrapper's mode, and its parts', after
-    inputs = {name: getattr(batch, name) for name in fields}
-    logits = graph(*inputs.values())
-    outputs = {"logits": logits}
-    torch.onnx.export(
+    logits = graph(*(getattr(batch, name) for name in fields))
+    axes = {0: "batch", **({1: "length"} if logits.dim() > 2 else {})}
+    return export_graph(
         graph,
-        tuple(inputs.values()),
-        str(path),
-        dynamo=False,
-        opset_version=OPSET,
-        input_names=fields,
-        output_names=["logits"],
-        dynamic_axes={
-            **{name: dict(enumerate(FIELD_AXES[name])) for name in fields},
-            "logits": {0: "batch", **({1: "length"} if logits.dim() > 2 else {})},
-        },
+        [{name: getattr(b, name) for name in fields} for b in [batch, *others]],
+        ["logits"],
+        {**{name: dict(enumerate(FIELD_AXES[name])) for name in fields}, "logits": axes},
+        path,
     )
-    used = _input_names(path)  # a field the traced branches never read (the mask, where nothing is padded)
-    difference = max(
-        _difference(path, {n: getattr(b, n) for n in used}, [graph(*(getattr(b, n) for n in fields))])
-        for b in [batch, *others]
-    )
-    inputs = {name: tensor for name, tensor in inputs.items() if name in used}
-    return {"file": path.name, **_signature(inputs, outputs), "max_difference": difference}
 
 
 def tracing_batches(task, records: list) -> list[Batch]:
@@ -231,96 +271,119 @@ def tracing_batches(task, records: list) -> list[Batch]:
 
 
 def export_steps(model: nn.Module, task, records: list, out: Path) -> dict:
-    """prefill.onnx and step.onnx, a language model's generation outside PyTorch."""
+    """prefill.onnx and step.onnx: a language model's generation outside PyTorch."""
     stream = torch.as_tensor(np.asarray(task.encode(records, with_targets=False)[:16], dtype=np.int64))
     prompts = [stream[None, :3], torch.stack([stream[3:7], stream[7:11]])]  # (1, 3) and (2, 4)
     step = Step(model, None).eval()
-    states = [step(prompt)[1:] for prompt in prompts]
+    states = [list(step(prompt)[1:]) for prompt in prompts]
     step.layout = layout_of(model(Batch(inputs=prompts[0], mask=torch.ones_like(prompts[0]).bool())).state)
-    names = [f"state_{i}" for i in range(len(states[0]))]
-    # A state axis varies where the two prompts' states differ in size: the batch, a KV cache's length.
-    axes = {
-        name: {d: f"{name}_{d}" for d in range(a.dim()) if a.shape[d] != b.shape[d]}
-        for name, a, b in zip(names, *states)
-    }
-    logits_axes = {"logits": {0: "batch"}}
-    prompt = prompts[1]
-    torch.onnx.export(
+    token = stream[None, 11:12].repeat(2, 1)  # (2, 1) after the (2, 4) prompt
+    names, axes = _state_axes([*states, list(step(token, *states[1])[1:])])
+    prefill = export_graph(
         step,
-        (prompt,),
-        str(out / "prefill.onnx"),
-        dynamo=False,
-        opset_version=OPSET,
-        input_names=["ids"],
-        output_names=["logits", *names],
-        dynamic_axes={"ids": {0: "batch", 1: "length"}, **logits_axes, **axes},
+        [{"ids": prompts[1]}, {"ids": prompts[0]}],
+        ["logits", *names],
+        {"ids": {0: "batch", 1: "length"}, "logits": {0: "batch"}, **axes},
+        out / "prefill.onnx",
     )
-    token, state = stream[None, 11:12].repeat(2, 1), states[1]  # (2, 1) after the (2, 4) prompt
+    return {"prefill": prefill, "step": _export_step(step, token, states[1], names, axes, out / "step.onnx")}
+
+
+def export_decoder(model: nn.Module, task, records: list, out: Path) -> dict:
+    """start.onnx and step.onnx: a sequence-to-sequence model's decoding outside PyTorch."""
+    batch, *others = tracing_batches(task, records)
+    fields = [name for name in FIELD_AXES if getattr(batch, name) is not None]
+    start = DecoderStart(model, fields).eval()
+    sources = [{name: getattr(b, name) for name in fields} for b in [batch, *others]]
+    states = [list(start(*source.values())[1:]) for source in sources]
+    step = DecoderStep(model, start.first_step(batch)[1]).eval()  # its state holds a cache, as steps' do
+    token = torch.full((len(batch), 1), BOS + 1)  # any token: the graph is the same for all
+    names, axes = _state_axes([*states, list(step(token, *states[0])[1:])])
+    started = export_graph(
+        start,
+        sources,
+        ["logits", *names],
+        {**{name: dict(enumerate(FIELD_AXES[name])) for name in fields}, "logits": {0: "batch"}, **axes},
+        out / "start.onnx",
+    )
+    return {"start": started, "step": _export_step(step, token, states[0], names, axes, out / "step.onnx")}
+
+
+def _state_axes(states: list[list[torch.Tensor]]) -> tuple[list[str], dict[str, dict[int, str]]]:
+    """Names for a flattened state's tensors, and their dynamic axes: those whose size differs between
+    `states` (the same state after prompts or sources of other sizes, and after a step)."""
+    names = [f"state_{i}" for i in range(len(states[0]))]
+    axes = {
+        name: {d: f"{name}_{d}" for d in range(tensors[0].dim()) if len({t.shape[d] for t in tensors}) > 1}
+        for name, tensors in zip(names, zip(*states))
+    }
+    return names, axes
+
+
+def _export_step(
+    step: nn.Module, token: torch.Tensor, state: list[torch.Tensor], names: list[str], axes: dict, path: Path
+) -> dict:
+    """step.onnx: a token per row and the state in, the next logits and state out (`next_state_i`)."""
     next_names = [f"next_{name}" for name in names]
-    torch.onnx.export(
+    return export_graph(
         step,
-        (token, *state),
-        str(out / "step.onnx"),
-        dynamo=False,
-        opset_version=OPSET,
-        input_names=["ids", *names],
-        output_names=["logits", *next_names],
-        dynamic_axes={
+        [{"ids": token, **dict(zip(names, state))}],
+        ["logits", *next_names],
+        {
             "ids": {0: "batch"},
-            **logits_axes,
+            "logits": {0: "batch"},
             **axes,
             **{next_name: axes[name] for name, next_name in zip(names, next_names)},
         },
+        path,
     )
-    prefill_out, step_out = step(prompt), step(token, *state)
-    return {
-        "prefill": {
-            "file": "prefill.onnx",
-            **_signature({"ids": prompt}, dict(zip(["logits", *names], prefill_out))),
-            "max_difference": _difference(out / "prefill.onnx", {"ids": prompt}, list(prefill_out)),
-        },
-        "step": {
-            "file": "step.onnx",
-            **_signature(
-                {"ids": token, **dict(zip(names, state))}, dict(zip(["logits", *next_names], step_out))
-            ),
-            "max_difference": _difference(
-                out / "step.onnx", {"ids": token, **dict(zip(names, state))}, list(step_out)
-            ),
-        },
-    }
 
 
-def _signature(inputs: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]) -> dict:
-    def describe(tensors: dict[str, torch.Tensor]) -> list[dict]:
+def export_graph(
+    graph: nn.Module, examples: list[dict[str, torch.Tensor]], outputs: list[str], axes: dict, path: Path
+) -> dict:
+    """Trace `graph` on the first of `examples` (input name → tensor) into `path`; ONNX Runtime's outputs
+    for every example are checked against PyTorch's. Returns the graph's description for export.json."""
+    torch.onnx.export(
+        graph,
+        tuple(examples[0].values()),
+        str(path),
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=list(examples[0]),
+        output_names=outputs,
+        dynamic_axes=axes,
+    )
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    used = [value.name for value in session.get_inputs()]  # what the traced branches read: not a mask
+    # where nothing was padded
+    difference = 0.0
+    for example in examples:
+        expected = graph(*example.values())
+        expected = [expected] if isinstance(expected, torch.Tensor) else list(expected)
+        got = session.run(None, {name: example[name].numpy() for name in used})
+        for g, e in zip(got, expected):
+            gap = np.abs(g.astype(np.float64) - e.numpy().astype(np.float64))  # masks pass through as bool
+            difference = max(difference, float(gap.max(initial=0.0)))
+    if not difference <= TOLERANCE:
+        raise RuntimeError(f"{path.name}: ONNX Runtime is {difference:.3g} from PyTorch, over {TOLERANCE}")
+
+    def described(tensors) -> list[dict]:
         return [
             {"name": name, "dtype": str(t.dtype).removeprefix("torch."), "rank": t.dim()}
-            for name, t in tensors.items()
+            for name, t in tensors
         ]
 
-    return {"inputs": describe(inputs), "outputs": describe(outputs)}
-
-
-def _input_names(path: Path) -> list[str]:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return [value.name for value in session.get_inputs()]
-
-
-def _difference(path: Path, inputs: dict[str, torch.Tensor], expected: list[torch.Tensor]) -> float:
-    """The largest absolute difference between ONNX Runtime's outputs for `inputs` and PyTorch's; an
-    export past TOLERANCE is refused."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {name: t.numpy() for name, t in inputs.items()})
-    difference = max(float(np.abs(g - e.numpy()).max(initial=0.0)) for g, e in zip(got, expected))
-    if not difference <= TOLERANCE:
-        raise RuntimeError(
-            f"{path.name}: ONNX Runtime differs from PyTorch by {difference:.3g}, > {TOLERANCE}"
-        )
-    return difference
+    returned = graph(*examples[0].values())
+    returned = [returned] if isinstance(returned, torch.Tensor) else list(returned)
+    return {
+        "file": path.name,
+        "inputs": described((name, examples[0][name]) for name in used),
+        "outputs": described(zip(outputs, returned)),
+        "max_difference": difference,
+    }
 
 
 def _crf(model: nn.Module) -> dict | None:

@@ -1,13 +1,14 @@
 """`seqlab.runtime`: an export directory (`seqlab export`) used with ONNX Runtime, numpy and Hugging Face
-`tokenizers` alone, without PyTorch: `pip install 'seqlab[runtime]'`, then
+`tokenizers` alone, without PyTorch: `pip install ./runtime` (the seqlab-runtime distribution), then
 
     model = seqlab.runtime.load("exports/sms")
     model.predict(["Free entry to win a prize"])   # [{"label": "spam", "probabilities": {…}}]
 
-`load(DIR).predict` classifies and tags typed text as `seqlab predict --text` does; `.generate` continues
-a prompt as `seqlab generate` does, one step graph call per token with the state carried between them
-(greedy decoding gives PyTorch's tokens; sampling draws from the same distribution with numpy's random
-numbers). This module imports nothing that imports torch.
+`load(DIR).predict` classifies and tags typed text as `seqlab predict --text` does; `.translate` writes a
+sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab generate` does. Both
+decoders call a step graph once per token with the state carried between calls: greedy decoding gives
+PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. This module
+imports nothing that imports torch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from seqlab.errors import UserError
 from seqlab.files import read_json
 
 FORMAT = 1  # the export format this runtime reads
-UNK = 1  # seqlab's special tokens: [PAD] 0, [UNK] 1, [BOS] 2, [EOS] 3
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # seqlab's special tokens
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,20 @@ class Exported:
         self.task: str = description["task"]
         self.labels: list[str] = description["labels"]
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        chars = path / "chars.json"
+        chars, target = path / "chars.json", path / "target_tokenizer.json"
         self.chars = Tokenizer.from_file(str(chars)) if chars.is_file() else None
-        self.inputs = [field["name"] for field in description["graphs"]["forward"]["inputs"]]
+        self.target_tokenizer = Tokenizer.from_file(str(target)) if target.is_file() else self.tokenizer
+        first = description["graphs"].get("forward") or description["graphs"]["start"]
+        self.inputs = [field["name"] for field in first["inputs"]]
 
     @property
     def verbs(self) -> list[str]:
         data = self.config["data"]
         text = data["input"] in ("auto", "text")
-        return (["predict"] if self.task in ("classify", "tag") and text else []) + (
-            ["generate"] if "step" in self.sessions else []
+        return (
+            (["predict"] if self.task in ("classify", "tag") and text else [])
+            + (["translate"] if self.task == "seq2seq" and text else [])
+            + (["generate"] if "prefill" in self.sessions else [])
         )
 
     # -- predict ---------------------------------------------------------------------------------
@@ -145,6 +150,41 @@ class Exported:
 
     def _named(self, probs: np.ndarray) -> dict[str, float]:
         return {label: float(p) for label, p in zip(self.labels, probs)}
+
+    # -- translate -------------------------------------------------------------------------------
+
+    def translate(self, sources: list[str], sampling: Sampling = Sampling(temperature=0)) -> list[str]:
+        """The target the model writes for every source text, greedy unless `sampling` says otherwise."""
+        if "translate" not in self.verbs:
+            raise UserError(f"the runtime translates with text seq2seq models, not {self.task} models")
+        data, size, outputs = self.config["data"], self.config["train"]["batch_size"], []
+        for start in range(0, len(sources), size):
+            ids = [
+                e.ids
+                for e in self.tokenizer.encode_batch(sources[start : start + size], add_special_tokens=False)
+            ]
+            for n, seq in enumerate(ids):
+                if not seq:
+                    raise UserError(f"source {start + n + 1} is empty")
+                if len(seq) > data["max_length"] and not data["truncate"]:
+                    raise UserError(
+                        f"source {start + n + 1} has {len(seq)} tokens, more than "
+                        f"data.max_length={data['max_length']}"
+                    )
+            inputs, mask = pad([seq[: data["max_length"]] for seq in ids])
+            fields = {"inputs": inputs, "mask": mask}
+            if self.description["copy_table"] is not None:
+                fields["copy_ids"] = np.asarray(self.description["copy_table"], dtype=np.int64)[inputs]
+            written = decode(self.sessions["start"], self.sessions["step"], fields, self.limit, sampling)
+            outputs += [
+                self.target_tokenizer.decode(row, skip_special_tokens=True).strip() for row in written
+            ]
+        return outputs
+
+    @property
+    def limit(self) -> int:
+        """The most target tokens a decoder writes."""
+        return self.description["target_limit"]
 
     # -- generate --------------------------------------------------------------------------------
 
@@ -212,6 +252,26 @@ class Exported:
         """The text `new` adds after `prompt`."""
         before = self.tokenizer.decode(prompt, skip_special_tokens=True)
         return self.tokenizer.decode(prompt + new, skip_special_tokens=True)[len(before) :]
+
+
+def decode(start, step, fields: dict[str, np.ndarray], limit: int, sampling: Sampling) -> list[list[int]]:
+    """Token ids (without [EOS]) for each source of `fields`, at most `limit` of them, as
+    seqlab.generation.decode writes them: start.onnx reads the source and takes the [BOS] step, step.onnx
+    the others; a row that has ended takes padding until every row has."""
+    random = np.random.default_rng(sampling.seed)
+    logits, *state = start.run(None, {value.name: fields[value.name] for value in start.get_inputs()})
+    names = [value.name for value in step.get_inputs()[1:]]
+    ended = np.zeros(len(logits), dtype=bool)
+    written = []
+    for _ in range(min(sampling.max_new_tokens, limit)):
+        token = np.where(ended, PAD, next_token(logits, sampling, random))  # (B,)
+        written.append(token)
+        ended |= token == EOS
+        if ended.all():
+            break
+        logits, *state = step.run(None, {"ids": token[:, None], **dict(zip(names, state))})
+    rows = np.stack(written, axis=1).tolist() if written else [[] for _ in ended]
+    return [row[: row.index(EOS)] if EOS in row else row for row in rows]
 
 
 # -- numbers -------------------------------------------------------------------------------------

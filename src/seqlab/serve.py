@@ -158,13 +158,28 @@ class Served:
             "labels": list(labels),
         }
 
+    def translate(self, texts: list[str], settings) -> list[str]:
+        """The pipeline's or the runtime's targets for `texts`; the runtime decodes without beams."""
+        if not self.exported:
+            return self.pipeline.translate(texts, settings.check())
+        if settings.num_beams > 1:
+            raise UserError("beam search runs with the run directory; an export decodes greedily or samples")
+        s = settings
+        return self.pipeline.translate(
+            texts, Sampling(s.max_new_tokens, s.temperature, s.top_k, s.top_p, s.seed)
+        )
+
     def generate(self, prompt: str, settings, num_samples: int, on_text=None) -> list[str]:
         """Samples after `prompt`, as the pipeline's or the runtime's `generate` writes them."""
         if not self.exported:
             return self.pipeline.generate(prompt, settings, num_samples, on_text)
-        s = settings
-        sampling = Sampling(s.max_new_tokens, s.temperature, s.top_k, s.top_p, s.seed)
-        return self.pipeline.generate(prompt, sampling, num_samples, on_text)
+        return self.pipeline.generate(prompt, _sampling(settings), num_samples, on_text)
+
+
+def _sampling(settings) -> Sampling:
+    """The runtime's decoding settings for a GenerationConfig's."""
+    s = settings
+    return Sampling(s.max_new_tokens, s.temperature, s.top_k, s.top_p, s.seed)
 
 
 def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
@@ -402,7 +417,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         served = model(name, "translate")
         check_lengths(body.texts)
         async with serial(served):
-            outputs = await asyncio.to_thread(served.pipeline.translate, body.texts, body.settings().check())
+            outputs = await asyncio.to_thread(served.translate, body.texts, body.settings())
         return {"model": name, "translations": outputs}
 
     @app.post("/v1/models/{name}/generate", tags=["verbs"])

@@ -268,10 +268,12 @@ class TransformerDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
         T = x.shape[1]
-        if self.positions is not None and state.positions + T > self.max_len:
-            raise ValueError(f"target of {state.positions + T} positions exceeds the model's {self.max_len}")
+        past = state.cache[0][0].shape[2] if state.cache else 0  # positions decoded before, read from the
+        # cache's length rather than `state.positions`, so that an exported step graph keeps it dynamic
+        if self.positions is not None and past + T > self.max_len:
+            raise ValueError(f"target of {past + T} positions exceeds the model's {self.max_len}")
         x = self.dropout(
-            self.in_proj(x) + position_vectors(self.positions, state.positions, T, self.hidden_size, x.device)
+            self.in_proj(x) + position_vectors(self.positions, past, T, self.hidden_size, x.device)
         )  # (B, T, H)
         cache, weights = [], None
         for i, block in enumerate(self.blocks):

@@ -87,7 +87,8 @@ class CopyMixture(nn.Module):
         assert state.copy_ids is not None
         copyable = state.mask & (state.copy_ids != PAD_ID)  # (B, S)
         anything = copyable.any(dim=1)  # (B,) a source with nothing to copy still attends, but only generates
-        looked_at = torch.where(anything[:, None], copyable, state.mask)
+        looked_at = (copyable & anything[:, None]) | (state.mask & ~anything[:, None])  # (B, S), no Where:
+        # ONNX Runtime has none for booleans
         keys = self.attention.keys(state.memory)  # (B, S, H)
         context, pointer = attend(self.attention, hidden, keys, state.memory, looked_at)  # (B,T,M), (B,T,S)
         gate = torch.sigmoid(self.switch(torch.cat([hidden, context, inputs], dim=-1)).float())  # (B, T, 1)
