@@ -18,6 +18,7 @@ import json
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,12 +55,12 @@ class Busy(Exception):
 
 class Batcher:
     """Requests for one model share calls of `work`, which maps a list of items to a list of results in
-    order; one call runs at a time, in a worker thread. A call takes every request queued when it starts
-    (those that came while the last call ran), and waits `batch_wait_ms` for more, up to `max_batch`
-    items."""
+    order; one call runs at a time, on the model's worker thread. A call takes every request queued when it
+    starts (those that came while the last call ran), and waits `batch_wait_ms` for more, up to
+    `max_batch` items."""
 
-    def __init__(self, work: Callable[[list], list], limits: Limits):
-        self.work, self.limits = work, limits
+    def __init__(self, work: Callable[[list], list], limits: Limits, worker: ThreadPoolExecutor):
+        self.work, self.limits, self.worker = work, limits, worker
         self.queue: asyncio.Queue | None = None
         self.passes = 0  # calls of `work` so far (what batching saves)
 
@@ -94,7 +95,8 @@ class Batcher:
                 continue
             try:
                 self.passes += 1
-                results = await asyncio.to_thread(self.work, [item for items, _ in live for item in items])
+                items = [item for items, _ in live for item in items]
+                results = await loop.run_in_executor(self.worker, self.work, items)
             except Exception as exc:  # noqa: BLE001  (each waiting request hears it)
                 for _, future in live:
                     if not future.done():
@@ -118,7 +120,13 @@ class Served:
     name: str
     pipeline: Any
     batcher: Batcher
+    worker: ThreadPoolExecutor  # the one thread that runs the model: a model's memory stays in one thread's
+    # allocator arena, where a pool of threads would each grow their own
     lock: asyncio.Lock | None = None  # generation and audio run one request at a time
+
+    async def run(self, work: Callable, *args):
+        """`work(*args)` on the model's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, work, *args)
 
     @property
     def exported(self) -> bool:
@@ -196,7 +204,8 @@ def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
         is_export = (Path(path) / "export.json").is_file()
         pipeline = runtime.load(path) if is_export else load(path)
         predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
-        models[name] = Served(name, pipeline, Batcher(predict, limits))
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seqlab-{name}")
+        models[name] = Served(name, pipeline, Batcher(predict, limits, worker), worker)
     return models
 
 
@@ -417,7 +426,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         served = model(name, "translate")
         check_lengths(body.texts)
         async with serial(served):
-            outputs = await asyncio.to_thread(served.translate, body.texts, body.settings())
+            outputs = await served.run(served.translate, body.texts, body.settings())
         return {"model": name, "translations": outputs}
 
     @app.post("/v1/models/{name}/generate", tags=["verbs"])
@@ -429,7 +438,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         if body.stream:
             return StreamingResponse(_streamed(served, body.prompt, settings), media_type="text/event-stream")
         async with serial(served):
-            samples = await asyncio.to_thread(served.generate, body.prompt, settings, body.num_samples)
+            samples = await served.run(served.generate, body.prompt, settings, body.num_samples)
         return {"model": name, "prompt": body.prompt, "samples": samples}
 
     async def _streamed(served: Served, prompt: str, settings: GenerationConfig) -> AsyncIterator[str]:
@@ -439,7 +448,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
             loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
         async with serial(served):
-            work = asyncio.ensure_future(asyncio.to_thread(served.generate, prompt, settings, 1, hear))
+            work = asyncio.ensure_future(served.run(served.generate, prompt, settings, 1, hear))
             while not (work.done() and pieces.empty()):
                 getter = asyncio.ensure_future(pieces.get())
                 await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
@@ -462,7 +471,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
 
         served = model(name, "speak")
         async with serial(served):
-            (samples,) = await asyncio.to_thread(served.pipeline.speak, [body.text], body.speaker)
+            (samples,) = await served.run(served.pipeline.speak, [body.text], body.speaker)
         wav = io.BytesIO()
         soundfile.write(wav, samples, served.pipeline.config.data.sample_rate, format="WAV", subtype="PCM_16")
         return Response(wav.getvalue(), media_type="audio/wav")
@@ -483,7 +492,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
                 path.write_bytes(await upload.read())
                 records += read_clips(path, labelled=False)
             async with serial(served):
-                transcripts = await asyncio.to_thread(served.pipeline.transcribe, records, beam)
+                transcripts = await served.run(served.pipeline.transcribe, records, beam)
         names = [upload.filename for upload in audio]
         return {
             "model": name,
@@ -506,7 +515,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
             path.write_bytes(await series.read())
             records = read_records(config.task, path, retarget(config.data, str(path)))
             async with serial(served):
-                rows = await asyncio.to_thread(served.pipeline.forecast, records, horizon)
+                rows = await served.run(served.pipeline.forecast, records, horizon)
         return {"model": name, "forecasts": rows}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
