@@ -106,6 +106,35 @@ def test_exports_are_served_by_onnx_runtime(runs, tmp_path):
     assert "".join(pieces) == generated[0]
 
 
+def test_image_models_answer_uploaded_images(digits, tmp_path):
+    """An 8×8 digit classifier: PNG uploads in, labels with probabilities out, as `seqlab predict --image`."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    run = fit(
+        tiny("classify", "gru", **{"data.input": "image", "data.patch_size": 2}), tmp_path / "d", digits
+    )
+    limits = Limits()
+    client = TestClient(build_app(load_models([f"digits={run.run_dir}"], limits), limits))
+    assert client.get("/v1/models").json()["models"][0]["verbs"] == ["images"]
+    pngs = []
+    for record in digits["test"][:2]:
+        png = io.BytesIO()
+        Image.fromarray((record["image"][..., 0] * 255).astype(np.uint8), "L").save(png, format="PNG")
+        pngs.append(("image", (f"{record['label']}.png", png.getvalue(), "image/png")))
+    answer = client.post("/v1/models/digits/images", files=pngs)
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["predictions"]
+    assert [row["file"] for row in rows] == [name for _, (name, _, _) in pngs]
+    assert all(abs(sum(row["probabilities"].values()) - 1) < 1e-4 for row in rows)
+    broken = client.post(
+        "/v1/models/digits/images", files=[("image", ("x.png", b"not an image", "image/png"))]
+    )
+    assert broken.status_code == 422
+
+
 def _greedy(tokens: int):
     from seqlab.generation import GenerationConfig
 

@@ -116,13 +116,17 @@ function form(model, verb) {
     })}, verb);
     return el('div', {className: 'verb ' + verb}, box, go, out);
   }
-  const file = el('input', {type: 'file', name: verb, multiple: verb === 'transcribe'});
+  const field = {transcribe: 'audio', images: 'image', forecast: 'series'}[verb];
+  const file = el('input', {type: 'file', name: verb, multiple: verb !== 'forecast'});
   const go = el('button', {onclick: () => run(async () => {
     const body = new FormData();
-    for (const f of file.files) body.append(verb === 'transcribe' ? 'audio' : 'series', f);
+    for (const f of file.files) body.append(field, f);
     const result = await call(model.name, verb, body, false);
     if (verb === 'transcribe') {
       return result.transcripts.map(t => el('div', {}, `${t.file}: ${t.transcript}`));
+    }
+    if (verb === 'images') {
+      return result.predictions.map(p => el('div', {}, `${p.file}: `, p.caption || shown(p)));
     }
     return [chart(result.forecasts), el('div', {}, `${result.forecasts.length} forecast points`)];
   })}, verb);

@@ -28,6 +28,7 @@ from seqlab.errors import UserError
 from seqlab.runtime import Exported, Sampling
 
 VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
+IMAGE_TASKS = ("classify", "seq2seq")  # models of data.input=image that answer `images`: labels, captions
 # `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
 # inputs that are not text
 NOT_TYPED = ("stream", "series", "scenes")
@@ -142,7 +143,12 @@ class Served:
             return self.pipeline.verbs
         task, data = self.pipeline.task, self.pipeline.config.data
         typed = task.records not in NOT_TYPED and task.input != "audio" and data.input in TYPED_INPUTS
-        return (["predict"] if typed else []) + [verb for verb in VERBS[1:] if verb in task.verbs]
+        images = data.input == "image" and self.task in IMAGE_TASKS
+        return (
+            (["predict"] if typed else [])
+            + [verb for verb in VERBS[1:] if verb in task.verbs]
+            + (["images"] if images else [])
+        )
 
     def describe(self) -> dict:
         if self.exported:
@@ -498,6 +504,29 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
             "model": name,
             "transcripts": [{"file": f, "transcript": t} for f, t in zip(names, transcripts)],
         }
+
+    @app.post("/v1/models/{name}/images", tags=["verbs"])
+    async def images(
+        name: ModelName,
+        image: Annotated[list[UploadFile], File()],
+        beam: Annotated[int, Form(ge=1, le=16)] = 1,
+    ) -> dict:
+        """What an image model makes of uploaded images (PNG, JPEG …): labels with their probabilities,
+        or captions (`beam` > 1: beam search)."""
+        from seqlab.data.splits import read_records
+
+        served = model(name, "images")
+        pipeline = served.pipeline
+        with tempfile.TemporaryDirectory() as folder:
+            records = []
+            for n, upload in enumerate(image):
+                path = Path(folder) / f"{n}{Path(upload.filename or 'image.png').suffix or '.png'}"
+                path.write_bytes(await upload.read())
+                records += read_records(pipeline.config.task, path, pipeline.config.data, False)
+            settings = GenerationConfig(temperature=0, num_beams=beam)
+            rows = await served.run(lambda: list(pipeline.task.prediction_rows(pipeline, records, settings)))
+        names = [upload.filename for upload in image]
+        return {"model": name, "predictions": [{**row, "file": f} for f, row in zip(names, rows)]}
 
     @app.post("/v1/models/{name}/forecast", tags=["verbs"])
     async def forecast(
