@@ -185,8 +185,10 @@ def overhead(run_dir: Path, root: Path, calls: int = 300) -> dict:
     }
 
 
-def fuzz(run_dir: Path, per_route: int = 150) -> dict:
-    """schemathesis's requests from the OpenAPI schema, `per_route` per route: how many, and how many 5xx."""
+def fuzz(run_dir: Path, per_route: int = 150, at_least: int = 1000) -> dict:
+    """schemathesis's requests from the OpenAPI schema, up to `per_route` per route in each sweep over the
+    routes (fewer where a route takes few distinct requests), sweeps until `at_least` requests: how many,
+    and how many answered with a 5xx."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
@@ -196,18 +198,20 @@ def fuzz(run_dir: Path, per_route: int = 150) -> dict:
     schema = schemathesis.openapi.from_asgi(
         "/openapi.json", build_app(load_models([f"spam={run_dir}"], limits), limits)
     )
-    counts = {"requests": 0, "server_errors": 0}
-    for result in schema.get_all_operations():
+    counts = {"requests": 0, "server_errors": 0, "sweeps": 0}
+    while counts["requests"] < at_least:
+        counts["sweeps"] += 1
+        for result in schema.get_all_operations():
 
-        @given(result.ok().as_strategy())
-        @settings(
-            max_examples=per_route, deadline=None, suppress_health_check=list(HealthCheck), database=None
-        )
-        def send(case):
-            counts["requests"] += 1
-            counts["server_errors"] += case.call().status_code >= 500
+            @given(result.ok().as_strategy())
+            @settings(
+                max_examples=per_route, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            )
+            def send(case):
+                counts["requests"] += 1
+                counts["server_errors"] += case.call().status_code >= 500
 
-        send()
+            send()
     return counts
 
 
