@@ -31,8 +31,9 @@ system-data:
 demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
+# Two worker processes, a test file each at a time (its module fixtures trained once), one thread each.
 test: $(STAMP) system-data lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,8 @@ if SHARED_DATA.is_dir():
 os.environ.setdefault(
     "SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-")
 )  # audio frames of this run
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers, one per core: a thread each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
 
