@@ -194,7 +194,26 @@ def test_export_command(exported, tmp_path, capsys):
     assert (out / "tokenizer.json").is_file() and (out / "forward.onnx").is_file()
     capsys.readouterr()
     assert main(["export", str(pipeline.run_dir), "--out", str(out), "--data", str(data)]) == 2
-    assert "is not empty" in capsys.readouterr().err
+    assert "is not an empty folder" in capsys.readouterr().err
+    assert main(["export", str(pipeline.run_dir), "--out", str(data), "--data", str(data)]) == 2  # a file
+    assert "is not an empty folder" in capsys.readouterr().err
+
+
+def test_a_full_disk_leaves_no_export(exported, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from seqlab.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch.onnx, "export", full)
+    pipeline, _ = exported["classify"]
+    data = tmp_path / "texts.txt"
+    data.write_text("see you at home\n", encoding="utf-8")
+    assert main(["export", str(pipeline.run_dir), "--out", str(tmp_path / "out"), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no space left" in err and not (tmp_path / "out").exists()
 
 
 def test_export_refuses_what_it_cannot_write(tmp_path, capsys, voices):

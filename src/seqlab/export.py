@@ -41,7 +41,7 @@ from seqlab.data.inputs import kind_of
 from seqlab.data.text import BOS
 from seqlab.encoders import DecoderState
 from seqlab.errors import UserError
-from seqlab.files import write_json
+from seqlab.files import failed, write_json
 from seqlab.pipeline import prepare
 from seqlab.registry import ENCODERS
 
@@ -164,8 +164,8 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
     of the task's records to trace with (by default, the run's own validation data). Returns the
     description written to export.json."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} exists and is not empty; choose another --out or remove it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out} exists and is not an empty folder; choose another --out or remove it")
     config, task, model = pipeline.config, pipeline.task, pipeline.model.float().eval()
     if task.steps_through_a_decoder and task.records != "pairs":
         raise UserError(
@@ -173,8 +173,8 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
             "serve the run directory itself (seqlab serve RUN)"
         )
     records = prepare(config, records if records is not None else _sample_records(pipeline))
-    out.mkdir(parents=True, exist_ok=True)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         with torch.no_grad(), warnings.catch_warnings(), _native_notes_silenced():
             warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixes in the graph
             if task.steps_through_a_decoder:
@@ -204,8 +204,10 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
             "graphs": graphs,
         }
         write_json(out / "export.json", description)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a folder that cannot be written
+            raise UserError(failed(exc, out)) from None
         raise
     return description
 
