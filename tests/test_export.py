@@ -232,9 +232,17 @@ def test_export_refuses_what_it_cannot_write(tmp_path, capsys, voices):
     assert "not found" in capsys.readouterr().err
 
 
-def test_runtime_refuses_what_is_not_an_export(tmp_path):
+def test_runtime_refuses_what_is_not_an_export(tmp_path, exported):
+    import shutil
+
     from seqlab import runtime
     from seqlab.errors import UserError
 
     with pytest.raises(UserError, match="not a seqlab export"):
         runtime.load(tmp_path)
+    for damaged in ("forward.onnx", "tokenizer.json"):
+        copy = tmp_path / damaged
+        shutil.copytree(exported["classify"][1], copy)
+        (copy / damaged).write_bytes(b"\x00 not what it was")
+        with pytest.raises(UserError, match=f"{damaged}.*damaged|damaged.*{damaged}"):
+            runtime.load(copy)

@@ -75,12 +75,10 @@ def read_json(path: Path) -> Any:
         raise UserError(damaged(path, exc)) from None
 
 
-def damaged(path: Path, reason: Exception | str) -> str:
-    """One line for a file of a run directory that seqlab cannot read."""
+def damaged(path: Path, reason: Exception | str, remedy: str = "train the run again") -> str:
+    """One line for a file of a run directory (or an export) that seqlab cannot read."""
     detail = " ".join(str(reason).split())[:240] or type(reason).__name__
-    return (
-        f"{path} is damaged or was not written by seqlab ({detail}); train the run again, or restore the file"
-    )
+    return f"{path} is damaged or was not written by seqlab ({detail}); {remedy}, or restore the file"
 
 
 def read_text(path: Path) -> str:

@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from seqlab.errors import UserError
-from seqlab.files import read_json
+from seqlab.files import damaged, read_json
 
 FORMAT = 1  # the export format this runtime reads
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # seqlab's special tokens
+CPU = "CPUExecutionProvider"
+AGAIN = "export the run again"  # what mends a damaged export
 
 
 @dataclass(frozen=True)
@@ -52,36 +54,48 @@ def load(path: str | Path, threads: int | None = None) -> Exported:
     options = onnxruntime.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
-    sessions = {
-        name: onnxruntime.InferenceSession(
-            str(path / graph["file"]), options, providers=["CPUExecutionProvider"]
-        )
-        for name, graph in description["graphs"].items()
-    }
+    sessions = {}
+    for name, graph in description["graphs"].items():
+        file = path / graph["file"]
+        try:
+            sessions[name] = onnxruntime.InferenceSession(
+                str(file), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # ONNX Runtime's load errors have no type of their own
+            raise UserError(damaged(file, exc)) from None
     return Exported(path, description, sessions)
+
+
+def _tokenizer(path: Path):
+    """The Hugging Face tokenizer saved at `path`, None where the export has none."""
+    from tokenizers import Tokenizer
+
+    if not path.is_file():
+        return None
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:  # the tokenizers library's parse errors have no type of their own
+        raise UserError(damaged(path, exc, AGAIN)) from None
 
 
 class Exported:
     """An exported model: its graphs' sessions, its tokenizers and labels, and the verbs its task offers."""
 
     def __init__(self, path: Path, description: dict, sessions: dict):
-        from tokenizers import Tokenizer
-
         self.path, self.description, self.sessions = path, description, sessions
         self.config: dict[str, Any] = description["config"]
         self.task: str = description["task"]
         self.labels: list[str] = description["labels"]
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        chars, target = path / "chars.json", path / "target_tokenizer.json"
-        self.chars = Tokenizer.from_file(str(chars)) if chars.is_file() else None
-        self.target_tokenizer = Tokenizer.from_file(str(target)) if target.is_file() else self.tokenizer
+        self.tokenizer = _tokenizer(path / "tokenizer.json")  # None: the model reads no text
+        self.chars = _tokenizer(path / "chars.json")
+        self.target_tokenizer = _tokenizer(path / "target_tokenizer.json") or self.tokenizer
         first = description["graphs"].get("forward") or description["graphs"]["start"]
         self.inputs = [field["name"] for field in first["inputs"]]
 
     @property
     def verbs(self) -> list[str]:
         data = self.config["data"]
-        text = data["input"] in ("auto", "text")
+        text = data["input"] in ("auto", "text") and self.tokenizer is not None
         return (
             (["predict"] if self.task in ("classify", "tag") and text else [])
             + (["translate"] if self.task == "seq2seq" and text else [])

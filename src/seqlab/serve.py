@@ -209,6 +209,11 @@ def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
             raise UserError(f"two models are named {name}: name them, NAME=PATH")
         is_export = (Path(path) / "export.json").is_file()
         pipeline = runtime.load(path) if is_export else load(path)
+        if is_export and not pipeline.verbs:
+            raise UserError(
+                f"{path}: seqlab.runtime answers text classifiers, taggers, translators and language "
+                f"models, not this {pipeline.task} model; serve its run directory"
+            )
         predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seqlab-{name}")
         models[name] = Served(name, pipeline, Batcher(predict, limits, worker), worker)
