@@ -246,3 +246,28 @@ def test_runtime_refuses_what_is_not_an_export(tmp_path, exported):
         (copy / damaged).write_bytes(b"\x00 not what it was")
         with pytest.raises(UserError, match=f"{damaged}.*damaged|damaged.*{damaged}"):
             runtime.load(copy)
+
+
+def test_the_runtime_distribution_holds_what_the_runtime_imports():
+    """runtime/ (seqlab-runtime) links seqlab's torch-free modules: every seqlab module they import is
+    linked too, and none of them imports torch or a third-party package beyond the runtime's three."""
+    import ast
+    from pathlib import Path
+
+    linked = Path(__file__).resolve().parents[1] / "runtime" / "src" / "seqlab"
+    modules = {path.stem for path in linked.glob("*.py")}
+    allowed = {"numpy", "onnxruntime", "tokenizers", "seqlab"} | set(sys.stdlib_module_names)
+    for path in linked.glob("*.py"):
+        assert path.resolve().is_file(), f"{path} links to nothing"
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert name.split(".")[0] in allowed | {""}, f"{path.name} imports {name}"
+                if name.startswith("seqlab."):
+                    assert name.split(".")[1] in modules, f"{path.name} imports {name}, not in runtime/"
