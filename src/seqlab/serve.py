@@ -497,11 +497,8 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
 
         served = model(name, "transcribe")
         with tempfile.TemporaryDirectory() as folder:
-            records = []
-            for n, upload in enumerate(audio):
-                path = Path(folder) / f"{n}{Path(upload.filename or 'clip.wav').suffix or '.wav'}"
-                path.write_bytes(await upload.read())
-                records += read_clips(path, labelled=False)
+            paths = await _saved(audio, Path(folder), ".wav")
+            records = [record for path in paths for record in read_clips(path, labelled=False)]
             async with serial(served):
                 transcripts = await served.run(served.pipeline.transcribe, records, beam)
         names = [upload.filename for upload in audio]
@@ -523,11 +520,11 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         served = model(name, "images")
         pipeline = served.pipeline
         with tempfile.TemporaryDirectory() as folder:
-            records = []
-            for n, upload in enumerate(image):
-                path = Path(folder) / f"{n}{Path(upload.filename or 'image.png').suffix or '.png'}"
-                path.write_bytes(await upload.read())
-                records += read_records(pipeline.config.task, path, pipeline.config.data, False)
+            records = [
+                record
+                for path in await _saved(image, Path(folder), ".png")
+                for record in read_records(pipeline.config.task, path, pipeline.config.data, False)
+            ]
             settings = GenerationConfig(temperature=0, num_beams=beam)
             rows = await served.run(lambda: list(pipeline.task.prediction_rows(pipeline, records, settings)))
         names = [upload.filename for upload in image]
@@ -545,8 +542,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         served = model(name, "forecast")
         config = served.pipeline.config
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"series{Path(series.filename or 'series.csv').suffix or '.csv'}"
-            path.write_bytes(await series.read())
+            (path,) = await _saved([series], Path(folder), ".csv")
             records = read_records(config.task, path, retarget(config.data, str(path)))
             async with serial(served):
                 rows = await served.run(served.pipeline.forecast, records, horizon)
@@ -559,6 +555,17 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return page(api_key is not None)
 
     return app
+
+
+async def _saved(uploads: list, folder: Path, suffix: str) -> list[Path]:
+    """Uploaded files written to `folder`, each keeping its name's suffix (else `suffix`), for the readers
+    that take paths."""
+    paths = []
+    for n, upload in enumerate(uploads):
+        path = folder / f"{n}{Path(upload.filename or '').suffix or suffix}"
+        path.write_bytes(await upload.read())
+        paths.append(path)
+    return paths
 
 
 def serve(sources: list[str], host: str, port: int, limits: Limits, api_key: str | None) -> None:
