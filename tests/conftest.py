@@ -400,3 +400,9 @@ def voices(fsdd) -> dict[str, list]:
 
     data = DataConfig(sample_rate=RATE, stack_frames=2)
     return {name: audio.featurize(records, data) for name, records in audio.fsdd_speech(fsdd).items()}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The README's commands, the longest file, first: under `make test`'s two workers (a file each) it
+    then runs beside all the others instead of after them."""
+    items.sort(key=lambda item: item.path.name != "test_readme.py")

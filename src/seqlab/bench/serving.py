@@ -12,8 +12,10 @@ request at one client (its latency minus the model's own time), a 60-second load
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -42,7 +44,9 @@ def _port() -> int:
 
 
 def _start(command: list[str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(  # a session of its own: stopping it stops the workers it starts too
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     import httpx
 
     deadline = time.monotonic() + 120
@@ -57,11 +61,17 @@ def _start(command: list[str], port: int) -> subprocess.Popen:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    """The server and every process it started (LitServe's workers outlive their parent otherwise)."""
+    for signal_number, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal_number)
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):  # workers that ignored the parent's end
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def _load(url: str, clients: int, seconds: float) -> dict:
