@@ -31,9 +31,8 @@ system-data:
 demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
-# Two worker processes, a test file each at a time (its module fixtures trained once), one thread each.
 test: $(STAMP) system-data lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

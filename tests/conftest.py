@@ -14,8 +14,6 @@ if SHARED_DATA.is_dir():
 os.environ.setdefault(
     "SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-")
 )  # audio frames of this run
-if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers, one per core: a thread each
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
 
@@ -400,9 +398,3 @@ def voices(fsdd) -> dict[str, list]:
 
     data = DataConfig(sample_rate=RATE, stack_frames=2)
     return {name: audio.featurize(records, data) for name, records in audio.fsdd_speech(fsdd).items()}
-
-
-def pytest_collection_modifyitems(items) -> None:
-    """The README's commands, the longest file, first: under `make test`'s two workers (a file each) it
-    then runs beside all the others instead of after them."""
-    items.sort(key=lambda item: item.path.name != "test_readme.py")
