@@ -144,3 +144,18 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(monkeypatch, capsys):
     monkeypatch.setattr("seqlab.bench.quality.print", closed, raising=False)
     assert main(["bench", "quality", "--list"]) == 141  # as `seqlab bench quality --list | head` ends
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_serving_table_reads_its_measurements():
+    """benchmarks/SERVE.md from serve.json: each ratio is the mean of its repeats' ratios, and an export
+    whose tokens differ from PyTorch's says so."""
+    from seqlab.bench import serving
+
+    result = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "serve.json").read_text())
+    table = serving.markdown(result)
+    latency = result["exports"]["classify-gru"]
+    mean = sum(r["pytorch_ms"] / r["onnxruntime_ms"] for r in latency) / len(latency)
+    assert f"classify-gru (eager / ONNX) | {mean:.2f}×" in table
+    result["exports"]["lm-gru"][0]["same_tokens"] = False
+    assert "lm-gru, tokens/s | " in serving.markdown(result)
+    assert "**other tokens**" in serving.markdown(result) and "**other tokens**" not in table
