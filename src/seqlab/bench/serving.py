@@ -299,7 +299,10 @@ def generation_speed(run_dir: Path, export_dir: Path, tokens: int, repeats: int)
 
 
 def _train(folder: Path, name: str, arguments: str) -> Path:
+    """The run FOLDER/NAME, trained once per measurement: the parts that use one model share it."""
     out = folder / name
+    if (out / "meta.json").is_file():
+        return out
     command = [sys.executable, "-m", "seqlab", "train", *arguments.split(), "--out", str(out)]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return out
@@ -307,6 +310,8 @@ def _train(folder: Path, name: str, arguments: str) -> Path:
 
 def _export(run_dir: Path) -> Path:
     out = run_dir.parent / f"{run_dir.name}.onnx"
+    if (out / "export.json").is_file():
+        return out
     subprocess.run(
         [sys.executable, "-m", "seqlab", "export", str(run_dir), "--out", str(out)],
         check=True,
@@ -360,7 +365,7 @@ def footprint(root: Path, folder: Path, repeats: int = 5) -> dict:
     """Two fresh virtual environments, one with seqlab-runtime alone (`pip install ./runtime`), one with
     seqlab and PyTorch (`pip install torch==2.13.0 .`, no extras): each one's installed size, the time a
     fresh process takes to import what it predicts with, and to load the SMS classifier and predict a text."""
-    run_dir = _train(folder, "footprint-spam", EXPORTED["classify-gru"][0])
+    run_dir = train_classifier(folder)
     export_dir = _export(run_dir)
     installs = {
         "runtime": (["./runtime"], "from seqlab import runtime", f"runtime.load({str(export_dir)!r})"),
@@ -390,7 +395,7 @@ def footprint(root: Path, folder: Path, repeats: int = 5) -> dict:
 
 def train_classifier(folder: Path) -> Path:
     """The served model: a GRU classifier of SMS Spam, 300 steps."""
-    return _train(folder, "spam", EXPORTED["classify-gru"][0])
+    return _train(folder, "classify-gru", EXPORTED["classify-gru"][0])
 
 
 PARTS = ("load", "overhead", "soak", "fuzz", "exports", "footprint")
