@@ -8,12 +8,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from conftest import tiny
 from test_contract import CASES, config_of
 
 from seqlab import runtime
+from seqlab.errors import UserError
 from seqlab.export import TOLERANCE, export_decoder, export_forward
 from seqlab.model import build_model
 from seqlab.pipeline import prepare
@@ -164,20 +166,92 @@ def test_runtime_translates_as_pytorch_does(exported):
     assert model.translate(sources, sampling) == model.translate(sources, sampling)
 
 
-def test_runtime_runs_without_torch(exported):
-    """A process that cannot import torch loads an export, classifies and generates."""
+@pytest.fixture(scope="module")
+def heard(tmp_path_factory, ett_rows, strings):
+    """Trained forecasters and a speech recogniser, exported: a GRU forecasting quantiles of ETTh1 from its
+    calendar in one pass, a transformer forecasting four points a pass, and a CTC recogniser."""
+    from conftest import FORECAST, RATE
+
+    from seqlab.data.datasets import load_splits
+    from seqlab.export import export
+    from seqlab.pipeline import fit
+
+    folder = tmp_path_factory.mktemp("heard")
+    (folder / "ett.csv").write_text("\n".join(ett_rows) + "\n")
+    settings = {**FORECAST, "data.path": str(folder / "ett.csv")}
+    runs = {
+        "direct": tiny("forecast", "gru", **settings, **{"model.quantiles": [0.1, 0.5, 0.9]}),
+        "rollout": tiny(
+            "forecast", "transformer", **settings, **{"model.strategy": "autoregressive", "model.ar_step": 4}
+        ),
+        "ctc": tiny("ctc", "gru", **{"data.sample_rate": RATE, "data.stack_frames": 3}),
+    }
+    made = {}
+    for name, config in runs.items():
+        data = strings if name == "ctc" else load_splits("forecast", config.data)
+        pipeline = fit(config, folder / name, data)
+        export(pipeline, folder / f"{name}.onnx", data["val"])
+        made[name] = (pipeline, folder / f"{name}.onnx")
+    made["series"] = folder / "ett.csv"
+    return made
+
+
+@pytest.mark.parametrize("name", ["direct", "rollout"])
+def test_runtime_forecasts_as_pytorch_does(heard, name):
+    """The rows `seqlab forecast` writes, times and quantiles included, from a CSV file."""
+    from seqlab.data.series import read_series
+
+    pipeline, folder = heard[name]
+    expected = pipeline.forecast(read_series(heard["series"], pipeline.config.data), 8)
+    got = runtime.load(folder).forecast(heard["series"], 8)
+    assert [{k: v for k, v in row.items() if k[0] not in "fq"} for row in got] == [
+        {k: v for k, v in row.items() if k[0] not in "fq"} for row in expected
+    ]
+    assert len(got) == 7 * 8 and got[0]["ds"] == "2016-07-17 16:00:00"  # the hour after the last
+    numbers = [[[v for k, v in row.items() if k[0] in "fq"] for row in rows] for rows in (got, expected)]
+    assert np.abs(np.subtract(*numbers)).max() <= 1e-4 * np.abs(numbers[1]).max()
+    with pytest.raises(UserError, match="at most 12 points ahead"):
+        runtime.load(folder).forecast(heard["series"], 13)
+
+
+def test_runtime_transcribes_as_pytorch_does(heard, strings):
+    """Frames, and an audio file the runtime turns into frames itself."""
+    from conftest import shared
+
+    from seqlab.data.audio import read_clips
+
+    pipeline, folder = heard["ctc"]
+    model = runtime.load(folder)
+    assert model.verbs == ["transcribe"]
+    utterances = strings["test"]
+    assert model.transcribe([r["values"] for r in utterances]) == pipeline.transcribe(utterances)
+    wav = shared("free-spoken-digit", "recordings", "7_theo_0.wav")
+    assert model.transcribe([wav]) == pipeline.transcribe(read_clips(wav, labelled=False))
+
+
+def test_runtime_runs_without_torch(exported, heard):
+    """A process that cannot import torch loads exports, classifies, generates, forecasts, transcribes."""
+    from conftest import shared
+
     _, classifier = exported["classify"]
     _, lm = exported["lm-transformer"]
+    wav = shared("free-spoken-digit", "recordings", "7_theo_0.wav")
     script = (
-        "import sys; sys.modules['torch'] = None\n"  # any import of torch now fails
+        "import sys\n"
+        "class NoTorch:\n"  # any import of torch now fails
+        "    def find_spec(self, name, *args):\n"
+        "        if name.split('.')[0] == 'torch': raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
         "from seqlab import runtime\n"
         f"print(runtime.load({str(classifier)!r}).predict(['win a prize now'])[0]['label'])\n"
         f"print(len(runtime.load({str(lm)!r}).generate('ROMEO', runtime.Sampling(5, 0))[0]) > 0)\n"
+        f"print(len(runtime.load({str(heard['direct'][1])!r}).forecast({str(heard['series'])!r})))\n"
+        f"print(type(runtime.load({str(heard['ctc'][1])!r}).transcribe([{str(wav)!r}])[0]).__name__)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    label, generated = done.stdout.split()
-    assert label in ("ham", "spam") and generated == "True"
+    label, generated, rows, transcript = done.stdout.split()
+    assert label in ("ham", "spam") and generated == "True" and rows == str(7 * 12) and transcript == "str"
 
 
 def test_export_command(exported, tmp_path, capsys):
@@ -249,17 +323,20 @@ def test_runtime_refuses_what_is_not_an_export(tmp_path, exported):
 
 
 def test_the_runtime_distribution_holds_what_the_runtime_imports():
-    """runtime/ (seqlab-runtime) links seqlab's torch-free modules: every seqlab module they import is
-    linked too, and none of them imports torch or a third-party package beyond the runtime's three."""
+    """runtime/ (seqlab-runtime) links seqlab's torch-free modules: every seqlab module they import on
+    loading is linked too, and none of them imports torch or a package beyond the runtime's three on
+    loading (pandas, soundfile and librosa, its extras, only inside the functions that read series and
+    audio; test_runtime_runs_without_torch runs those)."""
     import ast
     from pathlib import Path
 
-    linked = Path(__file__).resolve().parents[1] / "runtime" / "src" / "seqlab"
-    modules = {path.stem for path in linked.glob("*.py")}
+    linked = Path(__file__).resolve().parents[1] / "runtime" / "src"
+    modules = {".".join(path.relative_to(linked).with_suffix("").parts) for path in linked.rglob("*.py")}
     allowed = {"numpy", "onnxruntime", "tokenizers", "seqlab"} | set(sys.stdlib_module_names)
-    for path in linked.glob("*.py"):
+    assert {"seqlab.runtime", "seqlab.data.series", "seqlab.data.audio"} <= modules
+    for path in linked.rglob("*.py"):
         assert path.resolve().is_file(), f"{path} links to nothing"
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.parse(path.read_text()).body:
             names = (
                 [alias.name for alias in node.names]
                 if isinstance(node, ast.Import)
@@ -270,4 +347,5 @@ def test_the_runtime_distribution_holds_what_the_runtime_imports():
             for name in names:
                 assert name.split(".")[0] in allowed | {""}, f"{path.name} imports {name}"
                 if name.startswith("seqlab."):
-                    assert name.split(".")[1] in modules, f"{path.name} imports {name}, not in runtime/"
+                    imported = {name, *(f"{name}.{alias.name}" for alias in getattr(node, "names", []))}
+                    assert imported & modules, f"{path.name} imports {name}, not in runtime/"

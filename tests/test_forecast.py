@@ -224,7 +224,7 @@ def test_seasonal_scaling_divides_by_the_mean_seasonal_difference(ett_splits):
     windows = task.encode(ett_splits["test"])
     i = int((windows.series == 6).nonzero()[0, 0])
     start, origin = int(windows.starts[i]), int(windows.origins[i])
-    truth = task.from_scaled(windows.values[start + 48 : start + 60].numpy(), mean, spread)
+    truth = task.scaling.from_scaled(windows.values[start + 48 : start + 60].numpy(), mean, spread)
     np.testing.assert_allclose(truth, ett_splits["test"][6].values[origin : origin + 12], rtol=1e-5)
 
 
@@ -241,7 +241,7 @@ def test_log_transform_fits_log_values_and_judges_on_the_series_scale(m4_folder,
     windows = task.encode(splits["test"])
     ahead = windows.starts.unsqueeze(1) + 48 + torch.arange(48)
     mean, spread = windows.stats[windows.series.numpy()].T
-    truth = task.from_scaled(windows.values[ahead].numpy(), mean[:, None], spread[:, None])
+    truth = task.scaling.from_scaled(windows.values[ahead].numpy(), mean[:, None], spread[:, None])
     np.testing.assert_allclose(truth, np.stack([s.values[s.start :] for s in splits["test"]]), rtol=1e-4)
     perfect = task.judge(windows, truth[..., None], [])
     assert perfect["smape"] == pytest.approx(0.0, abs=1e-3) and perfect["mse_scaled"] == pytest.approx(

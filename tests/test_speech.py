@@ -18,6 +18,7 @@ from seqlab.cli import main
 from seqlab.data import audio
 from seqlab.errors import UserError
 from seqlab.heads.ctc import beam_paths, greedy_paths
+from seqlab.tasks.series import spec_augment
 
 
 def _settings(**changes) -> audio.FrameSettings:
@@ -161,7 +162,7 @@ def test_compare_and_auto_serve_recognition(tmp_path, strings):
 
 def test_spec_augment_masks_training_frames_only(strings):
     values = torch.ones(60, 40)
-    masked = audio.spec_augment(values, torch.Generator().manual_seed(3))
+    masked = spec_augment(values, torch.Generator().manual_seed(3))
     assert masked.shape == values.shape and (masked == 0).any() and (values == 1).all()
 
 

@@ -7,7 +7,9 @@
 `load(DIR).predict` classifies and tags typed text as `seqlab predict --text` does; `.translate` writes a
 sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab generate` does. Both
 decoders call a step graph once per token with the state carried between calls: greedy decoding gives
-PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. This module
+PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. `.forecast`
+reads a CSV file as `seqlab forecast` does (pandas: `pip install './runtime[forecast]'`); `.transcribe`
+hears audio files as `seqlab transcribe` does (soundfile and librosa: `./runtime[audio]`). This module
 imports nothing that imports torch.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -91,6 +94,7 @@ class Exported:
         self.target_tokenizer = _tokenizer(path / "target_tokenizer.json") or self.tokenizer
         first = description["graphs"].get("forward") or description["graphs"]["start"]
         self.inputs = [field["name"] for field in first["inputs"]]
+        self.data = SimpleNamespace(**self.config["data"])  # the run's data settings, as readers take them
 
     @property
     def verbs(self) -> list[str]:
@@ -100,6 +104,8 @@ class Exported:
             (["predict"] if self.task in ("classify", "tag") and text else [])
             + (["translate"] if self.task == "seq2seq" and text else [])
             + (["generate"] if "prefill" in self.sessions else [])
+            + (["forecast"] if self.task == "forecast" else [])
+            + (["transcribe"] if self.task == "ctc" else [])
         )
 
     # -- predict ---------------------------------------------------------------------------------
@@ -160,10 +166,104 @@ class Exported:
         return tags
 
     def _forward(self, **fields: np.ndarray) -> list[np.ndarray]:
+        """The forward graph's outputs; `fields` may hold inputs the traced graph found it never reads."""
         return self.sessions["forward"].run(None, {name: fields[name] for name in self.inputs})
 
     def _named(self, probs: np.ndarray) -> dict[str, float]:
         return {label: float(p) for label, p in zip(self.labels, probs)}
+
+    # -- forecast --------------------------------------------------------------------------------
+
+    def forecast(self, series: str | Path | list, horizon: int | None = None) -> list[dict]:
+        """The next `horizon` points (at most the trained horizon) after the end of every series of a CSV
+        file (or of `seqlab.data.series.Series`): one row per series and step with the point forecast
+        and any quantiles, the rows `seqlab forecast` writes."""
+        from seqlab.data.series import SeriesScaling, forecast_rows, median_index, read_series
+
+        if "forecast" not in self.verbs:
+            raise UserError(f"the runtime forecasts with forecasters; this export is {self.task}")
+        d, m = self.data, self.config["model"]
+        horizon = horizon or d.horizon
+        if not 1 <= horizon <= d.horizon:
+            raise UserError(
+                f"this model forecasts at most {d.horizon} points ahead (data.horizon); got {horizon}"
+            )
+        if isinstance(series, (str, Path)):
+            series = read_series(Path(series), self.data)
+        scaling = SeriesScaling(d.transform, d.scaling, d.season, read_json(self.path / "scaling.json"))
+        spans, ahead, stats = [], [], []
+        for s in series:
+            if len(s) < d.lookback:
+                raise UserError(
+                    f"series '{s.id}' has {len(s)} points, fewer than data.lookback={d.lookback}; "
+                    "give a longer history"
+                )
+            values = scaling.transformed(s)
+            mean, spread = scaling.stats_of(s.id, values)
+            y = np.concatenate([(values - mean) / spread, np.full(d.horizon, np.nan)])
+            known = scaling.known_ahead(s, d.horizon)  # (T + h, K) or None
+            spans.append(scaling.features(s, y, known, d.horizon)[len(s) - d.lookback :])  # (L + h, F)
+            ahead.append(None if known is None else known[len(s) :])  # (h, K)
+            stats.append((mean, spread))
+        quantiles = m["quantiles"] or []
+        scaled = self._rollout(np.stack(spans).astype(np.float32), ahead, median_index(quantiles))
+        mean, spread = np.array(stats).T[..., None, None]  # (S, 1, 1) each
+        forecasts = scaling.from_scaled(scaled, mean, spread)[:, :horizon]  # (S, h, Q)
+        return forecast_rows(series, forecasts, quantiles)
+
+    def _rollout(self, spans: np.ndarray, ahead: list, point: int) -> np.ndarray:
+        """(S, h, Q) forecasts on each series' scale from its lookback and horizon features (S, L + h, F):
+        one pass for the whole horizon, or (model.strategy=autoregressive) model.ar_step points a pass,
+        each pass's point forecast the history of the next; every window centred on its own history."""
+        from seqlab.data.series import patch_count
+
+        L, h, m = self.data.lookback, self.data.horizon, self.config["model"]
+        k = m["ar_step"] if m["strategy"] == "autoregressive" else h
+        future = None if ahead[0] is None else np.stack(ahead).astype(np.float32)  # (S, h, K)
+        patches = patch_count(L, m["patch_len"], m["patch_stride"])
+        passes = []
+        for t in range(0, h, k):
+            window = spans[:, t : t + L]  # (S, L, F)
+            history = window[..., 0]
+            loc = history.mean(axis=1, keepdims=True)  # (S, 1)
+            scale = history.std(axis=1, keepdims=True) + 1e-5
+            inputs = np.concatenate([((history - loc) / scale)[..., None], window[..., 1:]], axis=-1)
+            (forecast,) = self._forward(
+                inputs=inputs,
+                mask=np.ones((len(spans), patches), dtype=bool),
+                future=None if future is None else future[:, t : t + k],
+                loc=loc,
+                scale=scale,
+            )  # (S, k, Q)
+            spans[:, L + t : L + t + k, 0] = forecast[..., point]
+            passes.append(forecast)
+        return np.concatenate(passes, axis=1)
+
+    # -- transcribe ------------------------------------------------------------------------------
+
+    def transcribe(self, audio: list) -> list[str]:
+        """The best-path transcript of every audio file (WAV, FLAC, OGG; a folder or a manifest of them) or
+        of every array of frames (T, F) computed as the run computes them."""
+        from seqlab.data.audio import featurize, read_clips
+
+        if "transcribe" not in self.verbs:
+            raise UserError(f"the runtime transcribes with speech recognisers; this export is {self.task}")
+        frames = [a for a in audio if isinstance(a, np.ndarray)]
+        if len(frames) < len(audio):
+            records = [r for name in audio for r in read_clips(Path(name), labelled=False)]
+            frames = [r["values"] for r in featurize(records, self.data)]
+        stats, alphabet = read_json(self.path / "scaling.json"), read_json(self.path / "alphabet.json")
+        size, transcripts = self.config["train"]["batch_size"], []
+        for start in range(0, len(frames), size):
+            chunk = [
+                (f - np.array(stats["mean"])) / np.array(stats["spread"])
+                for f in frames[start : start + size]
+            ]
+            inputs, mask = pad_frames(chunk)
+            (log_probs,) = self._forward(inputs=inputs, mask=mask)  # (B, T, K)
+            for row, length in zip(log_probs.argmax(-1), mask.sum(1)):
+                transcripts.append("".join(alphabet[s - 1] for s in best_path(row[:length])))
+        return transcripts
 
     # -- translate -------------------------------------------------------------------------------
 
@@ -299,6 +399,22 @@ def pad(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     for row, seq in enumerate(sequences):
         ids[row, : len(seq)], mask[row, : len(seq)] = seq, True
     return ids, mask
+
+
+def pad_frames(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (T, F) of several utterances padded into (B, T, F) float32, and the mask of real frames."""
+    width = max(len(f) for f in frames)
+    inputs = np.zeros((len(frames), width, frames[0].shape[1]), dtype=np.float32)
+    mask = np.zeros((len(frames), width), dtype=bool)
+    for row, f in enumerate(frames):
+        inputs[row, : len(f)], mask[row, : len(f)] = f, True
+    return inputs, mask
+
+
+def best_path(symbols: np.ndarray) -> list[int]:
+    """CTC's best path: each frame's best symbol (T,), repeats merged and blanks (0) dropped."""
+    merged = symbols[np.r_[True, symbols[1:] != symbols[:-1]]]
+    return [int(s) for s in merged if s != 0]
 
 
 def pad_chars(words: list[list[list[int]]]) -> np.ndarray:

@@ -190,26 +190,6 @@ def _write_cache(
         pass
 
 
-def spec_augment(values, generator, masks: int = 2, max_features: float = 0.15, max_frames: float = 0.1):
-    """SpecAugment's frequency and time masking: `masks` bands of up to `max_features` of the
-    features and `masks` spans of up to `max_frames` of the frames set to 0 (the training mean, after
-    standardising). `values`: (T, F) tensor; a masked copy is returned."""
-    import torch
-
-    values = values.clone()
-    T, F = values.shape
-    for size, axis in ((F, 1), (T, 0)):
-        width = max(1, int(size * (max_features if axis else max_frames)))
-        for _ in range(masks):
-            w = int(torch.randint(0, width + 1, (1,), generator=generator))
-            start = int(torch.randint(0, max(size - w, 0) + 1, (1,), generator=generator))
-            if axis:
-                values[:, start : start + w] = 0.0
-            else:
-                values[start : start + w] = 0.0
-    return values
-
-
 # ---------------------------------------------------------------------------------------------
 # Layouts: one file, a folder of clips, a manifest
 

@@ -432,6 +432,129 @@ def future_timestamps(stamps: np.ndarray, count: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
+# A forecaster's scale and features
+
+
+def patch_count(lookback: int, patch_len: int, stride: int) -> int:
+    """How many steps a forecaster's patch adapter makes of `lookback` points."""
+    pad = stride if patch_len > 1 else 0
+    return (lookback + pad - min(patch_len, lookback)) // stride + 1
+
+
+def median_index(quantiles: list[float]) -> int:
+    """Which of the Q outputs is the point forecast: the quantile nearest 0.5 (the only one without)."""
+    return min(range(len(quantiles)), key=lambda j: abs(quantiles[j] - 0.5)) if quantiles else 0
+
+
+@dataclass(frozen=True)
+class SeriesScaling:
+    """How a forecaster puts each series on the scale its model works in and back, and which features
+    each point carries: data.transform, data.scaling and data.season, with what `fit` learned
+    (scaling.json: per series id its mean and spread; the feature widths)."""
+
+    transform: str  # none | log
+    scaling: str  # none | standard | seasonal
+    season: int
+    learned: dict  # {"series": {id: [mean, spread]}, "features": {"calendar", "covariates", …}}
+
+    def transformed(self, s: Series) -> np.ndarray:
+        """(T,) the values the model is fitted to before scaling: log(1 + y) with data.transform=log."""
+        if self.transform == "none":
+            return s.values
+        if (s.values < 0).any():
+            raise UserError(
+                f"data.transform=log needs values of 0 or more; series '{s.id}' has "
+                f"{s.values.min():g} (use data.transform=none)"
+            )
+        return np.log1p(s.values)
+
+    def stats_of(self, series_id: str, model_values: np.ndarray) -> tuple[float, float]:
+        """A series' mean and spread: learned in training, or from its own history for a new id."""
+        known = self.learned.get("series", {}).get(series_id)
+        if known is not None:
+            return known[0], known[1]
+        if self.scaling == "none":
+            return 0.0, 1.0
+        return self.mean_and_spread(model_values)
+
+    def mean_and_spread(self, values: np.ndarray) -> tuple[float, float]:
+        """A series' scaling: its mean, and its standard deviation or (data.scaling=seasonal) its mean
+        absolute seasonal difference, MASE's scale, under which an MAE loss is MASE (1 where it is 0)."""
+        if self.scaling == "seasonal" and len(values) > self.season:
+            spread = float(np.abs(values[self.season :] - values[: -self.season]).mean())
+        else:
+            spread = float(values.std())
+        return float(values.mean()), spread if spread > 0 else 1.0
+
+    def to_scaled(self, values: np.ndarray, mean, spread) -> np.ndarray:
+        """Values on the series' own scale → the scale the model works in (negatives count as 0 under log)."""
+        return ((np.log1p(np.maximum(values, 0)) if self.transform == "log" else values) - mean) / spread
+
+    def from_scaled(self, scaled: np.ndarray, mean, spread) -> np.ndarray:
+        """The model's scale → the series' own."""
+        values = scaled * spread + mean
+        return np.expm1(values) if self.transform == "log" else values
+
+    def known_ahead(self, s: Series, extra: int) -> np.ndarray | None:
+        """(T + extra, K): the calendar and the future covariates of every point, `extra` past the end."""
+        f = self.learned["features"]
+        columns = []
+        if f["calendar"]:
+            stamps = (
+                s.timestamps
+                if not extra
+                else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
+            )
+            columns.append(calendar_features(stamps))
+        if f["future_covariates"]:
+            known = s.future_covariates
+            if known is None or known.shape[1] != f["future_covariates"]:
+                raise UserError(
+                    f"series '{s.id}' needs the {f['future_covariates']} future covariate column(s) "
+                    "of training (data.future_covariates)"
+                )
+            if len(known) < len(s) + extra:
+                raise UserError(
+                    f"series '{s.id}' has future covariates for {len(known) - len(s)} points after its "
+                    f"end; forecasting {extra} points needs them for each (seqlab forecast --future FILE)"
+                )
+            columns.append(known[: len(s) + extra])
+        return np.concatenate(columns, axis=1) if columns else None
+
+    def features(self, s: Series, y: np.ndarray, known: np.ndarray | None, extra: int) -> np.ndarray:
+        """(T + extra, F): the scaled target `y`, the known-ahead features, the covariates (the last one
+        repeated past the end, where no pass reads it)."""
+        columns = [np.nan_to_num(y)[:, None]]
+        if known is not None:
+            columns.append(known)
+        width = self.learned["features"]["covariates"]
+        if width:
+            if s.covariates is None or s.covariates.shape[1] != width:
+                raise UserError(f"series '{s.id}' needs {width} covariate columns, as in training")
+            columns.append(np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)]))
+        return np.concatenate(columns, axis=1)
+
+
+def forecast_rows(series: list[Series], forecasts: np.ndarray, quantiles: list[float]) -> list[dict]:
+    """The rows `seqlab forecast` writes from (S, h, Q) forecasts on the series' own scale: per series and
+    step, its id, time (or index past the end), point forecast and each quantile."""
+    import pandas as pd
+
+    horizon, point, rows = forecasts.shape[1], median_index(quantiles), []
+    for s, forecast in zip(series, forecasts):
+        stamps = (
+            pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
+            if s.timestamps is not None
+            else range(len(s), len(s) + horizon)
+        )
+        for step in range(horizon):
+            row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(forecast[step, point])}
+            row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
+            rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
 # Labelled series for classification (the UCR/UEA archive's files)
 
 

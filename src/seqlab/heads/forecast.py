@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from seqlab.data.batch import Batch
+from seqlab.data.series import median_index
 from seqlab.encoders import EncoderOutput
 from seqlab.heads import HeadOutput
 
@@ -64,8 +65,3 @@ class ForecastHead(nn.Module):
     def point(self, forecast: torch.Tensor) -> torch.Tensor:
         """(B, h, Q) → (B, h): the point forecast, the median where quantiles are predicted."""
         return forecast[..., median_index(self.quantiles.tolist())]
-
-
-def median_index(quantiles: list[float]) -> int:
-    """Which of the Q outputs is the point forecast: the quantile nearest 0.5 (the only one without)."""
-    return min(range(len(quantiles)), key=lambda j: abs(quantiles[j] - 0.5)) if quantiles else 0

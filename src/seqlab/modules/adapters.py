@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from seqlab.data.batch import PAD_ID, Batch
+from seqlab.data.series import patch_count
 
 
 class CharCNN(nn.Module):
@@ -119,9 +120,3 @@ class PatchAdapter(nn.Module):
             x = torch.cat([x, x[:, -1:].expand(-1, self.pad, -1)], dim=1)  # (B, L + pad, F)
         patches = x[:, self.positions].transpose(2, 3)  # (B, N, F, P), as x.unfold(1, P, stride)
         return self.dropout(self.proj(patches.flatten(2)))  # (B, N, D)
-
-
-def patch_count(lookback: int, patch_len: int, stride: int) -> int:
-    """How many steps `PatchAdapter` makes of `lookback` points."""
-    pad = stride if patch_len > 1 else 0
-    return (lookback + pad - min(patch_len, lookback)) // stride + 1

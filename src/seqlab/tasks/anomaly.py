@@ -19,10 +19,9 @@ import numpy as np
 
 from seqlab import metrics
 from seqlab.config import DataConfig, RunConfig
-from seqlab.data.series import Series
+from seqlab.data.series import Series, median_index
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
-from seqlab.heads.forecast import median_index
 from seqlab.tasks.base import Task
 from seqlab.tasks.forecast import ForecastTask, Windows
 
@@ -47,7 +46,8 @@ class AnomalyTask(ForecastTask):
         forecasts, _ = self.forecast_windows(model, windows, batch_size, autocast)  # (M, h, Q), unscaled
         mean, spread = windows.stats[windows.series.numpy()].T
         truth = windows.values[windows.starts + self.config.data.lookback].numpy()
-        predicted = self.to_scaled(forecasts[:, 0, median_index(model.head.quantiles.tolist())], mean, spread)
+        point = forecasts[:, 0, median_index(model.head.quantiles.tolist())]
+        predicted = self.scaling.to_scaled(point, mean, spread)
         return np.abs(truth - predicted)
 
     def scores(self, model, windows: Windows, batch_size: int, autocast) -> np.ndarray:
@@ -96,7 +96,7 @@ class AnomalyTask(ForecastTask):
         return {
             "id": windows.ids[0],
             "origins": windows.origins[owned].tolist(),
-            "values": self.from_scaled(windows.values[first].numpy(), mean, spread).tolist(),
+            "values": self.scaling.from_scaled(windows.values[first].numpy(), mean, spread).tolist(),
             "scores": scores.tolist(),
             "labels": None if windows.labels is None else windows.labels[owned.numpy()].astype(int).tolist(),
             "threshold": self.stats["threshold"],

@@ -21,13 +21,20 @@ from torch import nn
 from seqlab import metrics
 from seqlab.config import RunConfig, points_per_pass
 from seqlab.data.batch import Batch
-from seqlab.data.series import Series, calendar_features, future_timestamps, read_series
+from seqlab.data.series import (
+    Series,
+    SeriesScaling,
+    forecast_rows,
+    median_index,
+    patch_count,
+    read_series,
+)
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
 from seqlab.files import read_json, write_json
 from seqlab.heads import mean_loss
-from seqlab.heads.forecast import ForecastHead, median_index
-from seqlab.modules.adapters import PatchAdapter, patch_count
+from seqlab.heads.forecast import ForecastHead
+from seqlab.modules.adapters import PatchAdapter
 from seqlab.tasks.base import HeadParts, Task
 
 _EPS = 1e-5
@@ -100,14 +107,21 @@ class ForecastTask(Task):
         super().__init__(config)
         self.stats = stats or {}  # series id → [mean, spread]; "features": sizes learned in fit
 
+    @property
+    def scaling(self) -> SeriesScaling:
+        d = self.config.data
+        return SeriesScaling(d.transform, d.scaling, d.season, self.stats)
+
     # -- what is learned from the training series ---------------------------------------------
 
     def fit(self, train: list[Series]) -> None:
         d = self.config.data
         scaled = d.scaling != "none"
+        scaling = self.scaling
         self.stats = {
             "series": {
-                s.id: [*self._mean_and_spread(self._transformed(s))] if scaled else [0.0, 1.0] for s in train
+                s.id: [*scaling.mean_and_spread(scaling.transformed(s))] if scaled else [0.0, 1.0]
+                for s in train
             }
         }
         constant = [s.id for s in train if scaled and s.values.std() == 0]
@@ -181,10 +195,10 @@ class ForecastTask(Task):
         d = self.config.data
         L, h = d.lookback, d.horizon
         values, features, future, starts, owners, origins, stats, offsets = [], [], [], [], [], [], [], []
-        offset = 0
+        offset, scaling = 0, self.scaling
         for n, s in enumerate(records):
-            model_values = self._transformed(s)  # (T,)
-            mean, spread = self._stats_of(s.id, model_values)
+            model_values = scaling.transformed(s)  # (T,)
+            mean, spread = scaling.stats_of(s.id, model_values)
             if len(s) < L:
                 raise UserError(
                     f"series '{s.id}' has {len(s)} points, fewer than data.lookback={L}; "
@@ -193,10 +207,10 @@ class ForecastTask(Task):
             extra = 0 if with_targets else h  # room for the forecast after the end
             y = np.concatenate([(model_values - mean) / spread, np.full(extra, np.nan)])
             values.append(y)
-            known = self._known_ahead(s, extra)  # (T + extra, K) or None
+            known = scaling.known_ahead(s, extra)  # (T + extra, K) or None
             if known is not None:
                 future.append(known)
-            features.append(self._features(s, y, known, extra))
+            features.append(scaling.features(s, y, known, extra))
             if with_targets:
                 first = max(s.start, L)
                 stride = 1 if s.start == 0 else (self.judged_stride or d.eval_stride)
@@ -229,87 +243,6 @@ class ForecastTask(Task):
                 "points; lower them or give longer series"
             )
         return windows
-
-    def _stats_of(self, series_id: str, model_values: np.ndarray) -> tuple[float, float]:
-        known = self.stats["series"].get(series_id)
-        if known is not None:
-            return known[0], known[1]
-        if self.config.data.scaling == "none":
-            return 0.0, 1.0
-        return self._mean_and_spread(model_values)  # a series the model never saw: its own history
-
-    def _mean_and_spread(self, values: np.ndarray) -> tuple[float, float]:
-        """A series' scaling: its mean, and its standard deviation or (data.scaling=seasonal) its mean
-        absolute seasonal difference, MASE's scale, under which an MAE loss is MASE (1 where it is 0)."""
-        season = self.config.data.season
-        if self.config.data.scaling == "seasonal" and len(values) > season:
-            spread = float(np.abs(values[season:] - values[:-season]).mean())
-        else:
-            spread = float(values.std())
-        return float(values.mean()), spread if spread > 0 else 1.0
-
-    def _transformed(self, s: Series) -> np.ndarray:
-        """(T,) the values the model is fitted to before scaling: log(1 + y) with data.transform=log."""
-        if self.config.data.transform == "none":
-            return s.values
-        if (s.values < 0).any():
-            raise UserError(
-                f"data.transform=log needs values of 0 or more; series '{s.id}' has "
-                f"{s.values.min():g} (use data.transform=none)"
-            )
-        return np.log1p(s.values)
-
-    def to_scaled(self, values: np.ndarray, mean, spread) -> np.ndarray:
-        """Values on the series' own scale → the scale the model works in (negatives count as 0 under log)."""
-        return (
-            (np.log1p(np.maximum(values, 0)) if self.config.data.transform == "log" else values) - mean
-        ) / spread
-
-    def from_scaled(self, scaled: np.ndarray, mean, spread) -> np.ndarray:
-        """The model's scale → the series' own."""
-        values = scaled * spread + mean
-        return np.expm1(values) if self.config.data.transform == "log" else values
-
-    def _known_ahead(self, s: Series, extra: int) -> np.ndarray | None:
-        """(T + extra, K): the calendar and the future covariates of every point, `extra` past the end."""
-        f = self.stats["features"]
-        columns = []
-        if f["calendar"]:
-            stamps = (
-                s.timestamps
-                if not extra
-                else np.concatenate([s.timestamps, future_timestamps(s.timestamps, extra)])
-            )
-            columns.append(calendar_features(stamps))
-        if f["future_covariates"]:
-            known = s.future_covariates
-            if known is None or known.shape[1] != f["future_covariates"]:
-                raise UserError(
-                    f"series '{s.id}' needs the {f['future_covariates']} future covariate column(s) "
-                    "of training (data.future_covariates)"
-                )
-            if len(known) < len(s) + extra:
-                raise UserError(
-                    f"series '{s.id}' has future covariates for {len(known) - len(s)} points after its "
-                    f"end; forecasting {extra} points needs them for each (seqlab forecast --future FILE)"
-                )
-            columns.append(known[: len(s) + extra])
-        return np.concatenate(columns, axis=1) if columns else None
-
-    def _features(self, s: Series, y: np.ndarray, known: np.ndarray | None, extra: int) -> np.ndarray:
-        """(T + extra, F): the scaled target, the known-ahead features, the covariates (the last one
-        repeated past the end, where no pass reads it)."""
-        columns = [np.nan_to_num(y)[:, None]]
-        if known is not None:
-            columns.append(known)
-        if self.stats["features"]["covariates"]:
-            if s.covariates is None or s.covariates.shape[1] != self.stats["features"]["covariates"]:
-                raise UserError(
-                    f"series '{s.id}' needs {self.stats['features']['covariates']} covariate columns, "
-                    "as in training"
-                )
-            columns.append(np.concatenate([s.covariates, np.repeat(s.covariates[-1:], extra, axis=0)]))
-        return np.concatenate(columns, axis=1)
 
     def batches(
         self, windows: Windows, batch_size: int, generator: torch.Generator | None = None
@@ -400,7 +333,7 @@ class ForecastTask(Task):
                 loss_sum += float(model.head.loss(forecast, targets).sum())
                 count += len(chosen)
         mean, spread = windows.stats[windows.series.numpy()].T  # (M,) each
-        unscaled = self.from_scaled(out.numpy(), mean[:, None, None], spread[:, None, None])
+        unscaled = self.scaling.from_scaled(out.numpy(), mean[:, None, None], spread[:, None, None])
         return unscaled, (mean_loss(loss_sum, count) if count else float("nan"))
 
     def evaluate(self, model, windows: Windows, batch_size: int, autocast) -> dict[str, float]:
@@ -416,7 +349,7 @@ class ForecastTask(Task):
         origin = held_out.starts + d.lookback  # (M,)
         scaled = held_out.values[origin.unsqueeze(1) + torch.as_tensor(repeat)].numpy()  # (M, h)
         stats = held_out.stats[held_out.series.numpy()]
-        forecasts = self.from_scaled(scaled, stats[:, :1], stats[:, 1:])
+        forecasts = self.scaling.from_scaled(scaled, stats[:, :1], stats[:, 1:])
         what = f"the last {season} points, repeated" if season > 1 else "the last point, repeated"
         return {"baseline": f"seasonal naive ({what})", **self.judge(held_out, forecasts[..., None], [])}
 
@@ -440,7 +373,7 @@ class ForecastTask(Task):
         forecasts, _ = self.forecast_windows(model, picked, len(chosen), autocast)  # (n, h, Q)
         mean, spread = picked.stats[picked.series.numpy()].T
         span = picked.starts.unsqueeze(1) + torch.arange(L + h)  # (n, L + h)
-        observed = self.from_scaled(picked.values[span].numpy(), mean[:, None], spread[:, None])
+        observed = self.scaling.from_scaled(picked.values[span].numpy(), mean[:, None], spread[:, None])
         point = median_index(model.head.quantiles.tolist())
         return [
             {
@@ -473,25 +406,9 @@ class ForecastTask(Task):
             raise UserError(
                 f"this model forecasts at most {trained} points ahead (data.horizon); got {horizon}"
             )
-        import pandas as pd
-
         windows = self.encode(series, with_targets=False)
         values, _ = self.forecast_windows(pipeline.model, windows, pipeline.batch_size, pipeline.autocast)
-        head = pipeline.model.head
-        quantiles = head.quantiles.tolist()
-        point = head.point(torch.from_numpy(values)).numpy()  # (S, h)
-        rows = []
-        for s, path, forecast in zip(series, point, values):
-            stamps = (
-                pd.DatetimeIndex(future_timestamps(s.timestamps, horizon)).astype(str)
-                if s.timestamps is not None
-                else range(len(s), len(s) + horizon)
-            )
-            for step in range(horizon):
-                row = {"unique_id": s.id, "ds": stamps[step], "forecast": float(path[step])}
-                row.update({f"q{q:g}": float(forecast[step, j]) for j, q in enumerate(quantiles)})
-                rows.append(row)
-        return rows
+        return forecast_rows(series, values[:, :horizon], pipeline.model.head.quantiles.tolist())
 
     def evaluate_baselines(
         self, pipeline, series: list[Series], names: list[str]
@@ -517,7 +434,7 @@ class ForecastTask(Task):
         scaled_truth = windows.values[ahead].numpy()
         stats = windows.stats[windows.series.numpy()]  # (M, 2)
         mean, spread = stats[:, :1], stats[:, 1:]  # (M, 1) each
-        truth = self.from_scaled(scaled_truth, mean, spread)
+        truth = self.scaling.from_scaled(scaled_truth, mean, spread)
         point = forecasts[..., median_index(quantiles)]  # (M, h)
         naive_error = np.array([self._seasonal_error(windows, i, season) for i in range(len(windows.ids))])
         names = [f"{windows.ids[s]}@{o}" for s, o in zip(windows.series.tolist(), windows.origins.tolist())]
@@ -525,7 +442,7 @@ class ForecastTask(Task):
             names,
             truth,
             point,
-            standardised=(scaled_truth, self.to_scaled(point, mean, spread)),
+            standardised=(scaled_truth, self.scaling.to_scaled(point, mean, spread)),
             naive_error=naive_error[windows.series.numpy()],
             quantiles=quantiles,
             quantile_forecasts=forecasts if quantiles else None,
@@ -537,7 +454,7 @@ class ForecastTask(Task):
         if not owned.any():
             return float("nan")
         begin = int(windows.offsets[series])
-        history = self.from_scaled(
+        history = self.scaling.from_scaled(
             windows.values[begin : begin + int(windows.origins[owned].min())].numpy(), *windows.stats[series]
         )
         diffs = np.abs(history[season:] - history[:-season])

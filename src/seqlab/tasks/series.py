@@ -35,14 +35,30 @@ def padded_frames(examples: list) -> tuple[torch.Tensor, torch.Tensor]:
     return inputs, torch.arange(inputs.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
 
 
+def spec_augment(values, generator, masks: int = 2, max_features: float = 0.15, max_frames: float = 0.1):
+    """SpecAugment's frequency and time masking: `masks` bands of up to `max_features` of the
+    features and `masks` spans of up to `max_frames` of the frames set to 0 (the training mean, after
+    standardising). `values`: (T, F) tensor; a masked copy is returned."""
+    values = values.clone()
+    T, F = values.shape
+    for size, axis in ((F, 1), (T, 0)):
+        width = max(1, int(size * (max_features if axis else max_frames)))
+        for _ in range(masks):
+            w = int(torch.randint(0, width + 1, (1,), generator=generator))
+            start = int(torch.randint(0, max(size - w, 0) + 1, (1,), generator=generator))
+            if axis:
+                values[:, start : start + w] = 0.0
+            else:
+                values[start : start + w] = 0.0
+    return values
+
+
 def augmented(examples: list, data, generator: torch.Generator | None) -> list:
     """Training examples (those drawn with a generator) as the data settings alter them: each channel
     scaled by 1 + N(0, data.scale_jitter), every point moved by N(0, data.jitter) (Um et al. 2017's
     scaling and jittering), and SpecAugment's masks of bands and spans with data.spec_augment."""
     if generator is None or not (data.spec_augment or data.jitter or data.scale_jitter):
         return examples
-    from seqlab.data.audio import spec_augment
-
     altered = []
     for e in examples:
         values = e["values"]  # (T, F), standardised
