@@ -398,3 +398,31 @@ def voices(fsdd) -> dict[str, list]:
 
     data = DataConfig(sample_rate=RATE, stack_frames=2)
     return {name: audio.featurize(records, data) for name, records in audio.fsdd_speech(fsdd).items()}
+
+
+@pytest.fixture(scope="session")
+def listeners(tmp_path_factory, ett_rows, strings):
+    """Runs that read series and audio, and their exports: a GRU forecasting quantiles of ETTh1 from its
+    calendar in one pass, a transformer forecasting four points a pass, and a CTC recogniser."""
+    from seqlab.data.datasets import load_splits
+    from seqlab.export import export
+    from seqlab.pipeline import fit
+
+    folder = tmp_path_factory.mktemp("listeners")
+    (folder / "ett.csv").write_text("\n".join(ett_rows) + "\n")
+    settings = {**FORECAST, "data.path": str(folder / "ett.csv")}
+    runs = {
+        "direct": tiny("forecast", "gru", **settings, **{"model.quantiles": [0.1, 0.5, 0.9]}),
+        "rollout": tiny(
+            "forecast", "transformer", **settings, **{"model.strategy": "autoregressive", "model.ar_step": 4}
+        ),
+        "ctc": tiny("ctc", "gru", **{"data.sample_rate": RATE, "data.stack_frames": 3}),
+    }
+    made = {}
+    for name, config in runs.items():
+        data = strings if name == "ctc" else load_splits("forecast", config.data)
+        pipeline = fit(config, folder / name, data)
+        export(pipeline, folder / f"{name}.onnx", data["val"])
+        made[name] = (pipeline, folder / f"{name}.onnx")
+    made["series"] = folder / "ett.csv"
+    return made

@@ -143,9 +143,9 @@ def test_runtime_generates_the_same_greedy_tokens(exported, encoder):
     expected = pipeline.generate("ROMEO:", GenerationConfig(max_new_tokens=40, temperature=0))
     model = runtime.load(folder)
     assert model.generate("ROMEO:", runtime.Sampling(max_new_tokens=40, temperature=0)) == expected
-    heard: list[str] = []
-    model.generate("ROMEO:", runtime.Sampling(max_new_tokens=40, temperature=0), on_text=heard.append)
-    assert "".join(heard) == expected[0]
+    listeners: list[str] = []
+    model.generate("ROMEO:", runtime.Sampling(max_new_tokens=40, temperature=0), on_text=listeners.append)
+    assert "".join(listeners) == expected[0]
     sampling = runtime.Sampling(max_new_tokens=8, top_k=5, top_p=0.9, seed=1)
     sampled = model.generate("", sampling, num_samples=2)
     assert len(sampled) == 2 and sampled == model.generate("", sampling, num_samples=2)
@@ -166,44 +166,14 @@ def test_runtime_translates_as_pytorch_does(exported):
     assert model.translate(sources, sampling) == model.translate(sources, sampling)
 
 
-@pytest.fixture(scope="module")
-def heard(tmp_path_factory, ett_rows, strings):
-    """Trained forecasters and a speech recogniser, exported: a GRU forecasting quantiles of ETTh1 from its
-    calendar in one pass, a transformer forecasting four points a pass, and a CTC recogniser."""
-    from conftest import FORECAST, RATE
-
-    from seqlab.data.datasets import load_splits
-    from seqlab.export import export
-    from seqlab.pipeline import fit
-
-    folder = tmp_path_factory.mktemp("heard")
-    (folder / "ett.csv").write_text("\n".join(ett_rows) + "\n")
-    settings = {**FORECAST, "data.path": str(folder / "ett.csv")}
-    runs = {
-        "direct": tiny("forecast", "gru", **settings, **{"model.quantiles": [0.1, 0.5, 0.9]}),
-        "rollout": tiny(
-            "forecast", "transformer", **settings, **{"model.strategy": "autoregressive", "model.ar_step": 4}
-        ),
-        "ctc": tiny("ctc", "gru", **{"data.sample_rate": RATE, "data.stack_frames": 3}),
-    }
-    made = {}
-    for name, config in runs.items():
-        data = strings if name == "ctc" else load_splits("forecast", config.data)
-        pipeline = fit(config, folder / name, data)
-        export(pipeline, folder / f"{name}.onnx", data["val"])
-        made[name] = (pipeline, folder / f"{name}.onnx")
-    made["series"] = folder / "ett.csv"
-    return made
-
-
 @pytest.mark.parametrize("name", ["direct", "rollout"])
-def test_runtime_forecasts_as_pytorch_does(heard, name):
+def test_runtime_forecasts_as_pytorch_does(listeners, name):
     """The rows `seqlab forecast` writes, times and quantiles included, from a CSV file."""
     from seqlab.data.series import read_series
 
-    pipeline, folder = heard[name]
-    expected = pipeline.forecast(read_series(heard["series"], pipeline.config.data), 8)
-    got = runtime.load(folder).forecast(heard["series"], 8)
+    pipeline, folder = listeners[name]
+    expected = pipeline.forecast(read_series(listeners["series"], pipeline.config.data), 8)
+    got = runtime.load(folder).forecast(listeners["series"], 8)
     assert [{k: v for k, v in row.items() if k[0] not in "fq"} for row in got] == [
         {k: v for k, v in row.items() if k[0] not in "fq"} for row in expected
     ]
@@ -211,16 +181,16 @@ def test_runtime_forecasts_as_pytorch_does(heard, name):
     numbers = [[[v for k, v in row.items() if k[0] in "fq"] for row in rows] for rows in (got, expected)]
     assert np.abs(np.subtract(*numbers)).max() <= 1e-4 * np.abs(numbers[1]).max()
     with pytest.raises(UserError, match="at most 12 points ahead"):
-        runtime.load(folder).forecast(heard["series"], 13)
+        runtime.load(folder).forecast(listeners["series"], 13)
 
 
-def test_runtime_transcribes_as_pytorch_does(heard, strings):
+def test_runtime_transcribes_as_pytorch_does(listeners, strings):
     """Frames, and an audio file the runtime turns into frames itself."""
     from conftest import shared
 
     from seqlab.data.audio import read_clips
 
-    pipeline, folder = heard["ctc"]
+    pipeline, folder = listeners["ctc"]
     model = runtime.load(folder)
     assert model.verbs == ["transcribe"]
     utterances = strings["test"]
@@ -229,7 +199,7 @@ def test_runtime_transcribes_as_pytorch_does(heard, strings):
     assert model.transcribe([wav]) == pipeline.transcribe(read_clips(wav, labelled=False))
 
 
-def test_runtime_runs_without_torch(exported, heard):
+def test_runtime_runs_without_torch(exported, listeners):
     """A process that cannot import torch loads exports, classifies, generates, forecasts, transcribes."""
     from conftest import shared
 
@@ -245,8 +215,8 @@ def test_runtime_runs_without_torch(exported, heard):
         "from seqlab import runtime\n"
         f"print(runtime.load({str(classifier)!r}).predict(['win a prize now'])[0]['label'])\n"
         f"print(len(runtime.load({str(lm)!r}).generate('ROMEO', runtime.Sampling(5, 0))[0]) > 0)\n"
-        f"print(len(runtime.load({str(heard['direct'][1])!r}).forecast({str(heard['series'])!r})))\n"
-        f"print(type(runtime.load({str(heard['ctc'][1])!r}).transcribe([{str(wav)!r}])[0]).__name__)\n"
+        f"print(len(runtime.load({str(listeners['direct'][1])!r}).forecast({str(listeners['series'])!r})))\n"
+        f"print(type(runtime.load({str(listeners['ctc'][1])!r}).transcribe([{str(wav)!r}])[0]).__name__)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

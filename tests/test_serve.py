@@ -106,6 +106,34 @@ def test_exports_are_served_by_onnx_runtime(runs, tmp_path):
     assert "".join(pieces) == generated[0]
 
 
+def test_exported_forecasters_and_recognisers_answer_uploads(listeners):
+    """A CSV of series and a WAV file, answered by a run and by its export alike."""
+    from conftest import shared
+
+    models = [
+        spec
+        for name in ("direct", "ctc")
+        for spec in (f"{name}={listeners[name][0].run_dir}", f"x-{name}={listeners[name][1]}")
+    ]
+    limits = Limits()
+    client = TestClient(build_app(load_models(models, limits), limits))
+    series = {"series": ("ett.csv", listeners["series"].read_bytes())}
+    answers = [
+        client.post(f"/v1/models/{m}direct/forecast", files=series, data={"horizon": "6"}) for m in ("", "x-")
+    ]
+    pytorch, onnx = (answer.json()["forecasts"] for answer in answers)
+    assert len(onnx) == 7 * 6 and [row["ds"] for row in onnx] == [row["ds"] for row in pytorch]
+    assert [row["q0.9"] for row in onnx] == pytest.approx([row["q0.9"] for row in pytorch], rel=1e-4)
+    wav = {"audio": ("seven.wav", shared("free-spoken-digit", "recordings", "7_theo_0.wav").read_bytes())}
+    heard = [
+        client.post(f"/v1/models/{m}ctc/transcribe", files=wav).json()["transcripts"] for m in ("", "x-")
+    ]
+    assert heard[0] == heard[1] and heard[0][0]["file"] == "seven.wav"
+    assert "best path" in _error(
+        client.post("/v1/models/x-ctc/transcribe", files=wav, data={"beam": "4"}), 422
+    )
+
+
 def test_image_models_answer_uploaded_images(digits, tmp_path):
     """An 8×8 digit classifier: PNG uploads in, labels with probabilities out, as `seqlab predict --image`."""
     import io

@@ -190,6 +190,29 @@ class Served:
             return self.pipeline.generate(prompt, settings, num_samples, on_text)
         return self.pipeline.generate(prompt, _sampling(settings), num_samples, on_text)
 
+    def transcribe(self, paths: list[Path], beam: int) -> list[str]:
+        """The transcript of every audio file (folders and manifests read as `seqlab transcribe` reads
+        them); the runtime takes the best path, the pipeline searches `beam` prefixes."""
+        if self.exported:
+            if beam > 1:
+                raise UserError("beam search runs with the run directory; an export takes the best path")
+            return self.pipeline.transcribe(paths)
+        from seqlab.data.audio import read_clips
+
+        records = [record for path in paths for record in read_clips(path, labelled=False)]
+        return self.pipeline.transcribe(records, beam)
+
+    def forecast(self, path: Path, horizon: int | None) -> list[dict]:
+        """The rows `seqlab forecast` writes for the series of a CSV file."""
+        if self.exported:
+            return self.pipeline.forecast(path, horizon)
+        from seqlab.data.datasets import retarget
+        from seqlab.data.splits import read_records
+
+        config = self.pipeline.config
+        series = read_records(config.task, path, retarget(config.data, str(path)))
+        return self.pipeline.forecast(series, horizon)
+
 
 def _sampling(settings) -> Sampling:
     """The runtime's decoding settings for a GenerationConfig's."""
@@ -212,8 +235,9 @@ def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
         pipeline = runtime.load(path) if is_export else load(path)
         if is_export and not pipeline.verbs:
             raise UserError(
-                f"{path}: seqlab.runtime answers text classifiers, taggers, translators and language "
-                f"models, not this {pipeline.task} model; serve its run directory"
+                f"{path}: seqlab.runtime answers text classifiers, taggers, translators, language "
+                f"models, forecasters and speech recognisers, not this {pipeline.task} model; serve its "
+                "run directory"
             )
         predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seqlab-{name}")
@@ -494,14 +518,11 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         audio: Annotated[list[UploadFile], File()],
         beam: Annotated[int, Form(ge=1, le=64)] = 1,
     ) -> dict:
-        from seqlab.data.audio import read_clips
-
         served = model(name, "transcribe")
         with tempfile.TemporaryDirectory() as folder:
             paths = await _saved(audio, Path(folder), ".wav")
-            records = [record for path in paths for record in read_clips(path, labelled=False)]
             async with serial(served):
-                transcripts = await served.run(served.pipeline.transcribe, records, beam)
+                transcripts = await served.run(served.transcribe, paths, beam)
         names = [upload.filename for upload in audio]
         return {
             "model": name,
@@ -537,16 +558,11 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         series: Annotated[UploadFile, File()],
         horizon: Annotated[int | None, Form(ge=1)] = None,
     ) -> dict:
-        from seqlab.data.datasets import retarget
-        from seqlab.data.splits import read_records
-
         served = model(name, "forecast")
-        config = served.pipeline.config
         with tempfile.TemporaryDirectory() as folder:
             (path,) = await _saved([series], Path(folder), ".csv")
-            records = read_records(config.task, path, retarget(config.data, str(path)))
             async with serial(served):
-                rows = await served.run(served.pipeline.forecast, records, horizon)
+                rows = await served.run(served.forecast, path, horizon)
         return {"model": name, "forecasts": rows}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
