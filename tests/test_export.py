@@ -16,7 +16,7 @@ from test_contract import CASES, config_of
 
 from seqlab import runtime
 from seqlab.errors import UserError
-from seqlab.export import TOLERANCE, export_decoder, export_forward
+from seqlab.export import TOLERANCE, export_decoder, export_forward, export_voice
 from seqlab.model import build_model
 from seqlab.pipeline import prepare
 from seqlab.tasks import task_type
@@ -35,8 +35,6 @@ def test_onnx_runtime_matches_pytorch(family, encoder, extra, request, tmp_path)
     import onnxruntime
 
     config = config_of(family, encoder, extra)
-    if task_type(config).steps_through_a_decoder and task_type(config).records != "pairs":
-        pytest.skip("a speech decoder: its graphs are not exported yet")
     data = request.getfixturevalue(family.splits)
     data = {split: prepare(config, records) for split, records in data.items()}
     task = task_type(config)(config)
@@ -44,7 +42,8 @@ def test_onnx_runtime_matches_pytorch(family, encoder, extra, request, tmp_path)
     torch.manual_seed(0)
     model = build_model(config, **task.model_sizes()).eval()
     if task.steps_through_a_decoder:
-        return check_decoder(model, task, data, tmp_path)
+        check = check_decoder if task.records == "pairs" else check_voice
+        return check(model, task, data, tmp_path)
     with torch.no_grad():
         signature = export_forward(model, task, data["val"], tmp_path / "forward.onnx")
     assert signature["max_difference"] <= TOLERANCE
@@ -82,6 +81,33 @@ def check_decoder(model, task, data: dict, folder) -> None:
         }
         expected = decode(model, batch, greedy, contextlib.nullcontext, limit)
         assert runtime.decode(start, step, fields, limit, runtime.Sampling(12, 0)) == expected
+
+
+def check_voice(model, task, data: dict, folder, steps: int = 20) -> None:
+    """start.onnx and step.onnx give the frames and stop logits of PyTorch's synthesis, step by step."""
+    import onnxruntime
+
+    with torch.no_grad():
+        graphs = export_voice(model, task, data["val"], folder)
+    assert max(graph["max_difference"] for graph in graphs.values()) <= TOLERANCE
+    start, step = (
+        onnxruntime.InferenceSession(str(folder / graphs[name]["file"]), providers=["CPUExecutionProvider"])
+        for name in ("start", "step")
+    )
+    reads = [value.name for value in step.get_inputs()]
+    for batch in held_out_batches(task, data.get("test") or data["train"]):
+        with torch.no_grad():
+            memory, keys, state, context = model.head.start(model.encode(batch), batch)
+            frame = memory.new_zeros(len(batch), model.head.frame_dim)
+            fields = {name: getattr(batch, name).numpy() for name in ("inputs", "mask", "speakers")}
+            got = dict(zip(("memory", "keys", "state", "context"), start.run(None, fields)))
+            got["previous"], got["mask"] = frame.numpy(), fields["mask"]
+            for _ in range(steps):
+                frame, stop, state, context = model.head.step(frame, state, context, memory, keys, batch.mask)
+                answer = step.run(None, {name: got[name] for name in reads})
+                for g, e in zip(answer, (frame, stop, state, context)):
+                    assert abs(g - e.numpy()).max() <= TOLERANCE
+                got.update(previous=answer[0], state=answer[2], context=answer[3])
 
 
 # -- exports of trained runs, used by seqlab.runtime ------------------------------------------------
@@ -260,20 +286,32 @@ def test_a_full_disk_leaves_no_export(exported, tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "no space left" in err and not (tmp_path / "out").exists()
 
 
-def test_export_refuses_what_it_cannot_write(tmp_path, capsys, voices):
-    """A speech decoder is refused in one line, and nothing is left in --out."""
+def test_runtime_speaks_as_pytorch_does(tmp_path, voices):
+    """A voice exported, its frames taken step by step outside PyTorch, and heard by Griffin-Lim."""
     from conftest import RATE
 
-    from seqlab.cli import main
+    from seqlab.export import export
     from seqlab.pipeline import fit
 
-    run = tmp_path / "run"
-    fit(tiny("tts", "gru", **{"data.sample_rate": RATE, "data.stack_frames": 2}), run, voices)
-    assert main(["export", str(run), "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "decoder" in err and not (tmp_path / "out").exists()
+    config = tiny("tts", "gru", **{"data.sample_rate": RATE, "data.stack_frames": 2})
+    pipeline = fit(config, tmp_path / "run", voices)
+    export(pipeline, tmp_path / "voice", voices["val"])
+    model = runtime.load(tmp_path / "voice")
+    assert model.verbs == ["speak"]
+    texts = ["two", "zero"]
+    for got, expected in zip(model.speak(texts, "jackson"), pipeline.speak(texts, "jackson")):
+        assert got.shape == expected.shape and abs(got - expected).max() <= 1e-3
+    with pytest.raises(UserError, match="never heard"):
+        model.speak(["two?"])
+    with pytest.raises(UserError, match="not one of the voice's"):
+        model.speak(["two"], "nobody")
+
+
+def test_export_refuses_what_it_cannot_read(tmp_path, capsys):
+    from seqlab.cli import main
+
     assert main(["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "not found" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_runtime_refuses_what_is_not_an_export(tmp_path, exported):

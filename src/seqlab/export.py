@@ -12,8 +12,10 @@ An export directory holds:
                     (an RNN's hidden state, a transformer's KV cache, a TCN's past frames), flattened
     start.onnx      a sequence-to-sequence model, in place of forward.onnx: the source's fields → the
                     logits of the first target token and the decoder's state (the encoder's memory, what
-                    attention precomputes from it, the decoder's cache), flattened
-    step.onnx       one token per row (B, 1) and the state → logits (B, V) and the next state
+                    attention precomputes from it, the decoder's cache), flattened; a voice (tts): the
+                    characters' fields → what its decoder's steps read
+    step.onnx       one token per row (B, 1) and the state → logits (B, V) and the next state; a voice's:
+                    the previous frame and the state → the next frame, its stop logit and the next state
     tokenizer.json, labels.json …   the run's own files, as the task lists them
 
 The graphs are traced (`torch.onnx.export(dynamo=False)`) on a padded batch of real examples, so the
@@ -129,6 +131,31 @@ class DecoderStep(nn.Module):
         return (logits[:, -1], *flatten([getattr(state, name) for name in DECODER_FIELDS]))
 
 
+class VoiceStart(nn.Module):
+    """A voice's start (`SpeechDecoder.start`): the characters' `fields` → memory (B, S, H), attention's
+    keys (B, S, A), the first cell state (B, R) and context (B, H)."""
+
+    def __init__(self, model: nn.Module, fields: list[str]):
+        super().__init__()
+        self.model, self.fields = model, fields
+
+    def forward(self, *tensors: torch.Tensor):
+        batch = Batch(**dict(zip(self.fields, tensors)))
+        return self.model.head.start(self.model.encode(batch), batch)
+
+
+class VoiceStep(nn.Module):
+    """A voice's step (`SpeechDecoder.step`): the previous frame (B, D), cell state, context, memory, keys
+    and the characters' mask (B, S) → the next frame (B, D), its stop logit (B,), next state and context."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, previous, state, context, memory, keys, mask):
+        return self.model.head.step(previous, state, context, memory, keys, mask)
+
+
 DECODER_FIELDS = ("memory", "mask", "keys", "cache", "copy_ids")  # the tensors of a DecoderState
 TENSOR, ABSENT = "tensor", "absent"
 
@@ -167,18 +194,14 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} exists and is not an empty folder; choose another --out or remove it")
     config, task, model = pipeline.config, pipeline.task, pipeline.model.float().eval()
-    if task.steps_through_a_decoder and task.records != "pairs":
-        raise UserError(
-            f"seqlab export does not yet write the graphs of a {config.task} model's decoder; "
-            "serve the run directory itself (seqlab serve RUN)"
-        )
     records = prepare(config, records if records is not None else _sample_records(pipeline))
     try:
         out.mkdir(parents=True, exist_ok=True)
         with torch.no_grad(), warnings.catch_warnings(), _native_notes_silenced():
             warnings.simplefilter("ignore")  # the tracer's notes on Python values it fixes in the graph
             if task.steps_through_a_decoder:
-                graphs = export_decoder(model, task, records, out)
+                writer = export_decoder if task.records == "pairs" else export_voice
+                graphs = writer(model, task, records, out)
             else:
                 graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
             if "generate" in task.verbs and task.records == "stream":
@@ -199,7 +222,7 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
             "crf": _crf(model),
             "start": kind_of(config.data).start,  # what a sample follows when the prompt is empty
             "context": config.data.block_size if ENCODERS[config.model.encoder].bounded_context else None,
-            "target_limit": config.data.max_length if task.steps_through_a_decoder else None,  # tokens
+            "target_limit": config.data.max_length if task.records == "pairs" else None,  # tokens
             "copy_table": task.copy_table().tolist() if getattr(config.model, "copy", False) else None,
             "graphs": graphs,
         }
@@ -309,6 +332,43 @@ def export_decoder(model: nn.Module, task, records: list, out: Path) -> dict:
         out / "start.onnx",
     )
     return {"start": started, "step": _export_step(step, token, states[0], names, axes, out / "step.onnx")}
+
+
+def export_voice(model: nn.Module, task, records: list, out: Path) -> dict:
+    """start.onnx and step.onnx: a voice's frames outside PyTorch."""
+    batch, *others = tracing_batches(task, records)
+    fields = [name for name in FIELD_AXES if getattr(batch, name) is not None]
+    start = VoiceStart(model, fields).eval()
+    sources = [{name: getattr(b, name) for name in fields} for b in [batch, *others]]
+    by_batch, by_characters = {0: "batch"}, {0: "batch", 1: "length"}
+    started = export_graph(
+        start,
+        sources,
+        ["memory", "keys", "state", "context"],
+        {
+            **{name: dict(enumerate(FIELD_AXES[name])) for name in fields},
+            **{"memory": by_characters, "keys": by_characters, "state": by_batch, "context": by_batch},
+        },
+        out / "start.onnx",
+    )
+    memory, keys, state, context = start(*sources[0].values())
+    step = VoiceStep(model).eval()
+    silence = memory.new_zeros(len(batch), model.head.frame_dim)
+    first = {"previous": silence, "state": state, "context": context, "memory": memory, "keys": keys}
+    first["mask"] = batch.mask
+    frame, _, state, context = step(*first.values())
+    stepped = export_graph(
+        step,
+        [first, {**first, "previous": frame, "state": state, "context": context}],
+        ["frame", "stop", "next_state", "next_context"],
+        {
+            **{name: by_batch for name in ("previous", "state", "context", "frame", "stop")},
+            **{name: by_batch for name in ("next_state", "next_context")},
+            **{"memory": by_characters, "keys": by_characters, "mask": by_characters},
+        },
+        out / "step.onnx",
+    )
+    return {"start": started, "step": stepped}
 
 
 def _state_axes(states: list[list[torch.Tensor]]) -> tuple[list[str], dict[str, dict[int, str]]]:

@@ -106,6 +106,7 @@ class Exported:
             + (["generate"] if "prefill" in self.sessions else [])
             + (["forecast"] if self.task == "forecast" else [])
             + (["transcribe"] if self.task == "ctc" else [])
+            + (["speak"] if self.task == "tts" else [])
         )
 
     # -- predict ---------------------------------------------------------------------------------
@@ -264,6 +265,64 @@ class Exported:
             for row, length in zip(log_probs.argmax(-1), mask.sum(1)):
                 transcripts.append("".join(alphabet[s - 1] for s in best_path(row[:length])))
         return transcripts
+
+    # -- speak -----------------------------------------------------------------------------------
+
+    def speak(self, texts: list[str], speaker: str | None = None) -> list[np.ndarray]:
+        """Each text as mono float32 samples at data.sample_rate, as `seqlab speak` says it: the voice's
+        frames step by step until its stop probability passes one half (ten seconds at most), then heard
+        by Griffin-Lim."""
+        from seqlab.data.audio import FrameSettings, most_steps, waveform
+
+        if "speak" not in self.verbs:
+            raise UserError(f"the runtime speaks with voices (task tts); this export is {self.task}")
+        voice, settings = read_json(self.path / "voice.json"), FrameSettings.of(self.data)
+        speaker = speaker or voice["speakers"][0]
+        if speaker not in voice["speakers"]:
+            raise UserError(f"speaker '{speaker}' is not one of the voice's: {', '.join(voice['speakers'])}")
+        ids = [self._characters(n, text) for n, text in enumerate(texts)]
+        size, spoken = self.config["train"]["batch_size"], []
+        for begin in range(0, len(ids), size):
+            inputs, mask = pad(ids[begin : begin + size])
+            speakers = np.full(len(inputs), voice["speakers"].index(speaker), dtype=np.int64)
+            fields = {"inputs": inputs, "mask": mask, "speakers": speakers}
+            for steps in self._frames(fields, len(voice["mean"]), most_steps(settings)):
+                spoken.append(waveform(steps, voice, settings))
+        return spoken
+
+    def _characters(self, n: int, text: str) -> list[int]:
+        """The character ids of text `n`, refused where it is empty or holds a character the voice never
+        heard."""
+        vocab = self.tokenizer.get_vocab()
+        normalised = self.tokenizer.normalizer.normalize_str(text) if self.tokenizer.normalizer else text
+        if not normalised.strip():
+            raise UserError(f"text {n + 1} is empty: give the voice something to say")
+        unknown = sorted({c for c in normalised if c not in vocab})
+        if unknown:
+            known = "".join(sorted(c for c in vocab if len(c) == 1))
+            raise UserError(
+                f"text {n + 1} holds {''.join(unknown)!r}, which the voice never heard; it says {known!r}"
+            )
+        return self.tokenizer.encode(normalised, add_special_tokens=False).ids
+
+    def _frames(self, fields: dict[str, np.ndarray], width: int, most: int) -> list[np.ndarray]:
+        """Per row of the characters' `fields`, the voice's standardised steps (T_i, `width`) until its stop
+        probability passes one half, `most` of them at most."""
+        memory, keys, state, context = self.sessions["start"].run(None, {n: fields[n] for n in self.inputs})
+        step, rows = self.sessions["step"], len(fields["inputs"])
+        reads = [value.name for value in step.get_inputs()]
+        frame = np.zeros((rows, width), dtype=np.float32)
+        frames, ends = [], np.full(rows, most)
+        for t in range(most):
+            known = {"previous": frame, "state": state, "context": context, "memory": memory, "keys": keys}
+            known["mask"] = fields["mask"]
+            frame, stop, state, context = step.run(None, {name: known[name] for name in reads})
+            frames.append(frame)
+            ends = np.where((1 / (1 + np.exp(-stop)) > 0.5) & (ends == most), t + 1, ends)
+            if (ends < most).all():
+                break
+        stacked = np.stack(frames, axis=1)  # (B, T, D)
+        return [row[:end] for row, end in zip(stacked, ends)]
 
     # -- translate -------------------------------------------------------------------------------
 

@@ -135,6 +135,11 @@ class Served:
         return isinstance(self.pipeline, Exported)
 
     @property
+    def data(self):
+        """The run's data settings (data.*) as attributes."""
+        return self.pipeline.data if self.exported else self.pipeline.config.data
+
+    @property
     def task(self) -> str:
         return self.pipeline.task if self.exported else self.pipeline.config.task
 
@@ -236,8 +241,8 @@ def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
         if is_export and not pipeline.verbs:
             raise UserError(
                 f"{path}: seqlab.runtime answers text classifiers, taggers, translators, language "
-                f"models, forecasters and speech recognisers, not this {pipeline.task} model; serve its "
-                "run directory"
+                f"models, forecasters, speech recognisers and voices, not this {pipeline.task} model; "
+                "serve its run directory"
             )
         predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seqlab-{name}")
@@ -509,7 +514,7 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         async with serial(served):
             (samples,) = await served.run(served.pipeline.speak, [body.text], body.speaker)
         wav = io.BytesIO()
-        soundfile.write(wav, samples, served.pipeline.config.data.sample_rate, format="WAV", subtype="PCM_16")
+        soundfile.write(wav, samples, served.data.sample_rate, format="WAV", subtype="PCM_16")
         return Response(wav.getvalue(), media_type="audio/wav")
 
     @app.post("/v1/models/{name}/transcribe", tags=["verbs"])

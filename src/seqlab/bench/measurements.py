@@ -156,10 +156,9 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
     import soundfile
 
     from seqlab import metrics
-    from seqlab.data.audio import DIGITS, Utterance, utterance_samples
+    from seqlab.data.audio import DIGITS, SECONDS_MOST, FrameSettings, Utterance, utterance_samples, waveform
     from seqlab.pipeline import load
     from seqlab.tasks.series import standardise
-    from seqlab.tasks.tts import SECONDS_MOST
 
     listener = load(listener_dir)
     rate, d = voice.config.data.sample_rate, listener.config.data
@@ -181,7 +180,8 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
             clips.append({"audio": Utterance((str(path),))})
             real = recorded[(text, speaker)]
             real_samples = utterance_samples(real["audio"], rate)
-            rebuilt = voice.task.waveform(standardise(real["values"], voice.task.voice).numpy())
+            steps = standardise(real["values"], voice.task.voice).numpy()
+            rebuilt = waveform(steps, voice.task.voice, FrameSettings.of(voice.config.data))
             distortion.append(mel_cepstral_distortion(samples, real_samples, rate))
             floor.append(mel_cepstral_distortion(rebuilt, real_samples, rate))
         recogniser = listener.config.task == "ctc"

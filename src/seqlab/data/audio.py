@@ -127,6 +127,30 @@ def frames(samples: np.ndarray, settings: FrameSettings) -> np.ndarray:
     return stack_steps(single, settings.stack).astype(np.float32, copy=False)  # (T/stack, F*stack)
 
 
+SECONDS_MOST = 10.0  # the longest speech a voice says
+
+
+def most_steps(settings: FrameSettings) -> int:
+    """How many decoder steps (of `stack` frames each) SECONDS_MOST of speech take."""
+    return int(SECONDS_MOST * 1000 / (settings.hop_ms * settings.stack))
+
+
+def waveform(steps: np.ndarray, voice: dict, settings: FrameSettings) -> np.ndarray:
+    """A voice's standardised decoder steps (T, D) → samples, by Griffin-Lim over the mel energies (32
+    iterations, seeded: the same frames give the same samples); `voice`: its frames' mean and spread."""
+    import librosa
+
+    mean, spread = np.array(voice["mean"]), np.array(voice["spread"])
+    logmel = (steps * spread + mean).reshape(-1, settings.n_mels)  # (T * stack, n_mels), dB
+    rate = settings.sample_rate
+    hop, window = round(rate * settings.hop_ms / 1000), round(rate * settings.window_ms / 1000)
+    magnitudes = librosa.feature.inverse.mel_to_stft(
+        librosa.db_to_power(logmel.T), sr=rate, n_fft=1 << (window - 1).bit_length(), fmax=rate / 2
+    )  # (n_fft / 2 + 1, T)
+    samples = librosa.griffinlim(magnitudes, n_iter=32, hop_length=hop, win_length=window, random_state=0)
+    return samples.astype(np.float32)
+
+
 def holds_audio(records: list) -> bool:
     return bool(records) and isinstance(records[0], dict) and "audio" in records[0]
 

@@ -43,9 +43,8 @@ class SpeechDecoder(nn.Module):
         """Teacher-forced frames (B, T, D) and stop logits, scored against `batch.targets` (B, T, D) and
         the real frames `batch.target_mask` (B, T)."""
         assert batch.targets is not None, "a speech decoder is trained on frames; synthesise with `speak`"
-        memory, keys = self._memory(encoded, batch)
+        memory, keys, state, context = self.start(encoded, batch)
         previous = F.pad(batch.targets[:, :-1], (0, 0, 1, 0))  # (B, T, D): silence, then the true frames
-        state, context = self._begin(memory)
         frames, stops = [], []
         for t in range(previous.shape[1]):
             frame, stop, state, context = self.step(previous[:, t], state, context, memory, keys, batch.mask)
@@ -66,15 +65,15 @@ class SpeechDecoder(nn.Module):
         loss = ((error + stop) * real).sum()
         return HeadOutput(frames, loss, real.sum())
 
-    def _memory(self, encoded: EncoderOutput, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def start(self, encoded: EncoderOutput, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """What every step reads: the characters' states with the speaker's (B, S, H) and attention's keys
+        of them (B, S, A); and the first cell state (B, R) and context (B, H), zeros."""
         memory = encoded.hidden  # (B, S, H)
         if self.speaker is not None and batch.speakers is not None:
             memory = memory + self.speaker(batch.speakers).unsqueeze(1)
-        return memory, self.attention.keys(memory)
-
-    def _begin(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         B = memory.shape[0]
-        return memory.new_zeros(B, self.cell.hidden_size), memory.new_zeros(B, memory.shape[-1])
+        state, context = memory.new_zeros(B, self.cell.hidden_size), memory.new_zeros(B, memory.shape[-1])
+        return memory, self.attention.keys(memory), state, context
 
     def step(self, previous, state, context, memory, keys, mask):
         """One decoder step: the previous frame (B, D) → the next frame (B, D), its stop logit (B,), the
@@ -88,8 +87,7 @@ class SpeechDecoder(nn.Module):
     @torch.no_grad()
     def synthesise(self, encoded: EncoderOutput, batch: Batch, most: int) -> list[torch.Tensor]:
         """Per row, its frames (T_i, D) until the stop probability passes one half (at most `most`)."""
-        memory, keys = self._memory(encoded, batch)
-        state, context = self._begin(memory)
+        memory, keys, state, context = self.start(encoded, batch)
         frame = memory.new_zeros(memory.shape[0], self.frame_dim)
         frames, ends = [], torch.full((memory.shape[0],), most, dtype=torch.long)
         for t in range(most):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from seqlab.config import RunConfig
-from seqlab.data.audio import FrameSettings
+from seqlab.data.audio import FrameSettings, most_steps, waveform
 from seqlab.data.batch import Batch, pad
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
@@ -26,8 +26,6 @@ from seqlab.heads import mean_loss
 from seqlab.heads.speech import SpeechDecoder
 from seqlab.tasks.base import HeadParts, Task, padding_mask
 from seqlab.tasks.series import fit_scaling, padded_frames, standardise
-
-SECONDS_MOST = 10.0  # the longest speech `speak` writes
 
 
 class TTSTask(Task):
@@ -141,34 +139,17 @@ class TTSTask(Task):
 
     def speak(self, pipeline, texts: list[str], speaker: str | None = None) -> list[np.ndarray]:
         """Each text as mono float32 samples at data.sample_rate."""
-        d = self.config.data
+        settings = FrameSettings.of(self.config.data)
         records = [{"text": t, **({"speaker": speaker} if speaker else {})} for t in texts]
         examples = self.encode(records, with_targets=False)
-        steps_per_second = 1000 / (d.hop_ms * d.stack_frames)
-        most = int(SECONDS_MOST * steps_per_second)
+        most = most_steps(settings)
         model, spoken = pipeline.model.eval(), {}
         for indices, batch in self.batches(examples, pipeline.batch_size):
             with pipeline.autocast():
                 encoded = model.encode(batch)
             for i, frames in zip(indices, model.head.synthesise(encoded, batch, most)):
-                spoken[i] = self.waveform(frames.numpy())
+                spoken[i] = waveform(frames.numpy(), self.voice, settings)
         return [spoken[i] for i in range(len(texts))]
-
-    def waveform(self, steps: np.ndarray) -> np.ndarray:
-        """Standardised decoder steps (T, D) → samples, by Griffin-Lim over the mel energies (32
-        iterations, seeded: the same frames give the same samples)."""
-        import librosa
-
-        settings = FrameSettings.of(self.config.data)
-        mean, spread = np.array(self.voice["mean"]), np.array(self.voice["spread"])
-        logmel = (steps * spread + mean).reshape(-1, settings.n_mels)  # (T * stack, n_mels), dB
-        rate = settings.sample_rate
-        hop, window = round(rate * settings.hop_ms / 1000), round(rate * settings.window_ms / 1000)
-        magnitudes = librosa.feature.inverse.mel_to_stft(
-            librosa.db_to_power(logmel.T), sr=rate, n_fft=1 << (window - 1).bit_length(), fmax=rate / 2
-        )  # (n_fft / 2 + 1, T)
-        samples = librosa.griffinlim(magnitudes, n_iter=32, hop_length=hop, win_length=window, random_state=0)
-        return samples.astype(np.float32)
 
     def predict(self, pipeline, records: list) -> list:
         return self.speak(pipeline, [r["text"] for r in records])
