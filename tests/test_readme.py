@@ -1,4 +1,5 @@
-"""The commands and code shown in README.md and docs/ run as written (training capped at a few steps)."""
+"""The commands and code shown in README.md and docs/ run as written (training capped at a few steps,
+held-out data at a few dozen records)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,48 @@ def _commands(document: Path = README) -> list[str]:
     return [l for l in lines if l.startswith("seqlab ") and not l.startswith("seqlab demo")]
 
 
+HELD_OUT = 40  # records of each validation and test split a documented command is checked on
+HELD_OUT_CHARACTERS = 20_000  # of a held-out text
+
+
+def _quick(monkeypatch) -> None:
+    """Documented runs, checked quickly: their validation and test splits cut to HELD_OUT records (a
+    text to its first HELD_OUT_CHARACTERS), and the Python API's training to 12 steps."""
+    from seqlab import estimators
+    from seqlab.data import datasets
+
+    load_splits = datasets.load_splits
+
+    def cut(task: str, data) -> dict:
+        splits = load_splits(task, data)
+        for name in ("val", "test"):
+            records = splits.get(name)
+            if isinstance(records, list) and records and isinstance(records[0], str):
+                splits[name] = [text[:HELD_OUT_CHARACTERS] for text in records]
+            elif isinstance(records, list) and records and isinstance(records[0], (dict, tuple)):
+                splits[name] = records[:HELD_OUT]
+        return splits
+
+    for module in ("seqlab.data.datasets", "seqlab.pipeline", "seqlab.export"):
+        monkeypatch.setattr(f"{module}.load_splits", cut)
+    configured = estimators._Estimator._config
+
+    def few_steps(self):
+        config = configured(self)
+        config.train.max_steps = 12
+        return config
+
+    monkeypatch.setattr(estimators._Estimator, "_config", few_steps)
+
+
 def _run(commands: list[str], capsys, monkeypatch) -> None:
-    """Each command as written, with training capped at a few steps (and seq2seq outputs at a few tokens)."""
+    """Each command as written, with training capped at a few steps (and seq2seq outputs at a few tokens)
+    and held-out data at a few dozen records (`_quick`)."""
     import io
 
     from seqlab.cli import main
 
+    _quick(monkeypatch)
     for command in commands:
         args = shlex.split(command)[1:]
         if args[0] in ("train", "compare"):
@@ -236,12 +273,14 @@ def test_readme_python_runs(tmp_path, monkeypatch):
     for name in ("sms-spam-collection", "conll2003", "tinyshakespeare"):
         shared(name)
     monkeypatch.chdir(tmp_path)
+    _quick(monkeypatch)
     code = "\n".join(body for kind, body in _blocks(README) if kind == "python")
     exec(compile(code, str(README), "exec"), {})
 
 
 def test_seq2seq_guide_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    _quick(monkeypatch)
     code = "\n".join(body for kind, body in _blocks(SEQ2SEQ) if kind == "python")
     exec(compile(code, str(SEQ2SEQ), "exec"), {})
 
