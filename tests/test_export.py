@@ -223,6 +223,11 @@ def test_runtime_transcribes_as_pytorch_does(listeners, strings):
     assert model.transcribe([r["values"] for r in utterances]) == pipeline.transcribe(utterances)
     wav = shared("free-spoken-digit", "recordings", "7_theo_0.wav")
     assert model.transcribe([wav]) == pipeline.transcribe(read_clips(wav, labelled=False))
+    width = utterances[0]["values"].shape[1]
+    with pytest.raises(UserError, match="over the model's limit"):
+        model.transcribe([np.zeros((10_000, width), dtype=np.float32)])
+    with pytest.raises(UserError, match="is not frames"):
+        model.transcribe([np.zeros((10, width + 1), dtype=np.float32)])
 
 
 def test_runtime_runs_without_torch(exported, listeners):

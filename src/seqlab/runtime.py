@@ -9,8 +9,8 @@ sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab 
 decoders call a step graph once per token with the state carried between calls: greedy decoding gives
 PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. `.forecast`
 reads a CSV file as `seqlab forecast` does (pandas: `pip install './runtime[forecast]'`); `.transcribe`
-hears audio files as `seqlab transcribe` does (soundfile and librosa: `./runtime[audio]`). This module
-imports nothing that imports torch.
+hears audio files as `seqlab transcribe` does and `.speak` says texts as `seqlab speak` does (soundfile
+and librosa: `./runtime[audio]`). This module imports nothing that imports torch.
 """
 
 from __future__ import annotations
@@ -254,13 +254,18 @@ class Exported:
             records = [r for name in audio for r in read_clips(Path(name), labelled=False)]
             frames = [r["values"] for r in featurize(records, self.data)]
         stats, alphabet = read_json(self.path / "scaling.json"), read_json(self.path / "alphabet.json")
+        mean, spread = np.array(stats["mean"]), np.array(stats["spread"])
+        for n, f in enumerate(frames):
+            if f.ndim != 2 or f.shape[1] != len(mean):
+                raise UserError(f"utterance {n + 1} is not frames (T, {len(mean)}), which the model reads")
+            if len(f) > self.data.max_length:
+                raise UserError(
+                    f"utterance {n + 1} has {len(f)} frames, over the model's limit "
+                    f"data.max_length={self.data.max_length}"
+                )
         size, transcripts = self.config["train"]["batch_size"], []
         for start in range(0, len(frames), size):
-            chunk = [
-                (f - np.array(stats["mean"])) / np.array(stats["spread"])
-                for f in frames[start : start + size]
-            ]
-            inputs, mask = pad_frames(chunk)
+            inputs, mask = pad_frames([(f - mean) / spread for f in frames[start : start + size]])
             (log_probs,) = self._forward(inputs=inputs, mask=mask)  # (B, T, K)
             for row, length in zip(log_probs.argmax(-1), mask.sum(1)):
                 transcripts.append("".join(alphabet[s - 1] for s in best_path(row[:length])))
