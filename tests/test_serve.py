@@ -17,7 +17,7 @@ import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from seqlab.pipeline import fit, load  # noqa: E402
-from seqlab.serve import Limits, build_app, load_models  # noqa: E402
+from seqlab.serve import Limits, build_app, load_models, read_server_timing  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,10 @@ def _error(response, status: int) -> str:
 def test_routes_answer_as_the_python_api_does(runs):
     client, _ = _client(runs)
     texts = ["WINNER!! claim your prize now", "see you at lunch"]
-    predicted = client.post("/v1/models/spam/predict", json={"texts": texts}).json()["predictions"]
+    answer = client.post("/v1/models/spam/predict", json={"texts": texts})
+    predicted = answer.json()["predictions"]
+    timing = read_server_timing(answer.headers["server-timing"])
+    assert 0 < timing["model"] <= timing["app"]  # milliseconds
     expected = load(runs["spam"]).predict([{"text": t} for t in texts])
     assert [row["label"] for row in predicted] == [row["label"] for row in expected]
     assert predicted[0]["probabilities"] == pytest.approx(expected[0]["probabilities"], abs=1e-6)

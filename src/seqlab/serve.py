@@ -8,7 +8,8 @@ A model runs one forward pass at a time, and the requests for it that arrive whi
 next pass (`Batcher`, continuous batching), up to `Limits.max_batch` texts; `Limits.batch_wait_ms` also
 holds a pass that many milliseconds for company. Every limit answers with a
 JSON error, never a 500: a body over `max_body_bytes` 413, a malformed or out-of-range body 422, a full
-queue or too many requests in flight 429, a request past `timeout_s` 504, a missing API key 401.
+queue or too many requests in flight 429, a request past `timeout_s` 504, a missing API key 401. Every
+answer says in its `Server-Timing` header how long the model worked on it and how long the app took.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, local classes among them.
@@ -18,8 +19,10 @@ import io
 import json
 import secrets
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +58,28 @@ class Busy(Exception):
     """A queue or the server is full: 429."""
 
 
+MODEL_SECONDS: ContextVar[list[float]] = ContextVar("model_seconds")  # the model's time on this request,
+# counted where it runs and reported by `Guard`
+
+
+def timed(work: Callable, *args) -> tuple[Any, float]:
+    """`work(*args)` and the seconds it took."""
+    started = time.perf_counter()
+    return work(*args), time.perf_counter() - started
+
+
+def read_server_timing(header: str) -> dict[str, float]:
+    """A Server-Timing header's durations in milliseconds, by name: {"model": …, "app": …}."""
+    return {name.strip(): float(ms) for name, ms in (part.split(";dur=") for part in header.split(","))}
+
+
+def count_model_time(seconds: float) -> None:
+    """Add `seconds` of model work to the request being answered (none outside a request)."""
+    spent = MODEL_SECONDS.get(None)
+    if spent is not None:
+        spent[0] += seconds
+
+
 class Batcher:
     """Requests for one model share calls of `work`, which maps a list of items to a list of results in
     order; one call runs at a time, on the model's worker thread. A call takes every request queued when it
@@ -75,7 +100,9 @@ class Batcher:
             self.queue.put_nowait((items, future))
         except asyncio.QueueFull:
             raise Busy(f"the model's queue is full ({self.limits.max_queue} requests); try again") from None
-        return await future
+        results, seconds = await future
+        count_model_time(seconds)  # the whole pass it shared
+        return results
 
     async def _serve(self) -> None:
         assert self.queue is not None
@@ -98,7 +125,7 @@ class Batcher:
             try:
                 self.passes += 1
                 items = [item for items, _ in live for item in items]
-                results = await loop.run_in_executor(self.worker, self.work, items)
+                results, seconds = await loop.run_in_executor(self.worker, timed, self.work, items)
             except Exception as exc:  # noqa: BLE001  (each waiting request hears it)
                 for _, future in live:
                     if not future.done():
@@ -107,7 +134,7 @@ class Batcher:
             start = 0
             for items, future in live:
                 if not future.done():
-                    future.set_result(results[start : start + len(items)])
+                    future.set_result((results[start : start + len(items)], seconds))
                 start += len(items)
 
 
@@ -128,7 +155,9 @@ class Served:
 
     async def run(self, work: Callable, *args):
         """`work(*args)` on the model's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, work, *args)
+        result, seconds = await asyncio.get_running_loop().run_in_executor(self.worker, timed, work, *args)
+        count_model_time(seconds)
+        return result
 
     @property
     def exported(self) -> bool:
@@ -320,16 +349,22 @@ class Guard:
                     started = True
                     await _problem(send, 413, too_large_message)
                 return
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started, app_ms = True, 1000 * (time.perf_counter() - began)
+                timing = f"model;dur={1000 * spent[0]:.2f}, app;dur={app_ms:.2f}".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", timing)]}
             await send(message)
 
         self.in_flight += 1
+        spent, began = [0.0], time.perf_counter()
+        counting = MODEL_SECONDS.set(spent)  # the app's task starts from this context, and so shares `spent`
         try:
             await asyncio.wait_for(self.app(scope, counted_receive, watched_send), limits.timeout_s)
         except TimeoutError:
             if not started:
                 await _problem(send, 504, f"no answer within {limits.timeout_s:g} s")
         finally:
+            MODEL_SECONDS.reset(counting)
             self.in_flight -= 1
 
 
