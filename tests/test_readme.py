@@ -123,7 +123,7 @@ def _stub_seeds(monkeypatch) -> None:
 SERVED: dict = {}
 
 
-def _serve_in_process(run_dirs, host, port, limits, api_key) -> None:
+def _serve_in_process(run_dirs, host, port, limits, api_key, threads) -> None:
     from fastapi.testclient import TestClient
 
     from seqlab.serve import build_app, load_models

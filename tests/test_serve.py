@@ -137,6 +137,33 @@ def test_exported_forecasters_and_recognisers_answer_uploads(listeners):
     )
 
 
+def test_the_serve_command_leaves_a_core_to_http_unless_told(runs, monkeypatch, capsys):
+    import gc
+    import os
+
+    import torch
+    import uvicorn
+
+    from seqlab.cli import main
+
+    heard = {}
+
+    def run(app, **options):
+        heard.update(options, threads=torch.get_num_threads())
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    before = torch.get_num_threads()
+    try:
+        assert main(["serve", str(runs["spam"]), "--port", "8123"]) == 0
+        assert heard["threads"] == max(1, os.cpu_count() - 1) and heard["host"] == "127.0.0.1"
+        assert main(["serve", str(runs["spam"]), "--threads", "3"]) == 0 and heard["threads"] == 3
+    finally:
+        torch.set_num_threads(before)
+        gc.unfreeze()
+    assert main(["serve", str(runs["spam"]), "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
+
+
 def test_image_models_answer_uploaded_images(digits, tmp_path):
     """An 8×8 digit classifier: PNG uploads in, labels with probabilities out, as `seqlab predict --image`."""
     import io

@@ -189,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=COUNT, default=64, help="texts in one forward pass (1: no batching)")
     p.add_argument("--timeout", type=MINUTES, default=30.0, help="seconds a request may take before a 504")
     p.add_argument("--max-queue", type=COUNT, default=256, help="requests waiting for one model before a 429")
+    p.add_argument(
+        "--threads",
+        type=COUNT,
+        help="threads of each forward pass (default: every core but one, which answers HTTP meanwhile)",
+    )
 
     p = sub.add_parser("datasets", help="list the named datasets, or fetch one into the cache")
     p.add_argument("action", nargs="?", default="list", choices=("list", "fetch"))
@@ -638,7 +643,7 @@ def cmd_serve(args) -> int:
         max_queue=args.max_queue,
     )
     print(f"serving on http://{args.host}:{args.port}/ (the playground; the API under /v1/)", file=sys.stderr)
-    serve(args.sources, args.host, args.port, limits, args.api_key)
+    serve(args.sources, args.host, args.port, limits, args.api_key, args.threads)
     return 0
 
 

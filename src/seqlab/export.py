@@ -364,7 +364,7 @@ def export_voice(model: nn.Module, task, records: list, out: Path) -> dict:
         {
             **{name: by_batch for name in ("previous", "state", "context", "frame", "stop")},
             **{name: by_batch for name in ("next_state", "next_context")},
-            **{"memory": by_characters, "keys": by_characters, "mask": by_characters},
+            **{name: by_characters for name in ("memory", "keys", "mask")},
         },
         out / "step.onnx",
     )

@@ -254,8 +254,9 @@ def _sampling(settings) -> Sampling:
     return Sampling(s.max_new_tokens, s.temperature, s.top_k, s.top_p, s.seed)
 
 
-def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
-    """Each run directory or export folder as a served model named by its folder (NAME=PATH names it)."""
+def load_models(sources: list[str], limits: Limits, threads: int | None = None) -> dict[str, Served]:
+    """Each run directory or export folder as a served model named by its folder (NAME=PATH names it);
+    `threads`: an export's ONNX Runtime threads (PyTorch's are the process's)."""
     from seqlab import runtime
     from seqlab.pipeline import load
 
@@ -266,7 +267,7 @@ def load_models(sources: list[str], limits: Limits) -> dict[str, Served]:
         if name in models:
             raise UserError(f"two models are named {name}: name them, NAME=PATH")
         is_export = (Path(path) / "export.json").is_file()
-        pipeline = runtime.load(path) if is_export else load(path)
+        pipeline = runtime.load(path, threads) if is_export else load(path)
         if is_export and not pipeline.verbs:
             raise UserError(
                 f"{path}: seqlab.runtime answers text classifiers, taggers, translators, language "
@@ -625,11 +626,20 @@ async def _saved(uploads: list, folder: Path, suffix: str) -> list[Path]:
     return paths
 
 
-def serve(sources: list[str], host: str, port: int, limits: Limits, api_key: str | None) -> None:
-    """Load the models, then answer until interrupted."""
+def serve(
+    sources: list[str], host: str, port: int, limits: Limits, api_key: str | None, threads: int | None = None
+) -> None:
+    """Load the models, then answer until interrupted; `threads`: each model pass's (by default every
+    core but one, which the event loop keeps for HTTP and JSON: a pass that took them all would wait for
+    it, and it for the pass)."""
+    import os
+
+    import torch
     import uvicorn
 
-    app = build_app(load_models(sources, limits), limits, api_key)
+    threads = threads or max(1, (os.cpu_count() or 1) - 1)
+    torch.set_num_threads(threads)
+    app = build_app(load_models(sources, limits, threads), limits, api_key)
     gc.freeze()  # the models and libraries loaded so far are never collected: a full collection then
     # scans only what requests made, instead of stalling every request in flight for a second
     uvicorn.run(app, host=host, port=port, log_level="warning")
