@@ -475,13 +475,14 @@ def markdown(result: dict) -> str:
     lines = [
         "# Serving",
         "",
-        "Measured by `seqlab bench serve` on loopback, the client and the server on the same "
-        f"{result['machine']} (they share the CPU), {result['seconds_per_point']:g} s per point. The model: "
-        "a GRU classifier of SMS Spam; one text per request. The export rows: that classifier and a "
-        "CoNLL-2003 tagger trained 300 steps, Tiny Shakespeare language models 1.5 minutes (at the budget's "
-        "sizes), exported (`seqlab export`) and timed in one process, PyTorch and ONNX Runtime taking turns "
-        "(batch 1: the median of 300 one-text predictions, tokens in, labels or tags out; generation: 300 "
-        "greedy tokens after `ROMEO:`), both in fp32.",
+        "Measured by `seqlab bench serve` on loopback, the client (aiohttp) and the server on the same "
+        f"{result['machine']} (they share the CPU), {result['seconds_per_point']:g} s per point. The "
+        "model: a GRU classifier of SMS Spam; one text per request. `seqlab serve` runs as its defaults "
+        "have it (its passes on every core but one), LitServe as its own have it. The export rows: that "
+        "classifier and a CoNLL-2003 tagger trained 300 steps, Tiny Shakespeare language models 1.5 "
+        "minutes (at the budget's sizes), exported (`seqlab export`) and timed in one process, PyTorch "
+        "and ONNX Runtime taking turns (batch 1: the median of 300 one-text predictions, tokens in, labels "
+        "or tags out; generation: 300 greedy tokens after `ROMEO:`), both in fp32.",
         "",
         table_row("measure", "measured", "target"),
         table_row("---", "---", "---"),
