@@ -95,6 +95,7 @@ class Exported:
         first = description["graphs"].get("forward") or description["graphs"]["start"]
         self.inputs = [field["name"] for field in first["inputs"]]
         self.data = SimpleNamespace(**self.config["data"])  # the run's data settings, as readers take them
+        self._files: dict[str, Any] = {}
 
     @property
     def verbs(self) -> list[str]:
@@ -166,6 +167,12 @@ class Exported:
             tags.append({"tokens": sentence, "tags": [self.labels[t] for t in best]})
         return tags
 
+    def _file(self, name: str) -> Any:
+        """The run's JSON file `name` (scaling.json, alphabet.json, voice.json …), read once."""
+        if name not in self._files:
+            self._files[name] = read_json(self.path / name)
+        return self._files[name]
+
     def _forward(self, **fields: np.ndarray) -> list[np.ndarray]:
         """The forward graph's outputs; `fields` may hold inputs the traced graph found it never reads."""
         return self.sessions["forward"].run(None, {name: fields[name] for name in self.inputs})
@@ -191,7 +198,7 @@ class Exported:
             )
         if isinstance(series, (str, Path)):
             series = read_series(Path(series), self.data)
-        scaling = SeriesScaling(d.transform, d.scaling, d.season, read_json(self.path / "scaling.json"))
+        scaling = SeriesScaling(d.transform, d.scaling, d.season, self._file("scaling.json"))
         spans, ahead, stats = [], [], []
         for s in series:
             if len(s) < d.lookback:
@@ -253,7 +260,7 @@ class Exported:
         if len(frames) < len(audio):
             records = [r for name in audio for r in read_clips(Path(name), labelled=False)]
             frames = [r["values"] for r in featurize(records, self.data)]
-        stats, alphabet = read_json(self.path / "scaling.json"), read_json(self.path / "alphabet.json")
+        stats, alphabet = self._file("scaling.json"), self._file("alphabet.json")
         mean, spread = np.array(stats["mean"]), np.array(stats["spread"])
         for n, f in enumerate(frames):
             if f.ndim != 2 or f.shape[1] != len(mean):
@@ -281,7 +288,7 @@ class Exported:
 
         if "speak" not in self.verbs:
             raise UserError(f"the runtime speaks with voices (task tts); this export is {self.task}")
-        voice, settings = read_json(self.path / "voice.json"), FrameSettings.of(self.data)
+        voice, settings = self._file("voice.json"), FrameSettings.of(self.data)
         speaker = speaker or voice["speakers"][0]
         if speaker not in voice["speakers"]:
             raise UserError(f"speaker '{speaker}' is not one of the voice's: {', '.join(voice['speakers'])}")
