@@ -210,6 +210,21 @@ def test_runtime_forecasts_as_pytorch_does(listeners, name):
         runtime.load(folder).forecast(listeners["series"], 13)
 
 
+def test_the_runtime_names_the_extra_a_verb_needs(listeners, monkeypatch):
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name in ("pandas", "librosa") else found(name, *args),
+    )
+    with pytest.raises(UserError, match=r"forecasting needs pandas: pip install './runtime\[forecast\]'"):
+        runtime.load(listeners["direct"][1]).forecast(listeners["series"])
+    with pytest.raises(UserError, match=r"needs librosa: pip install './runtime\[audio\]'"):
+        runtime.load(listeners["ctc"][1]).transcribe([listeners["series"]])
+
+
 def test_runtime_transcribes_as_pytorch_does(listeners, strings):
     """Frames, and an audio file the runtime turns into frames itself."""
     from conftest import shared

@@ -190,6 +190,7 @@ class Exported:
 
         if "forecast" not in self.verbs:
             raise UserError(f"the runtime forecasts with forecasters; this export is {self.task}")
+        needs("pandas", "forecast", "forecasting")
         d, m = self.data, self.config["model"]
         horizon = horizon or d.horizon
         if not 1 <= horizon <= d.horizon:
@@ -258,6 +259,8 @@ class Exported:
             raise UserError(f"the runtime transcribes with speech recognisers; this export is {self.task}")
         frames = [a for a in audio if isinstance(a, np.ndarray)]
         if len(frames) < len(audio):
+            needs("soundfile", "audio", "hearing audio files")
+            needs("librosa", "audio", "hearing audio files")
             records = [r for name in audio for r in read_clips(Path(name), labelled=False)]
             frames = [r["values"] for r in featurize(records, self.data)]
         stats, alphabet = self._file("scaling.json"), self._file("alphabet.json")
@@ -288,6 +291,7 @@ class Exported:
 
         if "speak" not in self.verbs:
             raise UserError(f"the runtime speaks with voices (task tts); this export is {self.task}")
+        needs("librosa", "audio", "speaking")
         voice, settings = self._file("voice.json"), FrameSettings.of(self.data)
         speaker = speaker or voice["speakers"][0]
         if speaker not in voice["speakers"]:
@@ -457,6 +461,14 @@ def decode(start, step, fields: dict[str, np.ndarray], limit: int, sampling: Sam
         logits, *state = step.run(None, {"ids": token[:, None], **dict(zip(names, state))})
     rows = np.stack(written, axis=1).tolist() if written else [[] for _ in ended]
     return [row[: row.index(EOS)] if EOS in row else row for row in rows]
+
+
+def needs(module: str, extra: str, what: str) -> None:
+    """A UserError naming the runtime's extra that brings `module`, where it is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UserError(f"{what} needs {module}: pip install './runtime[{extra}]' (seqlab-runtime[{extra}])")
 
 
 # -- numbers -------------------------------------------------------------------------------------
