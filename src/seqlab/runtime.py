@@ -287,7 +287,7 @@ class Exported:
         """Each text as mono float32 samples at data.sample_rate, as `seqlab speak` says it: the voice's
         frames step by step until its stop probability passes one half (ten seconds at most), then heard
         by Griffin-Lim."""
-        from seqlab.data.audio import FrameSettings, most_steps, waveform
+        from seqlab.data.audio import FrameSettings, most_steps, voice_characters, waveform
 
         if "speak" not in self.verbs:
             raise UserError(f"the runtime speaks with voices (task tts); this export is {self.task}")
@@ -296,7 +296,7 @@ class Exported:
         speaker = speaker or voice["speakers"][0]
         if speaker not in voice["speakers"]:
             raise UserError(f"speaker '{speaker}' is not one of the voice's: {', '.join(voice['speakers'])}")
-        ids = [self._characters(n, text) for n, text in enumerate(texts)]
+        ids = [voice_characters(self.tokenizer, n, text) for n, text in enumerate(texts)]
         size, spoken = self.config["train"]["batch_size"], []
         for begin in range(0, len(ids), size):
             inputs, mask = pad(ids[begin : begin + size])
@@ -305,21 +305,6 @@ class Exported:
             for steps in self._frames(fields, len(voice["mean"]), most_steps(settings)):
                 spoken.append(waveform(steps, voice, settings))
         return spoken
-
-    def _characters(self, n: int, text: str) -> list[int]:
-        """The character ids of text `n`, refused where it is empty or holds a character the voice never
-        heard."""
-        vocab = self.tokenizer.get_vocab()
-        normalised = self.tokenizer.normalizer.normalize_str(text) if self.tokenizer.normalizer else text
-        if not normalised.strip():
-            raise UserError(f"text {n + 1} is empty: give the voice something to say")
-        unknown = sorted({c for c in normalised if c not in vocab})
-        if unknown:
-            known = "".join(sorted(c for c in vocab if len(c) == 1))
-            raise UserError(
-                f"text {n + 1} holds {''.join(unknown)!r}, which the voice never heard; it says {known!r}"
-            )
-        return self.tokenizer.encode(normalised, add_special_tokens=False).ids
 
     def _frames(self, fields: dict[str, np.ndarray], width: int, most: int) -> list[np.ndarray]:
         """Per row of the characters' `fields`, the voice's standardised steps (T_i, `width`) until its stop

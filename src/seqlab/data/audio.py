@@ -135,6 +135,22 @@ def most_steps(settings: FrameSettings) -> int:
     return int(SECONDS_MOST * 1000 / (settings.hop_ms * settings.stack))
 
 
+def voice_characters(tokenizer, n: int, text: str) -> list[int]:
+    """The character ids a voice reads for text `n` (`tokenizer`: its Hugging Face Tokenizer), refused
+    where the text is empty or holds a character the voice never heard."""
+    vocab = tokenizer.get_vocab()
+    normalised = tokenizer.normalizer.normalize_str(text) if tokenizer.normalizer else text
+    if not normalised.strip():
+        raise UserError(f"text {n + 1} is empty: give the voice something to say")
+    unknown = sorted({c for c in normalised if c not in vocab})
+    if unknown:
+        known = "".join(sorted(c for c in vocab if len(c) == 1))
+        raise UserError(
+            f"text {n + 1} holds {''.join(unknown)!r}, which the voice never heard; it says {known!r}"
+        )
+    return tokenizer.encode(normalised, add_special_tokens=False).ids
+
+
 def waveform(steps: np.ndarray, voice: dict, settings: FrameSettings) -> np.ndarray:
     """A voice's standardised decoder steps (T, D) → samples, by Griffin-Lim over the mel energies (32
     iterations, seeded: the same frames give the same samples); `voice`: its frames' mean and spread."""

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from seqlab.config import RunConfig
-from seqlab.data.audio import FrameSettings, most_steps, waveform
+from seqlab.data.audio import FrameSettings, most_steps, voice_characters, waveform
 from seqlab.data.batch import Batch, pad
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
@@ -79,26 +79,14 @@ class TTSTask(Task):
     def encode(self, records: list, with_targets: bool = True) -> list[dict]:
         """{"ids": characters, "speaker": id, and with targets "values": standardised frames (T, D)}."""
         assert self.tokenizer is not None
-        vocab = self.tokenizer.backend.get_vocab()
-        normalise = (
-            self.tokenizer.backend.normalizer.normalize_str if self.tokenizer.backend.normalizer else str
-        )
         speakers = {name: i for i, name in enumerate(self.voice["speakers"])}
         examples = []
         for n, record in enumerate(records):
-            text = normalise(record["text"])
-            unknown = sorted({c for c in text if c not in vocab})
-            if not text.strip():
-                raise UserError(f"text {n + 1} is empty: give the voice something to say")
-            if unknown:
-                known = "".join(sorted(c for c in vocab if len(c) == 1))
-                raise UserError(
-                    f"text {n + 1} holds {''.join(unknown)!r}, which the voice never heard; it says {known!r}"
-                )
+            ids = voice_characters(self.tokenizer.backend, n, record["text"])
             speaker = str(record.get("speaker", self.voice["speakers"][0]))
             if speaker not in speakers:
                 raise UserError(f"speaker '{speaker}' is not one of the voice's: {', '.join(speakers)}")
-            example = {"ids": self.tokenizer.encode(text), "speaker": speakers[speaker]}
+            example = {"ids": ids, "speaker": speakers[speaker]}
             if with_targets:
                 example["values"] = standardise(record["values"], self.voice)
             examples.append(example)
