@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.data.download import cache_dir
+from seqlab.data.text import SPECIAL_TOKENS
 from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_text
 
 END = "<end>"  # the path's last step: stop here
+TOPIC = "<topic>"  # how a path model reads a question's topic entity
+FIRST_ENTITY = len(SPECIAL_TOKENS)  # a link model's token id of its first entity
 
 
 @dataclass
@@ -51,6 +54,24 @@ class KnowledgeBase:
         for relation in relations:
             entities = self.follow(entities, relation)
         return entities
+
+    def answer(self, topic: str, labels: list[str], scores: list[list[float]]) -> dict:
+        """From `topic`, hop by hop, the likeliest relation by `scores` (P, len(labels)) that leaves the
+        entities reached (or the end, after the first hop): the answers and the path that reached them."""
+        entities, path = [topic], []
+        for hop, row in enumerate(scores):
+            allowed = self.relations_from(entities) | ({END} if hop else set())
+            options = [i for i, label in enumerate(labels) if label in allowed]
+            if not options:
+                break
+            relation = labels[max(options, key=row.__getitem__)]
+            if relation == END:
+                break
+            reached = self.follow(entities, relation)
+            path.append({"relation": relation, "reached": reached})
+            entities = reached
+        answers = entities if path else []
+        return {"topic": topic, "answer": answers[0] if answers else None, "answers": answers, "path": path}
 
     def topic_of(self, words: list[str]) -> str | None:
         """The first of `words` that is an entity with facts in the KB."""
@@ -89,6 +110,25 @@ def read_triples(path: Path) -> list[tuple[str, str, str]]:
     if not triples:
         raise UserError(f"{path} holds no triples")
     return triples
+
+
+def question_words(question: str, topic: str) -> list[str]:
+    """The question's words as a path model reads them: its topic entity as the word TOPIC."""
+    return [TOPIC if w == topic else w for w in question.split()]
+
+
+def link_query(text: str, n: int) -> dict:
+    """The record of a typed link-prediction query `HEAD RELATION` (a tab or spaces between), number `n`."""
+    parts = text.split("\t") if "\t" in text else text.split()
+    if len(parts) != 2:
+        raise UserError(f"query {n} should be 'HEAD RELATION'; got '{text}'")
+    return {"head": parts[0].strip(), "relation": parts[1].strip()}
+
+
+def relation_ids(entities: list[str], relations: list[str]) -> dict[str, int]:
+    """A link model's token id of each relation: after the special tokens and the entities (entity i is
+    token FIRST_ENTITY + i)."""
+    return {r: FIRST_ENTITY + len(entities) + i for i, r in enumerate(relations)}
 
 
 def read_questions(path: Path, labelled: bool) -> list[dict]:

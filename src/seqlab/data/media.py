@@ -60,3 +60,13 @@ def read_manifest(path: Path, columns: tuple[str, ...], labelled: bool) -> list[
     return [
         (path.parent / row["path"], str(row[column]).strip() if labelled and column else None) for row in rows
     ]
+
+
+def file_of(record) -> dict[str, str]:
+    """{"path": its file} of a record read from one image or one audio clip, to name it in predictions."""
+    if not isinstance(record, dict):
+        return {}
+    image, clips = record.get("image"), list(getattr(record.get("audio"), "clips", []))
+    if isinstance(image, str):
+        return {"path": image}
+    return {"path": clips[0]} if len(clips) == 1 else {}

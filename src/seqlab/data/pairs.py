@@ -141,6 +141,19 @@ def extractive_labels(record: dict) -> dict:
     return {"sentences": sentences, "labels": labels, "summary": record["target"]}
 
 
+def summary_size(sentences: int, share: float) -> int:
+    """How many of a document's sentences its summary holds: `share` of them, at least one."""
+    return max(1, round(share * sentences))
+
+
+def summary_of(scores: list[float], sentences: list[str], share: float) -> dict:
+    """The summary of the sentences that score highest (each its probability of belonging), in document
+    order: {"sentences": their indices, "summary": their text}."""
+    best = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    chosen = sorted(best[: summary_size(len(scores), share)])
+    return {"sentences": chosen, "summary": " ".join(sentences[j] for j in chosen)}
+
+
 def checked(records: list[dict], where: Path) -> list[dict]:
     """Refuse pairs whose source or target is empty, naming the first."""
     if not records:

@@ -127,6 +127,11 @@ def read_relations(path: Path, data, labelled: bool) -> list[dict]:
     return read_table(path, data, labelled)
 
 
+def entity_words(record: dict) -> dict[str, str]:
+    """The two entities' words, as `seqlab predict` names them: {"e1": …, "e2": …}."""
+    return {name: " ".join(record["tokens"][slice(*record[name])]) for name in ("e1", "e2")}
+
+
 def marked(record: dict) -> tuple[list[str], tuple[int, int], tuple[int, int]]:
     """The record's words with the four markers around its entities (the encoder's input), and each
     entity's span in them, markers included."""

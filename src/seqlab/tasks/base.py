@@ -14,6 +14,7 @@ from torch import nn
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch, length_buckets
+from seqlab.data.media import file_of
 from seqlab.data.text import TextTokenizer
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
@@ -267,16 +268,6 @@ def confusion(task: Task, model, held_out: list, batch_size: int, autocast) -> d
     predicted = [max(range(len(p)), key=p.__getitem__) for p in rows]
     matrix = confusion_matrix([e["target"] for e in held_out], predicted, labels=range(len(task.labels)))
     return {"confusion.json": {"labels": task.labels, "matrix": matrix.tolist()}}
-
-
-def file_of(record) -> dict[str, str]:
-    """{"path": its file} of a record read from one image or one audio clip, to name it in predictions."""
-    if not isinstance(record, dict):
-        return {}
-    image, clips = record.get("image"), list(getattr(record.get("audio"), "clips", []))
-    if isinstance(image, str):
-        return {"path": image}
-    return {"path": clips[0]} if len(clips) == 1 else {}
 
 
 def padding_mask(examples: list, width: int) -> torch.Tensor:

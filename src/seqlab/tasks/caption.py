@@ -14,11 +14,11 @@ import torch
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad
+from seqlab.data.media import file_of
 from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.errors import UserError
 from seqlab.files import read_json, write_json
 from seqlab.generation import GenerationConfig
-from seqlab.tasks.base import file_of
 from seqlab.tasks.seq2seq import GREEDY, Seq2SeqTask
 from seqlab.tasks.series import fit_scaling, padded_frames, standardise
 from seqlab.training.run_dir import require

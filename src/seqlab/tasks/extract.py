@@ -16,7 +16,7 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, PAD_ID, Batch, pad
-from seqlab.data.pairs import extractive_labels, split_sentences
+from seqlab.data.pairs import extractive_labels, split_sentences, summary_of, summary_size
 from seqlab.data.splits import pair_splits_of, read_pairs
 from seqlab.data.text import UNK, TextTokenizer
 from seqlab.encoders import EncoderSpec
@@ -128,9 +128,6 @@ class ExtractTask(Task):
         scores = logits.float().softmax(-1)[..., 1]  # (B, S) probability of "summary"
         return [row[:n] for row, n in zip(scores.tolist(), batch.lengths.tolist())]
 
-    def summary_size(self, sentences: int) -> int:
-        return max(1, round(self.share * sentences))
-
     @classmethod
     def build_adapter(cls, config, sizes: dict[str, int], encoder: EncoderSpec) -> nn.Module:
         """Sentences are encoded, then the document: the same encoder family at both levels."""
@@ -152,19 +149,14 @@ class ExtractTask(Task):
     def summarize(self, model, examples: list, batch_size: int, autocast) -> list[dict]:
         """Per document: the chosen sentences' indices, in document order, and the summary they make."""
         scores, _ = self.run(model, examples, batch_size, autocast)
-        return [self._choose(scores[i], e["sentences"]) for i, e in enumerate(examples)]
-
-    def _choose(self, scores: list[float], sentences: list[str]) -> dict:
-        best = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
-        chosen = sorted(best[: self.summary_size(len(scores))])
-        return {"sentences": chosen, "summary": " ".join(sentences[j] for j in chosen)}
+        return [summary_of(scores[i], e["sentences"], self.share) for i, e in enumerate(examples)]
 
     def evaluate(self, model, examples: list, batch_size: int, autocast) -> dict[str, float]:
         """ROUGE of the extracted summaries and of the lead baseline, and F1 of the sentence choices."""
         scores, loss = self.run(model, examples, batch_size, autocast)
-        summaries = [self._choose(scores[i], e["sentences"]) for i, e in enumerate(examples)]
+        summaries = [summary_of(scores[i], e["sentences"], self.share) for i, e in enumerate(examples)]
         references = [e["reference"] for e in examples]
-        lead = [" ".join(e["sentences"][: self.summary_size(len(e["sentences"]))]) for e in examples]
+        lead = [" ".join(e["sentences"][: summary_size(len(e["sentences"]), self.share)]) for e in examples]
         truth = [label for e in examples for label in e["target"]]
         chosen = [
             int(j in s["sentences"]) for e, s in zip(examples, summaries) for j in range(len(e["target"]))

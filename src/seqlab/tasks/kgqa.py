@@ -18,14 +18,12 @@ import torch
 from torch import nn
 
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad
-from seqlab.data.kb import END, KnowledgeBase, kb_path, read_kb, read_questions
+from seqlab.data.kb import END, KnowledgeBase, kb_path, question_words, read_kb, read_questions
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.files import read_json, write_json
 from seqlab.heads.kgqa import PathHead
 from seqlab.tasks.base import HeadParts, Task, padding_mask
-
-TOPIC = "<topic>"
 
 
 @dataclass
@@ -68,7 +66,7 @@ class KGQATask(Task):
         self.kb = read_kb(kb_path(d.kb))
         self.labels = sorted({r for _, r, _ in self.kb.triples}) + [END]
         self.hops = max(len(r["relations"]) for r in train) + 1
-        questions = (" ".join(_words(r["question"], r["topic"])) for r in train)
+        questions = (" ".join(question_words(r["question"], r["topic"])) for r in train)
         self.tokenizer = TextTokenizer.train(
             "word", questions, min_freq=d.min_freq, lowercase=d.lowercase, pretokenized=True
         )
@@ -106,7 +104,7 @@ class KGQATask(Task):
                 raise UserError(
                     f"question {n + 1} names no entity of the knowledge base: '{record['question']}'"
                 )
-            [ids] = self.tokenizer.encode_words([_words(record["question"], topic)])
+            [ids] = self.tokenizer.encode_words([question_words(record["question"], topic)])
             example = {"ids": ids or [0], "topic": topic, "question": record["question"]}
             if with_targets:
                 example.update(target=self._target(record, index, n), answers=record["answers"])
@@ -141,28 +139,10 @@ class KGQATask(Task):
     def decode(self, model, logits: torch.Tensor, batch: Batch) -> list:
         return logits.log_softmax(-1).tolist()  # per example (P, R + 1): each hop's relation scores
 
-    def walk(self, scores: list[list[float]], topic: str) -> dict:
-        """From `topic`, hop by hop, the likeliest relation that leaves the entities reached (or the
-        end, after the first hop): the answers and the path that reached them."""
-        assert self.kb is not None
-        entities, path = [topic], []
-        for hop, row in enumerate(scores):
-            allowed = self.kb.relations_from(entities) | ({END} if hop else set())
-            options = [i for i, label in enumerate(self.labels) if label in allowed]
-            if not options:
-                break
-            relation = self.labels[max(options, key=row.__getitem__)]
-            if relation == END:
-                break
-            reached = self.kb.follow(entities, relation)
-            path.append({"relation": relation, "reached": reached})
-            entities = reached
-        answers = entities if path else []
-        return {"topic": topic, "answer": answers[0] if answers else None, "answers": answers, "path": path}
-
     def answer(self, model, examples: list, batch_size: int, autocast) -> tuple[list[dict], float]:
+        assert self.kb is not None, "fit or load the task first"
         scores, loss = self.run(model, examples, batch_size, autocast)
-        return [self.walk(scores[i], e["topic"]) for i, e in enumerate(examples)], loss
+        return [self.kb.answer(e["topic"], self.labels, scores[i]) for i, e in enumerate(examples)], loss
 
     def predict(self, pipeline, records: list) -> list[dict]:
         """Per question: the topic, the answer (the first entity reached), every entity reached, and
@@ -200,10 +180,6 @@ class KGQATask(Task):
                 for e, a in zip(shown, answered)
             ]
         }
-
-
-def _words(question: str, topic: str) -> list[str]:
-    return [TOPIC if w == topic else w for w in question.split()]
 
 
 def _scores(examples: list, answered: list[dict]) -> dict[str, float]:

@@ -19,8 +19,9 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch
-from seqlab.data.kb import read_triples
-from seqlab.data.text import SPECIAL_TOKENS, UNK
+from seqlab.data.kb import FIRST_ENTITY as FIRST
+from seqlab.data.kb import link_query, read_triples, relation_ids
+from seqlab.data.text import UNK
 from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_json, write_json
 from seqlab.heads import HeadOutput, mean_loss
@@ -29,7 +30,6 @@ from seqlab.heads.lm import tied_logit_scale
 from seqlab.tasks.base import HeadParts, Task
 from seqlab.training.hardware import device_of
 
-FIRST = len(SPECIAL_TOKENS)  # the token id of the first entity
 INVERSE = "^-1"  # `relation^-1` leads from a triple's tail back to its head
 SHOWN = 10  # the entities `seqlab predict` lists per query
 
@@ -71,7 +71,7 @@ class LinkTask(Task):
 
     def _index(self) -> None:
         self.entity_ids = {e: i for i, e in enumerate(self.entities)}  # → label (and token FIRST + i)
-        self.relation_ids = {r: FIRST + len(self.entities) + i for i, r in enumerate(self.relations)}
+        self.relation_ids = relation_ids(self.entities, self.relations)
 
     def model_sizes(self) -> dict[str, int]:
         return {
@@ -212,10 +212,4 @@ class LinkTask(Task):
 
     def records_from_texts(self, texts: list[str]) -> list[dict]:
         """`HEAD RELATION`, separated by a tab or spaces."""
-        records = []
-        for n, text in enumerate(texts):
-            parts = text.split("\t") if "\t" in text else text.split()
-            if len(parts) != 2:
-                raise UserError(f"query {n + 1} should be 'HEAD RELATION'; got '{text}'")
-            records.append({"head": parts[0].strip(), "relation": parts[1].strip()})
-        return records
+        return [link_query(text, n) for n, text in enumerate(texts, start=1)]

@@ -17,7 +17,7 @@ from torch import nn
 
 from seqlab import metrics
 from seqlab.data.batch import Batch, pad, pad_chars
-from seqlab.data.relations import from_text, marked, read_relations, unmark
+from seqlab.data.relations import entity_words, from_text, marked, read_relations, unmark
 from seqlab.data.text import TextTokenizer
 from seqlab.errors import UserError
 from seqlab.heads.relation import RelationHead
@@ -68,7 +68,12 @@ class RelationTask(Task):
         for n, (record, (tokens, e1, e2), seq) in enumerate(zip(records, readied, ids)):
             if len(seq) > self.config.data.max_length:
                 raise self._over_length(seq, f"sentence {n + 1}")
-            example = {"ids": seq, "spans": [e1, e2], "tokens": record["tokens"], "entities": _named(record)}
+            example = {
+                "ids": seq,
+                "spans": [e1, e2],
+                "tokens": record["tokens"],
+                "entities": entity_words(record),
+            }
             if self.chars is not None:
                 example["chars"] = self.chars.encode_batch(tokens)
             if with_targets:
@@ -128,8 +133,3 @@ class RelationTask(Task):
     def _labelled(self, probs: list[float]) -> dict:
         best = max(range(len(probs)), key=probs.__getitem__)
         return {"label": self.labels[best], "probabilities": dict(zip(self.labels, probs))}
-
-
-def _named(record: dict) -> dict[str, str]:
-    """The two entities' words, as `seqlab predict` names them."""
-    return {name: " ".join(record["tokens"][slice(*record[name])]) for name in ("e1", "e2")}
