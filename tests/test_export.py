@@ -4,6 +4,7 @@ greedy tokens; the runtime predicts without importing torch."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -351,29 +352,37 @@ def test_runtime_refuses_what_is_not_an_export(tmp_path, exported):
 
 
 def test_the_runtime_distribution_holds_what_the_runtime_imports():
-    """runtime/ (seqlab-runtime) links seqlab's torch-free modules: every seqlab module they import on
-    loading is linked too, and none of them imports torch or a package beyond the runtime's three on
-    loading (pandas, soundfile and librosa, its extras, only inside the functions that read series and
-    audio; test_runtime_runs_without_torch runs those)."""
-    import ast
+    """runtime/ (seqlab-runtime) links seqlab's torch-free modules: every seqlab module they import, on
+    loading or inside a function, is linked too, and none of them imports torch or a package beyond the
+    runtime's three on loading (pandas, soundfile, librosa and Pillow, its extras, only inside the functions
+    that read series, audio and images; test_runtime_runs_without_torch runs those)."""
     from pathlib import Path
 
     linked = Path(__file__).resolve().parents[1] / "runtime" / "src"
     modules = {".".join(path.relative_to(linked).with_suffix("").parts) for path in linked.rglob("*.py")}
     allowed = {"numpy", "onnxruntime", "tokenizers", "seqlab"} | set(sys.stdlib_module_names)
-    assert {"seqlab.runtime", "seqlab.data.series", "seqlab.data.audio"} <= modules
+    assert {"seqlab.runtime", "seqlab.data.series", "seqlab.data.audio", "seqlab.data.kb"} <= modules
     for path in linked.rglob("*.py"):
         assert path.resolve().is_file(), f"{path} links to nothing"
-        for node in ast.parse(path.read_text()).body:
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            for name in names:
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            for name in imported_names(node):
                 assert name.split(".")[0] in allowed | {""}, f"{path.name} imports {name}"
-                if name.startswith("seqlab."):
+        typing_only = {
+            id(inner)
+            for node in tree.body
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            for name in imported_names(node):
+                if name.startswith("seqlab.") and id(node) not in typing_only:
                     imported = {name, *(f"{name}.{alias.name}" for alias in getattr(node, "names", []))}
                     assert imported & modules, f"{path.name} imports {name}, not in runtime/"
+
+
+def imported_names(node) -> list[str]:
+    """The modules an import statement names ([] for any other node)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return [node.module or ""] if isinstance(node, ast.ImportFrom) else []

@@ -19,17 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqlab.errors import UserError
 from seqlab.files import damaged, read_json
 
+if TYPE_CHECKING:
+    from seqlab.data.text import TextTokenizer
+
 FORMAT = 1  # the export format this runtime reads
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # seqlab's special tokens
 CPU = "CPUExecutionProvider"
 AGAIN = "export the run again"  # what mends a damaged export
+EXTRAS = {  # what reading each input kind's files needs: (module, the runtime's extra that installs it)
+    "audio": (("soundfile", "audio"), ("librosa", "audio")),
+    "image": (("PIL", "images"),),
+}
 
 
 @dataclass(frozen=True)
@@ -99,12 +106,11 @@ class Exported:
 
     @property
     def verbs(self) -> list[str]:
-        data = self.config["data"]
-        text = data["input"] in ("auto", "text") and self.tokenizer is not None
+        tokens = self.tokenizer is not None and not self.reads_values
         return (
-            (["predict"] if self.task in ("classify", "tag") and text else [])
-            + (["translate"] if self.task == "seq2seq" and text else [])
-            + (["generate"] if "prefill" in self.sessions else [])
+            (["predict"] if self.task in PREDICTORS and (self.task != "seq2seq" or self.reads_values) else [])
+            + (["translate"] if self.task == "seq2seq" and tokens else [])
+            + (["generate"] if "prefill" in self.sessions and tokens else [])
             + (["forecast"] if self.task == "forecast" else [])
             + (["transcribe"] if self.task == "ctc" else [])
             + (["speak"] if self.task == "tts" else [])
@@ -112,60 +118,282 @@ class Exported:
 
     # -- predict ---------------------------------------------------------------------------------
 
-    def predict(self, texts: list[str]) -> list[dict]:
-        """Per text, its label and each label's probability (classify) or its words and their tags (tag)."""
+    def predict(self, inputs: list) -> list[dict]:
+        """Per input, the row `seqlab predict` prints of it. Models of text, DNA and proteins take typed
+        texts: a classifier gives the label and every label's probability, a tagger each word's tag, a
+        relation model the relation between the entities marked `<e1>…</e1>` and `<e2>…</e2>`, a path
+        model the answer and the path over its knowledge base that reached it, a link model the likeliest
+        tails of a `HEAD RELATION` query, a summariser the sentences of its summary. Models of series,
+        audio and images take files (or folders of them) or arrays of values (T, C): classifiers give
+        labels, captioners captions."""
         if "predict" not in self.verbs:
-            raise UserError(
-                f"the runtime predicts with text classifiers and taggers; this export is {self.task}"
+            raise UserError(f"the runtime's predict does not answer {self.task} models of {self.kind.name}")
+        records = self._records(inputs)
+        return getattr(self, PREDICTORS[self.task])(records)
+
+    @property
+    def kind(self):
+        """The input kind the model reads (`seqlab.data.inputs.InputKind`)."""
+        from seqlab.data.inputs import kind_of
+
+        return kind_of(self.data)
+
+    @property
+    def reads_values(self) -> bool:
+        """It reads numbers (series, audio frames, image pixels), not tokens."""
+        return self.kind.name in ("series", "audio", "image")
+
+    def _records(self, inputs: list) -> list:
+        """The records of typed texts, or of files and arrays of values, as the run's input kind readies
+        them (DNA cleaned, audio heard as frames, images read as rows or patches)."""
+        kind = self.kind
+        if not self.reads_values:
+            typed = TYPED[self.task]
+            records = [typed(text, n, kind) for n, text in enumerate(inputs, start=1)]
+            return kind.prepare(records, self.data) if kind.prepare is not None else records
+        if any(not isinstance(item, np.ndarray) for item in inputs):
+            for module, extra in EXTRAS.get(kind.name, ()):
+                needs(module, extra, f"reading {kind.name} files")
+        records = []
+        for item in inputs:
+            if isinstance(item, np.ndarray):
+                records.append({"values": item})  # values as the model's input kind makes them
+                continue
+            read = kind.read("labelled", Path(item), self.data, False)  # type: ignore[misc]
+            records += kind.prepare(read, self.data) if kind.prepare is not None else read
+        return records
+
+    def _in_batches(self, examples: list, run: Callable[[list], list]) -> list:
+        """`run` over the examples a training batch at a time, its outputs joined."""
+        size = self.config["train"]["batch_size"]
+        return [out for start in range(0, len(examples), size) for out in run(examples[start : start + size])]
+
+    @property
+    def words(self) -> TextTokenizer:
+        """The tokenizer as seqlab's tasks use it (a word's id, [UNK] for unseen words)."""
+        from seqlab.data.text import TextTokenizer
+
+        return TextTokenizer(self.tokenizer, self.data.tokenizer)
+
+    def _limited(self, ids: list[list[int]], what: str, cut: bool = False) -> list[list[int]]:
+        """Token ids within data.max_length (`cut` to it, or refused), an empty sequence read as [PAD]."""
+        limit = self.data.max_length
+        for n, seq in enumerate(ids, start=1):
+            if len(seq) > limit and not cut:
+                raise UserError(
+                    f"{what} {n} has {len(seq)} tokens, over the model's limit data.max_length={limit}"
+                )
+        return [seq[:limit] or [PAD] for seq in ids]
+
+    def _labelled(self, probabilities: np.ndarray) -> dict:
+        """A classifier's row: the label (or labels) and each label's probability."""
+        named = {label: float(p) for label, p in zip(self.labels, probabilities)}
+        if self.data.multi_label:
+            return {"labels": [label for label, p in named.items() if p > 0.5], "probabilities": named}
+        return {"label": self.labels[int(probabilities.argmax())], "probabilities": named}
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """(B, L) logits → probabilities: a sigmoid per label for several labels, else the softmax."""
+        return 1 / (1 + np.exp(-logits)) if self.data.multi_label else softmax(logits)
+
+    def _classify(self, records: list) -> list[dict]:
+        """Texts (DNA, proteins): with data.strand_symmetric, a sequence's probabilities are the mean of its
+        two strands'. Values: each channel standardised as in training, data.stack_frames points a step."""
+        if self.reads_values:
+            return self._classify_values(records)
+        cut = self.data.truncate
+        ids = self._limited(self.words.encode_batch([r["text"] for r in records]), "text", cut)
+        probabilities = self._in_batches(ids, self._text_probabilities)
+        if self.kind.reverse is not None and self.data.strand_symmetric:
+            reverse = [self.words.encode(self.kind.reverse(r["text"])) for r in records]
+            other = self._in_batches(self._limited(reverse, "text", cut), self._text_probabilities)
+            probabilities = [(a + b) / 2 for a, b in zip(probabilities, other)]
+        return [self._labelled(p) for p in probabilities]
+
+    def _text_probabilities(self, ids: list[list[int]]) -> list[np.ndarray]:
+        inputs, mask = pad(ids)
+        (logits,) = self._forward(inputs=inputs, mask=mask)  # (B, L)
+        return list(self._probabilities(logits))
+
+    def _classify_values(self, records: list) -> list[dict]:
+        from seqlab.data.media import file_of
+        from seqlab.data.series import stack_steps
+
+        stack = 1 if self.kind.stacked else self.data.stack_frames
+        steps = [stack_steps(v, stack) for v in self._standardised([r["values"] for r in records], "series")]
+
+        def run(chunk: list[np.ndarray]) -> list[np.ndarray]:
+            (logits,) = self._forward(**dict(zip(("inputs", "mask"), pad_frames(chunk))))
+            return list(self._probabilities(logits))
+
+        return [{**file_of(r), **self._labelled(p)} for r, p in zip(records, self._in_batches(steps, run))]
+
+    def _standardised(self, values: list[np.ndarray], what: str) -> list[np.ndarray]:
+        """Values (T, C) as the model reads them: each channel less its training mean, over its spread
+        (scaling.json), as float32; a shape the model cannot read, or a length over data.max_length, is
+        a UserError naming the item."""
+        stats = self._file("scaling.json")
+        mean, spread = np.array(stats["mean"]), np.array(stats["spread"])
+        for n, v in enumerate(values, start=1):
+            if v.ndim != 2 or v.shape[1] != len(mean):
+                raise UserError(f"{what} {n} is not values (T, {len(mean)}), which the model reads")
+            if len(v) > self.data.max_length:
+                raise UserError(
+                    f"{what} {n} has {len(v)} steps, over the model's limit "
+                    f"data.max_length={self.data.max_length}"
+                )
+        return [((v - mean) / spread).astype(np.float32) for v in values]
+
+    def _tag(self, records: list) -> list[dict]:
+        sentences = [r["tokens"] for r in records]
+        for n, words in enumerate(sentences, start=1):
+            if not words:
+                raise UserError(f"sentence {n} has no tokens")
+        examples = list(zip(self._limited(self.words.encode_words(sentences), "sentence"), sentences))
+
+        def run(chunk: list) -> list[dict]:
+            inputs, mask = pad([ids for ids, _ in chunk])
+            fields = {"inputs": inputs, "mask": mask}
+            if self.chars is not None:
+                fields["chars"] = pad_chars(
+                    [[e.ids for e in self.chars.encode_batch(w, add_special_tokens=False)] for _, w in chunk]
+                )
+            (emissions,) = self._forward(**fields)  # (B, T, K)
+            crf = self.description["crf"]
+            tagged = []
+            for row, (_, words) in zip(emissions, chunk):
+                scores = row[: len(words)]
+                best = viterbi(scores, crf) if crf else scores.argmax(-1).tolist()
+                tagged.append({"tokens": words, "tags": [self.labels[t] for t in best]})
+            return tagged
+
+        return self._in_batches(examples, run)
+
+    def _relate(self, records: list) -> list[dict]:
+        """Each sentence's relation, read with a marker word at each entity's edges."""
+        from seqlab.data.relations import entity_words, marked
+
+        readied = [marked(r) for r in records]
+        ids = self._limited(self.words.encode_words([tokens for tokens, _, _ in readied]), "sentence")
+
+        def run(chunk: list) -> list[np.ndarray]:
+            inputs, mask = pad([seq for seq, _ in chunk])
+            fields = {"inputs": inputs, "mask": mask}
+            fields["spans"] = np.array([[e1, e2] for _, (_, e1, e2) in chunk], dtype=np.int64)  # (B, 2, 2)
+            if self.chars is not None:
+                spelled = [
+                    self.chars.encode_batch(tokens, add_special_tokens=False) for _, (tokens, _, _) in chunk
+                ]
+                fields["chars"] = pad_chars([[e.ids for e in words] for words in spelled])
+            (logits,) = self._forward(**fields)  # (B, L)
+            return list(softmax(logits))
+
+        probabilities = self._in_batches(list(zip(ids, readied)), run)
+        return [{**entity_words(r), **self._labelled(p)} for r, p in zip(records, probabilities)]
+
+    def _answer(self, records: list) -> list[dict]:
+        """Each question's answer: its topic entity read as a word of its own, each hop's relation scored,
+        the knowledge base walked from the topic."""
+        from seqlab.data.kb import question_words, read_kb
+
+        if "kb" not in self._files:
+            self._files["kb"] = read_kb(self.path / "kb.tsv")
+        kb, topics = self._files["kb"], []
+        for n, r in enumerate(records, start=1):
+            topic = kb.topic_of(r["question"].split())
+            if topic is None:
+                raise UserError(f"question {n} names no entity of the knowledge base: '{r['question']}'")
+            topics.append(topic)
+        ids = [
+            seq or [PAD]
+            for seq in self.words.encode_words(
+                [question_words(r["question"], t) for r, t in zip(records, topics)]
             )
-        size, rows = self.config["train"]["batch_size"], []
-        for start in range(0, len(texts), size):
-            chunk = texts[start : start + size]
-            rows += self._classify(chunk) if self.task == "classify" else self._tag(chunk)
+        ]
+
+        def run(chunk: list[list[int]]) -> list[np.ndarray]:
+            inputs, mask = pad(chunk)
+            (logits,) = self._forward(inputs=inputs, mask=mask)  # (B, P, R + 1)
+            return list(log_softmax(logits))
+
+        scores = self._in_batches(ids, run)
+        return [
+            {"question": r["question"], **kb.answer(topic, self.labels, s.tolist())}
+            for r, topic, s in zip(records, topics, scores)
+        ]
+
+    def _link(self, records: list) -> list[dict]:
+        """Each query's likeliest tails, best first, with their probabilities."""
+        from seqlab.data.kb import FIRST_ENTITY, TAILS_SHOWN, relation_ids
+
+        graph = self._file("link.json")
+        entities, relations = graph["entities"], relation_ids(graph["entities"], graph["relations"])
+        index = {e: i for i, e in enumerate(entities)}
+        for n, r in enumerate(records, start=1):
+            if r["head"] not in index or r["relation"] not in relations:
+                what = f"entity '{r['head']}'" if r["head"] not in index else f"relation '{r['relation']}'"
+                raise UserError(f"{what} of query {n} was never seen in training")
+        ids = [[FIRST_ENTITY + index[r["head"]], relations[r["relation"]]] for r in records]
+
+        def run(chunk: list[list[int]]) -> list[np.ndarray]:
+            inputs = np.array(chunk, dtype=np.int64)  # (B, 2)
+            (logits,) = self._forward(inputs=inputs, mask=np.ones_like(inputs, dtype=bool))  # (B, E)
+            return list(softmax(logits))
+
+        rows = []
+        for r, p in zip(records, self._in_batches(ids, run)):
+            best = np.argsort(-p, kind="stable")[:TAILS_SHOWN]
+            tails = [{"entity": entities[j], "probability": float(p[j])} for j in best]
+            rows.append({"head": r["head"], "relation": r["relation"], "tails": tails})
         return rows
 
-    def _classify(self, texts: list[str]) -> list[dict]:
-        data = self.config["data"]
-        ids = [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
-        for n, seq in enumerate(ids):
-            if len(seq) > data["max_length"] and not data["truncate"]:
-                raise UserError(
-                    f"text {n + 1} has {len(seq)} tokens, more than data.max_length={data['max_length']}"
-                )
-        inputs, mask = pad([seq[: data["max_length"]] or [0] for seq in ids])
-        (logits,) = self._forward(inputs=inputs, mask=mask)  # (B, L)
-        if data["multi_label"]:
-            chances = 1 / (1 + np.exp(-logits))
-            return [
-                {
-                    "labels": [l for l, p in zip(self.labels, row) if p > 0.5],
-                    "probabilities": self._named(row),
-                }
-                for row in chances
-            ]
-        probs = softmax(logits)
-        return [{"label": self.labels[int(row.argmax())], "probabilities": self._named(row)} for row in probs]
+    def _summarise(self, records: list) -> list[dict]:
+        """Each document's summary: its sentences read as words, then as a sequence of sentences; the
+        likeliest in document order, as many as training summaries' share of their documents."""
+        from seqlab.data.pairs import split_sentences, summary_of
 
-    def _tag(self, texts: list[str]) -> list[dict]:
-        words = [text.split() for text in texts]
-        vocab = self.tokenizer.get_vocab()
-        normalize = self.tokenizer.normalizer.normalize_str if self.tokenizer.normalizer else str
-        for n, sentence in enumerate(words):
-            if not sentence:
-                raise UserError(f"sentence {n + 1} has no tokens")
-        inputs, mask = pad([[vocab.get(normalize(w), UNK) for w in sentence] for sentence in words])
-        fields = {"inputs": inputs, "mask": mask}
-        if self.chars is not None:
-            spelled = [[e.ids for e in self.chars.encode_batch(s, add_special_tokens=False)] for s in words]
-            fields["chars"] = pad_chars(spelled)
-        (emissions,) = self._forward(**fields)  # (B, T, K)
-        crf = self.description["crf"]
-        tags = []
-        for row, sentence in zip(emissions, words):
-            scores = row[: len(sentence)]
-            best = viterbi(scores, crf) if crf else scores.argmax(-1).tolist()
-            tags.append({"tokens": sentence, "tags": [self.labels[t] for t in best]})
-        return tags
+        documents = []
+        for n, r in enumerate(records, start=1):
+            sentences = split_sentences(r["source"])
+            if not sentences:
+                raise UserError(f"document {n} has no sentences")
+            limit = self.data.max_length
+            if len(sentences) > limit and not self.data.truncate:
+                raise UserError(f"document {n} has {len(sentences)} sentences, over data.max_length={limit}")
+            documents.append(sentences[:limit])
+
+        def run(chunk: list[list[str]]) -> list[np.ndarray]:
+            words = [
+                [ids[: self.data.sentence_length] or [UNK] for ids in self.words.encode_batch(d)]
+                for d in chunk
+            ]
+            inputs = np.zeros(
+                (len(chunk), max(map(len, words)), max(len(w) for d in words for w in d)), np.int64
+            )
+            for b, document in enumerate(words):
+                for s, ids in enumerate(document):
+                    inputs[b, s, : len(ids)] = ids  # (B, S, W)
+            mask = np.arange(inputs.shape[1]) < np.array([[len(d)] for d in chunk])  # (B, S)
+            (logits,) = self._forward(inputs=inputs, mask=mask)  # (B, S, 2)
+            return [row[: len(d), 1] for row, d in zip(softmax(logits), chunk)]
+
+        share = self._file("extract.json")["share"]
+        scores = self._in_batches(documents, run)
+        return [summary_of(s.tolist(), d, share) for s, d in zip(scores, documents)]
+
+    def _caption(self, records: list) -> list[dict]:
+        """Each image's caption, greedy: its values standardised, read by the start graph, decoded step by
+        step."""
+        from seqlab.data.media import file_of
+
+        values = self._standardised([r["values"] for r in records], "image")
+
+        def run(chunk: list[np.ndarray]) -> list[str]:
+            fields = dict(zip(("inputs", "mask"), pad_frames(chunk)))
+            written = decode(self.sessions["start"], self.sessions["step"], fields, self.limit, GREEDY)
+            return [self.target_tokenizer.decode(row, skip_special_tokens=True).strip() for row in written]
+
+        return [{**file_of(r), "caption": c} for r, c in zip(records, self._in_batches(values, run))]
 
     def _file(self, name: str) -> Any:
         """The run's JSON file `name` (scaling.json, alphabet.json, voice.json …), read once."""
@@ -428,6 +656,40 @@ class Exported:
         return self.tokenizer.decode(prompt + new, skip_special_tokens=True)[len(before) :]
 
 
+GREEDY = Sampling(temperature=0)
+PREDICTORS = {  # task → the method of Exported that answers its `predict`
+    "classify": "_classify",
+    "tag": "_tag",
+    "relation": "_relate",
+    "kgqa": "_answer",
+    "link": "_link",
+    "extract": "_summarise",
+    "seq2seq": "_caption",  # of images; a text seq2seq model translates
+}
+
+
+def _relation_record(text: str, n: int, kind) -> dict:
+    from seqlab.data.relations import from_text, unmark
+
+    return from_text(*unmark(text, f"text {n}"), f"text {n}")
+
+
+def _link_record(text: str, n: int, kind) -> dict:
+    from seqlab.data.kb import link_query
+
+    return link_query(text, n)
+
+
+TYPED: dict[str, Callable[[str, int, Any], Any]] = {  # task → (text, its number, input kind) → record
+    "classify": lambda text, n, kind: {"text": text},
+    "tag": lambda text, n, kind: {"tokens": kind.words(text)},
+    "relation": _relation_record,
+    "kgqa": lambda text, n, kind: {"question": text},
+    "link": _link_record,
+    "extract": lambda text, n, kind: {"source": text},
+}
+
+
 def decode(start, step, fields: dict[str, np.ndarray], limit: int, sampling: Sampling) -> list[list[int]]:
     """Token ids (without [EOS]) for each source of `fields`, at most `limit` of them, as
     seqlab.generation.decode writes them: start.onnx reads the source and takes the [BOS] step, step.onnx
@@ -498,6 +760,11 @@ def pad_chars(words: list[list[list[int]]]) -> np.ndarray:
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(-1, keepdims=True))
     return shifted / shifted.sum(-1, keepdims=True)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
 def viterbi(emissions: np.ndarray, crf: dict) -> list[int]:

@@ -26,6 +26,7 @@ from seqlab.files import atomic_write, read_text
 END = "<end>"  # the path's last step: stop here
 TOPIC = "<topic>"  # how a path model reads a question's topic entity
 FIRST_ENTITY = len(SPECIAL_TOKENS)  # a link model's token id of its first entity
+TAILS_SHOWN = 10  # the entities a link model's prediction lists per query
 
 
 @dataclass

@@ -20,7 +20,7 @@ from torch import nn
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch
 from seqlab.data.kb import FIRST_ENTITY as FIRST
-from seqlab.data.kb import link_query, read_triples, relation_ids
+from seqlab.data.kb import TAILS_SHOWN, link_query, read_triples, relation_ids
 from seqlab.data.text import UNK
 from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_json, write_json
@@ -31,7 +31,6 @@ from seqlab.tasks.base import HeadParts, Task
 from seqlab.training.hardware import device_of
 
 INVERSE = "^-1"  # `relation^-1` leads from a triple's tail back to its head
-SHOWN = 10  # the entities `seqlab predict` lists per query
 
 
 class LinkTask(Task):
@@ -203,7 +202,7 @@ class LinkTask(Task):
         examples = self.encode(records, with_targets=False)
         results: dict[int, dict] = {}
         for indices, out in self.outputs(pipeline.model, examples, pipeline.batch_size, pipeline.autocast):
-            top = out.logits.float().softmax(-1).topk(min(SHOWN, len(self.entities)))
+            top = out.logits.float().softmax(-1).topk(min(TAILS_SHOWN, len(self.entities)))
             for i, values, ids in zip(indices, top.values.tolist(), top.indices.tolist()):
                 head, relation = examples[i]["query"]
                 predicted = [{"entity": self.entities[j], "probability": p} for j, p in zip(ids, values)]

@@ -1,0 +1,155 @@
+"""`seqlab.runtime`'s `predict` for every task it answers beyond text classification and tagging: for each,
+a tiny trained run and its export give the same rows for the same held-out inputs, PyTorch's pipeline on
+its records and the runtime on typed texts, files or arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from test_contract import FAMILY, config_of
+
+from seqlab import runtime
+from seqlab.data.relations import marked
+from seqlab.errors import UserError
+from seqlab.pipeline import fit, prepare
+
+pytest.importorskip("onnxruntime")
+
+
+def typed(text_of: Callable[[dict], str]) -> Callable:
+    """The held-out records as typed texts, the pipeline reading them as `seqlab predict --text` does."""
+
+    def inputs(pipeline, records: list) -> tuple[list, list]:
+        texts = [text_of(r) for r in records]
+        return texts, pipeline.task.records_from_texts(texts)
+
+    return inputs
+
+
+def values(pipeline, records: list) -> tuple[list, list]:
+    """Arrays of values (T, C), as the run's input kind makes them."""
+    records = prepare(pipeline.config, records)
+    return [r["values"] for r in records], [{"values": r["values"]} for r in records]
+
+
+def files(pipeline, records: list) -> tuple[list, list]:
+    """Image files, read and readied by the runtime itself."""
+    return [r["image"] for r in records], [{"image": r["image"]} for r in records]
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str  # the contract table's row
+    inputs: Callable  # (pipeline, held-out records) → (the runtime's inputs, the pipeline's records)
+    settings: dict = field(default_factory=dict)
+
+
+CASES = {
+    "relation": Case("relation", typed(lambda r: " ".join(marked(r)[0]))),
+    "relation-chars": Case("relation", typed(lambda r: " ".join(marked(r)[0])), {"model.char_dim": 8}),
+    "kgqa": Case("kgqa", typed(lambda r: r["question"])),
+    "link": Case("link", typed(lambda r: f"{r['head']}\t{r['relation']}")),
+    "extract": Case("extract", typed(lambda r: r["source"])),
+    "dna-classify": Case("dna-classify", typed(lambda r: r["text"].lower()), {"data.strand_symmetric": True}),
+    "dna-tag": Case("dna-tag", typed(lambda r: "".join(r["tokens"]))),
+    "protein-tag": Case("protein-tag", typed(lambda r: "".join(r["tokens"]))),
+    "series-classify": Case("series-classify", values),
+    "image-classify": Case("image-classify", values),
+    "caption": Case("caption", files),
+}
+
+
+def same(got, expected) -> None:
+    """Equal rows, numbers within float32's rounding."""
+    if isinstance(expected, dict):
+        assert got.keys() == expected.keys()
+        for key in expected:
+            same(got[key], expected[key])
+    elif isinstance(expected, (list, tuple)):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            same(g, e)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, abs=1e-5)
+    else:
+        assert got == expected
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, request):
+    """A run and its export per case, made on first use."""
+    from seqlab.export import export
+
+    made: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in made:
+            case, folder = CASES[name], tmp_path_factory.mktemp(name)
+            family = FAMILY[case.family]
+            data = request.getfixturevalue(family.splits)
+            pipeline = fit(config_of(family, "gru", case.settings), folder / "run", data)
+            export(pipeline, folder / "export", data["val"])
+            made[name] = pipeline, runtime.load(folder / "export"), data["test"]
+        return made[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_runtime_predicts_as_pytorch_does(trained, name):
+    pipeline, exported, held_out = trained(name)
+    inputs, records = CASES[name].inputs(pipeline, held_out)
+    expected = list(pipeline.task.prediction_rows(pipeline, records))
+    assert "predict" in exported.verbs
+    same(exported.predict(inputs), expected)
+
+
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("relation", "no markers here", "mark both entities once each"),
+        ("kgqa", "who is the wife of nobody", "names no entity of the knowledge base"),
+        ("link", "no_such_entity _hypernym", "entity 'no_such_entity' of query 1 was never seen"),
+        ("link", "a query of three words", "should be 'HEAD RELATION'"),
+        ("extract", "   ", "document 1 has no sentences"),
+    ],
+)
+def test_the_runtime_refuses_what_the_task_refuses(trained, name, text, message):
+    _, exported, _ = trained(name)
+    with pytest.raises(UserError, match=message):
+        exported.predict([text])
+
+
+def test_a_values_model_names_the_shape_it_reads(trained):
+    _, exported, _ = trained("series-classify")
+    with pytest.raises(UserError, match=r"series 1 is not values \(T, 12\)"):
+        exported.predict([np.zeros((5, 3))])
+
+
+def test_the_runtime_predicts_without_torch(trained):
+    """A process that cannot import torch answers questions over a knowledge base, classifies DNA and
+    captions image files."""
+    import subprocess
+    import sys
+
+    (_, kgqa, questions), (_, dna, _), (_, captioner, images) = (
+        trained(name) for name in ("kgqa", "dna-classify", "caption")
+    )
+    script = (
+        "import sys\n"
+        "class NoTorch:\n"  # any import of torch now fails
+        "    def find_spec(self, name, *args):\n"
+        "        if name.split('.')[0] == 'torch': raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "from seqlab import runtime\n"
+        f"print(runtime.load({str(kgqa.path)!r}).predict([{questions[0]['question']!r}])[0]['topic'])\n"
+        f"print(runtime.load({str(dna.path)!r}).predict(['ACGTTGCA' * 7])[0]['label'])\n"
+        f"print(runtime.load({str(captioner.path)!r}).predict([{images[0]['image']!r}])[0]['path'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    topic, label, path = done.stdout.split()
+    assert topic == questions[0]["topic"] and label in dna.labels and path == images[0]["image"]
