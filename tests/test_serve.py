@@ -165,32 +165,77 @@ def test_the_serve_command_leaves_a_core_to_http_unless_told(runs, monkeypatch, 
 
 
 def test_image_models_answer_uploaded_images(digits, tmp_path):
-    """An 8×8 digit classifier: PNG uploads in, labels with probabilities out, as `seqlab predict --image`."""
+    """An 8×8 digit classifier, its run and its export: PNG uploads in, labels with probabilities out, as
+    `seqlab predict --image`."""
     import io
 
     import numpy as np
     from PIL import Image
 
+    from seqlab.export import export
+
     run = fit(
         tiny("classify", "gru", **{"data.input": "image", "data.patch_size": 2}), tmp_path / "d", digits
     )
+    export(run, tmp_path / "x", digits["val"])
     limits = Limits()
-    client = TestClient(build_app(load_models([f"digits={run.run_dir}"], limits), limits))
-    assert client.get("/v1/models").json()["models"][0]["verbs"] == ["images"]
+    client = TestClient(
+        build_app(load_models([f"digits={run.run_dir}", f"x={tmp_path / 'x'}"], limits), limits)
+    )
+    assert [m["verbs"] for m in client.get("/v1/models").json()["models"]] == [["images"], ["images"]]
     pngs = []
     for record in digits["test"][:2]:
         png = io.BytesIO()
         Image.fromarray((record["image"][..., 0] * 255).astype(np.uint8), "L").save(png, format="PNG")
         pngs.append(("image", (f"{record['label']}.png", png.getvalue(), "image/png")))
-    answer = client.post("/v1/models/digits/images", files=pngs)
-    assert answer.status_code == 200, answer.text
-    rows = answer.json()["predictions"]
-    assert [row["file"] for row in rows] == [name for _, (name, _, _) in pngs]
-    assert all(abs(sum(row["probabilities"].values()) - 1) < 1e-4 for row in rows)
-    broken = client.post(
-        "/v1/models/digits/images", files=[("image", ("x.png", b"not an image", "image/png"))]
-    )
-    assert broken.status_code == 422
+    answers = [client.post(f"/v1/models/{name}/images", files=pngs) for name in ("digits", "x")]
+    assert all(answer.status_code == 200 for answer in answers), answers[1].text
+    pytorch, onnx = (answer.json()["predictions"] for answer in answers)
+    assert [row["file"] for row in onnx] == [name for _, (name, _, _) in pngs]
+    assert [row["label"] for row in onnx] == [row["label"] for row in pytorch]
+    for got, expected in zip(onnx, pytorch):
+        assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-5)
+    for name in ("digits", "x"):
+        broken = client.post(
+            f"/v1/models/{name}/images", files=[("image", ("x.png", b"not an image", "image/png"))]
+        )
+        assert broken.status_code == 422
+
+
+def test_exports_of_questions_and_relations_answer_as_their_runs(
+    pathquestion_splits, semeval_splits, tmp_path
+):
+    """A path-question model and a relation model, each served from its run and from its export: the
+    same answers, paths and relations."""
+    from conftest import PQ_KB
+
+    from seqlab.export import export
+
+    models = []
+    for name, config, data in (
+        ("paths", tiny("kgqa", "gru", **{"data.kb": PQ_KB}), pathquestion_splits),
+        ("relations", tiny("relation", "gru"), semeval_splits),
+    ):
+        run = fit(config, tmp_path / name, data)
+        export(run, tmp_path / f"x-{name}", data["val"])
+        models += [f"{name}={run.run_dir}", f"x-{name}={tmp_path / f'x-{name}'}"]
+    limits = Limits()
+    with TestClient(build_app(load_models(models, limits), limits)) as client:  # one event loop
+        asked = {
+            "paths": [r["question"] for r in pathquestion_splits["test"][:3]],
+            "relations": ["The <e1>fire</e1> was caused by a <e2>candle</e2> .", "<e1>A</e1> b <e2>c</e2>"],
+        }
+        for name, texts in asked.items():
+            pytorch, onnx = (
+                client.post(f"/v1/models/{m}/predict", json={"texts": texts}).json()["predictions"]
+                for m in (name, f"x-{name}")
+            )
+            assert [row.get("label", row.get("answer")) for row in onnx] == [
+                row.get("label", row.get("answer")) for row in pytorch
+            ]
+            assert [row.get("path") for row in onnx] == [row.get("path") for row in pytorch]
+        unmarked = client.post("/v1/models/x-relations/predict", json={"texts": ["no entities"]})
+        assert "mark both entities" in _error(unmarked, 422)
 
 
 def _greedy(tokens: int):

@@ -174,8 +174,11 @@ class Served:
 
     @property
     def verbs(self) -> list[str]:
-        if self.exported:
-            return self.pipeline.verbs
+        if self.exported:  # an export of images predicts from files, which the route `images` uploads
+            verbs, images = self.pipeline.verbs, self.pipeline.reads_values and self.data.input == "image"
+            return [v for v in verbs if v != "predict" or not self.pipeline.reads_values] + (
+                ["images"] if images else []
+            )
         task, data = self.pipeline.task, self.pipeline.config.data
         typed = task.records not in NOT_TYPED and task.input != "audio" and data.input in TYPED_INPUTS
         images = data.input == "image" and self.task in IMAGE_TASKS
@@ -236,6 +239,21 @@ class Served:
         records = [record for path in paths for record in read_clips(path, labelled=False)]
         return self.pipeline.transcribe(records, beam)
 
+    def images(self, paths: list[Path], beam: int) -> list[dict]:
+        """What an image model makes of image files: labels with their probabilities, or captions (`beam`
+        > 1: beam search, with the run directory)."""
+        if self.exported:
+            if beam > 1:
+                raise UserError("beam search runs with the run directory; an export captions greedily")
+            return self.pipeline.predict(paths)
+        from seqlab.data.splits import read_records
+        from seqlab.generation import GenerationConfig
+
+        pipeline = self.pipeline
+        config, settings = pipeline.config, GenerationConfig(temperature=0, num_beams=beam)
+        records = [record for path in paths for record in read_records(config.task, path, config.data, False)]
+        return list(pipeline.task.prediction_rows(pipeline, records, settings))
+
     def forecast(self, path: Path, horizon: int | None) -> list[dict]:
         """The rows `seqlab forecast` writes for the series of a CSV file."""
         if self.exported:
@@ -270,9 +288,8 @@ def load_models(sources: list[str], limits: Limits, threads: int | None = None) 
         pipeline = runtime.load(path, threads) if is_export else load(path)
         if is_export and not pipeline.verbs:
             raise UserError(
-                f"{path}: seqlab.runtime answers text classifiers, taggers, translators, language "
-                f"models, forecasters, speech recognisers and voices, not this {pipeline.task} model; "
-                "serve its run directory"
+                f"{path}: the runtime offers no verb for an export of task {pipeline.task} "
+                f"(data.input={pipeline.data.input}); serve its run directory"
             )
         predict = _exported_predictor(pipeline) if is_export else _predictor(pipeline)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seqlab-{name}")
@@ -578,18 +595,10 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
     ) -> dict:
         """What an image model makes of uploaded images (PNG, JPEG …): labels with their probabilities,
         or captions (`beam` > 1: beam search)."""
-        from seqlab.data.splits import read_records
-
         served = model(name, "images")
-        pipeline = served.pipeline
         with tempfile.TemporaryDirectory() as folder:
-            records = [
-                record
-                for path in await _saved(image, Path(folder), ".png")
-                for record in read_records(pipeline.config.task, path, pipeline.config.data, False)
-            ]
-            settings = GenerationConfig(temperature=0, num_beams=beam)
-            rows = await served.run(lambda: list(pipeline.task.prediction_rows(pipeline, records, settings)))
+            paths = await _saved(image, Path(folder), ".png")
+            rows = await served.run(served.images, paths, beam)
         names = [upload.filename for upload in image]
         return {"model": name, "predictions": [{**row, "file": f} for f, row in zip(names, rows)]}
 
