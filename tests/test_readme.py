@@ -288,14 +288,19 @@ def test_seq2seq_guide_runs(tmp_path, monkeypatch):
 def test_deploy_guide_runs(tmp_path, monkeypatch, capsys):
     """docs/deploy.md: train, export, the runtime's Python, and the export served beside its run."""
     pytest.importorskip("onnxruntime")
-    for name in ("sms-spam-collection", "tinyshakespeare"):
+    for name in ("sms-spam-collection", "tinyshakespeare", "pathquestion"):
         shared(name)
     monkeypatch.chdir(tmp_path)
     _run(_commands(DEPLOY), capsys, monkeypatch)
     code = "\n".join(body for kind, body in _blocks(DEPLOY) if kind == "python")
     exec(compile(code, str(DEPLOY), "exec"), {})
     served = {m["name"]: m["backend"] for m in SERVED["client"].get("/v1/models").json()["models"]}
-    assert served == {"spam": "pytorch", "spam-onnx": "onnxruntime", "poet": "onnxruntime"}
+    assert served == {
+        "spam": "pytorch",
+        "spam-onnx": "onnxruntime",
+        "poet": "onnxruntime",
+        "paths": "onnxruntime",
+    }
 
 
 def test_reliability_guide_runs(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,6 @@
 """`seqlab.runtime`'s `predict` for every task it answers beyond text classification and tagging: for each,
 a tiny trained run and its export give the same rows for the same held-out inputs, PyTorch's pipeline on
-its records and the runtime on typed texts, files or arrays."""
+its records and the runtime on typed texts, files, arrays or records of the task's own shape."""
 
 from __future__ import annotations
 
@@ -40,6 +40,21 @@ def files(pipeline, records: list) -> tuple[list, list]:
     return [r["image"] for r in records], [{"image": r["image"]} for r in records]
 
 
+def as_they_are(pipeline, records: list) -> tuple[list, list]:
+    """Records of the task's own shape (series, scenes), given to both alike."""
+    return records, records
+
+
+def scene_file(pipeline, records: list) -> tuple[list, list]:
+    """A whole ETH/UCY scene file, read by the runtime itself."""
+    from conftest import shared
+
+    from seqlab.data.trajectories import read_scenes
+
+    path = shared("eth-ucy", "zara1", "test", "crowds_zara01.txt")
+    return [str(path)], read_scenes(path)
+
+
 @dataclass(frozen=True)
 class Case:
     family: str  # the contract table's row
@@ -59,6 +74,10 @@ CASES = {
     "series-classify": Case("series-classify", values),
     "image-classify": Case("image-classify", values),
     "caption": Case("caption", files),
+    "anomaly": Case("anomaly", as_they_are),
+    "anomaly-likelihood": Case("anomaly", as_they_are, {"data.anomaly_score": "likelihood"}),
+    "trajectory": Case("trajectory", as_they_are),
+    "trajectory-file": Case("trajectory", scene_file),
 }
 
 
@@ -130,14 +149,17 @@ def test_a_values_model_names_the_shape_it_reads(trained):
 
 
 def test_the_runtime_predicts_without_torch(trained):
-    """A process that cannot import torch answers questions over a knowledge base, classifies DNA and
-    captions image files."""
+    """A process that cannot import torch answers questions over a knowledge base, classifies DNA,
+    captions image files and says where walkers go next."""
     import subprocess
     import sys
 
-    (_, kgqa, questions), (_, dna, _), (_, captioner, images) = (
-        trained(name) for name in ("kgqa", "dna-classify", "caption")
+    from conftest import shared
+
+    (_, kgqa, questions), (_, dna, _), (_, captioner, images), (_, walks, _) = (
+        trained(name) for name in ("kgqa", "dna-classify", "caption", "trajectory")
     )
+    scene = shared("eth-ucy", "zara1", "test", "crowds_zara01.txt")
     script = (
         "import sys\n"
         "class NoTorch:\n"  # any import of torch now fails
@@ -148,8 +170,10 @@ def test_the_runtime_predicts_without_torch(trained):
         f"print(runtime.load({str(kgqa.path)!r}).predict([{questions[0]['question']!r}])[0]['topic'])\n"
         f"print(runtime.load({str(dna.path)!r}).predict(['ACGTTGCA' * 7])[0]['label'])\n"
         f"print(runtime.load({str(captioner.path)!r}).predict([{images[0]['image']!r}])[0]['path'])\n"
+        f"print(runtime.load({str(walks.path)!r}).predict([{str(scene)!r}])[0]['step'])\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    topic, label, path = done.stdout.split()
+    topic, label, path, step = done.stdout.split()
     assert topic == questions[0]["topic"] and label in dna.labels and path == images[0]["image"]
+    assert step == "1"

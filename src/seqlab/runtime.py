@@ -139,6 +139,16 @@ class Exported:
         return kind_of(self.data)
 
     @property
+    def quantiles(self) -> list[float]:
+        """The quantiles a forecaster (or detector) writes beside its point forecast."""
+        return self.config["model"]["quantiles"] or []
+
+    @property
+    def reads_texts(self) -> bool:
+        """Its `predict` takes typed texts (not files, series or arrays)."""
+        return not self.reads_values and self.task not in FILES
+
+    @property
     def reads_values(self) -> bool:
         """It reads numbers (series, audio frames, image pixels), not tokens."""
         return self.kind.name in ("series", "audio", "image")
@@ -147,6 +157,9 @@ class Exported:
         """The records of typed texts, or of files and arrays of values, as the run's input kind readies
         them (DNA cleaned, audio heard as frames, images read as rows or patches)."""
         kind = self.kind
+        if self.task in FILES:  # series, scenes: a file (or records of the task's own shape) per input
+            read = FILES[self.task]
+            return [r for item in inputs for r in (read(Path(item), self.data) if _is_path(item) else [item])]
         if not self.reads_values:
             typed = TYPED[self.task]
             records = [typed(text, n, kind) for n, text in enumerate(inputs, start=1)]
@@ -381,6 +394,77 @@ class Exported:
         scores = self._in_batches(documents, run)
         return [summary_of(s.tolist(), d, share) for s, d in zip(scores, documents)]
 
+    def _detect(self, series: list) -> list[dict]:
+        """A row per point with a full data.lookback before it: its score (how far the one-step forecast
+        from that lookback missed it, on the series' standardised scale, or with data.anomaly_score=
+        likelihood how improbable that miss is among the series' earlier ones) and whether it reaches the
+        threshold chosen on validation."""
+        from seqlab.data.anomalies import likelihoods
+        from seqlab.data.series import SeriesScaling, median_index
+
+        d, L = self.data, self.data.lookback
+        stats = self._file("scaling.json")
+        scaling, point = SeriesScaling(d.transform, d.scaling, d.season, stats), median_index(self.quantiles)
+        judged = []  # (series, standardised values (T,), features (T, F), known covariates (T, K) or None)
+        for s in (s for s in series if len(s) > L):  # a shorter series has no scored point
+            values = scaling.transformed(s)
+            mean, spread = scaling.stats_of(s.id, values)
+            y = ((values - mean) / spread).astype(np.float32)
+            known = scaling.known_ahead(s, 0)
+            judged.append((s, y, scaling.features(s, y, known, 0).astype(np.float32), known))
+        windows = [(n, o) for n, (s, _, _, _) in enumerate(judged) for o in range(L, len(s))]
+
+        def run(chunk: list[tuple[int, int]]) -> list[float]:
+            spans = np.stack([judged[n][2][o - L : o + 1] for n, o in chunk])  # (B, L + 1, F)
+            ahead = [None if judged[n][3] is None else judged[n][3][o : o + 1] for n, o in chunk]
+            return list(self._rollout(spans, ahead, point)[:, 0, point])  # (B,)
+
+        forecasts, rows, done = np.array(self._in_batches(windows, run)), [], 0
+        for s, y, _, _ in judged:
+            truth, predicted = y[L:], forecasts[done : done + len(s) - L]
+            done += len(s) - L
+            errors = np.abs(truth - predicted)
+            scores = likelihoods(y[:L], errors, truth) if d.anomaly_score == "likelihood" else errors.tolist()
+            for o, score in enumerate(scores, start=L):
+                rows.append(
+                    {
+                        "unique_id": s.id,
+                        "ds": str(s.timestamps[o]) if s.timestamps is not None else o,
+                        "value": float(s.values[o]),
+                        "score": score,
+                        "anomaly": score >= stats["threshold"],
+                    }
+                )
+        return rows
+
+    def _trajectories(self, scenes: list) -> list[dict]:
+        """A row per predicted position of every walker with data.observed_steps consecutive positions at
+        the end of its scene: scene, pedestrian, step ahead (1, 2, …), x, y (the most likely path)."""
+        from seqlab.data import trajectories as tracks
+
+        d, walkers = self.data, []
+        for scene in scenes:
+            frames = tracks.by_frame(scene) if d.social_grid else []
+            for window in tracks.last_windows(scene, d.observed_steps):
+                inputs = tracks.walker_inputs(window, frames, d.observed_steps, d.social_grid, d.social_cell)
+                walkers.append((window, inputs))
+        if not walkers:
+            raise UserError(
+                f"no walker is tracked for {d.observed_steps} consecutive frames: nothing to predict"
+            )
+
+        def run(chunk: list) -> list[np.ndarray]:
+            inputs = np.stack([steps for _, steps in chunk])  # (B, observed, F)
+            (params,) = self._forward(inputs=inputs, mask=np.ones(inputs.shape[:2], dtype=bool))  # (B, P, O)
+            last = np.stack([window["track"][-1] for window, _ in chunk]).astype(np.float32)  # (B, 2)
+            return list(last[:, None] + params[..., :2].cumsum(axis=1))  # (B, P, 2) positions
+
+        rows = []
+        for (window, _), path in zip(walkers, self._in_batches(walkers, run)):
+            for step, (x, y) in enumerate(path.tolist(), 1):
+                rows.append({"scene": window["scene"], "ped": window["ped"], "step": step, "x": x, "y": y})
+        return rows
+
     def _caption(self, records: list) -> list[dict]:
         """Each image's caption, greedy: its values standardised, read by the start graph, decoded step by
         step."""
@@ -419,7 +503,7 @@ class Exported:
         if "forecast" not in self.verbs:
             raise UserError(f"the runtime forecasts with forecasters; this export is {self.task}")
         needs("pandas", "forecast", "forecasting")
-        d, m = self.data, self.config["model"]
+        d = self.data
         horizon = horizon or d.horizon
         if not 1 <= horizon <= d.horizon:
             raise UserError(
@@ -442,7 +526,7 @@ class Exported:
             spans.append(scaling.features(s, y, known, d.horizon)[len(s) - d.lookback :])  # (L + h, F)
             ahead.append(None if known is None else known[len(s) :])  # (h, K)
             stats.append((mean, spread))
-        quantiles = m["quantiles"] or []
+        quantiles = self.quantiles
         scaled = self._rollout(np.stack(spans).astype(np.float32), ahead, median_index(quantiles))
         mean, spread = np.array(stats).T[..., None, None]  # (S, 1, 1) each
         forecasts = scaling.from_scaled(scaled, mean, spread)[:, :horizon]  # (S, h, Q)
@@ -665,7 +749,33 @@ PREDICTORS = {  # task → the method of Exported that answers its `predict`
     "link": "_link",
     "extract": "_summarise",
     "seq2seq": "_caption",  # of images; a text seq2seq model translates
+    "anomaly": "_detect",
+    "trajectory": "_trajectories",
 }
+
+
+def _read_series(path: Path, data) -> list:
+    from seqlab.data.series import read_series
+
+    needs("pandas", "forecast", "reading series")
+    return read_series(path, data)
+
+
+def _read_scenes(path: Path, data) -> list:
+    from seqlab.data.trajectories import read_scenes
+
+    return read_scenes(path)
+
+
+FILES: dict[str, Callable[[Path, Any], list]] = {
+    "anomaly": _read_series,
+    "trajectory": _read_scenes,
+}  # task →
+# its reader of files, where predict reads files the task's own way
+
+
+def _is_path(item) -> bool:
+    return isinstance(item, (str, Path))
 
 
 def _relation_record(text: str, n: int, kind) -> dict:

@@ -174,9 +174,10 @@ class Served:
 
     @property
     def verbs(self) -> list[str]:
-        if self.exported:  # an export of images predicts from files, which the route `images` uploads
-            verbs, images = self.pipeline.verbs, self.pipeline.reads_values and self.data.input == "image"
-            return [v for v in verbs if v != "predict" or not self.pipeline.reads_values] + (
+        if self.exported:  # /predict takes texts; an export of images predicts from the files /images uploads
+            exported = self.pipeline
+            images = exported.reads_values and self.data.input == "image" and "predict" in exported.verbs
+            return [v for v in exported.verbs if v != "predict" or exported.reads_texts] + (
                 ["images"] if images else []
             )
         task, data = self.pipeline.task, self.pipeline.config.data

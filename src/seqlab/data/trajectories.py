@@ -152,6 +152,16 @@ def neighbour_grid(
     return counts
 
 
+def walker_inputs(window: dict, frames: list, observed: int, grid: int, cell: float) -> np.ndarray:
+    """(observed, 2 + grid * grid) float32, what a model reads of a window's walker: each observed step's
+    displacement (the first 0) and, with `grid` > 0, the others around it (`neighbour_grid`)."""
+    seen = window["track"][:observed]
+    steps = np.diff(seen, axis=0, prepend=seen[:1])  # (observed, 2)
+    if grid:
+        steps = np.concatenate([steps, neighbour_grid(frames, window, observed, grid, cell)], axis=1)
+    return steps.astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------------------
 # Baselines: from the observed positions (B, observed, 2) to the predicted ones (B, predicted, 2)
 

@@ -7,8 +7,9 @@ it learns from the data is saved to and loaded from the run directory. `seqlab.r
 every task.
 """
 
+from seqlab.data.anomalies import Likelihood
 from seqlab.registry import INPUTS, TASKS, load_path
-from seqlab.tasks.anomaly import AnomalyTask, Detector, Likelihood
+from seqlab.tasks.anomaly import AnomalyTask, Detector
 from seqlab.tasks.base import Task
 from seqlab.tasks.extract import ExtractTask
 from seqlab.tasks.forecast import ForecastTask

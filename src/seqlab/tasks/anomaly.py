@@ -1,7 +1,7 @@
 """Anomaly detection from forecast error: a point is as anomalous as the one-step-ahead forecast of
 it, made from the `data.lookback` points before it, is wrong (on the series' standardised scale).
 With `data.anomaly_score=likelihood` the score is instead how improbable that error is among the
-series' earlier errors (Numenta's anomaly likelihood, `Likelihood`).
+series' earlier errors (Numenta's anomaly likelihood, `seqlab.data.anomalies.Likelihood`).
 
 The forecaster trains as `--task forecast` does, on the training part, without labels. A threshold is
 then chosen on the validation part: the one with the best F1 where it has labelled anomalies,
@@ -11,14 +11,14 @@ otherwise its `data.anomaly_quantile` quantile of scores. A score looks only bac
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
 from seqlab import metrics
 from seqlab.config import DataConfig, RunConfig
+from seqlab.data.anomalies import Likelihood, likelihoods
 from seqlab.data.series import Series, median_index
 from seqlab.encoders import EncoderSpec
 from seqlab.errors import UserError
@@ -56,15 +56,14 @@ class AnomalyTask(ForecastTask):
         errors = self.errors(model, windows, batch_size, autocast)
         if self.config.data.anomaly_score == "error":
             return errors
-        L = self.config.data.lookback
+        L, values = self.config.data.lookback, windows.values.numpy()
         series, starts = windows.series.numpy(), windows.starts.numpy()
         scores = np.empty_like(errors)
         for s in np.unique(series):
             rows = np.flatnonzero(series == s)
             rows = rows[np.argsort(starts[rows])]
-            likelihood = Likelihood(seen=windows.values[starts[rows[0]] : starts[rows[0]] + L].tolist())
-            truths = windows.values[starts[rows] + L].tolist()
-            scores[rows] = [likelihood.update(e, v) for e, v in zip(errors[rows].tolist(), truths)]
+            first = starts[rows[0]]
+            scores[rows] = likelihoods(values[first : first + L], errors[rows], values[starts[rows] + L])
         return scores
 
     def calibrate(self, model, windows: Windows, batch_size: int, autocast) -> bool:
@@ -133,57 +132,6 @@ class AnomalyTask(ForecastTask):
                 }
             )
         return rows
-
-
-class Likelihood:
-    """Numenta's anomaly likelihood (Ahmad et al. 2017), point by point, as NAB's Numenta detector
-    uses it: how improbable the mean of the latest `averaging` errors is under a normal distribution
-    fitted to the earlier means (the latest `history` of them, refitted every `refit` points), on a
-    log scale from 0 (usual) to 1 (one chance in 10^10). A value more than `tolerance` of the range
-    seen so far outside that range scores 1.
-    """
-
-    def __init__(
-        self,
-        seen: Sequence[float] = (),
-        averaging: int = 10,
-        history: int = 8640,
-        refit: int = 100,
-        tolerance: float = 0.05,
-        warmup: int = 20,
-    ):
-        self.recent: deque[float] = deque(maxlen=averaging)
-        self.means: deque[float] = deque(maxlen=history)
-        self.refit, self.tolerance, self.warmup = refit, tolerance, warmup
-        self.normal: tuple[float, float] | None = None  # mean and spread of the recent means
-        self.seen = 0  # errors seen
-        self.low, self.high = math.inf, -math.inf
-        for value in seen:  # values before the first scored point: they only set the range
-            self.observe(value)
-
-    def observe(self, value: float) -> bool:
-        """Widen the range seen by `value`; whether it fell outside the range by more than the tolerance."""
-        margin = self.tolerance * (self.high - self.low)
-        outside = margin > 0 and not self.low - margin <= value <= self.high + margin
-        self.low, self.high = min(self.low, value), max(self.high, value)
-        return outside
-
-    def update(self, error: float, value: float) -> float:
-        """The score of the point whose value is `value` and whose forecast missed it by `error`."""
-        outside = self.observe(value)
-        if len(self.means) >= self.warmup and (self.normal is None or self.seen % self.refit == 0):
-            means = np.fromiter(self.means, float)
-            self.normal = (means.mean(), max(means.std(), 1e-6))
-        self.recent.append(error)
-        self.seen += 1
-        mean = sum(self.recent) / len(self.recent)
-        self.means.append(mean)
-        if outside:
-            return 1.0
-        if self.normal is None:
-            return 0.0
-        tail = 0.5 * math.erfc((mean - self.normal[0]) / self.normal[1] / math.sqrt(2))
-        return math.log(tail + 1e-10) / math.log(1e-10)
 
 
 class Detector:

@@ -114,13 +114,10 @@ class TrajectoryTask(Task):
             else:
                 found = tracks_io.last_windows(scene, observed)
             for window in found:
+                steps = tracks_io.walker_inputs(window, frames, observed, d.social_grid, d.social_cell)
                 seen = window["track"][:observed]
-                steps = np.diff(seen, axis=0, prepend=seen[:1])  # (observed, 2); the first is 0
-                if d.social_grid:
-                    grid = tracks_io.neighbour_grid(frames, window, observed, d.social_grid, d.social_cell)
-                    steps = np.concatenate([steps, grid], axis=1)
                 example = {
-                    "values": torch.tensor(steps, dtype=torch.float32),
+                    "values": torch.from_numpy(steps),  # (observed, F)
                     "seen": seen,
                     **{k: window[k] for k in ("scene", "ped", "frame")},
                 }
