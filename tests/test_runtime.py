@@ -177,3 +177,32 @@ def test_the_runtime_predicts_without_torch(trained):
     topic, label, path, step = done.stdout.split()
     assert topic == questions[0]["topic"] and label in dna.labels and path == images[0]["image"]
     assert step == "1"
+
+
+def test_the_runtime_draws_as_pytorch_does(digits, tmp_path):
+    """An image model's step graphs carry its state from pixel to pixel: greedy drawing from the export
+    gives the pixels a greedy loop over the PyTorch model's whole prefix gives; sampled drawings are
+    images of the run's size and grey levels."""
+    import torch
+    from conftest import tiny
+
+    from seqlab.data.batch import Batch
+    from seqlab.export import export
+
+    config = tiny("lm", "transformer", **{"data.input": "image", "data.levels": 5})
+    pipeline = fit(config, tmp_path / "run", digits)
+    export(pipeline, tmp_path / "export", digits["val"])
+    exported = runtime.load(tmp_path / "export")
+    assert "draw" in exported.verbs
+    start = pipeline.task.start_token("3")
+    greedy = exported.tokens(np.array([[start]]), runtime.Sampling(max_new_tokens=64, temperature=0))
+    seen = torch.tensor([[start]])
+    with torch.no_grad():
+        for _ in range(64):
+            logits = pipeline.model(Batch(inputs=seen, mask=torch.ones_like(seen, dtype=torch.bool))).logits
+            seen = torch.cat([seen, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert greedy[0].tolist() == seen[0, 1:].tolist()
+    drawn = exported.draw("3", count=2, seed=0)
+    assert drawn.shape == (2, 8, 8) and set(np.unique(drawn * 4).tolist()) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+    with pytest.raises(UserError, match="class 'x' is not one"):
+        exported.draw("x")

@@ -204,7 +204,7 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
                 graphs = writer(model, task, records, out)
             else:
                 graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
-            if "generate" in task.verbs and task.records == "stream":
+            if ("generate" in task.verbs and task.records == "stream") or "draw" in task.verbs:
                 graphs.update(export_steps(model, task, records, out))
         files = [name for name in (*task.files, *OPTIONAL_FILES) if (Path(pipeline.run_dir) / name).is_file()]
         for name in files:
@@ -221,7 +221,11 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
             "labels": list(getattr(task, "labels", None) or []),
             "crf": _crf(model),
             "start": kind_of(config.data).start,  # what a sample follows when the prompt is empty
-            "context": config.data.block_size if ENCODERS[config.model.encoder].bounded_context else None,
+            "context": (  # the positions a bounded encoder reads at once; None: unbounded
+                task.context_length(config, model.adapter)
+                if ENCODERS[config.model.encoder].bounded_context
+                else None
+            ),
             "target_limit": config.data.max_length if task.records == "pairs" else None,  # tokens
             "copy_table": task.copy_table().tolist() if getattr(config.model, "copy", False) else None,
             "graphs": graphs,
@@ -296,8 +300,12 @@ def tracing_batches(task, records: list) -> list[Batch]:
 
 
 def export_steps(model: nn.Module, task, records: list, out: Path) -> dict:
-    """prefill.onnx and step.onnx: a language model's generation outside PyTorch."""
-    stream = torch.as_tensor(np.asarray(task.encode(records, with_targets=False)[:16], dtype=np.int64))
+    """prefill.onnx and step.onnx: a language model's generation (or an image model's drawing) outside
+    PyTorch."""
+    examples = task.encode(records, with_targets=False)
+    if "draw" in task.verbs:  # images: each one's class token, then its pixels
+        examples = np.concatenate([np.r_[e["start"], e["pixels"].numpy()] for e in examples[:2]])
+    stream = torch.as_tensor(np.asarray(examples[:16], dtype=np.int64))
     prompts = [stream[None, :3], torch.stack([stream[3:7], stream[7:11]])]  # (1, 3) and (2, 4)
     step = Step(model, None).eval()
     states = [list(step(prompt)[1:]) for prompt in prompts]

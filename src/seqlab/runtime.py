@@ -4,13 +4,16 @@
     model = seqlab.runtime.load("exports/sms")
     model.predict(["Free entry to win a prize"])   # [{"label": "spam", "probabilities": {…}}]
 
-`load(DIR).predict` classifies and tags typed text as `seqlab predict --text` does; `.translate` writes a
-sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab generate` does. Both
-decoders call a step graph once per token with the state carried between calls: greedy decoding gives
-PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. `.forecast`
-reads a CSV file as `seqlab forecast` does (pandas: `pip install './runtime[forecast]'`); `.transcribe`
-hears audio files as `seqlab transcribe` does and `.speak` says texts as `seqlab speak` does (soundfile
-and librosa: `./runtime[audio]`). This module imports nothing that imports torch.
+`load(DIR).predict` gives the rows `seqlab predict` prints: for typed texts (labels, tags, relations, answers
+over a knowledge base, a graph's likeliest links, summaries), for files or arrays of values (labels of
+series, audio and images, captions), for series (anomaly scores) and scenes (where walkers go next).
+`.translate` writes a sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab
+generate` does and `.draw` draws images pixel by pixel. Those decoders call a step graph once per token
+with the state carried between calls: greedy decoding gives PyTorch's tokens, sampling draws from the same
+distribution with numpy's random numbers. `.forecast` reads a CSV file as `seqlab forecast` does (pandas:
+`pip install './runtime[forecast]'`); `.transcribe` hears audio files as `seqlab transcribe` does and
+`.speak` says texts as `seqlab speak` does (soundfile and librosa: `./runtime[audio]`); image files need
+Pillow (`./runtime[images]`). This module imports nothing that imports torch.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class Exported:
             (["predict"] if self.task in PREDICTORS and (self.task != "seq2seq" or self.reads_values) else [])
             + (["translate"] if self.task == "seq2seq" and tokens else [])
             + (["generate"] if "prefill" in self.sessions and tokens else [])
+            + (["draw"] if "prefill" in self.sessions and self.kind.name == "image" else [])
             + (["forecast"] if self.task == "forecast" else [])
             + (["transcribe"] if self.task == "ctc" else [])
             + (["speak"] if self.task == "tts" else [])
@@ -636,6 +640,22 @@ class Exported:
                 break
         stacked = np.stack(frames, axis=1)  # (B, T, D)
         return [row[:end] for row, end in zip(stacked, ends)]
+
+    # -- draw ------------------------------------------------------------------------------------
+
+    def draw(self, label: str | None = None, count: int = 1, seed: int | None = None) -> np.ndarray:
+        """(count, H, W) grey images in [0, 1] drawn pixel by pixel, as `seqlab generate` draws them: of
+        class `label` (None: any), each pixel's grey level sampled after the ones before it."""
+        if "draw" not in self.verbs:
+            raise UserError(f"the runtime draws with language models of images; this export is {self.task}")
+        from seqlab.data.images import start_token
+
+        saved, levels = self._file("pixels.json"), self.data.levels
+        start = start_token(saved["labels"], levels, label)
+        height, width = saved["shape"]
+        sampling = Sampling(max_new_tokens=height * width, seed=seed)
+        pixels = self.tokens(np.full((count, 1), start, dtype=np.int64), sampling)  # (N, HW)
+        return pixels.reshape(count, height, width) / (levels - 1)
 
     # -- translate -------------------------------------------------------------------------------
 

@@ -104,6 +104,16 @@ def prepare(records: list, data) -> list:
     return prepared
 
 
+def start_token(labels: list[str], levels: int, label: str | None) -> int:
+    """The token a drawn image's pixels follow: its class's, after the `levels` grey levels, or (`label`
+    None) the last, "any class"."""
+    if label is None:
+        return levels + len(labels)
+    if label not in labels:
+        raise UserError(f"class '{label}' is not one the model was trained on: {', '.join(labels)}")
+    return levels + labels.index(label)
+
+
 def holds_images(records: list) -> bool:
     return bool(records) and isinstance(records[0], dict) and "image" in records[0]
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
+from seqlab.data.images import start_token
 from seqlab.errors import UserError
 from seqlab.files import read_json, write_json
 from seqlab.heads.lm import LMHead
@@ -88,11 +89,7 @@ class PixelTask(Task):
 
     def start_token(self, label: str | None) -> int:
         """The token an image's sequence starts with: its class, or "any class" (None)."""
-        if label is None:
-            return self.anyone
-        if label not in self.labels:
-            raise UserError(f"class '{label}' is not one the model was trained on: {', '.join(self.labels)}")
-        return self.levels + self.labels.index(label)
+        return start_token(self.labels, self.levels, label)
 
     def encode(self, records: list, with_targets: bool = True) -> list:
         examples = []
