@@ -144,7 +144,7 @@ def test_the_runtime_refuses_what_the_task_refuses(trained, name, text, message)
 
 def test_a_values_model_names_the_shape_it_reads(trained):
     _, exported, _ = trained("series-classify")
-    with pytest.raises(UserError, match=r"series 1 is not values \(T, 12\)"):
+    with pytest.raises(UserError, match=r"series 1 is not steps \(T, 12\)"):
         exported.predict([np.zeros((5, 3))])
 
 

@@ -1,1 +1,0 @@
-../../../src/seqlab/runtime.py
