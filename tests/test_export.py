@@ -356,9 +356,8 @@ def test_the_runtime_distribution_holds_what_the_runtime_imports():
     loading or inside a function, is linked too, and none of them imports torch or a package beyond the
     runtime's three on loading (pandas, soundfile, librosa and Pillow, its extras, only inside the functions
     that read series, audio and images; test_runtime_runs_without_torch runs those)."""
-    from pathlib import Path
-
     import os
+    from pathlib import Path
 
     linked = Path(__file__).resolve().parents[1] / "runtime" / "src"
     files = [Path(folder, name) for folder, _, names in os.walk(linked, followlinks=True) for name in names]

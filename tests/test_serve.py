@@ -182,13 +182,13 @@ def test_image_models_answer_uploaded_images(digits, tmp_path):
     client = TestClient(
         build_app(load_models([f"digits={run.run_dir}", f"x={tmp_path / 'x'}"], limits), limits)
     )
-    assert [m["verbs"] for m in client.get("/v1/models").json()["models"]] == [["images"], ["images"]]
+    assert [m["verbs"] for m in client.get("/v1/models").json()["models"]] == [["files"], ["files"]]
     pngs = []
     for record in digits["test"][:2]:
         png = io.BytesIO()
         Image.fromarray((record["image"][..., 0] * 255).astype(np.uint8), "L").save(png, format="PNG")
-        pngs.append(("image", (f"{record['label']}.png", png.getvalue(), "image/png")))
-    answers = [client.post(f"/v1/models/{name}/images", files=pngs) for name in ("digits", "x")]
+        pngs.append(("file", (f"{record['label']}.png", png.getvalue(), "image/png")))
+    answers = [client.post(f"/v1/models/{name}/files", files=pngs) for name in ("digits", "x")]
     assert all(answer.status_code == 200 for answer in answers), answers[1].text
     pytorch, onnx = (answer.json()["predictions"] for answer in answers)
     assert [row["file"] for row in onnx] == [name for _, (name, _, _) in pngs]
@@ -197,9 +197,35 @@ def test_image_models_answer_uploaded_images(digits, tmp_path):
         assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-5)
     for name in ("digits", "x"):
         broken = client.post(
-            f"/v1/models/{name}/images", files=[("image", ("x.png", b"not an image", "image/png"))]
+            f"/v1/models/{name}/files", files=[("file", ("x.png", b"not an image", "image/png"))]
         )
         assert broken.status_code == 422
+
+
+def test_models_of_scenes_answer_uploaded_files(walkers, tmp_path):
+    """A trajectory model, its run and its export: an ETH/UCY scene file in, each walker's next positions
+    out, as `seqlab predict --data FILE` prints them."""
+    from conftest import shared
+
+    from seqlab.export import export
+
+    run = fit(tiny("trajectory", "gru"), tmp_path / "walk", walkers)
+    export(run, tmp_path / "x", walkers["val"])
+    limits = Limits()
+    with TestClient(
+        build_app(load_models([f"walk={run.run_dir}", f"x={tmp_path / 'x'}"], limits), limits)
+    ) as client:
+        assert [m["verbs"] for m in client.get("/v1/models").json()["models"]] == [["files"], ["files"]]
+        scene = shared("eth-ucy", "zara1", "test", "crowds_zara01.txt").read_bytes()
+        answers = [
+            client.post(f"/v1/models/{name}/files", files=[("file", ("zara.txt", scene, "text/plain"))])
+            for name in ("walk", "x")
+        ]
+        pytorch, onnx = (answer.json()["predictions"] for answer in answers)
+        assert len(onnx) == len(pytorch) > 0 and onnx[0].keys() == {"scene", "ped", "step", "x", "y"}
+        assert [row["x"] for row in onnx] == pytest.approx([row["x"] for row in pytorch], abs=1e-4)
+        empty = client.post("/v1/models/x/files", files=[("file", ("empty.txt", b"", "text/plain"))])
+        assert empty.status_code == 422
 
 
 def test_exports_of_questions_and_relations_answer_as_their_runs(

@@ -116,7 +116,7 @@ function form(model, verb) {
     })}, verb);
     return el('div', {className: 'verb ' + verb}, box, go, out);
   }
-  const field = {transcribe: 'audio', images: 'image', forecast: 'series'}[verb];
+  const field = {transcribe: 'audio', files: 'file', forecast: 'series'}[verb];
   const file = el('input', {type: 'file', name: verb, multiple: verb !== 'forecast'});
   const go = el('button', {onclick: () => run(async () => {
     const body = new FormData();
@@ -125,8 +125,12 @@ function form(model, verb) {
     if (verb === 'transcribe') {
       return result.transcripts.map(t => el('div', {}, `${t.file}: ${t.transcript}`));
     }
-    if (verb === 'images') {
-      return result.predictions.map(p => el('div', {}, `${p.file}: `, p.caption || shown(p)));
+    if (verb === 'files') {
+      const rows = result.predictions;
+      if (rows.length && !rows[0].file) {  // a row per point or step, not per file
+        return [el('div', {}, `${rows.length} rows`), ...rows.slice(0, 20).map(shown)];
+      }
+      return rows.map(p => el('div', {}, `${p.file}: `, p.caption || shown(p)));
     }
     return [chart(result.forecasts), el('div', {}, `${result.forecasts.length} forecast points`)];
   })}, verb);

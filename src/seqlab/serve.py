@@ -32,7 +32,8 @@ from seqlab.errors import UserError
 from seqlab.runtime import Exported, Sampling
 
 VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
-IMAGE_TASKS = ("classify", "seq2seq")  # models of data.input=image that answer `images`: labels, captions
+FILE_TASKS = ("anomaly", "trajectory")  # tasks whose predictions are of files (series, scenes): `files`
+FILE_INPUTS = ("image", "audio", "series")  # inputs whose classifiers (and image captioners) answer `files`
 # `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
 # inputs that are not text
 NOT_TYPED = ("stream", "series", "scenes")
@@ -174,19 +175,20 @@ class Served:
 
     @property
     def verbs(self) -> list[str]:
-        if self.exported:  # /predict takes texts; an export of images predicts from the files /images uploads
+        """Its routes: `predict` for typed texts, `files` for uploaded files, and its task's own verbs."""
+        files = self.task in FILE_TASKS or (
+            self.task in ("classify", "seq2seq") and self.data.input in FILE_INPUTS
+        )
+        if self.exported:
             exported = self.pipeline
-            images = exported.reads_values and self.data.input == "image" and "predict" in exported.verbs
-            return [v for v in exported.verbs if v != "predict" or exported.reads_texts] + (
-                ["images"] if images else []
-            )
+            verbs = [v for v in exported.verbs if v != "predict" or exported.reads_texts]
+            return verbs + (["files"] if files and "predict" in exported.verbs else [])
         task, data = self.pipeline.task, self.pipeline.config.data
         typed = task.records not in NOT_TYPED and task.input != "audio" and data.input in TYPED_INPUTS
-        images = data.input == "image" and self.task in IMAGE_TASKS
         return (
             (["predict"] if typed else [])
             + [verb for verb in VERBS[1:] if verb in task.verbs]
-            + (["images"] if images else [])
+            + (["files"] if files else [])
         )
 
     def describe(self) -> dict:
@@ -240,13 +242,14 @@ class Served:
         records = [record for path in paths for record in read_clips(path, labelled=False)]
         return self.pipeline.transcribe(records, beam)
 
-    def images(self, paths: list[Path], beam: int) -> list[dict]:
-        """What an image model makes of image files: labels with their probabilities, or captions (`beam`
-        > 1: beam search, with the run directory)."""
+    def files(self, paths: list[Path], beam: int) -> list[dict]:
+        """What the model makes of files, the rows `seqlab predict --data FILE` prints: labels with their
+        probabilities, captions (`beam` > 1: beam search, with the run directory), anomaly scores, walkers'
+        next positions."""
         if self.exported:
             if beam > 1:
                 raise UserError("beam search runs with the run directory; an export captions greedily")
-            return self.pipeline.predict(paths)
+            return self.pipeline.predict([str(path) for path in paths])
         from seqlab.data.splits import read_records
         from seqlab.generation import GenerationConfig
 
@@ -588,20 +591,21 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
             "transcripts": [{"file": f, "transcript": t} for f, t in zip(names, transcripts)],
         }
 
-    @app.post("/v1/models/{name}/images", tags=["verbs"])
-    async def images(
+    @app.post("/v1/models/{name}/files", tags=["verbs"])
+    async def files(
         name: ModelName,
-        image: Annotated[list[UploadFile], File()],
+        file: Annotated[list[UploadFile], File()],
         beam: Annotated[int, Form(ge=1, le=16)] = 1,
     ) -> dict:
-        """What an image model makes of uploaded images (PNG, JPEG …): labels with their probabilities,
-        or captions (`beam` > 1: beam search)."""
-        served = model(name, "images")
+        """What a model of images, audio clips, series or scenes makes of uploaded files, the rows `seqlab
+        predict --data FILE` prints: labels with their probabilities, captions (`beam` > 1: beam search),
+        anomaly scores per point, walkers' next positions. A row of one image or clip names its file."""
+        served = model(name, "files")
         with tempfile.TemporaryDirectory() as folder:
-            paths = await _saved(image, Path(folder), ".png")
-            rows = await served.run(served.images, paths, beam)
-        names = [upload.filename for upload in image]
-        return {"model": name, "predictions": [{**row, "file": f} for f, row in zip(names, rows)]}
+            paths = await _saved(file, Path(folder), "")
+            rows = await served.run(served.files, paths, beam)
+        names = {str(path): upload.filename for path, upload in zip(paths, file)}
+        return {"model": name, "predictions": [_named(row, names) for row in rows]}
 
     @app.post("/v1/models/{name}/forecast", tags=["verbs"])
     async def forecast(
@@ -623,6 +627,13 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         return page(api_key is not None)
 
     return app
+
+
+def _named(row: dict, names: dict[str, str]) -> dict:
+    """A row of one uploaded file, its saved path given as the name it was uploaded with."""
+    if "path" not in row:
+        return row
+    return {**{k: v for k, v in row.items() if k != "path"}, "file": names.get(str(row["path"]), row["path"])}
 
 
 async def _saved(uploads: list, folder: Path, suffix: str) -> list[Path]:
