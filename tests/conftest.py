@@ -426,3 +426,25 @@ def listeners(tmp_path_factory, ett_rows, strings):
         made[name] = (pipeline, folder / f"{name}.onnx")
     made["series"] = folder / "ett.csv"
     return made
+
+
+def without_torch(*lines: str) -> list[str]:
+    """What a Python process that cannot import torch prints, line by line, after `from seqlab import
+    runtime` and the statements `lines`; it must exit cleanly."""
+    import subprocess
+    import sys
+
+    script = "\n".join(
+        [
+            "import sys",
+            "class NoTorch:",  # any import of torch now fails
+            "    def find_spec(self, name, *args):",
+            "        if name.split('.')[0] == 'torch': raise ImportError(name)",
+            "sys.meta_path.insert(0, NoTorch())",
+            "from seqlab import runtime",
+            *lines,
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()

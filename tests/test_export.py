@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -248,26 +247,17 @@ def test_runtime_transcribes_as_pytorch_does(listeners, strings):
 
 def test_runtime_runs_without_torch(exported, listeners):
     """A process that cannot import torch loads exports, classifies, generates, forecasts, transcribes."""
-    from conftest import shared
+    from conftest import shared, without_torch
 
     _, classifier = exported["classify"]
     _, lm = exported["lm-transformer"]
     wav = shared("free-spoken-digit", "recordings", "7_theo_0.wav")
-    script = (
-        "import sys\n"
-        "class NoTorch:\n"  # any import of torch now fails
-        "    def find_spec(self, name, *args):\n"
-        "        if name.split('.')[0] == 'torch': raise ImportError(name)\n"
-        "sys.meta_path.insert(0, NoTorch())\n"
-        "from seqlab import runtime\n"
-        f"print(runtime.load({str(classifier)!r}).predict(['win a prize now'])[0]['label'])\n"
-        f"print(len(runtime.load({str(lm)!r}).generate('ROMEO', runtime.Sampling(5, 0))[0]) > 0)\n"
-        f"print(len(runtime.load({str(listeners['direct'][1])!r}).forecast({str(listeners['series'])!r})))\n"
-        f"print(type(runtime.load({str(listeners['ctc'][1])!r}).transcribe([{str(wav)!r}])[0]).__name__)\n"
+    label, generated, rows, transcript = without_torch(
+        f"print(runtime.load({str(classifier)!r}).predict(['win a prize now'])[0]['label'])",
+        f"print(len(runtime.load({str(lm)!r}).generate('ROMEO', runtime.Sampling(5, 0))[0]) > 0)",
+        f"print(len(runtime.load({str(listeners['direct'][1])!r}).forecast({str(listeners['series'])!r})))",
+        f"print(type(runtime.load({str(listeners['ctc'][1])!r}).transcribe([{str(wav)!r}])[0]).__name__)",
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    label, generated, rows, transcript = done.stdout.split()
     assert label in ("ham", "spam") and generated == "True" and rows == str(7 * 12) and transcript == "str"
 
 

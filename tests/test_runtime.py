@@ -151,30 +151,18 @@ def test_a_values_model_names_the_shape_it_reads(trained):
 def test_the_runtime_predicts_without_torch(trained):
     """A process that cannot import torch answers questions over a knowledge base, classifies DNA,
     captions image files and says where walkers go next."""
-    import subprocess
-    import sys
-
-    from conftest import shared
+    from conftest import shared, without_torch
 
     (_, kgqa, questions), (_, dna, _), (_, captioner, images), (_, walks, _) = (
         trained(name) for name in ("kgqa", "dna-classify", "caption", "trajectory")
     )
     scene = shared("eth-ucy", "zara1", "test", "crowds_zara01.txt")
-    script = (
-        "import sys\n"
-        "class NoTorch:\n"  # any import of torch now fails
-        "    def find_spec(self, name, *args):\n"
-        "        if name.split('.')[0] == 'torch': raise ImportError(name)\n"
-        "sys.meta_path.insert(0, NoTorch())\n"
-        "from seqlab import runtime\n"
-        f"print(runtime.load({str(kgqa.path)!r}).predict([{questions[0]['question']!r}])[0]['topic'])\n"
-        f"print(runtime.load({str(dna.path)!r}).predict(['ACGTTGCA' * 7])[0]['label'])\n"
-        f"print(runtime.load({str(captioner.path)!r}).predict([{images[0]['image']!r}])[0]['path'])\n"
-        f"print(runtime.load({str(walks.path)!r}).predict([{str(scene)!r}])[0]['step'])\n"
+    topic, label, path, step = without_torch(
+        f"print(runtime.load({str(kgqa.path)!r}).predict([{questions[0]['question']!r}])[0]['topic'])",
+        f"print(runtime.load({str(dna.path)!r}).predict(['ACGTTGCA' * 7])[0]['label'])",
+        f"print(runtime.load({str(captioner.path)!r}).predict([{images[0]['image']!r}])[0]['path'])",
+        f"print(runtime.load({str(walks.path)!r}).predict([{str(scene)!r}])[0]['step'])",
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    topic, label, path, step = done.stdout.split()
     assert topic == questions[0]["topic"] and label in dna.labels and path == images[0]["image"]
     assert step == "1"
 
@@ -206,3 +194,60 @@ def test_the_runtime_draws_as_pytorch_does(digits, tmp_path):
     assert drawn.shape == (2, 8, 8) and set(np.unique(drawn * 4).tolist()) <= {0.0, 1.0, 2.0, 3.0, 4.0}
     with pytest.raises(UserError, match="class 'x' is not one"):
         exported.draw("x")
+
+
+@pytest.mark.parametrize("encoder,nade", [("gru", 0), ("transformer", 0), ("lstm", 6)])
+def test_the_runtime_composes_as_pytorch_does(chorales, tmp_path, encoder, nade):
+    """A piano-roll model's step graphs carry its state from frame to frame and its frame graph draws as
+    its head does: given the same uniform draws, the export composes PyTorch's roll (a NADE's pitch by
+    pitch too)."""
+    import torch
+    from conftest import tiny
+
+    from seqlab.data.batch import Batch
+    from seqlab.export import export
+
+    settings = {"data.input": "music", "model.bidirectional": False, "model.nade_hidden": nade}
+    pipeline = fit(tiny("lm", encoder, **settings), tmp_path / "run", chorales)
+    export(pipeline, tmp_path / "export", chorales["val"])
+    exported = runtime.load(tmp_path / "export")
+    assert "compose" in exported.verbs
+    roll = exported.compose([60, 64, 67], 12, seed=3)  # (13, P)
+    random, model = np.random.default_rng(3), pipeline.model
+    feed, state, frames = torch.from_numpy(roll[:1])[None], None, [roll[0]]
+    with torch.no_grad():
+        for _ in range(12):
+            encoded = model.encode(
+                Batch(inputs=feed, mask=torch.ones(feed.shape[:2], dtype=torch.bool)), state
+            )
+            uniforms = torch.from_numpy(random.random((1, roll.shape[1]), dtype=np.float32))
+            feed, state = model.head.frame(encoded.hidden[:, -1], uniforms)[:, None], encoded.state
+            frames.append(feed[0, 0].numpy())
+    assert roll.tolist() == np.stack(frames).tolist()
+    with pytest.raises(UserError, match="the first frame"):
+        exported.compose([200], 4)
+    if encoder == "transformer":  # its positions are data.max_length
+        for compose in (exported.compose, pipeline.compose):
+            with pytest.raises(UserError, match="compose at most 511"):
+                compose([60], 600)
+
+
+def test_the_runtime_classifies_audio_files_as_pytorch_does(fsdd, tmp_path):
+    """A spoken-digit classifier: WAV files heard by the runtime (soundfile and librosa, frames as the run
+    computes them) give PyTorch's labels and probabilities, each row naming its file."""
+    from conftest import RATE, tiny
+
+    from seqlab.data.audio import Utterance
+    from seqlab.export import export
+
+    clips = sorted((fsdd / "recordings").glob("*.wav"))
+    records = [{"audio": Utterance((str(clip),)), "label": clip.name[0]} for clip in clips]
+    data = {"train": records[::2], "val": records[1::4], "test": records[3::12]}
+    config = tiny("classify", "gru", **{"data.input": "audio", "data.sample_rate": RATE})
+    pipeline = fit(config, tmp_path / "run", data)
+    export(pipeline, tmp_path / "export", data["val"])
+    files = [record["audio"].clips[0] for record in data["test"]]
+    expected = list(pipeline.task.prediction_rows(pipeline, [{"audio": Utterance((f,))} for f in files]))
+    got = runtime.load(tmp_path / "export").predict(files)
+    same(got, expected)
+    assert [row["path"] for row in got] == files

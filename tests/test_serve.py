@@ -478,3 +478,40 @@ def test_no_request_the_schema_allows_gets_a_server_error(api_schema):
 
         answers()
     assert calls >= 100
+
+
+def test_drawing_and_composing_models_answer_with_files(digits, chorales, tmp_path):
+    """An image model draws PNG images and a piano-roll model composes MIDI, from their runs and their
+    exports alike; a class the model never saw is a 422."""
+    import io
+
+    import pretty_midi
+    from PIL import Image
+
+    from seqlab.export import export
+
+    models = []
+    for name, config, data in (
+        ("digits", tiny("lm", "gru", **{"data.input": "image", "data.levels": 5}), digits),
+        ("bach", tiny("lm", "gru", **{"data.input": "music", "model.bidirectional": False}), chorales),
+    ):
+        run = fit(config, tmp_path / name, data)
+        export(run, tmp_path / f"x-{name}", data["val"])
+        models += [f"{name}={run.run_dir}", f"x-{name}={tmp_path / f'x-{name}'}"]
+    limits = Limits()
+    with TestClient(build_app(load_models(models, limits), limits)) as client:
+        verbs = {m["name"]: m["verbs"] for m in client.get("/v1/models").json()["models"]}
+        assert verbs == {"digits": ["draw"], "x-digits": ["draw"], "bach": ["compose"], "x-bach": ["compose"]}
+        for name in ("digits", "x-digits"):
+            drawn = client.post(f"/v1/models/{name}/draw", json={"label": "3", "count": 2, "seed": 0})
+            assert drawn.headers["content-type"] == "image/png"
+            assert Image.open(io.BytesIO(drawn.content)).size == (2 * 8 + 1, 8)
+            assert "class 'x' is not one" in _error(
+                client.post(f"/v1/models/{name}/draw", json={"label": "x"}), 422
+            )
+        for name in ("bach", "x-bach"):
+            body = {"pitches": [60, 64, 67], "frames": 16, "seed": 1}
+            composed = [client.post(f"/v1/models/{name}/compose", json=body).content for _ in range(2)]
+            assert composed[0] == composed[1]  # the same seed, the same piece
+            midi = pretty_midi.PrettyMIDI(io.BytesIO(composed[0]))
+            assert {60, 64, 67} <= {note.pitch for note in midi.instruments[0].notes}

@@ -96,6 +96,31 @@ class Step(nn.Module):
         return (out.logits[:, -1], *flatten(out.state))
 
 
+class FrameStep(nn.Module):
+    """A piano-roll model's step: frames (B, T, P) and the flattened state (none for the opening) → the last
+    frame's hidden vector (B, H), which the head samples the next frame from, and the next state."""
+
+    def __init__(self, model: nn.Module, layout):
+        super().__init__()
+        self.model, self.layout = model, layout
+
+    def forward(self, frames: torch.Tensor, *state: torch.Tensor):
+        batch = Batch(inputs=frames, mask=torch.ones(frames.shape[:2], dtype=torch.bool))
+        encoded = self.model.encode(batch, unflatten(list(state), self.layout) if state else None)
+        return (encoded.hidden[:, -1], *flatten(encoded.state))
+
+
+class FrameSample(nn.Module):
+    """A piano-roll head's draw: hidden vectors (B, H) and uniform draws (B, P) → the frame (B, P)."""
+
+    def __init__(self, head: nn.Module):
+        super().__init__()
+        self.head = head
+
+    def forward(self, hidden: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        return self.head.frame(hidden, uniforms)
+
+
 class DecoderStart(nn.Module):
     """A decoder's start: the source's `fields` → the logits (B, V) of the first target token (the step
     after [BOS], taken here) and the decoder's state, flattened (see `DECODER_FIELDS`)."""
@@ -206,6 +231,8 @@ def export(pipeline, out: Path, records: list | None = None) -> dict:
                 graphs = {"forward": export_forward(model, task, records, out / "forward.onnx")}
             if ("generate" in task.verbs and task.records == "stream") or "draw" in task.verbs:
                 graphs.update(export_steps(model, task, records, out))
+            if "compose" in task.verbs:
+                graphs.update(export_composer(model, task, records, out))
         files = [name for name in (*task.files, *OPTIONAL_FILES) if (Path(pipeline.run_dir) / name).is_file()]
         for name in files:
             shutil.copyfile(Path(pipeline.run_dir) / name, out / name)
@@ -322,6 +349,41 @@ def export_steps(model: nn.Module, task, records: list, out: Path) -> dict:
     return {"prefill": prefill, "step": _export_step(step, token, states[1], names, axes, out / "step.onnx")}
 
 
+def export_composer(model: nn.Module, task, records: list, out: Path) -> dict:
+    """prefill.onnx and step.onnx (frames and state → the last hidden vector and the next state) and
+    frame.onnx (the head's draw of a frame, given uniform draws): a piano-roll model's composing outside
+    PyTorch."""
+    roll = torch.cat([e["roll"] for e in task.encode(records, with_targets=False)[:4]]).float()  # (T, P)
+    prompts = [roll[None, :3], torch.stack([roll[3:7], roll[7:11]])]  # (1, 3, P) and (2, 4, P)
+    step = FrameStep(model, None).eval()
+    states = [list(step(prompt)[1:]) for prompt in prompts]
+    step.layout = layout_of(model.encode(Batch(inputs=prompts[0], mask=torch.ones(1, 3).bool())).state)
+    frame = roll[None, 11:12].repeat(2, 1, 1)  # (2, 1, P) after the (2, 4, P) prompt
+    names, axes = _state_axes([*states, list(step(frame, *states[1])[1:])])
+    prefill = export_graph(
+        step,
+        [{"frames": prompts[1]}, {"frames": prompts[0]}],
+        ["hidden", *names],
+        {"frames": {0: "batch", 1: "length"}, "hidden": {0: "batch"}, **axes},
+        out / "prefill.onnx",
+    )
+    hidden = step(prompts[1])[0]  # (2, H)
+    drawn = export_graph(
+        FrameSample(model.head).eval(),
+        [
+            {
+                "hidden": hidden,
+                "uniforms": torch.rand(2, roll.shape[1], generator=torch.Generator().manual_seed(0)),
+            }
+        ],
+        ["frame"],
+        {"hidden": {0: "batch"}, "uniforms": {0: "batch"}, "frame": {0: "batch"}},
+        out / "frame.onnx",
+    )
+    stepped = _export_step(step, frame, states[1], names, axes, out / "step.onnx", ("frames", "hidden"))
+    return {"prefill": prefill, "step": stepped, "frame": drawn}
+
+
 def export_decoder(model: nn.Module, task, records: list, out: Path) -> dict:
     """start.onnx and step.onnx: a sequence-to-sequence model's decoding outside PyTorch."""
     batch, *others = tracing_batches(task, records)
@@ -391,17 +453,25 @@ def _state_axes(states: list[list[torch.Tensor]]) -> tuple[list[str], dict[str, 
 
 
 def _export_step(
-    step: nn.Module, token: torch.Tensor, state: list[torch.Tensor], names: list[str], axes: dict, path: Path
+    step: nn.Module,
+    token: torch.Tensor,
+    state: list[torch.Tensor],
+    names: list[str],
+    axes: dict,
+    path: Path,
+    called: tuple[str, str] = ("ids", "logits"),
 ) -> dict:
-    """step.onnx: a token per row and the state in, the next logits and state out (`next_state_i`)."""
+    """step.onnx: a token per row (or what `called` names: the input, the output) and the state in, the
+    next logits and state out (`next_state_i`)."""
+    first, result = called
     next_names = [f"next_{name}" for name in names]
     return export_graph(
         step,
-        [{"ids": token, **dict(zip(names, state))}],
-        ["logits", *next_names],
+        [{first: token, **dict(zip(names, state))}],
+        [result, *next_names],
         {
-            "ids": {0: "batch"},
-            "logits": {0: "batch"},
+            first: {0: "batch"},
+            result: {0: "batch"},
             **axes,
             **{next_name: axes[name] for name, next_name in zip(names, next_names)},
         },

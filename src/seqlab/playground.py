@@ -37,7 +37,7 @@ async function call(model, verb, body, json = true) {
     const problem = await response.json().catch(() => ({error: {message: response.statusText}}));
     throw new Error(`${response.status}: ${problem.error.message}`);
   }
-  return verb === 'speak' ? response.blob() : response.json();
+  return ['speak', 'draw', 'compose'].includes(verb) ? response.blob() : response.json();
 }
 async function streamed(model, prompt) {
   const body = JSON.stringify({prompt, max_new_tokens: 120, temperature: 0.8, stream: true});
@@ -113,6 +113,19 @@ function form(model, verb) {
       if (verb === 'generate') return [await streamed(model.name, box.value)];
       const audio = await call(model.name, verb, {text: box.value});
       return [el('audio', {controls: true, src: URL.createObjectURL(audio)})];
+    })}, verb);
+    return el('div', {className: 'verb ' + verb}, box, go, out);
+  }
+  if (verb === 'draw' || verb === 'compose') {
+    const hint = verb === 'draw' ? 'a class (empty: any)' : 'opening pitches, e.g. 60 64 67';
+    const box = el('input', {type: 'text', placeholder: hint, name: verb});
+    const go = el('button', {onclick: () => run(async () => {
+      const body = verb === 'draw'
+        ? {label: box.value.trim() || null, count: 4}
+        : {pitches: box.value.trim() ? box.value.trim().split(/[\\s,]+/).map(Number) : [60, 64, 67]};
+      const url = URL.createObjectURL(await call(model.name, verb, body));
+      if (verb === 'draw') return [el('img', {src: url, className: 'drawn'})];
+      return [el('a', {href: url, download: 'composed.mid'}, 'composed.mid')];
     })}, verb);
     return el('div', {className: 'verb ' + verb}, box, go, out);
   }

@@ -31,7 +31,7 @@ from seqlab.config import MAX_NEW_TOKENS
 from seqlab.errors import UserError
 from seqlab.runtime import Exported, Sampling
 
-VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast")
+VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast", "draw", "compose")
 FILE_TASKS = ("anomaly", "trajectory")  # tasks whose predictions are of files (series, scenes): `files`
 FILE_INPUTS = ("image", "audio", "series")  # inputs whose classifiers (and image captioners) answer `files`
 # `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
@@ -494,6 +494,16 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         text: str = Text
         speaker: str | None = None
 
+    class Drawing(BaseModel):
+        label: str | None = Field(None, max_length=200)  # the class to draw; none: any
+        count: int = Field(1, ge=1, le=16)
+        seed: int | None = Field(None, ge=0, le=2**32 - 1)
+
+    class Composing(BaseModel):
+        pitches: list[int] = Field([60, 64, 67], max_length=128)  # the opening frame's MIDI pitches
+        frames: int = Field(32, ge=1, le=1024)
+        seed: int | None = Field(None, ge=0, le=2**32 - 1)
+
     def check_lengths(texts: list[str]) -> None:
         for n, text in enumerate(texts):
             if not text or len(text) > limits.max_chars:
@@ -573,6 +583,36 @@ def build_app(models: dict[str, Served], limits: Limits = Limits(), api_key: str
         wav = io.BytesIO()
         soundfile.write(wav, samples, served.data.sample_rate, format="WAV", subtype="PCM_16")
         return Response(wav.getvalue(), media_type="audio/wav")
+
+    @app.post(
+        "/v1/models/{name}/draw",
+        tags=["verbs"],
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    async def draw(name: ModelName, body: Drawing) -> Response:
+        """Images of a class (none: any) drawn pixel by pixel, side by side in one PNG."""
+        from seqlab.data.images import png_bytes
+
+        served = model(name, "draw")
+        async with serial(served):
+            images = await served.run(served.pipeline.draw, body.label, body.count, body.seed)
+        return Response(png_bytes(images), media_type="image/png")
+
+    @app.post(
+        "/v1/models/{name}/compose",
+        tags=["verbs"],
+        response_class=Response,
+        responses={200: {"content": {"audio/midi": {}}}},
+    )
+    async def compose(name: ModelName, body: Composing) -> Response:
+        """A piano roll after an opening frame of MIDI pitches, composed frame by frame, as a MIDI file."""
+        from seqlab.data.music import midi_bytes
+
+        served = model(name, "compose")
+        async with serial(served):
+            roll = await served.run(served.pipeline.compose, body.pitches, body.frames, body.seed)
+        return Response(midi_bytes(roll, served.data.pitch_low), media_type="audio/midi")
 
     @app.post("/v1/models/{name}/transcribe", tags=["verbs"])
     async def transcribe(

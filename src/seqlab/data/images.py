@@ -75,11 +75,16 @@ def as_sequence(pixels: np.ndarray, patch_size: int = 0) -> np.ndarray:
 
 def write_png(images: np.ndarray, path: Path) -> None:
     """(N, H, W) grey images in [0, 1] side by side as one PNG, a dark pixel column between them."""
+    from seqlab.files import atomic_write
+
+    atomic_write(path, png_bytes(images))
+
+
+def png_bytes(images: np.ndarray) -> bytes:
+    """The bytes of `write_png`'s file."""
     import io
 
     from PIL import Image
-
-    from seqlab.files import atomic_write
 
     N, H, W = images.shape
     row = np.zeros((H, N * (W + 1) - 1), dtype=np.float32)
@@ -87,7 +92,7 @@ def write_png(images: np.ndarray, path: Path) -> None:
         row[:, n * (W + 1) : n * (W + 1) + W] = image
     buffer = io.BytesIO()
     Image.fromarray(np.rint(row * 255).astype(np.uint8), "L").save(buffer, format="PNG")
-    atomic_write(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def prepare(records: list, data) -> list:

@@ -228,6 +228,14 @@ def essen_melodies(
     return cache.read_text()
 
 
+def check_frames(frames: int, context: int) -> None:
+    """Refuse to compose more frames than an encoder of a bounded context reads after the opening one."""
+    if 1 + frames > context:
+        raise UserError(
+            f"this model reads at most {context} frames (data.max_length): compose at most {context - 1}"
+        )
+
+
 def roll_matrix(piece: list[list[int]], low: int, high: int, where: str) -> np.ndarray:
     """Frames of pitches → a (T, high - low + 1) float32 0/1 matrix."""
     if not isinstance(piece, list) or len(piece) < 2:
@@ -262,11 +270,16 @@ def write_midi(
     roll: np.ndarray, path: Path, low: int, seconds_per_frame: float = 0.5, program: int = 0
 ) -> None:
     """A (T, P) 0/1 roll as a one-track MIDI file (pretty_midi): a held pitch is one note."""
+    atomic_write(Path(path), midi_bytes(roll, low, seconds_per_frame, program))
+
+
+def midi_bytes(roll: np.ndarray, low: int, seconds_per_frame: float = 0.5, program: int = 0) -> bytes:
+    """The bytes of `write_midi`'s file."""
     import io
 
     buffer = io.BytesIO()
     roll_midi(roll, low, seconds_per_frame, program).write(buffer)
-    atomic_write(Path(path), buffer.getvalue())
+    return buffer.getvalue()
 
 
 def roll_wav(roll: np.ndarray, low: int, seconds_per_frame: float = 0.5, rate: int = 16000) -> bytes:

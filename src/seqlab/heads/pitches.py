@@ -46,7 +46,12 @@ class PitchHead(nn.Module):
 
     def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One frame (B, P) of 0/1 pitches drawn given hidden vectors (B, H)."""
-        return torch.bernoulli(torch.sigmoid(self.out(hidden).float()), generator=generator)
+        return self.frame(hidden, torch.rand(len(hidden), self.out.out_features, generator=generator))
+
+    def frame(self, hidden: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        """The frame (B, P) that uniform draws (B, P) in [0, 1) pick: a pitch sounds where its draw falls
+        below its probability."""
+        return (uniforms < torch.sigmoid(self.out(hidden).float())).float()
 
 
 class NADEHead(nn.Module):
@@ -75,10 +80,15 @@ class NADEHead(nn.Module):
     @torch.no_grad()
     def sample(self, hidden: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One frame (B, P) drawn pitch by pitch, lowest first, each given the ones already drawn."""
+        return self.frame(hidden, torch.rand(len(hidden), len(self.W), generator=generator))
+
+    def frame(self, hidden: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        """The frame (B, P) that uniform draws (B, P) in [0, 1) pick, pitch by pitch, lowest first: a pitch
+        sounds where its draw falls below its probability given the pitches below it."""
         b, a = self.visible_bias(hidden).float(), self.hidden_bias(hidden).float()  # (B, P), (B, N)
-        frame = torch.zeros_like(b)
+        pitches = []
         for i in range(b.shape[1]):
             p = torch.sigmoid(b[:, i] + (torch.sigmoid(a) * self.V[i]).sum(-1))  # (B,)
-            frame[:, i] = torch.bernoulli(p, generator=generator)
-            a = a + frame[:, i : i + 1] * self.W[i]
-        return frame
+            pitches.append((uniforms[:, i] < p).float())
+            a = a + pitches[-1][:, None] * self.W[i]
+        return torch.stack(pitches, dim=1)

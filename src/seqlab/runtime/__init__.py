@@ -8,12 +8,12 @@
 over a knowledge base, a graph's likeliest links, summaries), for files or arrays of values (labels of
 series, audio and images, captions), for series (anomaly scores) and scenes (where walkers go next).
 `.translate` writes a sequence-to-sequence model's targets; `.generate` continues a prompt as `seqlab
-generate` does and `.draw` draws images pixel by pixel. Those decoders call a step graph once per token
-with the state carried between calls: greedy decoding gives PyTorch's tokens, sampling draws from the same
-distribution with numpy's random numbers. `.forecast` reads a CSV file as `seqlab forecast` does (pandas:
-`pip install './runtime[forecast]'`); `.transcribe` hears audio files as `seqlab transcribe` does and
-`.speak` says texts as `seqlab speak` does (soundfile and librosa: `./runtime[audio]`); image files need
-Pillow (`./runtime[images]`). Nothing here imports torch.
+generate` does, `.draw` draws images pixel by pixel and `.compose` piano rolls frame by frame. Those
+decoders call a step graph once per token with the state carried between calls: greedy decoding gives
+PyTorch's tokens, sampling draws from the same distribution with numpy's random numbers. `.forecast` reads
+a CSV file as `seqlab forecast` does (pandas: `pip install './runtime[forecast]'`); `.transcribe` hears
+audio files as `seqlab transcribe` does and `.speak` says texts as `seqlab speak` does (soundfile and
+librosa: `./runtime[audio]`); image files need Pillow (`./runtime[images]`). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class Exported:
             + (["translate"] if self.task == "seq2seq" and tokens else [])
             + (["generate"] if "prefill" in self.sessions and tokens else [])
             + (["draw"] if "prefill" in self.sessions and self.kind.name == "image" else [])
+            + (["compose"] if "frame" in self.sessions else [])
             + (["forecast"] if self.task == "forecast" else [])
             + (["transcribe"] if self.task == "ctc" else [])
             + (["speak"] if self.task == "tts" else [])
@@ -326,6 +327,33 @@ class Exported:
         sampling = Sampling(max_new_tokens=height * width, seed=seed)
         pixels = self.tokens(np.full((count, 1), start, dtype=np.int64), sampling)  # (N, HW)
         return pixels.reshape(count, height, width) / (levels - 1)
+
+    # -- compose ---------------------------------------------------------------------------------
+
+    def compose(self, first: list[int], frames: int, seed: int | None = None) -> np.ndarray:
+        """A (1 + `frames`, P) piano roll of 0/1 pitches, as `seqlab generate` composes it: a frame of the
+        MIDI pitches `first`, then `frames` more, each drawn given the frames before it (and, by a NADE,
+        pitch by pitch given the pitches below)."""
+        from seqlab.data.music import check_frames, roll_matrix
+
+        if "compose" not in self.verbs:
+            raise UserError(f"the runtime composes with models of piano rolls; this export is {self.task}")
+        d = self.data
+        opening = roll_matrix([first, first], d.pitch_low, d.pitch_high, "the first frame")[:1]  # (1, P)
+        if self.description["context"] is not None:
+            check_frames(frames, self.description["context"])
+        opening = opening.astype(np.float32)
+        prefill, step, draw = self.sessions["prefill"], self.sessions["step"], self.sessions["frame"]
+        names, random = [value.name for value in step.get_inputs()[1:]], np.random.default_rng(seed)
+        hidden, *state = prefill.run(None, {"frames": opening[None]})  # (1, H), the state after it
+        new: list[np.ndarray] = []
+        while len(new) < frames:
+            uniforms = random.random(opening.shape, dtype=np.float32)  # (1, P)
+            (frame,) = draw.run(None, {"hidden": hidden, "uniforms": uniforms})  # (1, P)
+            new.append(frame[0])
+            if len(new) < frames:
+                hidden, *state = step.run(None, {"frames": frame[:, None], **dict(zip(names, state))})
+        return np.concatenate([opening, np.stack(new)]) if new else opening
 
     # -- translate -------------------------------------------------------------------------------
 

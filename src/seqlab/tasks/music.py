@@ -13,9 +13,10 @@ from torch import nn
 
 from seqlab.config import RunConfig
 from seqlab.data.batch import Batch
-from seqlab.data.music import roll_matrix, transpose
+from seqlab.data.music import check_frames, roll_matrix, transpose
 from seqlab.errors import UserError
 from seqlab.heads.pitches import NADEHead, PitchHead
+from seqlab.registry import ENCODERS
 from seqlab.tasks.base import HeadParts, Task
 
 
@@ -140,6 +141,8 @@ class PianoRollTask(Task):
         sampled."""
         d = self.config.data
         start = roll_matrix([first, first], d.pitch_low, d.pitch_high, where)[:1]  # (1, P)
+        if ENCODERS[self.config.model.encoder].bounded_context:
+            check_frames(frames, d.max_length)
         return self.sample(pipeline.model, start, frames, pipeline.autocast, seed)
 
     @torch.no_grad()

@@ -1,0 +1,1 @@
+../../../../src/seqlab/data/music.py
