@@ -21,12 +21,15 @@ from seqlab.serve import Limits, build_app, load_models, read_server_timing  # n
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, spam_splits, conll_splits, shakespeare_splits) -> dict[str, Path]:
+def runs(tmp_path_factory, spam_splits, conll_splits, shakespeare_splits, digits) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("served")
     made = {
         "spam": fit(tiny("classify", "gru"), folder / "spam", spam_splits),
         "ner": fit(tiny("tag", "gru"), folder / "ner", conll_splits),
         "shakespeare": fit(tiny("lm", "gru"), folder / "shakespeare", shakespeare_splits),
+        "digits": fit(
+            tiny("lm", "gru", **{"data.input": "image", "data.levels": 5}), folder / "digits", digits
+        ),
     }
     return {name: pipeline.run_dir for name, pipeline in made.items()}
 
@@ -405,7 +408,8 @@ def test_the_playground_works_in_headless_chromium(runs, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     limits = Limits()
-    app = build_app(load_models([f"{n}={runs[n]}" for n in ("spam", "ner", "shakespeare")], limits), limits)
+    names = ("spam", "ner", "shakespeare", "digits")
+    app = build_app(load_models([f"{n}={runs[n]}" for n in names], limits), limits)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -420,7 +424,11 @@ def test_the_playground_works_in_headless_chromium(runs, tmp_path):
             outside: list[str] = []
             page.on(
                 "request",
-                lambda r: outside.append(r.url) if not r.url.startswith(f"http://127.0.0.1:{port}") else None,
+                lambda r: (
+                    outside.append(r.url)
+                    if not r.url.startswith((f"http://127.0.0.1:{port}", "blob:"))  # a drawing the page holds
+                    else None
+                ),
             )
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#model-spam")
@@ -437,6 +445,12 @@ def test_the_playground_works_in_headless_chromium(runs, tmp_path):
             page.wait_for_function(
                 "document.querySelector('#model-shakespeare .generated')?.textContent.length > 20"
             )
+            page.fill("#model-digits input", "3")
+            page.click("#model-digits button")
+            page.wait_for_function("document.querySelector('#model-digits img.drawn')?.naturalWidth > 0")
+            drawn = page.eval_on_selector(
+                "#model-digits img.drawn", "img => [img.naturalWidth, img.naturalHeight]"
+            )
             shot = tmp_path / "playground.png"
             page.screenshot(path=str(shot), full_page=True)
             browser.close()
@@ -445,6 +459,7 @@ def test_the_playground_works_in_headless_chromium(runs, tmp_path):
         thread.join(timeout=10)
     assert len(spam) == 2 and all(label in spam[0] for label in ("ham", "spam"))
     assert tokens == ["EU", "rejects", "German", "call"] and not outside
+    assert drawn == [4 * 8 + 3, 8]  # four drawn digits side by side
     image = Image.open(shot).convert("RGB")
     assert image.width == 1000 and len(image.getcolors(maxcolors=1 << 20) or []) > 30  # text and bars drawn
 
@@ -455,7 +470,8 @@ schemathesis = pytest.importorskip("schemathesis")
 @pytest.fixture(scope="module")
 def api_schema(runs):
     limits = Limits(max_texts=8, max_chars=200, timeout_s=20)
-    app = build_app(load_models([f"{n}={runs[n]}" for n in ("spam", "ner", "shakespeare")], limits), limits)
+    names = ("spam", "ner", "shakespeare", "digits")
+    app = build_app(load_models([f"{n}={runs[n]}" for n in names], limits), limits)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
