@@ -39,11 +39,13 @@ def _commands(document: Path = README) -> list[str]:
 
 HELD_OUT = 40  # records of each validation and test split a documented command is checked on
 HELD_OUT_CHARACTERS = 20_000  # of a held-out text
+TRAIN_CHARACTERS = 1_000_000  # of a training text (a language model's corpus)
 
 
 def _quick(monkeypatch) -> None:
     """Documented runs, checked quickly: their validation and test splits cut to HELD_OUT records (a
-    text to its first HELD_OUT_CHARACTERS), and the Python API's training to 12 steps."""
+    text to its first HELD_OUT_CHARACTERS, a training text to its first TRAIN_CHARACTERS), and the Python
+    API's training to 12 steps."""
     from seqlab import estimators
     from seqlab.data import datasets
 
@@ -51,6 +53,8 @@ def _quick(monkeypatch) -> None:
 
     def cut(task: str, data) -> dict:
         splits = load_splits(task, data)
+        if isinstance(splits.get("train"), list) and splits["train"] and isinstance(splits["train"][0], str):
+            splits["train"] = [text[:TRAIN_CHARACTERS] for text in splits["train"]]
         for name in ("val", "test"):
             records = splits.get(name)
             if isinstance(records, list) and records and isinstance(records[0], str):
