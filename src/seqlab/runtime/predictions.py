@@ -122,17 +122,20 @@ def classify(model: Exported, records: list) -> list[dict]:
 
 
 def text_probabilities(model: Exported, ids: list[list[int]]) -> list[np.ndarray]:
+    """Each sequence's probability per label, read in one batch."""
     inputs, mask = pad(ids)
     (logits,) = model.forward(inputs=inputs, mask=mask)  # (B, L)
     return list(label_probabilities(model, logits))
 
 
 def classify_values(model: Exported, records: list) -> list[dict]:
+    """Each series', clip's or image's label, a row of one file naming it."""
     from seqlab.data.media import file_of
     from seqlab.data.series import stack_steps
 
     stack = 1 if model.kind.stacked else model.data.stack_frames
-    steps = [stack_steps(v, stack) for v in model.standardised([r["values"] for r in records], "series")]
+    values = model.standardised([r["values"] for r in records], "series")
+    steps = [stack_steps(v, stack) for v in values]  # (T / stack, C * stack) each
 
     def run(chunk: list[np.ndarray]) -> list[np.ndarray]:
         (logits,) = model.forward(**dict(zip(("inputs", "mask"), pad_frames(chunk))))
@@ -142,6 +145,7 @@ def classify_values(model: Exported, records: list) -> list[dict]:
 
 
 def tag(model: Exported, records: list) -> list[dict]:
+    """Each sentence's words (or a sequence's letters) and their tags; with a CRF, by Viterbi decoding."""
     sentences = [r["tokens"] for r in records]
     for n, words in enumerate(sentences, start=1):
         if not words:
