@@ -19,6 +19,7 @@ librosa: `./runtime[audio]`); image files need Pillow (`./runtime[images]`). Not
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -98,8 +99,9 @@ class Exported:
         self.data = SimpleNamespace(**self.config["data"])  # the run's data settings, as readers take them
         self._files: dict[str, Any] = {}
 
-    @property
+    @cached_property
     def verbs(self) -> list[str]:
+        """What the export answers (each a method), as its task and graphs allow."""
         tokens = self.tokenizer is not None and not self.reads_values
         return (
             (["predict"] if self.task in PREDICTORS and (self.task != "seq2seq" or self.reads_values) else [])
@@ -121,12 +123,13 @@ class Exported:
         model the answer and the path over its knowledge base that reached it, a link model the likeliest
         tails of a `HEAD RELATION` query, a summariser the sentences of its summary. Models of series,
         audio and images take files (or folders of them) or arrays of values (T, C): classifiers give
-        labels, captioners captions."""
+        labels, captioners captions; anomaly detectors take series (CSV files, or `Series`) and score every
+        point, trajectory models take scene files and give each walker's next positions."""
         if "predict" not in self.verbs:
             raise UserError(f"the runtime's predict does not answer {self.task} models of {self.kind.name}")
         return PREDICTORS[self.task](self, records_of(self, inputs))
 
-    @property
+    @cached_property
     def kind(self):
         """The input kind the model reads (`seqlab.data.inputs.InputKind`)."""
         from seqlab.data.inputs import kind_of
