@@ -30,10 +30,9 @@ from typing import Annotated, Any
 from seqlab.config import MAX_NEW_TOKENS
 from seqlab.errors import UserError
 from seqlab.runtime import Exported, Sampling
+from seqlab.runtime.predictions import FILES, VALUE_INPUTS
 
 VERBS = ("predict", "generate", "translate", "transcribe", "speak", "forecast", "draw", "compose")
-FILE_TASKS = ("anomaly", "trajectory")  # tasks whose predictions are of files (series, scenes): `files`
-FILE_INPUTS = ("image", "audio", "series")  # inputs whose classifiers (and image captioners) answer `files`
 # `predict` takes typed texts, as `seqlab predict --text` does: not for the records of these shapes, nor for
 # inputs that are not text
 NOT_TYPED = ("stream", "series", "scenes")
@@ -176,8 +175,8 @@ class Served:
     @property
     def verbs(self) -> list[str]:
         """Its routes: `predict` for typed texts, `files` for uploaded files, and its task's own verbs."""
-        files = self.task in FILE_TASKS or (
-            self.task in ("classify", "seq2seq") and self.data.input in FILE_INPUTS
+        files = self.task in FILES or (  # tasks that read files their own way, models of numbers
+            self.task in ("classify", "seq2seq") and self.data.input in VALUE_INPUTS
         )
         if self.exported:
             exported = self.pipeline

@@ -38,7 +38,7 @@ from seqlab.runtime.numbers import (
     pad,
     pad_frames,
 )
-from seqlab.runtime.predictions import FILES, PREDICTORS, in_batches, needs, records_of
+from seqlab.runtime.predictions import FILES, PREDICTORS, VALUE_INPUTS, in_batches, needs, records_of
 
 FORMAT = 1  # the export format this runtime reads
 CPU = "CPUExecutionProvider"
@@ -149,7 +149,7 @@ class Exported:
     @property
     def reads_values(self) -> bool:
         """It reads numbers (series, audio frames, image pixels), not tokens."""
-        return self.kind.name in ("series", "audio", "image")
+        return self.kind.name in VALUE_INPUTS
 
     def file(self, name: str, read: Callable[[Path], Any] = read_json) -> Any:
         """The export's file `name` (scaling.json, alphabet.json, voice.json, kb.tsv …) as `read` reads it,

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from seqlab.data.text import TextTokenizer
     from seqlab.runtime import Exported
 
+VALUE_INPUTS = ("series", "audio", "image")  # input kinds read as numbers, from files or arrays
 EXTRAS = {  # what reading each input kind's files needs: (module, the runtime's extra that installs it)
     "audio": (("soundfile", "audio"), ("librosa", "audio")),
     "image": (("PIL", "images"),),
