@@ -140,3 +140,28 @@ def test_mel_cepstral_distortion_is_zero_for_the_same_sound_and_grows_with_noise
     noisy = tone + 0.3 * np.random.default_rng(0).standard_normal(len(tone)).astype(np.float32)
     assert mel_cepstral_distortion(tone, tone, rate) == pytest.approx(0.0, abs=1e-6)
     assert mel_cepstral_distortion(noisy, tone, rate) > 1.0
+
+
+def test_the_waveform_is_librosas_griffin_lim_of_the_mel_energies(voices):
+    """`waveform` maps mel energies back through the filter bank's clipped pseudo-inverse, where librosa's
+    mel_to_stft refines that start by non-negative least squares: on real frames the samples agree."""
+    import librosa
+
+    from seqlab.config import DataConfig
+    from seqlab.data import audio
+
+    settings = audio.FrameSettings.of(DataConfig(sample_rate=RATE, stack_frames=2))
+    hop, window = RATE // 100, RATE * 25 // 1000
+    for record in voices["test"][:3]:
+        steps = np.asarray(record["values"])
+        voice = {"mean": [0.0] * steps.shape[1], "spread": [1.0] * steps.shape[1]}  # the frames as they are
+        logmel = steps.reshape(-1, settings.n_mels)
+        magnitudes = librosa.feature.inverse.mel_to_stft(
+            librosa.db_to_power(logmel.T), sr=RATE, n_fft=256, fmax=RATE / 2
+        )
+        expected = librosa.griffinlim(
+            magnitudes, n_iter=32, hop_length=hop, win_length=window, random_state=0
+        )
+        samples = audio.waveform(steps, voice, settings)
+        assert samples.dtype == np.float32 and samples.shape == expected.shape
+        assert np.abs(samples - expected).max() < 1e-3 * np.abs(expected).max()
