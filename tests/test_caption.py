@@ -109,3 +109,29 @@ def test_copying_is_refused_for_images(capsys, tmp_path, caption_folder):
     args = ["train", "--task", "seq2seq", "--data", str(caption_folder), "--out", str(tmp_path / "run")]
     assert main([*args, "data.input=image", "model.copy=true", *SMALL]) == 2
     assert "an image has none" in capsys.readouterr().err
+
+
+def test_a_transformer_reads_more_patches_than_a_caption_has_words(tmp_path, caption_folder):
+    run = tmp_path / "run"
+    args = ["train", "--task", "seq2seq", "--data", caption_folder, "--out", run, "data.input=image"]
+    shorter = [*SMALL, "model.encoder=transformer", "data.max_length=12"]  # 16 patches, captions of ≤ 12
+    assert main([str(a) for a in [*args, *shorter]]) == 0
+    assert load(run).model.encoder.max_len == 16
+
+
+def test_images_longer_than_the_encoder_reads_are_one_clear_line(capsys, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    (folder / "images").mkdir(parents=True)
+    rows = ["image,caption"]
+    for n in range(6):
+        Image.new("RGB", (16, 16), (40 * n, 0, 0)).save(folder / "images" / f"{n}.png")
+        rows.append(f"{n}.png,a red square number {n}")
+    (folder / "captions.csv").write_text("\n".join(rows) + "\n")
+    args = ["train", "--task", "seq2seq", "--data", str(folder), "--out", str(tmp_path / "run")]
+    sized = ("data.image_size", "data.patch_size", "data.max_length")
+    unsized = [s for s in SMALL if not s.startswith(sized)]
+    assert main([*args, "data.input=image", "model.encoder=transformer", "data.max_length=8", *unsized]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "read in 16 steps" in err and not (tmp_path / "run").exists()

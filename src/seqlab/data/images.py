@@ -73,6 +73,13 @@ def as_sequence(pixels: np.ndarray, patch_size: int = 0) -> np.ndarray:
     return patches.reshape((H // P) * (W // P), P * P * C)
 
 
+def image_steps(data) -> int | None:
+    """The steps an image is read in, its rows or its patches, where `data.image_size` fixes its side."""
+    if not data.image_size:
+        return None
+    return (data.image_size // data.patch_size) ** 2 if data.patch_size else data.image_size
+
+
 def write_png(images: np.ndarray, path: Path) -> None:
     """(N, H, W) grey images in [0, 1] side by side as one PNG, a dark pixel column between them."""
     from seqlab.files import atomic_write

@@ -14,6 +14,7 @@ import torch
 
 from seqlab import metrics
 from seqlab.data.batch import IGNORE_INDEX, Batch, pad
+from seqlab.data.images import image_steps
 from seqlab.data.media import file_of
 from seqlab.data.text import BOS, EOS, TextTokenizer
 from seqlab.errors import UserError
@@ -34,6 +35,11 @@ class CaptionTask(Seq2SeqTask):
     def __init__(self, config, tokenizer: TextTokenizer | None = None, stats: dict | None = None):
         super().__init__(config, tokenizer)
         self.stats = stats or {}
+
+    @classmethod
+    def context_length(cls, config, adapter) -> int:
+        """The steps an image is read in (data.image_size fixes them); else data.max_length."""
+        return image_steps(config.data) or config.data.max_length
 
     def fit(self, train: list) -> None:
         d = self.config.data
@@ -69,6 +75,11 @@ class CaptionTask(Seq2SeqTask):
                 raise UserError(
                     f"image {n + 1} gives {record['values'].shape[1]} values per step; the model reads "
                     f"{features} (its data.image_size, data.channels and data.patch_size)"
+                )
+            if len(record["values"]) > self.context_length(self.config, None):
+                raise UserError(
+                    f"image {n + 1} is read in {len(record['values'])} steps, more than the encoder's "
+                    f"{self.context_length(self.config, None)}: set data.image_size (or data.patch_size)"
                 )
             values = standardise(record["values"], self.stats)  # (S, F)
             if not with_targets:
