@@ -31,8 +31,9 @@ system-data:
 demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
+# one pytest worker per core, each test file whole on one worker (its module fixtures built once)
 test: $(STAMP) system-data lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,9 @@ os.environ.setdefault(
     "SEQLAB_FEATURES", tempfile.mkdtemp(prefix="seqlab-features-")
 )  # audio frames of this run
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core: one thread each, and
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # in the processes its tests start
+
 from seqlab.registry import ENCODERS as _REGISTERED  # noqa: E402
 
 ENCODERS = _REGISTERED.names()  # every registered encoder: seqlab's own and installed plug-ins'
