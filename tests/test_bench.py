@@ -12,6 +12,7 @@ import pytest
 from test_readme import _commands
 
 from seqlab.cli import main
+from seqlab.errors import UserError
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -159,3 +160,10 @@ def test_the_serving_table_reads_its_measurements():
     result["exports"]["lm-gru"][0]["same_tokens"] = False
     assert "lm-gru, tokens/s | " in serving.markdown(result)
     assert "**other tokens**" in serving.markdown(result) and "**other tokens**" not in table
+
+
+def test_the_speak_part_names_the_row_whose_voice_it_times(tmp_path):
+    from seqlab.bench import serving
+
+    with pytest.raises(UserError, match=f"row {serving.VOICE_ROW}'s first seed: run that row first"):
+        serving.speaking_speed(tmp_path, tmp_path)

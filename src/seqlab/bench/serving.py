@@ -333,8 +333,8 @@ def _train(folder: Path, name: str, arguments: str) -> Path:
     return out
 
 
-def _export(run_dir: Path) -> Path:
-    out = run_dir.parent / f"{run_dir.name}.onnx"
+def _export(run_dir: Path, out: Path | None = None) -> Path:
+    out = out or run_dir.parent / f"{run_dir.name}.onnx"
     if (out / "export.json").is_file():
         return out
     subprocess.run(
@@ -369,6 +369,47 @@ def measure_exports(folder: Path, repeats: int = 5) -> dict:
         else:
             result[name] = generation_speed(run_dir, export_dir, 300, repeats)
     return result
+
+
+VOICE_ROW = "fsdd-speech-gru"  # the quality row whose first seed's voice `speaking_speed` times
+
+
+def speaking_speed(root: Path, folder: Path, repeats: int = 5) -> list[dict]:
+    """The real-time factor (seconds of synthesis per second of speech) of the voice of VOICE_ROW's first
+    seed, saying every digit word in each of its speakers' voices, one text per call as `seqlab speak`
+    says one: PyTorch (the pipeline) and the voice's export (the runtime) in turns, `repeats` times after
+    a word each to warm up."""
+    from seqlab import runtime
+    from seqlab.data.audio import DIGITS
+    from seqlab.pipeline import load
+
+    run_dir = root / "runs" / "bench" / VOICE_ROW / "seed-0" / "run"
+    if not (run_dir / "meta.json").is_file():
+        raise UserError(f"the speak part times the voice of row {VOICE_ROW}'s first seed: run that row first")
+    pipeline = load(run_dir)
+    speakers = pipeline.task.voice["speakers"]
+    backends = {
+        "pytorch": pipeline.verb("speak", "seqlab speak"),
+        "onnxruntime": runtime.load(_export(run_dir, folder / "voice.onnx")).speak,
+    }
+    rate = pipeline.config.data.sample_rate
+    for speak in backends.values():  # the first call of each pays for what it sets up once
+        speak([DIGITS[0]], speakers[0])
+    rows = []
+    for repeat in range(repeats):
+        row: dict = {"repeat": repeat}
+        for name, speak in backends.items():
+            seconds = spoken = 0.0
+            for word in DIGITS:
+                for speaker in speakers:
+                    started = time.perf_counter()
+                    (samples,) = speak([word], speaker)
+                    seconds += time.perf_counter() - started
+                    spoken += len(samples) / rate
+            row[f"{name}_real_time_factor"] = round(seconds / spoken, 4)
+            row["seconds_per_word"] = round(spoken / (len(DIGITS) * len(speakers)), 3)
+        rows.append(row)
+    return rows
 
 
 def _site_packages_mib(venv: Path) -> float:
@@ -423,7 +464,7 @@ def train_classifier(folder: Path) -> Path:
     return _train(folder, "classify-gru", EXPORTED["classify-gru"][0])
 
 
-PARTS = ("load", "overhead", "soak", "fuzz", "exports", "footprint")
+PARTS = ("load", "overhead", "soak", "fuzz", "exports", "footprint", "speak")
 
 
 def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 20, repeats: int = 3) -> dict:
@@ -436,7 +477,7 @@ def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 
         raise UserError(f"{out / 'serve.json'} has no {', '.join(missing)}: measure them too")
     with tempfile.TemporaryDirectory(prefix="seqlab-serve-") as scratch:
         folder = Path(scratch)
-        run_dir = train_classifier(folder) if set(parts) - {"exports", "footprint"} else folder
+        run_dir = train_classifier(folder) if set(parts) - {"exports", "footprint", "speak"} else folder
         measure = {
             "load": lambda: measure_load(run_dir, root, seconds, repeats),
             "overhead": lambda: overhead(run_dir, root),
@@ -444,6 +485,7 @@ def run(out: Path, root: Path, parts: tuple[str, ...] = PARTS, seconds: float = 
             "fuzz": lambda: fuzz(run_dir),
             "exports": lambda: measure_exports(folder),
             "footprint": lambda: footprint(root, folder),
+            "speak": lambda: speaking_speed(root, folder),
         }
         result = {**kept, "machine": f"{os.cpu_count()} cores", "seconds_per_point": seconds}
         for part in parts:
@@ -464,9 +506,14 @@ def _spread(values: list[float]) -> str:
     return f"{mean:.2f}× (range {min(values):.2f}–{max(values):.2f}, {len(values)} runs)"
 
 
+def _median_of(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} (range {min(values):.3f}–{max(values):.3f}, {len(values)} runs)"
+
+
 def markdown(result: dict) -> str:
     load, over, soak_row, fuzzed = result["load"], result["overhead"], result["soak"], result["fuzz"]
     exports, small, full = result["exports"], result["footprint"]["runtime"], result["footprint"]["full"]
+    speech = result["speak"]
     batching = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "requests_per_second")
     p99 = _ratios(load, "seqlab, batched", "seqlab, unbatched", 32, "p99_ms")
     peer = _ratios(load, "seqlab, batched", "LitServe, batched", 32, "requests_per_second")
@@ -482,7 +529,9 @@ def markdown(result: dict) -> str:
         "classifier and a CoNLL-2003 tagger trained 300 steps, Tiny Shakespeare language models 1.5 "
         "minutes (at the budget's sizes), exported (`seqlab export`) and timed in one process, PyTorch "
         "and ONNX Runtime taking turns (batch 1: the median of 300 one-text predictions, tokens in, labels "
-        "or tags out; generation: 300 greedy tokens after `ROMEO:`), both in fp32.",
+        "or tags out; generation: 300 greedy tokens after `ROMEO:`), both in fp32. The speak row: the "
+        f"voice of the {VOICE_ROW} quality row's first seed saying every digit word in each of its "
+        "speakers' voices, one word a call, PyTorch and the voice's export in turns, Griffin-Lim included.",
         "",
         table_row("measure", "measured", "target"),
         table_row("---", "---", "---"),
@@ -504,6 +553,15 @@ def markdown(result: dict) -> str:
             )
             for name, rows in exports.items()
             if "pytorch_tokens_per_s" in rows[0]
+        ),
+        table_row(
+            f"real-time factor of `seqlab speak`, a digit word ({speech[0]['seconds_per_word']:.2f} s of "
+            "speech), PyTorch / the export",
+            " / ".join(
+                _median_of([r[f"{name}_real_time_factor"] for r in speech])
+                for name in ("pytorch", "onnxruntime")
+            ),
+            "≤ 0.1",
         ),
         table_row(
             "installed size, seqlab-runtime / seqlab with PyTorch",
