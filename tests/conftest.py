@@ -25,6 +25,15 @@ ENCODERS = _REGISTERED.names()  # every registered encoder: seqlab's own and ins
 
 PQ_KB = "pathquestion/2H-kb.txt"  # in the dataset cache
 
+# test files that take minutes, longest first: collected first, so that each starts on a worker of its
+# own early and the workers of `make test` end together
+SLOW_FILES = ("test_readme.py", "test_demo.py", "test_compare.py", "test_text2sql.py", "test_plugins.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    rank = {name: n for n, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
+
 
 def shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
