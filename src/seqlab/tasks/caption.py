@@ -68,7 +68,7 @@ class CaptionTask(Seq2SeqTask):
     def encode(self, records: list, with_targets: bool = True) -> list:
         """An example per caption (with all of its image's captions as references, the first marked to
         be decoded), or per image without targets."""
-        features = len(self.stats["mean"])
+        features, positions = len(self.stats["mean"]), self.context_length(self.config, None)
         examples = []
         for n, record in enumerate(records):
             if record["values"].shape[1] != features:
@@ -76,10 +76,10 @@ class CaptionTask(Seq2SeqTask):
                     f"image {n + 1} gives {record['values'].shape[1]} values per step; the model reads "
                     f"{features} (its data.image_size, data.channels and data.patch_size)"
                 )
-            if len(record["values"]) > self.context_length(self.config, None):
+            if len(record["values"]) > positions:
                 raise UserError(
                     f"image {n + 1} is read in {len(record['values'])} steps, more than the encoder's "
-                    f"{self.context_length(self.config, None)}: set data.image_size (or data.patch_size)"
+                    f"{positions}: set data.image_size (or data.patch_size)"
                 )
             values = standardise(record["values"], self.stats)  # (S, F)
             if not with_targets:
