@@ -31,9 +31,10 @@ system-data:
 demo: $(STAMP) system-data
 	$(VENV)/bin/seqlab demo
 
-# one pytest worker per core, each test file whole on one worker (its module fixtures built once)
+# one pytest worker per core, each test file whole on one worker (its module fixtures built once), the
+# files in the order tests/conftest.py collects them (those that take minutes first)
 test: $(STAMP) system-data lint
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
