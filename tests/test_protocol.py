@@ -122,10 +122,13 @@ def test_a_tie_on_the_metric_goes_to_the_lower_validation_loss(monkeypatch):
     assert quality.chosen(quality.Choice("x", ("a", "b")), entries) == "b"
 
 
-def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_declaration(monkeypatch, tmp_path):
-    (tmp_path / "configs").mkdir()
-    (tmp_path / "benchmarks").mkdir()
-    (tmp_path / "configs" / "c.yaml").write_text("task: classify\n")
+def _toy_row(monkeypatch, *checkouts) -> list[int]:
+    """A row "toy" of 3 seeds declared in each checkout, whose seeds score 0.6 + seed/100 without training;
+    the seeds run, in order."""
+    for root in checkouts:
+        (root / "configs").mkdir(parents=True)
+        (root / "benchmarks").mkdir()
+        (root / "configs" / "c.yaml").write_text("task: classify\n")
     row = quality.Row("toy", "c.yaml", "accuracy", 0.5, "a reference", steps=10, seeds=3)
     monkeypatch.setitem(quality.ROWS, "toy", row)
     ran: list[int] = []
@@ -147,6 +150,11 @@ def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_decla
         }
 
     monkeypatch.setattr(quality, "run_seed", run_seed)
+    return ran
+
+
+def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_declaration(monkeypatch, tmp_path):
+    ran = _toy_row(monkeypatch, tmp_path)
     assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seeds", "2"]) == 0
     assert quality.main(["--root", str(tmp_path), "--row", "toy"]) == 0
     assert ran == [0, 1, 2]
@@ -158,6 +166,39 @@ def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_decla
     assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seeds", "1"]) == 0
     results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
     assert ran == [0, 1, 2, 0] and len(results["rows"]["toy"]["seeds"]) == 1
+    assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seed", "2", "--seed", "0"]) == 0
+    results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
+    assert ran == [0, 1, 2, 0, 2] and [s["seed"] for s in results["rows"]["toy"]["seeds"]] == [0, 2]
+
+
+def test_the_runner_refuses_a_negative_seed(capsys):
+    assert quality.main(["--row", "sms-spam-gru", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err == "error: --seed -1: seeds count from 0\n"
+
+
+def test_seeds_run_side_by_side_in_two_checkouts_merge_into_one_row(monkeypatch, tmp_path, capsys):
+    here, there = tmp_path / "here", tmp_path / "there"
+    ran = _toy_row(monkeypatch, here, there)
+    assert quality.main(["--root", str(here), "--row", "toy", "--seed", "0", "--seed", "1"]) == 0
+    assert quality.main(["--root", str(there), "--row", "toy", "--seed", "1", "--seed", "2"]) == 0
+    capsys.readouterr()
+    assert quality.main(["--root", str(here), "--merge", str(there / "benchmarks" / "results.json")]) == 0
+    assert capsys.readouterr().out == "toy: seeds 2 added\n"  # seed 1 is here already
+    results = json.loads((here / "benchmarks" / "results.json").read_text())
+    assert ran == [0, 1, 1, 2] and [s["seed"] for s in results["rows"]["toy"]["seeds"]] == [0, 1, 2]
+    assert (
+        "| toy | toy | gru | accuracy (test) | 0.6100 ± 0.0100 |"
+        in (here / "benchmarks" / "RESULTS.md").read_text()
+    )
+    (there / "configs" / "c.yaml").write_text("task: classify\nmodel:\n  encoder: lstm\n")
+    assert quality.main(["--root", str(there), "--row", "toy", "--seeds", "3"]) == 0
+    capsys.readouterr()
+    assert quality.main(["--root", str(here), "--merge", str(there / "benchmarks" / "results.json")]) == 0
+    assert capsys.readouterr().out == ""  # declared differently there: nothing added
+    merged = json.loads((here / "benchmarks" / "results.json").read_text())
+    assert merged["rows"]["toy"] == results["rows"]["toy"]
+    assert quality.main(["--root", str(here), "--merge", str(tmp_path / "none.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: --merge ")
 
 
 def test_folds_deal_the_training_data_into_disjoint_stratified_validation_parts():

@@ -255,8 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seeds", type=COUNT, help="quality: run seeds 0 … K-1 (default: the row's declared seeds)"
     )
+    p.add_argument(
+        "--seed", type=int, action="append", default=[], help="quality: run this seed only (repeatable)"
+    )
     p.add_argument("--again", action="store_true", help="quality: rerun seeds that results.json already has")
     p.add_argument("--tables", action="store_true", help="quality: only rewrite RESULTS.md from results.json")
+    p.add_argument("--merge", metavar="RESULTS.json", help="quality: add another checkout's seeds")
     p.add_argument("--kills", type=COUNT, default=20, help="reliability: runs killed at a random moment")
     p.add_argument("--pairs", type=COUNT, default=100, help="reliability: pairs of runs started together")
     return parser
@@ -740,8 +744,10 @@ def cmd_bench(args) -> int:
     from seqlab.bench import quality_rows
 
     flags = [f"--{name}" for name in ("list", "again", "tables") if getattr(args, name)]
-    seeds = ["--seeds", str(args.seeds)] if args.seeds is not None else []
-    return quality_rows()([*args.rows, *(f"--row={row}" for row in args.row), *seeds, *flags])
+    flags += [f"--seeds={args.seeds}"] if args.seeds is not None else []
+    flags += [f"--seed={seed}" for seed in args.seed]
+    flags += [f"--merge={args.merge}"] if args.merge else []
+    return quality_rows()([*args.rows, *(f"--row={row}" for row in args.row), *flags])
 
 
 COMMANDS = {

@@ -918,6 +918,28 @@ def run_row(row: Row, root: Path, seeds: Iterable[int], again: bool) -> None:
         print(json.dumps({"row": row.name, "seed": seed, row.split: record[row.split]}), flush=True)
 
 
+def merge(results: dict, other: dict, root: Path) -> dict[str, list[int]]:
+    """Add to `results` the seeds that `other` (another checkout's results.json, whose seeds ran side by
+    side with these) has and `results` lacks, for rows declared there as here; per row, the seeds added."""
+    added = {}
+    for name, entry in other["rows"].items():
+        if name not in ROWS:
+            continue
+        declared = declaration(ROWS[name], root)
+        if entry["declaration"]["fingerprint"] != declared["fingerprint"]:
+            continue
+        ours = results["rows"].get(name)
+        if ours is None or ours["declaration"]["fingerprint"] != declared["fingerprint"]:
+            ours = {"row": name, "declaration": declared, "seeds": []}
+        have = {s["seed"] for s in ours["seeds"]}
+        new = [s for s in entry["seeds"] if s["seed"] not in have]
+        if new:
+            results["rows"][name] = {**ours, "seeds": sorted([*ours["seeds"], *new], key=_seed)}
+            results["earlier"].pop(name, None)
+            added[name] = [s["seed"] for s in new]
+    return added
+
+
 def _seed(record: dict) -> int:
     return record["seed"]
 
@@ -1168,6 +1190,11 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, action="append", default=[], help="run this seed only (repeatable), side by side"
     )
     parser.add_argument("--again", action="store_true", help="rerun seeds that results.json already has")
+    parser.add_argument(
+        "--merge",
+        metavar="RESULTS.json",
+        help="add the seeds of another checkout's results.json that this one lacks",
+    )
     parser.add_argument("--tables", action="store_true", help="only rewrite RESULTS.md from results.json")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--root", default=".", help="the checkout of the seqlab repository (default: here)")
@@ -1207,6 +1234,18 @@ def main(argv: list[str] | None = None) -> int:
     folder = root / "benchmarks"
     if args.tables:
         write_results(read_results(folder / "results.json"), folder)
+        return 0
+    if args.merge:
+        other = Path(args.merge)
+        if not other.is_file():
+            print(
+                f"error: --merge {other}: no such file; give another checkout's results.json", file=sys.stderr
+            )
+            return 2
+        results = read_results(folder / "results.json")
+        for name, seeds in merge(results, read_results(other), root).items():
+            print(f"{name}: seeds {', '.join(map(str, seeds))} added")
+        write_results(results, folder)
         return 0
     for name in names or list(ROWS):
         if name in ROWS:
