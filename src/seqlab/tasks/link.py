@@ -26,11 +26,13 @@ from seqlab.errors import UserError
 from seqlab.files import atomic_write, read_json, write_json
 from seqlab.heads import HeadOutput, mean_loss
 from seqlab.heads.link import LinkHead
-from seqlab.heads.lm import tied_logit_scale
 from seqlab.tasks.base import HeadParts, Task
 from seqlab.training.hardware import device_of
 
 INVERSE = "^-1"  # `relation^-1` leads from a triple's tail back to its head
+ENTITY_STD = 0.02  # entities and relations start at N(0, this) whatever the encoder, as a graph embedding's
+# do: on WN18RR (450 steps of 512 queries, 200 wide, one layer) a GRU reached validation MRR 0.028 so
+# started, 0.020 from N(0, 1)
 
 
 class LinkTask(Task):
@@ -59,8 +61,9 @@ class LinkTask(Task):
         tokens = getattr(parts.adapter, "embed", None)
         if not isinstance(tokens, nn.Embedding):
             raise UserError("task link reads entities and relations as tokens; leave data.input at text")
-        count, scale = parts.sizes["num_labels"], tied_logit_scale(tokens, parts.encoder)
-        return LinkHead(parts.width, tokens, FIRST, count, m.pooling, m.dropout, m.label_smoothing, scale)
+        nn.init.normal_(tokens.weight, std=ENTITY_STD)
+        count = parts.sizes["num_labels"]
+        return LinkHead(parts.width, tokens, FIRST, count, m.pooling, m.dropout, m.label_smoothing)
 
     def fit(self, train: list) -> None:
         self.entities = sorted({r["head"] for r in train} | {r["tail"] for r in train})
