@@ -95,3 +95,19 @@ def test_a_triple_line_without_three_fields_names_its_line(capsys, tmp_path):
     assert main(["train", "--task", "link", "--data", str(data), "--out", str(tmp_path / "r"), *TINY]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "train.txt:2: a knowledge-base line holds three fields" in err
+
+
+@pytest.mark.parametrize("encoder", ["gru", "transformer"])
+def test_a_link_model_learns_its_graph_beyond_each_relations_commonest_answers(
+    encoder, wn18rr_splits, tmp_path
+):
+    """Its test links are training links asked again: a model that learns ranks them far above the
+    baseline."""
+    from seqlab.pipeline import fit
+
+    config = tiny("link", encoder, **{"model.hidden_size": 32, "model.embed_dim": 32, "model.num_layers": 1})
+    config.train.max_steps, config.train.batch_size, config.train.lr = 400, 32, 0.01
+    fit(config, tmp_path / "run", wn18rr_splits)
+    learned = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    baseline = json.loads((tmp_path / "run" / "baseline.json").read_text())
+    assert learned["mrr"] > baseline["mrr"] + 0.4, (learned, baseline)  # 0.97 (GRU), 0.64 against 0.09
