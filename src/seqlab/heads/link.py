@@ -26,7 +26,6 @@ class LinkHead(nn.Module):
         pooling: str = "auto",
         dropout: float = 0.0,
         label_smoothing: float = 0.0,
-        scale: float = 1.0,
     ):
         super().__init__()
         self.pool = make_pooling(pooling, in_dim)  # None: the encoder's own summary
@@ -37,7 +36,8 @@ class LinkHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(count))
         self.first, self.count = first, count
         self.label_smoothing = label_smoothing
-        self.register_buffer("scale", torch.tensor(scale))  # `tied_logit_scale`: first logits of order one
+        self.register_buffer("scale", torch.tensor(1.0))  # runs saved before entities started small (the
+        # task's ENTITY_STD) keep their 1 / sqrt(width) here
 
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         summary = encoded.pooled if self.pool is None else self.pool(encoded.hidden, batch.mask)  # (B, H)
