@@ -899,10 +899,7 @@ def run_row(row: Row, root: Path, seeds: Iterable[int], again: bool) -> None:
     path = root / "benchmarks" / "results.json"
     declared = declaration(row, root)
     for seed in seeds:
-        results = read_results(path)
-        entry = results["rows"].get(row.name)
-        if entry is None or entry["declaration"]["fingerprint"] != declared["fingerprint"]:
-            entry = {"row": row.name, "declaration": declared, "seeds": []}
+        entry = _declared_entry(read_results(path), row.name, declared)
         if not again and any(s["seed"] == seed for s in entry["seeds"]):
             continue
         print(f"{row.name}: seed {seed} ({row.steps} steps)", file=sys.stderr, flush=True)
@@ -928,9 +925,7 @@ def merge(results: dict, other: dict, root: Path) -> dict[str, list[int]]:
         declared = declaration(ROWS[name], root)
         if entry["declaration"]["fingerprint"] != declared["fingerprint"]:
             continue
-        ours = results["rows"].get(name)
-        if ours is None or ours["declaration"]["fingerprint"] != declared["fingerprint"]:
-            ours = {"row": name, "declaration": declared, "seeds": []}
+        ours = _declared_entry(results, name, declared)
         have = {s["seed"] for s in ours["seeds"]}
         new = [s for s in entry["seeds"] if s["seed"] not in have]
         if new:
@@ -938,6 +933,14 @@ def merge(results: dict, other: dict, root: Path) -> dict[str, list[int]]:
             results["earlier"].pop(name, None)
             added[name] = [s["seed"] for s in new]
     return added
+
+
+def _declared_entry(results: dict, name: str, declared: dict) -> dict:
+    """The row's entry in `results` where it was recorded under `declared`, else one without seeds."""
+    entry = results["rows"].get(name)
+    if entry is None or entry["declaration"]["fingerprint"] != declared["fingerprint"]:
+        return {"row": name, "declaration": declared, "seeds": []}
+    return entry
 
 
 def _seed(record: dict) -> int:
