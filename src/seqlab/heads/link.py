@@ -41,9 +41,9 @@ class LinkHead(nn.Module):
 
     def forward(self, encoded: EncoderOutput, batch: Batch) -> HeadOutput:
         summary = encoded.pooled if self.pool is None else self.pool(encoded.hidden, batch.mask)  # (B, H)
-        query = self.proj(self.dropout(summary))  # (B, D)
+        query = self.proj(self.dropout(summary)) * self.scale  # (B, D)
         entities = self.out.weight[self.first : self.first + self.count]  # (E, D)
-        logits = (query @ entities.T.to(query.dtype)).float() * self.scale + self.bias  # (B, E)
+        logits = F.linear(query, entities, self.bias).float()  # (B, E), one fused pass over the scores
         if batch.targets is None:
             return HeadOutput(logits)
         loss = F.cross_entropy(
