@@ -93,6 +93,11 @@ def _run(commands: list[str], capsys, monkeypatch) -> None:
                 args.append("data.max_length=24")
             if "--seeds" in args:  # two seeds still give a spread and a test; more only cost time
                 args[args.index("--seeds") + 1] = "2"
+            if "--encoders" in args:  # so do two encoders, and two trials of a search
+                at = args.index("--encoders") + 1
+                args[at] = ",".join(args[at].split(",")[:2])
+            if "--trials" in args:
+                args[args.index("--trials") + 1] = "2"
         if (
             args[:2] == ["bench", "quality"] and "--row" in args
         ):  # the runner, with each seed's training stubbed

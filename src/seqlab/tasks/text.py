@@ -310,13 +310,16 @@ class TagTask(Task):
 
     def baseline(self, train: list, held_out: list) -> dict | None:
         """Each word tagged with its most frequent training tag; an unseen word with the commonest tag."""
-        seen: dict[str, Counter] = {}
-        for e in train:
-            for word, tag in zip(e["tokens"], e["target"]):
-                if tag != IGNORE_INDEX:
-                    seen.setdefault(word, Counter())[tag] += 1
-        usual = Counter(t for e in train for t in e["target"] if t != IGNORE_INDEX).most_common(1)[0][0]
-        best = {word: tags.most_common(1)[0][0] for word, tags in seen.items()}
+        pairs = Counter(
+            (word, tag) for e in train for word, tag in zip(e["tokens"], e["target"]) if tag != IGNORE_INDEX
+        )
+        tags: Counter = Counter()
+        for (_, tag), count in pairs.items():
+            tags[tag] += count
+        usual = tags.most_common(1)[0][0]
+        best: dict[str, int] = {}
+        for (word, tag), _ in sorted(pairs.items(), key=lambda pair: -pair[1]):  # ties: the first seen
+            best.setdefault(word, tag)
         guess = [[self.labels[best.get(w, usual)] for w in e["tokens"]] for e in held_out]
         return {"baseline": "each word's most frequent training tag", **self.score(held_out, guess)}
 
