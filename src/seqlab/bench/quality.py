@@ -401,8 +401,8 @@ ROWS = {
                 overrides={"data.path": dataset},
             )
             for dataset, conve, rotate, steps in (
-                ("wn18rr", 0.43, 0.476, 3000),  # about 0.5 s a step on a thread beside another run
-                ("fb15k-237", 0.325, 0.338, 4000),  # about 0.35 s
+                ("wn18rr", 0.43, 0.476, 3000),  # 0.53 s a step on a thread beside another run
+                ("fb15k-237", 0.325, 0.338, 4000),  # 0.26 s
             )
         ],
         Row(
