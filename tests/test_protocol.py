@@ -183,7 +183,7 @@ def test_seeds_run_side_by_side_in_two_checkouts_merge_into_one_row(monkeypatch,
     assert quality.main(["--root", str(there), "--row", "toy", "--seed", "1", "--seed", "2"]) == 0
     capsys.readouterr()
     assert quality.main(["--root", str(here), "--merge", str(there / "benchmarks" / "results.json")]) == 0
-    assert capsys.readouterr().out == "toy: seeds 2 added\n"  # seed 1 is here already
+    assert capsys.readouterr().out == "toy: seed 2 added\n"  # seed 1 is here already
     results = json.loads((here / "benchmarks" / "results.json").read_text())
     assert ran == [0, 1, 1, 2] and [s["seed"] for s in results["rows"]["toy"]["seeds"]] == [0, 1, 2]
     assert (

@@ -1268,7 +1268,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         results = read_results(folder / "results.json")
         for name, seeds in merge(results, read_results(other), root).items():
-            print(f"{name}: seeds {', '.join(map(str, seeds))} added")
+            print(f"{name}: {'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))} added")
         write_results(results, folder)
         return 0
     for name in names or list(ROWS):
