@@ -122,8 +122,9 @@ def fit(
     if t.threads or t.deterministic:  # a CPU run's numbers depend on its thread count: docs/reliability.md
         torch.set_num_threads(t.threads or 1)
     torch.manual_seed(t.seed)
-    if t.deterministic or torch.are_deterministic_algorithms_enabled():  # the call imports torch's
-        torch.use_deterministic_algorithms(t.deterministic)  # compiler (2.6 s here): only when it changes
+    # setting it imports torch's compiler (2.6 s here), so only when it changes
+    if t.deterministic or torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(t.deterministic)
     with contextlib.ExitStack() as hold:
         out, made, resume = _claim(config, out, resume, processes, hold)
         try:

@@ -168,7 +168,7 @@ GEOQUERY_REFERENCE = (
 )
 LINK_REFERENCE = (
     "filtered MRR, single models: ConvE {} (Dettmers et al. 2018; its repository's README: 0.43 / 0.32), "
-    "RotatE {} (Sun et al. 2019; unconfirmed), each trained for hours; here one CPU thread for under "
+    "RotatE {} (Sun et al. 2019; unconfirmed), each trained for hours; here one CPU thread for about "
     "half an hour"
 )
 
