@@ -41,6 +41,8 @@ def test_rows_are_declared_with_step_budgets_and_enough_seeds():
         assert row.steps > 0 and row.seeds >= 3, row.name
         assert not row.folds or row.seeds % row.folds == 0, row.name
         assert "max_minutes" not in " ".join(row.overrides), row.name
+    for row in {(r.config, r.pretrain, r.minutes): r for r in quality.ROWS.values()}.values():
+        quality.require_step_budget(row, ROOT)  # nor in the configs of a row declared in steps
     for choice in quality.CHOICES.values():
         assert all(name in quality.ROWS for name in choice.rows)
         assert len({quality.ROWS[name].metric for name in choice.rows}) == 1
@@ -169,6 +171,20 @@ def test_the_runner_records_missing_seeds_only_and_drops_seeds_of_an_older_decla
     assert quality.main(["--root", str(tmp_path), "--row", "toy", "--seed", "2", "--seed", "0"]) == 0
     results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
     assert ran == [0, 1, 2, 0, 2] and [s["seed"] for s in results["rows"]["toy"]["seeds"]] == [0, 2]
+
+
+def test_the_runner_refuses_a_row_whose_config_has_a_wall_clock_budget(monkeypatch, tmp_path, capsys):
+    from seqlab.cli import main
+
+    ran = _toy_row(monkeypatch, tmp_path)
+    (tmp_path / "configs" / "c.yaml").write_text("task: classify\ntrain:\n  max_minutes: 3\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "quality", "--row", "toy"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "toy is declared in steps (10), but configs/c.yaml sets train.max_minutes, which would stop its "
+        "seeds by the clock: remove it from the config\n"
+    )
+    assert ran == [] and not (tmp_path / "benchmarks" / "results.json").exists()
 
 
 def test_the_runner_refuses_a_negative_seed(capsys):

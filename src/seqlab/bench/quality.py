@@ -47,7 +47,7 @@ class Row:
     metric: str  # compared with `target`
     target: float | None  # the mean must clear it; None: reported, not judged
     reference: str  # the published figures the target stands beside, each with its source
-    steps: int  # optimizer steps per run: train.max_steps, with no wall-clock budget
+    steps: int  # optimizer steps per run: train.max_steps; its configs set no wall-clock budget
     seeds: int = 3
     lower_is_better: bool = False
     split: str = "test"  # where the metric is read; val only where the benchmark reports validation
@@ -234,7 +234,7 @@ ROWS = {
                 steps=1680,
                 seeds=5,
                 baselines=True,
-                overrides={"model.encoder": enc},
+                overrides={"model.encoder": enc, **({"train.lr": 0.001} if enc == "transformer" else {})},
             )
             for enc in ENCODERS
         ],
@@ -728,6 +728,8 @@ RETIRED = {
     "an ensemble returns as a row declared in advance, beside published ensembles",
     "jsb-chorales-transformer-x4, etth1-336-transformer-x3": "ensembles of an encoder picked by its test "
     "score, compared with single models",
+    "generation-speed": "one run of cached against uncached generation; benchmarks/SPEED.md measures the "
+    "same shapes beside transformers' GPT-2 (`seqlab bench speed`)",
 }
 
 FORECAST_BASELINES = ("naive", "seasonal_naive", "auto_theta", "auto_ets")
@@ -768,6 +770,21 @@ def declaration(row: Row, root: Path) -> dict:
     texts = {name: (root / "configs" / name).read_text() for name in configs}
     content = json.dumps({**declared, "seeds": None, "texts": texts}, sort_keys=True)
     return {**declared, "fingerprint": hashlib.sha256(content.encode()).hexdigest()[:16]}
+
+
+def require_step_budget(row: Row, root: Path) -> None:
+    """Refuse a row declared in steps whose configs set a wall-clock budget: train.max_minutes would stop
+    its seeds, and pace their schedule and evaluations, by the speed of the machine they ran on."""
+    from seqlab.config import load_config
+
+    if row.minutes:
+        return
+    for name in [row.config] + ([row.pretrain] if row.pretrain else []):
+        if load_config(root / "configs" / name).train.max_minutes is not None:
+            raise UserError(
+                f"{row.name} is declared in steps ({row.steps}), but configs/{name} sets train.max_minutes, "
+                "which would stop its seeds by the clock: remove it from the config"
+            )
 
 
 def run_seed(row: Row, root: Path, seed: int) -> dict:
@@ -916,6 +933,7 @@ def chosen(choice: Choice, rows: dict[str, dict]) -> str | None:
 def run_row(row: Row, root: Path, seeds: Iterable[int], again: bool) -> None:
     """Run the `seeds` of `row` that results.json lacks under its current declaration (all of them with
     `again`), writing results.json and RESULTS.md after each one."""
+    require_step_budget(row, root)
     path = root / "benchmarks" / "results.json"
     declared = declaration(row, root)
     for seed in seeds:
@@ -1184,25 +1202,33 @@ def extras_tables(rows: dict[str, dict]) -> list[str]:
 
 
 def earlier_table(earlier: dict[str, dict], rows: dict[str, dict]) -> list[str]:
-    """The single runs of the earlier table (a wall-clock budget, one seed) whose rows wait for their
-    seeds under the protocol: shown for reference, judged by nothing."""
+    """Runs recorded before their rows' current declarations, whose rows wait for seeds under the
+    protocol: shown for reference, judged by nothing."""
     waiting = {name: r for name, r in earlier.items() if name not in rows}
     if not waiting:
         return []
     return [
         "",
-        "## Earlier single runs, still to repeat under the protocol",
+        "## Earlier runs, still to repeat under the protocol",
         "",
-        "One seed each, on a wall-clock budget, with test-score choices in places: not evidence until "
-        "the row's seeds are in the table above.",
+        "Not evidence until the row's seeds are in the table above: each was recorded under a wall-clock "
+        "budget, which makes a number depend on the machine's speed.",
         "",
-        "| row | metric | value | steps | measured |",
-        "|---|---|---|---|---|",
+        "| row | metric | value | steps | measured | why it waits |",
+        "|---|---|---|---|---|---|",
         *[
-            f"| {name} | {r['metric']} ({r['split']}) | {r['value']:.4f} | {r['steps']} | {r['date']} |"
+            f"| {name} | {r['metric']} ({r['split']}) | {_earlier_value(r)} | {r['steps']} | {r['date']} | "
+            f"{r.get('why', 'one seed, with test-score choices in places')} |"
             for name, r in waiting.items()
         ],
     ]
+
+
+def _earlier_value(run: dict) -> str:
+    """An earlier run's value, or its seeds' mean ± sd."""
+    if "sd" not in run:
+        return f"{run['value']:.4f}"
+    return f"{_number(run['value'])} ± {_number(run['sd'])} ({run['seeds']} seeds)"
 
 
 def main(argv: list[str] | None = None) -> int:
