@@ -40,12 +40,13 @@ def _commands(document: Path = README) -> list[str]:
 HELD_OUT = 40  # records of each validation and test split a documented command is checked on
 HELD_OUT_CHARACTERS = 20_000  # of a held-out text
 TRAIN_CHARACTERS = 1_000_000  # of a training text (a language model's corpus)
+TRAIN_RECORDS = 1_000  # of a training split of examples, taken evenly through it
 
 
 def _quick(monkeypatch) -> None:
     """Documented runs, checked quickly: their validation and test splits cut to HELD_OUT records (a
-    text to its first HELD_OUT_CHARACTERS, a training text to its first TRAIN_CHARACTERS), and the Python
-    API's training to 12 steps."""
+    text to its first HELD_OUT_CHARACTERS), their training examples to about TRAIN_RECORDS (a training
+    text to its first TRAIN_CHARACTERS), and the Python API's training to 12 steps."""
     from seqlab import estimators
     from seqlab.data import datasets
 
@@ -53,8 +54,11 @@ def _quick(monkeypatch) -> None:
 
     def cut(task: str, data) -> dict:
         splits = load_splits(task, data)
-        if isinstance(splits.get("train"), list) and splits["train"] and isinstance(splits["train"][0], str):
-            splits["train"] = [text[:TRAIN_CHARACTERS] for text in splits["train"]]
+        train = splits.get("train")
+        if isinstance(train, list) and train and isinstance(train[0], str):
+            splits["train"] = [text[:TRAIN_CHARACTERS] for text in train]
+        elif isinstance(train, list) and train and isinstance(train[0], (dict, tuple)):
+            splits["train"] = train[:: -(-len(train) // TRAIN_RECORDS)]
         for name in ("val", "test"):
             records = splits.get(name)
             if isinstance(records, list) and records and isinstance(records[0], str):
@@ -165,20 +169,38 @@ def _curl(args: list[str]):
     return client.get(f"/{path}")
 
 
+RELIABILITY_MEASURED: dict = {}  # the smallest measurements, taken once for the documents that run them
+
+
+def _once(name: str, measure):
+    """`measure`, taken the first time only (RELIABILITY_MEASURED keeps it)."""
+
+    def measured(*args):
+        if name not in RELIABILITY_MEASURED:
+            RELIABILITY_MEASURED[name] = measure(*args)
+        return RELIABILITY_MEASURED[name]
+
+    return measured
+
+
 def _stub_reliability(monkeypatch) -> None:
-    """Each measurement at its smallest, the cases in this process: the whole takes half an hour."""
+    """Each measurement at its smallest and taken once, the cases in this process: the whole takes half an
+    hour."""
     from seqlab.bench import reliability as r
 
     if getattr(r, "stubbed", False):
         return
     monkeypatch.setattr(r, "stubbed", True, raising=False)
-    cases, kills, pairs, disk, determinism = r.cases, r.kills, r.concurrent_starts, r.full_disk, r.determinism
+    kills, pairs, disk, determinism = r.kills, r.concurrent_starts, r.full_disk, r.determinism
+    monkeypatch.setattr(r, "kills", _once("kills", lambda folder, trials: kills(folder, 1, steps=60)))
+    monkeypatch.setattr(r, "concurrent_starts", _once("pairs", lambda folder, count: pairs(folder, 1)))
+    monkeypatch.setattr(r, "full_disk", _once("disk", lambda folder: disk(folder, fractions=(0.2,))))
+    monkeypatch.setattr(
+        r, "determinism", _once("determinism", lambda folder: determinism(folder, encoders=("gru",)))
+    )
+    cases = r.cases
     monkeypatch.setattr(r, "cases", lambda: cases()[:3])
     monkeypatch.setattr(r, "run_as_user", run_in_process)
-    monkeypatch.setattr(r, "kills", lambda folder, trials: kills(folder, 1, steps=60))
-    monkeypatch.setattr(r, "concurrent_starts", lambda folder, count: pairs(folder, 1))
-    monkeypatch.setattr(r, "full_disk", lambda folder: disk(folder, fractions=(0.2,)))
-    monkeypatch.setattr(r, "determinism", lambda folder: determinism(folder, encoders=("gru",)))
 
 
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
