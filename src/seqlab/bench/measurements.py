@@ -198,11 +198,13 @@ def heard(voice, listener_dir: Path, test: list[dict]) -> dict[str, float]:
 def mel_cepstral_distortion(said: np.ndarray, real: np.ndarray, rate: int) -> float:
     """MCD in dB between two waveforms, (10 / ln 10) √(2 Σ_d Δc_d²) over mel cepstra c of log amplitude,
     averaged along a dynamic-time-warping path. librosa's MFCCs 1-13 (c0, the energy, left out) are in dB
-    of power, 20 / ln 10 times log-amplitude cepstra, so the sum is ‖Δ‖ / √2 of theirs."""
+    of power, 20 / ln 10 times log-amplitude cepstra, so the sum is ‖Δ‖ / √2 of theirs. The cepstra come
+    from 40 mel bands of 25 ms windows every 10 ms, the frames seqlab's speech models read."""
     import librosa
 
-    hop = rate // 100
-    said_c, real_c = (librosa.feature.mfcc(y=x, sr=rate, n_mfcc=14, hop_length=hop)[1:] for x in (said, real))
+    hop, window = rate // 100, rate * 25 // 1000
+    frames = {"n_fft": 1 << (window - 1).bit_length(), "win_length": window, "hop_length": hop, "n_mels": 40}
+    said_c, real_c = (librosa.feature.mfcc(y=x, sr=rate, n_mfcc=14, **frames)[1:] for x in (said, real))
     _, path = librosa.sequence.dtw(X=said_c, Y=real_c, metric="euclidean")
     gaps = said_c[:, path[:, 0]] - real_c[:, path[:, 1]]  # (13, steps of the path)
     return float(np.linalg.norm(gaps, axis=0).mean() / np.sqrt(2))

@@ -767,6 +767,8 @@ def declaration(row: Row, root: Path) -> dict:
         **({"minutes": row.minutes} if row.minutes else {}),
         **({"listener": row.listener} if row.listener else {}),
     }
+    if row.listener:  # the row's numbers are what the listener row's first run hears
+        declared["listener_fingerprint"] = declaration(ROWS[row.listener], root)["fingerprint"]
     texts = {name: (root / "configs" / name).read_text() for name in configs}
     content = json.dumps({**declared, "seeds": None, "texts": texts}, sort_keys=True)
     return {**declared, "fingerprint": hashlib.sha256(content.encode()).hexdigest()[:16]}
