@@ -67,6 +67,7 @@ def test_speed_harness_measures_seqlab_beside_its_plain_peers(smoke):
     assert abs(same[0] - same[1]) / same[1] < 0.05  # the same model, give or take biases
     generation = results["generation"]
     assert all(r["cached"] > 0 and r["uncached"] > 0 for r in generation.values() if "cached" in r)
+    assert all(len(r["rounds"]) == 2 for r in generation.values())  # so are generation's
     assert {t["target"] for t in results["targets"]} >= {
         "`seqlab --help` wall time, seconds",
         "loop overhead: plain loop / seqlab at fp32, minus 1",
