@@ -395,29 +395,23 @@ def _nab_scores(frames: dict, windows: dict, seed: int) -> list[tuple]:
     return files
 
 
-def forecast_speed(root: Path) -> dict:
-    """Fit and predict time on M4 Hourly (414 series, h = 48, lookback 336), in one run: seqlab's
-    forecaster (the m4-hourly config) for a fixed number of steps, neuralforecast's PatchTST at the
-    same size and the same windows per step where it is installed, and statsforecast's models; then
-    seqlab's backtest speed over every origin of the last 96 points of each series.
-    """
-    import tempfile
+FORECAST_ROUNDS = 3  # each model's fit and predict timed this many times, the rounds interleaved
 
+
+def forecast_speed(root: Path) -> dict:
+    """Fit and predict time on M4 Hourly (414 series, h = 48, lookback 336) in FORECAST_ROUNDS rounds, each
+    timing every model once: seqlab's forecaster (the m4-hourly config) for a fixed number of steps,
+    neuralforecast's PatchTST at the same size and the same windows per step where it is installed, and
+    statsforecast's models; and seqlab's backtest speed over every origin of the last 96 points of each
+    series. Each number is the median of the rounds, with every round's."""
     import torch
 
     from seqlab import metrics
-    from seqlab.baselines import forecast_baselines
     from seqlab.config import load_config
     from seqlab.data.datasets import load_splits
-    from seqlab.pipeline import fit
 
-    steps, h = 300, 48
-    settings = {
-        "train.max_steps": steps,
-        "train.max_minutes": None,
-        "train.eval_every": steps,
-        "train.patience": None,
-    }
+    steps = 300
+    settings = {"train.max_steps": steps, "train.eval_every": steps, "train.patience": None}
     config = load_config(root / "configs" / "m4-hourly.yaml", **settings)
     splits = load_splits("forecast", config.data)
     test = splits["test"]
@@ -429,15 +423,29 @@ def forecast_speed(root: Path) -> dict:
             3,
         )
 
-    result = {
+    rounds = [_forecast_round(config, splits, smape) for _ in range(FORECAST_ROUNDS)]
+    return {
         "row": "forecast-speed",
         "date": date.today().isoformat(),
         "steps": steps,
         "windows_per_step": config.train.batch_size,
         "threads": torch.get_num_threads(),
         "command": "python benchmarks/run.py forecast-speed",
-        "models": {},
+        "rounds": len(rounds),
+        "models": {name: _medians([r["models"][name] for r in rounds]) for name in rounds[0]["models"]},
+        "backtest": _medians([r["backtest"] for r in rounds]),
     }
+
+
+def _forecast_round(config, splits: dict, smape) -> dict:
+    """One round of forecast_speed: every model fitted and timed once."""
+    import tempfile
+
+    from seqlab.baselines import forecast_baselines
+    from seqlab.pipeline import fit
+
+    test, h, steps = splits["test"], config.data.horizon, config.train.max_steps
+    models = {}
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         pipeline = fit(config, Path(tmp) / "run", splits)
@@ -445,36 +453,41 @@ def forecast_speed(root: Path) -> dict:
         started = time.perf_counter()
         rows = pipeline.forecast([s.head(s.start) for s in test])
         predicted = time.perf_counter() - started
-    point = np.array([r["forecast"] for r in rows]).reshape(len(test), h)
-    result["models"]["seqlab transformer"] = {
+    models["seqlab transformer"] = {
         "fit_seconds": round(fitted, 1),
         "predict_seconds": round(predicted, 2),
-        "smape": smape(point),
+        "smape": smape(np.array([r["forecast"] for r in rows]).reshape(len(test), h)),
         "parameters": sum(p.numel() for p in pipeline.model.parameters()),
     }
-
     backtest = [s.head(len(s), start=len(s) - 2 * h) for s in test]
     windows = pipeline.task.encode(backtest)
     started = time.perf_counter()
     pipeline.task.forecast_windows(pipeline.model, windows, 1024, pipeline.autocast)
-    result["backtest"] = {
+    speed = {
         "windows": len(windows.starts),
         "windows_per_second": round(len(windows.starts) / (time.perf_counter() - started)),
     }
-
     peer = _neuralforecast_patchtst(config, splits["train"], [s.head(s.start) for s in test], steps)
     if peer is not None:
         forecasts, peer_timing = peer
-        result["models"]["neuralforecast PatchTST"] = {**peer_timing, "smape": smape(forecasts)}
+        models["neuralforecast PatchTST"] = {**peer_timing, "smape": smape(forecasts)}
     for name in ("seasonal_naive", "auto_ets", "auto_theta"):
         started = time.perf_counter()
         forecasts = forecast_baselines(test, h, config.data.season, [name])[name]
-        result["models"][f"statsforecast {name}"] = {
+        models[f"statsforecast {name}"] = {
             "fit_seconds": round(time.perf_counter() - started, 1),
             "predict_seconds": None,
             "smape": smape(forecasts),
         }
-    return result
+    return {"models": models, "backtest": speed}
+
+
+def _medians(rounds: list[dict]) -> dict:
+    """Numbers measured in several rounds as one: each number's median, with every round's under
+    `rounds`."""
+    keys = rounds[0]
+    merged = {k: None if keys[k] is None else statistics.median(r[k] for r in rounds) for k in keys}
+    return {**merged, "rounds": rounds}
 
 
 def _neuralforecast_patchtst(config, train: list, histories: list, steps: int):
@@ -633,31 +646,51 @@ def tables(results: dict[str, dict]) -> list[str]:
         )
     speed = results.get("forecast-speed")
     if speed:
+        rounds, models = speed.get("rounds", 1), speed["models"]
         lines += section(
             "Forecasting speed",
             f"M4 Hourly, 414 series, horizon 48, lookback 336 (`{speed['command']}`, {speed['date']}): the "
             f"deep models train {speed['steps']} steps of {speed['windows_per_step']} windows on "
-            f"{speed['threads']} threads; statsforecast fits and forecasts in one call (n_jobs=1). sMAPE on "
-            "the M4 test points, for orientation only at this short training.",
-            ["model", "parameters", "fit", "predict 414 series", "sMAPE"],
-            [
-                [
-                    name,
-                    m.get("parameters", ""),
-                    f"{m['fit_seconds']} s",
-                    "" if m["predict_seconds"] is None else f"{m['predict_seconds']} s",
-                    m["smape"],
-                ]
-                for name, m in speed["models"].items()
-            ],
+            f"{speed['threads']} threads; statsforecast fits and forecasts in one call (n_jobs=1). "
+            + (
+                f"Each model was timed in {rounds} interleaved rounds: the median, the range, and the ratio "
+                "of its fit time to seqlab's in the same round (median and range). "
+                if rounds > 1
+                else "One round. "
+            )
+            + "sMAPE on the M4 test points, for orientation only at this short training.",
+            ["model", "parameters", "fit", "fit range", "fit ÷ seqlab's", "predict 414 series", "sMAPE"],
+            [_forecast_model(name, m, speed["models"]["seqlab transformer"]) for name, m in models.items()],
         )
         b = speed["backtest"]
+        spread = _spread([r["windows_per_second"] for r in b.get("rounds", [b])], "{:,.0f}")
         lines += [
             "",
             f"Backtest: {b['windows']:,} windows (every origin of the last 96 points of each series) "
-            f"at {b['windows_per_second']:,} windows/s.",
+            f"at {b['windows_per_second']:,.0f} windows/s ({spread}).",
         ]
     return lines
+
+
+def _forecast_model(name: str, model: dict, seqlab: dict) -> list:
+    """A row of the forecasting-speed table: `model`'s timings, and its fit time over seqlab's, round by
+    round (one round where the measurement has no rounds)."""
+    mine, theirs = model.get("rounds", [model]), seqlab.get("rounds", [seqlab])
+    ratios = [m["fit_seconds"] / s["fit_seconds"] for m, s in zip(mine, theirs)]
+    return [
+        name,
+        model.get("parameters", ""),
+        f"{model['fit_seconds']:.1f} s",
+        _spread([m["fit_seconds"] for m in mine], "{:.1f} s"),
+        f"{statistics.median(ratios):.2f}x ({_spread(ratios, '{:.2f}')})",
+        "" if model["predict_seconds"] is None else f"{model['predict_seconds']:.2f} s",
+        model["smape"],
+    ]
+
+
+def _spread(values: list[float], form: str) -> str:
+    """min–max of `values`, each written with `form`."""
+    return f"{form.format(min(values))}–{form.format(max(values))}"
 
 
 def _nab_profile(name: str, seeds: list[dict]) -> list[str]:
