@@ -189,3 +189,15 @@ def test_the_forecasting_speed_table_times_each_fit_beside_seqlabs_round_by_roun
     table = "\n".join(tables({"forecast-speed": speed}))
     assert "| a peer |  | 19.0 s | 18.0 s–20.0 s | 1.75x (1.50–2.00) |  | 12.5 |" in table
     assert "at 1,000 windows/s (900–1,100)." in table and "timed in 2 interleaved rounds" in table
+
+
+def test_the_demo_tours_time_is_the_median_of_its_runs():
+    from seqlab.bench.measurements import tables
+
+    stop = {"name": "sentiment", "dataset": "fine-foods", "encoder": "lstm", "seconds": 48.0}
+    stop |= {"metrics": {"accuracy": 0.79}, "baseline": {"what": "the majority class", "accuracy": 0.66}}
+    tour = {"command": "seqlab bench quality demo-tour", "date": "2026-12-07", "cores": 2}
+    tour |= {"seconds": 282.0, "runs": [300.0, 270.0, 282.0], "stops": [stop]}
+    table = "\n".join(tables({"demo-tour": tour}))
+    assert "**4.7 minutes** from start to index page (the median of 3 runs, 4.5–5.0)" in table
+    assert "| sentiment | fine-foods | lstm | accuracy 0.790 | the majority class: 0.660 | 48 |" in table
