@@ -699,16 +699,10 @@ def _spread(values: list[float], form: str) -> str:
 
 def _nab_profile(name: str, seeds: list[dict]) -> list[str]:
     """A NAB profile's table row: its score over the seeds, and each seed's threshold."""
-    from seqlab.bench.quality import summary
-
-    score = summary([s["profiles"][name]["score"] for s in seeds])
+    scores = [s["profiles"][name]["score"] for s in seeds]
     thresholds = ", ".join(f"{s['profiles'][name]['threshold']:g}" for s in seeds)
-    return [
-        name,
-        f"{score['mean']:.2f} ± {score['sd']:.2f}",
-        f"{score['min']:.2f}–{score['max']:.2f}",
-        thresholds,
-    ]
+    mean, sd = statistics.fmean(scores), statistics.stdev(scores)
+    return [name, f"{mean:.2f} ± {sd:.2f}", _spread(scores, "{:.2f}"), thresholds]
 
 
 def _demo_runs(tour: dict) -> str:
