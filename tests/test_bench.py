@@ -171,7 +171,7 @@ def test_the_speak_part_names_the_row_whose_voice_it_times(tmp_path):
 
 
 def test_the_forecasting_speed_table_times_each_fit_beside_seqlabs_round_by_round():
-    from seqlab.bench.measurements import _medians, tables
+    from seqlab.bench.measurements import medians, tables
 
     def timed(fit: float) -> dict:
         return {"fit_seconds": fit, "predict_seconds": None, "smape": 12.5}
@@ -181,10 +181,10 @@ def test_the_forecasting_speed_table_times_each_fit_beside_seqlabs_round_by_roun
         "date": "2026-12-07",
         **{"steps": 300, "windows_per_step": 256, "threads": 2, "rounds": 2},
         "models": {
-            "seqlab transformer": _medians([timed(10.0), timed(12.0)]),
-            "a peer": _medians([timed(20.0), timed(18.0)]),  # twice, then 1.5 times seqlab's time
+            "seqlab transformer": medians([timed(10.0), timed(12.0)]),
+            "a peer": medians([timed(20.0), timed(18.0)]),  # twice, then 1.5 times seqlab's time
         },
-        "backtest": _medians([{"windows": 100, "windows_per_second": w} for w in (900, 1100)]),
+        "backtest": medians([{"windows": 100, "windows_per_second": w} for w in (900, 1100)]),
     }
     table = "\n".join(tables({"forecast-speed": speed}))
     assert "| a peer |  | 19.0 s | 18.0 s–20.0 s | 1.75x (1.50–2.00) |  | 12.5 |" in table

@@ -436,8 +436,8 @@ def forecast_speed(root: Path) -> dict:
         "threads": torch.get_num_threads(),
         "command": "python benchmarks/run.py forecast-speed",
         "rounds": len(rounds),
-        "models": {name: _medians([r["models"][name] for r in rounds]) for name in rounds[0]["models"]},
-        "backtest": _medians([r["backtest"] for r in rounds]),
+        "models": {name: medians([r["models"][name] for r in rounds]) for name in rounds[0]["models"]},
+        "backtest": medians([r["backtest"] for r in rounds]),
     }
 
 
@@ -486,7 +486,7 @@ def _forecast_round(config, splits: dict, smape) -> dict:
     return {"models": models, "backtest": speed}
 
 
-def _medians(rounds: list[dict]) -> dict:
+def medians(rounds: list[dict]) -> dict:
     """Numbers measured in several rounds as one: each number's median, with every round's under
     `rounds`."""
     keys = rounds[0]

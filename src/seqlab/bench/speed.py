@@ -786,11 +786,9 @@ def merged(rounds: list[dict[str, dict]]) -> dict[str, dict]:
 
 def merged_generation(rounds: list[dict[str, dict]]) -> dict[str, dict]:
     """Generation rows measured in several rounds as one: the median of each number, with every round's."""
-    rows = {}
-    for name, row in rounds[0].items():
-        rows[name] = {key: statistics.median(r[name][key] for r in rounds) for key in row}
-        rows[name]["rounds"] = [r[name] for r in rounds]
-    return rows
+    from seqlab.bench.measurements import medians
+
+    return {name: medians([r[name] for r in rounds]) for name in rounds[0]}
 
 
 def machine(device: torch.device | None = None) -> str:
